@@ -1,0 +1,98 @@
+/* banq.c - mutex + condition variable ring. */
+#include "ban/banq.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct banq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t cap, head, len;
+	bool closed;
+	uint64_t dropped;
+	struct ban_request ring[];
+};
+
+struct banq *banq_new(size_t capacity)
+{
+	struct banq *q = calloc(1, sizeof(*q) + capacity * sizeof(q->ring[0]));
+	pthread_condattr_t ca;
+
+	if (!q)
+		return NULL;
+	q->cap = capacity;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return q;
+}
+
+void banq_free(struct banq *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	free(q);
+}
+
+int banq_push(struct banq *q, const struct ban_request *r)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->len == q->cap || q->closed) {
+		q->dropped++;
+		ret = -ENOSPC;
+	} else {
+		q->ring[(q->head + q->len++) % q->cap] = *r;
+		pthread_cond_signal(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+size_t banq_pop(struct banq *q, struct ban_request *out, size_t max, int timeout_ms)
+{
+	struct timespec until;
+	size_t n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (q->len == 0 && !q->closed)
+		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT)
+			break;
+	while (n < max && q->len > 0) {
+		out[n++] = q->ring[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+void banq_close(struct banq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+uint64_t banq_dropped(struct banq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	uint64_t d = q->dropped;
+	pthread_mutex_unlock(&q->lock);
+	return d;
+}

@@ -1,0 +1,168 @@
+/* offences.c - an lru_map of offenders, saved as text: "ADDRESS COUNT LAST_BAN_EPOCH". */
+#include "ban/offences.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/lrumap.h"
+
+#define OFFENCES_HEADER "# nfsentry offence history v1: address count last-ban-epoch\n"
+
+struct offender {
+	struct lru_node node; /* first */
+	uint32_t count;
+	int64_t last;
+};
+
+struct offences {
+	struct lru_map map;
+};
+
+struct offences *offences_new(uint32_t max, const uint8_t key16[16])
+{
+	struct offences *o = calloc(1, sizeof(*o));
+	if (!o || lru_map_init(&o->map, max, key16) < 0) {
+		free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void offender_free(struct lru_node *n)
+{
+	free(n);
+}
+
+void offences_free(struct offences *o)
+{
+	if (!o)
+		return;
+	lru_map_deinit(&o->map, offender_free);
+	free(o);
+}
+
+uint32_t offences_count(struct offences *o, const struct nfs_addr *a, int64_t now, uint64_t forget)
+{
+	struct offender *f = (struct offender *)lru_map_find(&o->map, a, lru_map_hash(o->map.hkey, a));
+	if (!f || now - f->last > (int64_t)forget)
+		return 0;
+	return f->count;
+}
+
+int offences_record(struct offences *o, const struct nfs_addr *a, uint32_t count, int64_t now)
+{
+	uint64_t h = lru_map_hash(o->map.hkey, a);
+	struct offender *f = (struct offender *)lru_map_find(&o->map, a, h);
+
+	if (!f) {
+		if (lru_map_full(&o->map)) {
+			struct lru_node *old = lru_map_oldest(&o->map);
+			lru_map_remove(&o->map, old);
+			offender_free(old);
+		}
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		f->node.key = *a;
+		f->node.hash = h;
+		lru_map_insert(&o->map, &f->node);
+	} else {
+		lru_map_touch(&o->map, &f->node);
+	}
+	f->count = count;
+	f->last = now;
+	return 0;
+}
+
+uint32_t offences_size(const struct offences *o)
+{
+	return o->map.count;
+}
+
+uint64_t offences_ban_seconds(uint64_t duration, double factor, uint64_t max, uint32_t n)
+{
+	double d = (double)duration;
+	for (uint32_t i = 1; i < n && d < (double)max; i++)
+		d *= factor;
+	if (d >= (double)max)
+		return max;
+	return (uint64_t)llround(d);
+}
+
+int offences_save(struct offences *o, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int fd, r = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	fputs(OFFENCES_HEADER, f);
+	/* Oldest first, so a load rebuilds the same LRU order. */
+	for (struct lru_node *n = o->map.tail; n; n = n->prev) {
+		const struct offender *of = (const struct offender *)n;
+		char a[NFS_ADDR_STRLEN];
+		fprintf(f, "%s %u %lld\n", nfs_addr_format(&n->key, a, sizeof(a)), of->count, (long long)of->last);
+	}
+	if (fflush(f) != 0 || fsync(fd) != 0)
+		r = -errno;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) != 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int offences_load(struct offences *o, const char *path, unsigned *bad_lines)
+{
+	FILE *f = fopen(path, "re");
+	char line[256];
+	int loaded = 0;
+
+	*bad_lines = 0;
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char addr[NFS_ADDR_STRLEN + 1], extra;
+		unsigned count;
+		long long last;
+		struct nfs_addr a;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!strchr(line, '\n') && !feof(f)) { /* overlong: skip the rest of it */
+			int ch;
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			(*bad_lines)++;
+			continue;
+		}
+		if (sscanf(line, "%50s %u %lld %c", addr, &count, &last, &extra) != 3 || count == 0 ||
+		    nfs_addr_parse(addr, false, &a) < 0) {
+			(*bad_lines)++;
+			continue;
+		}
+		if (offences_record(o, &a, count, last) < 0)
+			break;
+		loaded++;
+	}
+	fclose(f);
+	return loaded;
+}

@@ -1,0 +1,379 @@
+/* writer.c - see writer.h. Bans are kernel set elements with a timeout; the kernel expires
+ * them, so the writer never has to remember to unban. */
+#include "ban/writer.h"
+
+#include <errno.h>
+#include <linux/netfilter/nf_tables.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ban/offences.h"
+#include "core/duration.h"
+#include "core/log.h"
+#include "core/lrumap.h"
+#include "decide/netlist.h"
+#include "detect/tracker.h"
+#include "nft/setelem.h"
+
+struct banned {
+	struct lru_node node; /* first */
+	int64_t until_ms;     /* realtime */
+};
+
+struct settings {
+	uint64_t duration, max_duration, forget;
+	double factor;
+	struct netlist allow, protect;
+};
+
+struct banwriter {
+	struct nl nl;
+	struct banq *q;
+	struct offences *offences;
+	struct lru_map banned;
+	char history_path[PATH_MAX + 16];
+	pthread_t thread;
+	bool started;         /* the thread exists */
+	_Atomic bool running; /* cleared to make it finish */
+	struct ban_request req[NFTSET_BATCH_MAX];
+
+	pthread_mutex_t lock; /* guards next and stats */
+	struct settings *next; /* set by reconfigure, taken by the thread */
+	struct settings *cur;  /* thread-owned */
+	struct banwriter_stats stats;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct settings *settings_from(const struct nfs_config *c, const struct netlist *protect)
+{
+	struct settings *s = malloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	s->duration = c->duration;
+	s->max_duration = c->max_duration;
+	s->forget = c->forget;
+	s->factor = c->factor;
+	s->allow = c->allow;
+	if (protect)
+		s->protect = *protect;
+	else
+		s->protect.n = 0;
+	return s;
+}
+
+struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, const uint8_t key16[16])
+{
+	struct banwriter *w = calloc(1, sizeof(*w));
+	unsigned bad = 0;
+	int r;
+
+	if (!w)
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	w->q = q;
+	snprintf(w->history_path, sizeof(w->history_path), "%s/offences", c->state_dir);
+	w->cur = settings_from(c, NULL);
+	w->offences = offences_new((uint32_t)c->max_history, key16);
+	if (!w->cur || !w->offences || lru_map_init(&w->banned, (uint32_t)c->max_history, key16) < 0) {
+		log_err("ban writer: out of memory");
+		goto fail;
+	}
+	r = nl_open(&w->nl);
+	if (r < 0) {
+		log_err("ban writer: cannot open a netfilter netlink socket: %s", strerror(-r));
+		goto fail;
+	}
+	r = offences_load(w->offences, w->history_path, &bad);
+	if (r < 0)
+		log_warn("%s: cannot read offence history (%s); escalation starts afresh", w->history_path, strerror(-r));
+	else if (r > 0 || bad)
+		log_info("%s: %d offenders remembered%s", w->history_path, r, bad ? " (some lines unreadable, skipped)" : "");
+	if (bad)
+		log_warn("%s: %u unreadable lines skipped", w->history_path, bad);
+	return w;
+fail:
+	banwriter_free(w);
+	return NULL;
+}
+
+static void banned_free(struct lru_node *n)
+{
+	free(n);
+}
+
+static void banned_set(struct banwriter *w, const struct nfs_addr *a, int64_t until_ms)
+{
+	uint64_t h = lru_map_hash(w->banned.hkey, a);
+	struct banned *b = (struct banned *)lru_map_find(&w->banned, a, h);
+	if (!b) {
+		if (lru_map_full(&w->banned)) {
+			struct lru_node *old = lru_map_oldest(&w->banned);
+			lru_map_remove(&w->banned, old);
+			banned_free(old);
+		}
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return; /* only a cache: the kernel set is the truth */
+		b->node.key = *a;
+		b->node.hash = h;
+		lru_map_insert(&w->banned, &b->node);
+	} else {
+		lru_map_touch(&w->banned, &b->node);
+	}
+	b->until_ms = until_ms;
+}
+
+static bool banned_now(struct banwriter *w, const struct nfs_addr *a, int64_t now)
+{
+	struct banned *b = (struct banned *)lru_map_find(&w->banned, a, lru_map_hash(w->banned.hkey, a));
+	return b && b->until_ms > now;
+}
+
+struct restore_ctx {
+	struct banwriter *w;
+	int64_t now;
+	unsigned n;
+};
+
+static int restore_cb(const struct nftset_elem *e, void *data)
+{
+	struct restore_ctx *c = data;
+	banned_set(c->w, &e->addr, c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000));
+	/* A ban we have no history for (added by hand, or history lost) is an offence too. */
+	if (offences_count(c->w->offences, &e->addr, c->now / 1000, c->w->cur->forget) == 0)
+		offences_record(c->w->offences, &e->addr, 1, c->now / 1000);
+	c->n++;
+	return 0;
+}
+
+int banwriter_restore(struct banwriter *w, unsigned *ban4, unsigned *ban6)
+{
+	struct restore_ctx c = { .w = w, .now = now_ms() };
+	int r = nftset_dump(&w->nl, NFTSET_BAN4, restore_cb, &c);
+	if (r < 0)
+		return r;
+	*ban4 = c.n;
+	c.n = 0;
+	r = nftset_dump(&w->nl, NFTSET_BAN6, restore_cb, &c);
+	if (r < 0)
+		return r;
+	*ban6 = c.n;
+	return 0;
+}
+
+static void describe(const struct trk_report *rep, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "%u closed ports in %us (", rep->ports, rep->last_seen - rep->first_seen);
+	bool first = true;
+	for (int i = 0; i < TRK_CLASSES && o < len; i++) {
+		if (!rep->counts[i])
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %u", first ? "" : ", ", trk_class_name(i), rep->counts[i]);
+		first = false;
+	}
+	if (o < len)
+		snprintf(buf + o, len - o, ")");
+}
+
+/* Decides and commits one burst of requests. */
+static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
+{
+	struct nftset_elem elems[NFTSET_BATCH_MAX];
+	uint32_t offence[NFTSET_BATCH_MAX];
+	size_t from[NFTSET_BATCH_MAX];
+	int res[NFTSET_BATCH_MAX];
+	size_t m = 0;
+	int64_t now = now_ms();
+	struct settings *s = w->cur;
+	char a[NFS_ADDR_STRLEN];
+	struct banwriter_stats d = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		const struct nfs_addr *addr = &req[i].addr;
+		const struct nfs_addr *net;
+		bool dup = false;
+
+		for (size_t k = 0; k < m && !dup; k++)
+			dup = nfs_addr_equal(&elems[k].addr, addr);
+		if (dup)
+			continue;
+		nfs_addr_format(addr, a, sizeof(a));
+		if ((net = netlist_overlap(&s->allow, addr))) {
+			char nb[NFS_ADDR_STRLEN];
+			log_notice("not banning %s (crossed the threshold: %u closed ports): allowlisted by %s", a,
+				   req[i].report.ports, nfs_addr_format(net, nb, sizeof(nb)));
+			d.not_banned_allowed++;
+			continue;
+		}
+		if ((net = netlist_overlap(&s->protect, addr))) {
+			char nb[NFS_ADDR_STRLEN];
+			log_notice("not banning %s (crossed the threshold: %u closed ports): protected peer %s "
+				   "(resolver or gateway of this host)", a, req[i].report.ports,
+				   nfs_addr_format(net, nb, sizeof(nb)));
+			d.not_banned_protected++;
+			continue;
+		}
+		if (banned_now(w, addr, now)) {
+			d.already_banned++;
+			continue; /* packets queued before the ban took effect */
+		}
+		offence[m] = offences_count(w->offences, addr, now / 1000, s->forget) + 1;
+		elems[m] = (struct nftset_elem){
+			.addr = *addr,
+			.timeout_ms = 1000 * offences_ban_seconds(s->duration, s->factor, s->max_duration, offence[m]),
+		};
+		from[m++] = i;
+	}
+	if (m == 0)
+		goto stats;
+
+	int r = nftset_commit(&w->nl, NFT_MSG_NEWSETELEM, elems, m, res);
+	struct timespec acked;
+	clock_gettime(CLOCK_REALTIME, &acked);
+	d.batches++;
+	if (r < 0) {
+		/* The outcome is unknown; the sources cross again after their hold if the bans did
+		 * not land. */
+		log_err("ban batch of %zu failed: %s%s", m, strerror(-r),
+			r == -ENOENT ? " (table inet nfsentry or its sets are gone: run nfsentry load-ruleset)" : "");
+		d.transport_errors++;
+		goto stats;
+	}
+	bool changed = false;
+	for (size_t k = 0; k < m; k++) {
+		const struct ban_request *rq = &req[from[k]];
+		char why[256], dur[32];
+		nfs_addr_format(&elems[k].addr, a, sizeof(a));
+		if (res[k] < 0) {
+			log_err("kernel refused ban of %s in set %s: %s", a, nftset_name(&elems[k].addr), strerror(-res[k]));
+			d.refused_by_kernel++;
+			continue;
+		}
+		int64_t lat_us = ((int64_t)acked.tv_sec - rq->t_packet.tv_sec) * 1000000 +
+				 (acked.tv_nsec - rq->t_packet.tv_nsec) / 1000;
+		describe(&rq->report, why, sizeof(why));
+		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
+		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet", a, dur,
+			   offence[k], why, (long long)lat_us);
+		banned_set(w, &elems[k].addr, now + (int64_t)elems[k].timeout_ms);
+		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
+			changed = true;
+		d.added++;
+		d.last_latency_us = lat_us > 0 ? (uint64_t)lat_us : 0;
+	}
+	if (changed) {
+		r = offences_save(w->offences, w->history_path);
+		if (r < 0)
+			log_err("%s: cannot save offence history: %s (escalation will not survive a restart)",
+				w->history_path, strerror(-r));
+	}
+stats:
+	pthread_mutex_lock(&w->lock);
+	w->stats.added += d.added;
+	w->stats.refused_by_kernel += d.refused_by_kernel;
+	w->stats.not_banned_allowed += d.not_banned_allowed;
+	w->stats.not_banned_protected += d.not_banned_protected;
+	w->stats.already_banned += d.already_banned;
+	w->stats.batches += d.batches;
+	w->stats.transport_errors += d.transport_errors;
+	if (d.added)
+		w->stats.last_latency_us = d.last_latency_us;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *writer_main(void *arg)
+{
+	struct banwriter *w = arg;
+	size_t n;
+
+	for (;;) {
+		n = banq_pop(w->q, w->req, NFTSET_BATCH_MAX, 1000);
+		pthread_mutex_lock(&w->lock);
+		if (w->next) {
+			free(w->cur);
+			w->cur = w->next;
+			w->next = NULL;
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (n > 0)
+			handle_burst(w, w->req, n);
+		else if (!atomic_load(&w->running))
+			break;
+	}
+	return NULL;
+}
+
+int banwriter_start(struct banwriter *w)
+{
+	atomic_store(&w->running, true);
+	int r = pthread_create(&w->thread, NULL, writer_main, w);
+	if (r) {
+		atomic_store(&w->running, false);
+		return -r;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->started = true;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect)
+{
+	struct settings *s = settings_from(c, protect);
+	if (!s) {
+		log_err("ban writer: out of memory; keeping the previous ban settings");
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	free(w->next);
+	w->next = s;
+	if (!w->started) { /* not running yet: apply now */
+		free(w->cur);
+		w->cur = s;
+		w->next = NULL;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void banwriter_stop(struct banwriter *w)
+{
+	if (!w || !w->started)
+		return;
+	atomic_store(&w->running, false);
+	banq_close(w->q); /* the thread drains what is queued, then sees the flag */
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void banwriter_free(struct banwriter *w)
+{
+	if (!w)
+		return;
+	banwriter_stop(w);
+	nl_close(&w->nl);
+	offences_free(w->offences);
+	if (w->banned.buckets)
+		lru_map_deinit(&w->banned, banned_free);
+	free(w->cur);
+	free(w->next);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+void banwriter_get_stats(struct banwriter *w, struct banwriter_stats *out)
+{
+	pthread_mutex_lock(&w->lock);
+	*out = w->stats;
+	pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,31 @@
+/* writer.h - the ban writer thread: takes ban requests from the workers, decides (allowlist,
+ * protected peers, already banned, escalation), and commits the bans to the kernel sets in
+ * batches. The one place where a ban is decided and logged. */
+#pragma once
+
+#include <stdint.h>
+
+#include "ban/banq.h"
+#include "core/config.h"
+
+struct banwriter;
+
+struct banwriter_stats {
+	uint64_t added, refused_by_kernel, not_banned_allowed, not_banned_protected, already_banned,
+		batches, transport_errors;
+	uint64_t last_latency_us; /* threshold packet to kernel ack, last ban */
+};
+
+/* Opens the netlink socket and loads the offence history from @c->state_dir. Does not start
+ * the thread. Returns NULL and logs why on failure. */
+struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, const uint8_t key16[16]);
+/* Reads the current elements of ban4 and ban6 so the writer knows what is banned.
+ * Returns 0, -ENOENT if a set is missing, or -errno. */
+int banwriter_restore(struct banwriter *w, unsigned *ban4, unsigned *ban6);
+int banwriter_start(struct banwriter *w);
+/* Swaps in the ban settings of @c and the list of protected peers (both copied). */
+void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect);
+/* Commits what is queued, stops the thread, saves the history. */
+void banwriter_stop(struct banwriter *w);
+void banwriter_free(struct banwriter *w);
+void banwriter_get_stats(struct banwriter *w, struct banwriter_stats *out);

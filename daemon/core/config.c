@@ -1,0 +1,342 @@
+/* config.c - parse with libinih into a struct through one key table, then validate.
+ *
+ * libinih gives us sections, comments and continuation lines; it does not report the line
+ * of a value it hands over, so we feed it lines through our own reader and count them. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/duration.h"
+
+enum key_type { KEY_UINT, KEY_DURATION, KEY_BOOL, KEY_PATH, KEY_FACTOR, KEY_NETS, KEY_LOGLEVEL, KEY_VERDICT };
+
+struct key {
+	const char *section, *name;
+	enum key_type type;
+	size_t off;
+	uint64_t min, max; /* inclusive bounds for KEY_UINT and KEY_DURATION */
+	const char *defval;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct nfs_config, f)
+static const struct key keys[] = {
+	{ "daemon", "state_dir", KEY_PATH, OFF(state_dir), 0, 0, "/var/lib/nfsentry",
+	  "offence history lives here (survives restarts)" },
+	{ "daemon", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0, "info", "error, warning, notice, info or debug" },
+	{ "queue", "queues", KEY_UINT, OFF(queues), 1, 64, "2", "queues and worker threads" },
+	{ "queue", "base", KEY_UINT, OFF(base), 0, 65471, "0", "first queue number: queues base..base+queues-1" },
+	{ "queue", "max_len", KEY_UINT, OFF(max_len), 16, 1048576, "4096", "kernel queue length in packets" },
+	{ "queue", "copy_range", KEY_UINT, OFF(copy_range), 128, 65535, "256", "bytes of each packet copied to userspace" },
+	{ "queue", "fail_open", KEY_BOOL, OFF(fail_open), 0, 0, "no", "accept instead of drop when the queue is full" },
+	{ "scan", "threshold", KEY_UINT, OFF(threshold), 2, 1024, "10", "distinct closed ports that trigger a ban" },
+	{ "scan", "window", KEY_DURATION, OFF(window), 1, 86400, "5m", "how long an attempt counts" },
+	{ "scan", "verdict", KEY_VERDICT, OFF(verdict_accept), 0, 0, "drop",
+	  "drop, or accept so the kernel answers like a closed port" },
+	{ "scan", "max_sources", KEY_UINT, OFF(max_sources), 64, 16777216, "65536", "tracked sources (oldest evicted)" },
+	{ "ban", "duration", KEY_DURATION, OFF(duration), 1, 31536000, "10m", "first ban" },
+	{ "ban", "factor", KEY_FACTOR, OFF(factor), 0, 0, "4", "each repeat offence multiplies the ban by this" },
+	{ "ban", "max_duration", KEY_DURATION, OFF(max_duration), 1, 31536000, "7d", "longest ban" },
+	{ "ban", "forget", KEY_DURATION, OFF(forget), 60, 315360000, "30d",
+	  "an offender not seen for this long starts again at duration" },
+	{ "ban", "ipv6_prefix", KEY_UINT, OFF(ipv6_prefix), 16, 128, "64", "IPv6 bans cover this prefix length" },
+	{ "ban", "max_history", KEY_UINT, OFF(max_history), 16, 16777216, "100000", "offenders remembered" },
+	{ "allow", "networks", KEY_NETS, OFF(allow), 0, 0, "127.0.0.0/8, ::1/128", "never banned (CIDRs, comma-separated)" },
+	{ "allow", "protect_resolvers", KEY_BOOL, OFF(protect_resolvers), 0, 0, "yes",
+	  "never ban the nameservers in resolv_conf" },
+	{ "allow", "protect_gateways", KEY_BOOL, OFF(protect_gateways), 0, 0, "yes", "never ban the default gateways" },
+	{ "allow", "resolv_conf", KEY_PATH, OFF(resolv_conf), 0, 0, "/etc/resolv.conf", "where nameservers are read" },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct parse_state {
+	struct nfs_config *c;
+	const char *path;
+	FILE *f;
+	unsigned line;
+	unsigned key_line[NKEYS];
+	bool too_long;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int set_value(struct nfs_config *c, const struct key *k, const char *v, char *why, size_t whylen)
+{
+	void *p = (char *)c + k->off;
+	uint64_t u;
+
+	switch (k->type) {
+	case KEY_UINT: {
+		char *end;
+		if (*v < '0' || *v > '9') {
+			snprintf(why, whylen, "%s: expected a number, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (errno || *end) {
+			snprintf(why, whylen, "%s: expected a number, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		u = n;
+		goto bounds;
+	}
+	case KEY_DURATION: {
+		int r = duration_parse(v, &u);
+		if (r < 0) {
+			snprintf(why, whylen, "%s: \"%s\" is not a duration (use e.g. 90s, 10m, 1h, 7d)", k->name, v);
+			return r;
+		}
+		goto bounds;
+	}
+	case KEY_BOOL:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+			*(bool *)p = true;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+			*(bool *)p = false;
+		else {
+			snprintf(why, whylen, "%s: expected yes or no, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_PATH:
+		if (v[0] != '/' || strlen(v) >= PATH_MAX) {
+			snprintf(why, whylen, "%s: expected an absolute path, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		snprintf(p, PATH_MAX, "%s", v);
+		return 0;
+	case KEY_FACTOR: {
+		char *end;
+		errno = 0;
+		double d = strtod(v, &end);
+		if (errno || *end || !isfinite(d) || d < 1.0 || d > 100.0) {
+			snprintf(why, whylen, "%s: expected a number from 1 to 100, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		*(double *)p = d;
+		return 0;
+	}
+	case KEY_NETS: {
+		char bad[80];
+		int r = netlist_add_csv(p, v, bad, sizeof(bad));
+		if (r == -E2BIG)
+			snprintf(why, whylen, "%s: more than %d networks", k->name, NETLIST_MAX);
+		else if (r < 0)
+			snprintf(why, whylen, "%s: \"%s\" is not an address or network (host bits must be zero)",
+				 k->name, bad);
+		return r;
+	}
+	case KEY_LOGLEVEL:
+		if (log_level_parse(v, p) < 0) {
+			snprintf(why, whylen, "%s: expected error, warning, notice, info or debug, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_VERDICT:
+		if (!strcmp(v, "drop"))
+			*(bool *)p = false;
+		else if (!strcmp(v, "accept"))
+			*(bool *)p = true;
+		else {
+			snprintf(why, whylen, "%s: expected drop or accept, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return -EINVAL;
+bounds:
+	if (u < k->min || u > k->max) {
+		char lo[32], hi[32];
+		if (k->type == KEY_DURATION) {
+			duration_format(k->min, lo, sizeof(lo));
+			duration_format(k->max, hi, sizeof(hi));
+		} else {
+			snprintf(lo, sizeof(lo), "%llu", (unsigned long long)k->min);
+			snprintf(hi, sizeof(hi), "%llu", (unsigned long long)k->max);
+		}
+		snprintf(why, whylen, "%s: \"%s\" is out of range (%s to %s)", k->name, v, lo, hi);
+		return -ERANGE;
+	}
+	*(uint64_t *)p = u;
+	return 0;
+}
+
+static void fail(struct parse_state *st, unsigned line, const char *why)
+{
+	if (st->failed)
+		return; /* report the first problem; fixing it may fix the rest */
+	st->failed = -EINVAL;
+	snprintf(st->err, st->errlen, "%s:%u: %s", st->path, line, why);
+}
+
+static int on_value(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	char why[512];
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		if (strcmp(k->section, section) || strcmp(k->name, name))
+			continue;
+		/* Lists append (continuation lines arrive as repeated keys); scalars must be unique. */
+		if (st->key_line[i] && k->type != KEY_NETS) {
+			snprintf(why, sizeof(why), "%s: already set on line %u", name, st->key_line[i]);
+			fail(st, st->line, why);
+			return 1;
+		}
+		if (!st->key_line[i] && k->type == KEY_NETS)
+			((struct netlist *)((char *)st->c + k->off))->n = 0; /* replace the default list */
+		st->key_line[i] = st->line;
+		if (set_value(st->c, k, value, why, sizeof(why)) < 0)
+			fail(st, st->line, why);
+		return 1;
+	}
+	bool known_section = false;
+	for (size_t i = 0; i < NKEYS; i++)
+		known_section |= !strcmp(keys[i].section, section);
+	if (known_section)
+		snprintf(why, sizeof(why), "unknown key \"%s\" in section [%s]", name, section);
+	else if (!*section)
+		snprintf(why, sizeof(why), "key \"%s\" outside any section", name);
+	else
+		snprintf(why, sizeof(why), "unknown section [%s]", section);
+	fail(st, st->line, why);
+	return 1;
+}
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	char *r = fgets(str, num, st->f);
+	size_t n;
+
+	if (!r)
+		return NULL;
+	st->line++;
+	n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(st->f)) {
+		int ch;
+		st->too_long = true;
+		fail(st, st->line, "line too long (split lists over continuation lines starting with a space)");
+		while ((ch = fgetc(st->f)) != EOF && ch != '\n')
+			;
+		str[0] = '\0';
+	}
+	return r;
+}
+
+struct nfs_config *config_new_default(void)
+{
+	struct nfs_config *c = calloc(1, sizeof(*c));
+	char why[256];
+
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (set_value(c, &keys[i], keys[i].defval, why, sizeof(why)) < 0) {
+			log_err("built-in default broken: %s", why); /* a bug: caught by the unit tests */
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+static unsigned line_of(const struct parse_state *st, size_t off)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].off == off)
+			return st->key_line[i];
+	return 0;
+}
+
+int config_load(const char *path, struct nfs_config **out, char *err, size_t errlen)
+{
+	struct parse_state st = { .path = path, .err = err, .errlen = errlen };
+	int r;
+
+	st.f = fopen(path, "re");
+	if (!st.f) {
+		r = -errno;
+		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+		return r;
+	}
+	st.c = config_new_default();
+	if (!st.c) {
+		fclose(st.f);
+		snprintf(err, errlen, "%s:0: out of memory", path);
+		return -ENOMEM;
+	}
+	r = ini_parse_stream(read_line, &st, on_value, &st);
+	fclose(st.f);
+	if (r > 0)
+		fail(&st, (unsigned)r, "syntax error (expected [section] or key = value)");
+	else if (r < 0)
+		fail(&st, 0, "cannot parse");
+	if (!st.failed && st.c->max_duration < st.c->duration)
+		fail(&st, line_of(&st, OFF(max_duration)) ? line_of(&st, OFF(max_duration)) : line_of(&st, OFF(duration)),
+		     "max_duration is shorter than duration");
+	if (!st.failed && st.c->base + st.c->queues > 65536)
+		fail(&st, line_of(&st, OFF(base)), "base + queues goes past queue 65535");
+	if (st.failed) {
+		config_free(st.c);
+		return st.failed;
+	}
+	*out = st.c;
+	return 0;
+}
+
+void config_free(struct nfs_config *c)
+{
+	free(c);
+}
+
+void config_dump(const struct nfs_config *c, FILE *f)
+{
+	const char *section = "";
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		const void *p = (const char *)c + k->off;
+		char buf[64];
+
+		if (strcmp(section, k->section)) {
+			fprintf(f, "%s[%s]\n", *section ? "\n" : "", k->section);
+			section = k->section;
+		}
+		fprintf(f, "%s = ", k->name);
+		switch (k->type) {
+		case KEY_UINT: fprintf(f, "%llu\n", (unsigned long long)*(const uint64_t *)p); break;
+		case KEY_DURATION:
+			duration_format(*(const uint64_t *)p, buf, sizeof(buf));
+			fprintf(f, "%s\n", buf);
+			break;
+		case KEY_BOOL: fprintf(f, "%s\n", *(const bool *)p ? "yes" : "no"); break;
+		case KEY_PATH: fprintf(f, "%s\n", (const char *)p); break;
+		case KEY_FACTOR: fprintf(f, "%g\n", *(const double *)p); break;
+		case KEY_LOGLEVEL: {
+			static const char *n[] = { [LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning",
+						   [LOG_LVL_NOTICE] = "notice", [LOG_LVL_INFO] = "info",
+						   [LOG_LVL_DEBUG] = "debug" };
+			fprintf(f, "%s\n", n[*(const enum log_level *)p]);
+			break;
+		}
+		case KEY_VERDICT: fprintf(f, "%s\n", *(const bool *)p ? "accept" : "drop"); break;
+		case KEY_NETS: {
+			const struct netlist *l = p;
+			char a[NFS_ADDR_STRLEN];
+			for (size_t j = 0; j < l->n; j++)
+				fprintf(f, "%s%s", j ? ", " : "", nfs_addr_format(&l->net[j], a, sizeof(a)));
+			fprintf(f, "\n");
+			break;
+		}
+		}
+	}
+}

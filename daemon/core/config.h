@@ -1,0 +1,50 @@
+/* config.h - the INI configuration, parsed into a struct and validated. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/log.h"
+#include "decide/netlist.h"
+
+#define CONFIG_DEFAULT_PATH NFSENTRY_SYSCONFDIR "/nfsentry.conf"
+
+struct nfs_config {
+	/* [daemon] */
+	char state_dir[PATH_MAX];
+	enum log_level log_level;
+	/* [queue] */
+	uint64_t queues;      /* worker threads, one per queue */
+	uint64_t base;        /* first queue number */
+	uint64_t max_len;     /* kernel queue length (packets) */
+	uint64_t copy_range;  /* bytes of each packet copied to us */
+	bool fail_open;       /* NFQA_CFG_F_FAIL_OPEN: accept when the queue is full */
+	/* [scan] */
+	uint64_t threshold;   /* distinct closed ports that trigger a ban */
+	uint64_t window;      /* seconds an attempt counts */
+	bool verdict_accept;  /* false: drop closed-port attempts; true: let the kernel answer */
+	uint64_t max_sources; /* tracked sources, oldest evicted past it */
+	/* [ban] */
+	uint64_t duration;    /* first ban, seconds */
+	double factor;        /* escalation per repeat offence */
+	uint64_t max_duration;
+	uint64_t forget;      /* offence history older than this is dropped */
+	uint64_t ipv6_prefix; /* IPv6 bans cover this prefix */
+	uint64_t max_history; /* offenders remembered */
+	/* [allow] */
+	struct netlist allow;
+	bool protect_resolvers;
+	bool protect_gateways;
+	char resolv_conf[PATH_MAX];
+};
+
+/* Loads and validates @path. On success returns 0 and a new config in @out (caller frees with
+ * config_free). On failure returns -errno and writes "FILE:LINE: what is wrong" to @err. */
+int config_load(const char *path, struct nfs_config **out, char *err, size_t errlen);
+/* A config holding every default. */
+struct nfs_config *config_new_default(void);
+void config_free(struct nfs_config *c);
+/* Prints the effective configuration in INI form (every key, including defaults). */
+void config_dump(const struct nfs_config *c, FILE *f);

@@ -1,0 +1,114 @@
+/* lrumap.c - chained buckets (power of two, sized to max) plus a doubly linked LRU list. */
+#include "core/lrumap.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16])
+{
+	memset(m, 0, sizeof(*m));
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	m->max = max ? max : 1;
+	m->nbuckets = 16;
+	while (m->nbuckets < m->max && m->nbuckets < (1u << 30))
+		m->nbuckets <<= 1;
+	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
+	if (!m->buckets)
+		return -ENOMEM;
+	memcpy(m->hkey, key16, sizeof(m->hkey));
+	return 0;
+}
+
+void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *))
+{
+	for (struct lru_node *n = m->head, *next; n; n = next) {
+		next = n->next;
+		if (free_node)
+			free_node(n);
+	}
+	free(m->buckets);
+	sodium_memzero(m->hkey, sizeof(m->hkey));
+	memset(m, 0, sizeof(*m));
+}
+
+uint64_t lru_map_hash(const uint8_t key16[16], const struct nfs_addr *k)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 takes a 16-byte key");
+	crypto_shorthash(out, (const unsigned char *)k, sizeof(*k), key16);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+static struct lru_node **bucket(struct lru_map *m, uint64_t h)
+{
+	/* Low bits may pick a shard in the caller; use the high half here. */
+	return &m->buckets[(h >> 32) & (m->nbuckets - 1)];
+}
+
+struct lru_node *lru_map_find(struct lru_map *m, const struct nfs_addr *k, uint64_t h)
+{
+	for (struct lru_node *n = *bucket(m, h); n; n = n->hnext)
+		if (n->hash == h && nfs_addr_equal(&n->key, k))
+			return n;
+	return NULL;
+}
+
+static void list_unlink(struct lru_map *m, struct lru_node *n)
+{
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		m->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		m->tail = n->prev;
+	n->prev = n->next = NULL;
+}
+
+static void list_push_front(struct lru_map *m, struct lru_node *n)
+{
+	n->prev = NULL;
+	n->next = m->head;
+	if (m->head)
+		m->head->prev = n;
+	m->head = n;
+	if (!m->tail)
+		m->tail = n;
+}
+
+void lru_map_insert(struct lru_map *m, struct lru_node *n)
+{
+	struct lru_node **b = bucket(m, n->hash);
+	n->hnext = *b;
+	*b = n;
+	list_push_front(m, n);
+	m->count++;
+}
+
+void lru_map_remove(struct lru_map *m, struct lru_node *n)
+{
+	for (struct lru_node **pp = bucket(m, n->hash); *pp; pp = &(*pp)->hnext) {
+		if (*pp == n) {
+			*pp = n->hnext;
+			break;
+		}
+	}
+	list_unlink(m, n);
+	m->count--;
+}
+
+void lru_map_touch(struct lru_map *m, struct lru_node *n)
+{
+	if (m->head == n)
+		return;
+	list_unlink(m, n);
+	list_push_front(m, n);
+}

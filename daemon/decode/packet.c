@@ -1,0 +1,166 @@
+/* packet.c - bounds-checked header walk. Every length field is checked against what the
+ * capture holds and against the outer header before it is used. */
+#include "decode/packet.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Transport header at @l4 with @caplen captured bytes and @l4len bytes according to IP. */
+static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt *p)
+{
+	switch (p->proto) {
+	case IPPROTO_TCP: {
+		if (caplen < 20 || l4len < 20)
+			return -EBADMSG;
+		size_t doff = (size_t)(l4[12] >> 4) * 4;
+		if (doff < 20 || doff > l4len)
+			return -EBADMSG;
+		p->sport = rd16(l4);
+		p->dport = rd16(l4 + 2);
+		p->tcp_seq = rd32(l4 + 4);
+		p->tcp_ack = rd32(l4 + 8);
+		p->tcp_flags = l4[13];
+		p->tcp_window = rd16(l4 + 14);
+		p->payload_len = (uint32_t)(l4len - doff);
+		p->payload = caplen > doff ? l4 + doff : NULL;
+		p->payload_caplen = caplen > doff ? (uint32_t)(caplen - doff) : 0;
+		return PKT_L4;
+	}
+	case IPPROTO_UDP: {
+		if (caplen < 8 || l4len < 8)
+			return -EBADMSG;
+		size_t ulen = rd16(l4 + 4);
+		/* 0 is legal for IPv6 jumbograms only; otherwise the UDP length must fit IP's. */
+		if (ulen < 8 || ulen > l4len)
+			return -EBADMSG;
+		p->sport = rd16(l4);
+		p->dport = rd16(l4 + 2);
+		p->payload_len = (uint32_t)(ulen - 8);
+		p->payload = caplen > 8 ? l4 + 8 : NULL;
+		p->payload_caplen = caplen > 8 ? (uint32_t)(caplen - 8 < ulen - 8 ? caplen - 8 : ulen - 8) : 0;
+		return PKT_L4;
+	}
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (caplen < 4 || l4len < 4)
+			return -EBADMSG;
+		p->icmp_type = l4[0];
+		p->icmp_code = l4[1];
+		p->payload_len = (uint32_t)(l4len - 4);
+		return PKT_L4;
+	default:
+		return PKT_NO_L4;
+	}
+}
+
+static int decode_ipv4(const uint8_t *d, size_t len, size_t wire_len, struct pkt *p)
+{
+	size_t ihl, tot;
+	uint16_t frag;
+
+	if (len < 20)
+		return -EBADMSG;
+	ihl = (size_t)(d[0] & 0x0f) * 4;
+	tot = rd16(d + 2);
+	if (tot == 0 && wire_len > 65535) /* BIG TCP GSO packet: see decode_ipv6() */
+		tot = wire_len;
+	if (ihl < 20 || ihl > len || tot < ihl || tot > wire_len)
+		return -EBADMSG;
+	p->src.family = p->dst.family = AF_INET;
+	p->src.plen = p->dst.plen = 32;
+	memcpy(p->src.a, d + 12, 4);
+	memcpy(p->dst.a, d + 16, 4);
+	p->ttl = d[8];
+	p->ip_id = rd16(d + 4);
+	p->proto = d[9];
+	frag = rd16(d + 6);
+	if (frag & 0x1fff) /* non-first fragment: its bytes are not a transport header */
+		return PKT_NO_L4;
+	size_t cap = (len < tot ? len : tot) - ihl;
+	return decode_l4(d + ihl, cap, tot - ihl, p);
+}
+
+static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt *p)
+{
+	size_t off = 40, end;
+	uint8_t nh;
+
+	if (len < 40)
+		return -EBADMSG;
+	end = 40 + (size_t)rd16(d + 4);
+	/* BIG TCP (GSO over 64 KiB) leaves payload length 0; the kernel's own length is then
+	 * the truth. A zero anywhere else is a lie. */
+	if (end == 40 && wire_len > 65535 + 40)
+		end = wire_len;
+	if (end > wire_len)
+		return -EBADMSG;
+	p->src.family = p->dst.family = AF_INET6;
+	p->src.plen = p->dst.plen = 128;
+	memcpy(p->src.a, d + 8, 16);
+	memcpy(p->dst.a, d + 24, 16);
+	p->ttl = d[7];
+	nh = d[6];
+
+	for (int i = 0;; i++) {
+		switch (nh) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_FRAGMENT:
+		case IPPROTO_AH: {
+			size_t hlen;
+			if (i >= PKT_IPV6_MAX_EXTHDRS || off + 8 > len || off + 8 > end)
+				return -EBADMSG;
+			if (nh == IPPROTO_FRAGMENT) {
+				hlen = 8;
+				if (rd16(d + off + 2) & 0xfff8) { /* offset != 0 */
+					p->proto = d[off];
+					return PKT_NO_L4;
+				}
+			} else if (nh == IPPROTO_AH) {
+				hlen = ((size_t)d[off + 1] + 2) * 4;
+			} else {
+				hlen = ((size_t)d[off + 1] + 1) * 8;
+			}
+			if (off + hlen > end)
+				return -EBADMSG;
+			nh = d[off];
+			off += hlen;
+			if (off > len) /* header chain runs past what we were given */
+				return -EBADMSG;
+			continue;
+		}
+		case IPPROTO_NONE:
+		case IPPROTO_ESP:
+			p->proto = nh;
+			return PKT_NO_L4;
+		default:
+			p->proto = nh;
+			return decode_l4(d + off, (len < end ? len : end) - off, end - off, p);
+		}
+	}
+}
+
+int pkt_decode(const uint8_t *data, size_t len, size_t wire_len, struct pkt *out)
+{
+	struct pkt p = { 0 };
+	int r;
+
+	if (!data || len == 0 || wire_len < len)
+		return -EBADMSG;
+	switch (data[0] >> 4) {
+	case 4: r = decode_ipv4(data, len, wire_len, &p); break;
+	case 6: r = decode_ipv6(data, len, wire_len, &p); break;
+	default: return -EBADMSG;
+	}
+	if (r >= 0)
+		*out = p;
+	return r;
+}

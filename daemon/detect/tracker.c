@@ -1,0 +1,223 @@
+/* tracker.c - sharded hash table with per-shard LRU lists. */
+#include "detect/tracker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lrumap.h"
+#include "decode/packet.h"
+
+#define SHARDS 64 /* locks: enough that two workers rarely meet */
+
+struct port_seen {
+	uint32_t when;
+	uint16_t port;
+	uint8_t proto;
+};
+
+struct source {
+	struct lru_node node; /* first: a struct lru_node * is a struct source * */
+	uint32_t first_seen, last_seen, ban_requested;
+	uint32_t counts[TRK_CLASSES];
+	uint16_t nports, cap;
+	struct port_seen *ports;
+};
+
+struct shard {
+	pthread_mutex_t lock;
+	struct lru_map map;
+	uint64_t evicted;
+};
+
+struct tracker {
+	uint8_t key[16];
+	struct shard shards[SHARDS];
+};
+
+enum trk_class trk_classify(uint8_t proto, uint8_t f)
+{
+	if (proto == IPPROTO_UDP)
+		return TRK_UDP;
+	f &= TCPF_FIN | TCPF_SYN | TCPF_RST | TCPF_PSH | TCPF_ACK | TCPF_URG;
+	if (f & TCPF_RST)
+		return TRK_RST;
+	switch (f) {
+	case TCPF_SYN: return TRK_SYN;
+	case TCPF_SYN | TCPF_ACK: return TRK_SYNACK;
+	case TCPF_FIN: return TRK_FIN;
+	case 0: return TRK_NULL;
+	case TCPF_FIN | TCPF_PSH | TCPF_URG: return TRK_XMAS;
+	case TCPF_ACK: return TRK_ACK;
+	default: return TRK_TCP_OTHER;
+	}
+}
+
+const char *trk_class_name(enum trk_class c)
+{
+	static const char *const n[TRK_CLASSES] = { "syn", "fin", "null", "xmas", "ack", "tcp-other",
+						    "synack", "rst", "udp" };
+	return (unsigned)c < TRK_CLASSES ? n[c] : "?";
+}
+
+struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16])
+{
+	struct tracker *t = calloc(1, sizeof(*t));
+	uint32_t per = max_sources / SHARDS ? max_sources / SHARDS : 1;
+
+	if (!t)
+		return NULL;
+	memcpy(t->key, key, sizeof(t->key));
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_init(&t->shards[i].lock, NULL);
+		if (lru_map_init(&t->shards[i].map, per, key) < 0) {
+			tracker_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+static void source_free(struct lru_node *n)
+{
+	struct source *src = (struct source *)n;
+	free(src->ports);
+	free(src);
+}
+
+void tracker_free(struct tracker *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < SHARDS; i++) {
+		if (t->shards[i].map.buckets)
+			lru_map_deinit(&t->shards[i].map, source_free);
+		pthread_mutex_destroy(&t->shards[i].lock);
+	}
+	sodium_memzero(t->key, sizeof(t->key));
+	free(t);
+}
+
+/* Drops ports that left the window; keeps the array compact. */
+static void expire_ports(struct source *src, uint32_t now, uint32_t window)
+{
+	uint16_t w = 0;
+	for (uint16_t r = 0; r < src->nports; r++)
+		if (now - src->ports[r].when < window)
+			src->ports[w++] = src->ports[r];
+	src->nports = w;
+}
+
+int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const struct trk_attempt *a,
+			 const struct trk_params *p, struct trk_report *out)
+{
+	uint64_t h = lru_map_hash(t->key, k);
+	struct shard *s = &t->shards[h % SHARDS];
+	enum trk_class cls = trk_classify(a->proto, a->tcp_flags);
+	struct source *src;
+	int r = TRK_COUNTED;
+
+	pthread_mutex_lock(&s->lock);
+	src = (struct source *)lru_map_find(&s->map, k, h);
+	if (src) {
+		lru_map_touch(&s->map, &src->node);
+	} else {
+		if (lru_map_full(&s->map)) { /* evict the least recently seen source */
+			struct lru_node *old = lru_map_oldest(&s->map);
+			lru_map_remove(&s->map, old);
+			source_free(old);
+			s->evicted++;
+		}
+		src = calloc(1, sizeof(*src));
+		if (!src) {
+			pthread_mutex_unlock(&s->lock);
+			return -ENOMEM;
+		}
+		src->node.key = *k;
+		src->node.hash = h;
+		src->first_seen = a->now;
+		lru_map_insert(&s->map, &src->node);
+	}
+	src->last_seen = a->now;
+	src->counts[cls]++;
+
+	if (cls == TRK_SYNACK || cls == TRK_RST) {
+		r = TRK_IGNORED;
+		goto report;
+	}
+	expire_ports(src, a->now, p->window);
+	uint16_t i;
+	for (i = 0; i < src->nports; i++)
+		if (src->ports[i].port == a->port && src->ports[i].proto == a->proto)
+			break;
+	if (i < src->nports) {
+		src->ports[i].when = a->now; /* a retry of the same port is not a new port */
+	} else {
+		if (src->nports == src->cap) {
+			uint32_t cap = src->cap ? src->cap * 2u : 4u;
+			if (cap > p->threshold)
+				cap = p->threshold;
+			if (cap <= src->cap) {
+				/* Full at threshold: replace the oldest; the count stays at threshold. */
+				uint16_t old = 0;
+				for (uint16_t j = 1; j < src->nports; j++)
+					if (src->ports[j].when < src->ports[old].when)
+						old = j;
+				i = old;
+				goto store;
+			}
+			struct port_seen *np = realloc(src->ports, cap * sizeof(*np));
+			if (!np) {
+				r = -ENOMEM;
+				goto out;
+			}
+			src->ports = np;
+			src->cap = (uint16_t)cap;
+		}
+		i = src->nports++;
+store:
+		src->ports[i] = (struct port_seen){ .when = a->now, .port = a->port, .proto = a->proto };
+	}
+	if (src->nports >= p->threshold &&
+	    (!src->ban_requested || a->now - src->ban_requested >= p->hold)) {
+		src->ban_requested = a->now ? a->now : 1;
+		r = TRK_CROSSED;
+	}
+report:
+	out->ports = src->nports;
+	out->first_seen = src->first_seen;
+	out->last_seen = src->last_seen;
+	memcpy(out->counts, src->counts, sizeof(out->counts));
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void tracker_source_forget(struct tracker *t, const struct nfs_addr *k)
+{
+	uint64_t h = lru_map_hash(t->key, k);
+	struct shard *s = &t->shards[h % SHARDS];
+
+	pthread_mutex_lock(&s->lock);
+	struct lru_node *n = lru_map_find(&s->map, k, h);
+	if (n) {
+		lru_map_remove(&s->map, n);
+		source_free(n);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
+{
+	struct tracker_stats st = { 0 };
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_lock(&t->shards[i].lock);
+		st.sources += t->shards[i].map.count;
+		st.evicted += t->shards[i].evicted;
+		pthread_mutex_unlock(&t->shards[i].lock);
+	}
+	*out = st;
+}

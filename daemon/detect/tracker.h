@@ -1,0 +1,73 @@
+/* tracker.h - per-source closed-port attempts, shared by all workers.
+ *
+ * A source is an IPv4 address or an IPv6 prefix (so rotating addresses inside one /64 is one
+ * source). Memory is bounded by max_sources (least recently seen evicted first) and by the
+ * threshold (a source keeps at most that many distinct ports). Buckets are chosen by SipHash
+ * with a secret key so chosen source addresses cannot pile into one bucket. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+
+/* Probe classes after Bejtlich, "Interpreting Network Traffic" (scan types and look-alikes). */
+enum trk_class {
+	TRK_SYN,    /* SYN alone: half-open or connect scan */
+	TRK_FIN,    /* FIN alone */
+	TRK_NULL,   /* no flags */
+	TRK_XMAS,   /* FIN+PSH+URG */
+	TRK_ACK,    /* ACK alone: firewall-mapping scan */
+	TRK_TCP_OTHER,
+	TRK_SYNACK, /* unsolicited SYN-ACK: backscatter of a spoofed SYN flood, not a probe */
+	TRK_RST,    /* RST: backscatter or a late reset, not a probe */
+	TRK_UDP,
+	TRK_CLASSES
+};
+
+struct trk_attempt {
+	uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;  /* destination port */
+	uint8_t tcp_flags;
+	uint32_t now;   /* seconds on the daemon's monotonic clock */
+};
+
+struct trk_params {
+	uint32_t threshold; /* distinct (proto, port) pairs within window that cross */
+	uint32_t window;    /* seconds */
+	uint32_t hold;      /* after a ban request, seconds before another may be made */
+};
+
+/* What a touch saw. Filled on every successful touch. */
+struct trk_report {
+	uint32_t ports;          /* distinct ports within the window, this one included */
+	uint32_t first_seen, last_seen;
+	uint32_t counts[TRK_CLASSES];
+};
+
+enum trk_outcome {
+	TRK_COUNTED = 0,   /* recorded, below threshold (or a ban already requested) */
+	TRK_CROSSED = 1,   /* this attempt crossed the threshold: request a ban */
+	TRK_IGNORED = 2,   /* recorded in counts only: a class that is never a probe */
+};
+
+struct tracker_stats {
+	uint64_t sources, evicted;
+};
+
+struct tracker;
+
+/* @key: 16 secret bytes (crypto_shorthash_KEYBYTES). Returns NULL on allocation failure. */
+struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16]);
+void tracker_free(struct tracker *t);
+
+enum trk_class trk_classify(uint8_t proto, uint8_t tcp_flags);
+const char *trk_class_name(enum trk_class c);
+
+/* Records @a from @src (already reduced to its prefix). Returns an enum trk_outcome, or
+ * -ENOMEM (nothing recorded). Thread-safe. */
+int tracker_source_touch(struct tracker *t, const struct nfs_addr *src, const struct trk_attempt *a,
+			 const struct trk_params *p, struct trk_report *out);
+/* Forgets @src (e.g. once it is banned and its history is no longer needed). */
+void tracker_source_forget(struct tracker *t, const struct nfs_addr *src);
+void tracker_get_stats(struct tracker *t, struct tracker_stats *out);

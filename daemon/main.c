@@ -1,0 +1,396 @@
+/* main.c - command line, start-up checks, and the main loop (signals, watchdog, reload).
+ *
+ * Threads: one worker per queue (queue/worker.c), one ban writer (ban/writer.c), and this
+ * one, which only handles signals and timers. Workers hand bans to the writer through banq. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "ban/banq.h"
+#include "ban/writer.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "decide/engine.h"
+#include "decide/protect.h"
+#include "detect/tracker.h"
+#include "nft/nl.h"
+#include "nft/ruleset.h"
+#include "queue/worker.h"
+
+#define BANQ_CAPACITY 4096
+#define STALL_S 10 /* a worker silent this long stops the watchdog pings */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nfsentry [-c FILE]                 run the daemon in the foreground\n"
+		"       nfsentry [-c FILE] --check         validate the configuration\n"
+		"       nfsentry [-c FILE] --dump-config   print the effective configuration\n"
+		"       nfsentry load-ruleset FILE         load an nftables ruleset (see README)\n"
+		"       nfsentry --version | --help\n"
+		"\n"
+		"Default configuration: %s\n", CONFIG_DEFAULT_PATH);
+}
+
+static int cmd_load_ruleset(const char *path)
+{
+	char msg[4096];
+	int r = ruleset_load(path, msg, sizeof(msg));
+
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", path, msg[0] ? msg : strerror(-r));
+		return 1;
+	}
+	if (r > 0)
+		printf("%s: loaded; this kernel has no nft queue expression (CONFIG_NFT_QUEUE), so %d queue "
+		       "statement(s) were loaded as xt NFQUEUE targets (nft_compat)\n", path, r);
+	else
+		printf("%s: loaded\n", path);
+	return 0;
+}
+
+/* Compares the queues the ruleset feeds with those we bind. Logs the difference. */
+static int check_ruleset(struct nl *nl, const struct nfs_config *c)
+{
+	struct ruleset_queues *q = calloc(1, sizeof(*q));
+	char only_rules[256] = "", only_conf[256] = "";
+	size_t o1 = 0, o2 = 0;
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	r = ruleset_queues_read(nl, q);
+	if (r == -ENOENT) {
+		log_err("table inet nfsentry is not loaded: run `nfsentry load-ruleset %s/nfsentry.nft` first",
+			NFSENTRY_SYSCONFDIR);
+		goto out;
+	}
+	if (r == -EOPNOTSUPP) {
+		log_err("table inet nfsentry has a rule that picks its queue at run time (queue to <expression>); "
+			"nfsentry needs fixed queue numbers to check them against [queue]");
+		goto out;
+	}
+	if (r < 0) {
+		log_err("cannot read table inet nfsentry: %s", strerror(-r));
+		goto out;
+	}
+	for (unsigned n = 0; n < 65536; n++) {
+		bool in_rules = ruleset_queues_has(q, n);
+		bool in_conf = n >= c->base && n < c->base + c->queues;
+		if (in_rules && !in_conf && o1 < sizeof(only_rules) - 8)
+			o1 += (size_t)snprintf(only_rules + o1, sizeof(only_rules) - o1, " %u", n);
+		if (!in_rules && in_conf && o2 < sizeof(only_conf) - 8)
+			o2 += (size_t)snprintf(only_conf + o2, sizeof(only_conf) - o2, " %u", n);
+	}
+	if (q->rules == 0) {
+		log_err("table inet nfsentry has no rule that queues packets: reload the shipped ruleset");
+		r = -ENOENT;
+	} else if (o1 || o2) {
+		log_err("the ruleset and [queue] disagree (queues = %llu, base = %llu):%s%s%s%s; make both name the "
+			"same queues", (unsigned long long)c->queues, (unsigned long long)c->base,
+			o1 ? " the ruleset queues to" : "", o1 ? only_rules : "",
+			o2 ? (o1 ? "; nfsentry binds, but nothing queues to," : " nfsentry binds, but nothing queues to,") : "",
+			o2 ? only_conf : "");
+		r = -EINVAL;
+	}
+out:
+	free(q);
+	return r;
+}
+
+struct daemon {
+	struct nfs_config *cfg;
+	const char *cfg_path;
+	struct tracker *tracker;
+	struct banq *banq;
+	struct banwriter *writer;
+	struct engine engine;
+	struct worker **workers;
+	size_t nworkers;
+	struct netlist protect;
+};
+
+static void daemon_protect(struct daemon *d)
+{
+	int failed = protect_discover(&d->protect, d->cfg->protect_resolvers, d->cfg->resolv_conf,
+				      d->cfg->protect_gateways);
+	if (failed)
+		log_warn("could not read %d of the sources of protected peers (resolv_conf, routes)", failed);
+	log_info("%zu protected peers (resolvers and gateways), %zu allowlisted networks", d->protect.n,
+		 d->cfg->allow.n);
+}
+
+static void daemon_reload(struct daemon *d)
+{
+	struct nfs_config *nc;
+	char err[1024];
+	int r = config_load(d->cfg_path, &nc, err, sizeof(err));
+
+	if (r < 0) {
+		log_err("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	if (nc->queues != d->cfg->queues || nc->base != d->cfg->base || nc->max_len != d->cfg->max_len ||
+	    nc->copy_range != d->cfg->copy_range || nc->fail_open != d->cfg->fail_open ||
+	    nc->max_sources != d->cfg->max_sources || nc->max_history != d->cfg->max_history ||
+	    strcmp(nc->state_dir, d->cfg->state_dir))
+		log_warn("reload: [queue] settings, max_sources, max_history and state_dir take effect at the next "
+			 "restart; the rest is applied now");
+	log_set_level(nc->log_level);
+	engine_configure(&d->engine, nc);
+	struct nfs_config *old = d->cfg;
+	d->cfg = nc;
+	daemon_protect(d);
+	banwriter_reconfigure(d->writer, nc, &d->protect);
+	config_free(old);
+	log_notice("configuration reloaded from %s", d->cfg_path);
+}
+
+static void log_stats(struct daemon *d)
+{
+	struct tracker_stats ts;
+	struct banwriter_stats bs;
+	tracker_get_stats(d->tracker, &ts);
+	banwriter_get_stats(d->writer, &bs);
+	for (size_t i = 0; i < d->nworkers; i++) {
+		struct worker_stats s;
+		worker_get_stats(d->workers[i], &s);
+		log_info("queue %u: %llu packets (%llu dropped, %llu accepted), %llu malformed, %llu ENOBUFS, "
+			 "%llu lost (id gaps), %llu ban requests", worker_queue(d->workers[i]),
+			 (unsigned long long)s.packets, (unsigned long long)s.dropped, (unsigned long long)s.accepted,
+			 (unsigned long long)s.malformed, (unsigned long long)s.enobufs, (unsigned long long)s.id_gaps,
+			 (unsigned long long)s.ban_requests);
+	}
+	log_info("tracking %llu sources (%llu evicted); %llu bans added, %llu refused by the kernel, "
+		 "%llu allowlisted, %llu protected", (unsigned long long)ts.sources, (unsigned long long)ts.evicted,
+		 (unsigned long long)bs.added, (unsigned long long)bs.refused_by_kernel,
+		 (unsigned long long)bs.not_banned_allowed, (unsigned long long)bs.not_banned_protected);
+}
+
+static int run(struct daemon *d)
+{
+	uint8_t key[16];
+	struct nl nl;
+	sigset_t mask;
+	int sfd, r;
+	uint64_t wd_usec = 0;
+	unsigned b4 = 0, b6 = 0;
+
+	if (sodium_init() < 0) {
+		log_err("libsodium failed to initialise");
+		return 1;
+	}
+	/* The secret behind every hash table that holds attacker-chosen keys. */
+	randombytes_buf(key, sizeof(key));
+
+	if (mkdir(d->cfg->state_dir, 0750) < 0 && errno != EEXIST)
+		log_warn("%s: %s (offence history will not be saved)", d->cfg->state_dir, strerror(errno));
+
+	r = nl_open(&nl);
+	if (r < 0) {
+		log_err("cannot open a netfilter netlink socket: %s (nfsentry needs CAP_NET_ADMIN)", strerror(-r));
+		return 1;
+	}
+	r = check_ruleset(&nl, d->cfg);
+	nl_close(&nl);
+	if (r < 0)
+		return 1;
+
+	d->tracker = tracker_new((uint32_t)d->cfg->max_sources, key);
+	d->banq = banq_new(BANQ_CAPACITY);
+	if (!d->tracker || !d->banq) {
+		log_err("out of memory");
+		return 1;
+	}
+	d->writer = banwriter_new(d->cfg, d->banq, key);
+	sodium_memzero(key, sizeof(key));
+	if (!d->writer)
+		return 1;
+	r = banwriter_restore(d->writer, &b4, &b6);
+	if (r == -ENOENT) {
+		log_err("set ban4 or ban6 is missing from table inet nfsentry: reload the shipped ruleset "
+			"(nfsentry load-ruleset %s/nfsentry.nft)", NFSENTRY_SYSCONFDIR);
+		return 1;
+	} else if (r < 0) {
+		log_err("cannot read the ban sets: %s", strerror(-r));
+		return 1;
+	}
+	log_info("%u IPv4 and %u IPv6 bans already in the kernel", b4, b6);
+	daemon_protect(d);
+	banwriter_reconfigure(d->writer, d->cfg, &d->protect);
+
+	engine_init(&d->engine, d->tracker, d->banq, d->cfg);
+	d->workers = calloc(d->cfg->queues, sizeof(*d->workers));
+	if (!d->workers)
+		return 1;
+	for (uint64_t i = 0; i < d->cfg->queues; i++) {
+		uint16_t qn = (uint16_t)(d->cfg->base + i);
+		r = worker_open(&d->workers[i], &d->engine, qn, d->cfg);
+		if (r < 0) {
+			log_err("cannot bind queue %u: %s%s", qn, strerror(-r),
+				r == -EBUSY ? " (another process holds it: is nfsentry already running?)" : "");
+			return 1;
+		}
+		d->nworkers++;
+	}
+	if ((r = banwriter_start(d->writer)) < 0) {
+		log_err("cannot start the ban writer: %s", strerror(-r));
+		return 1;
+	}
+	for (size_t i = 0; i < d->nworkers; i++) {
+		if ((r = worker_start(d->workers[i])) < 0) {
+			log_err("cannot start worker for queue %u: %s", worker_queue(d->workers[i]), strerror(-r));
+			return 1;
+		}
+	}
+
+	/* Signals arrive as reads on a descriptor: no work in handlers. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+		wd_usec = 0;
+	log_notice("nfsentry %s running: queues %llu-%llu, threshold %llu ports in %llus, ban %llus (x%g, max %llus)",
+		   NFSENTRY_VERSION, (unsigned long long)d->cfg->base,
+		   (unsigned long long)(d->cfg->base + d->cfg->queues - 1), (unsigned long long)d->cfg->threshold,
+		   (unsigned long long)d->cfg->window, (unsigned long long)d->cfg->duration, d->cfg->factor,
+		   (unsigned long long)d->cfg->max_duration);
+	sd_notify(0, "READY=1\nSTATUS=running");
+
+	int timeout_ms = wd_usec ? (int)(wd_usec / 2000) : 1000;
+	if (timeout_ms <= 0 || timeout_ms > 1000)
+		timeout_ms = 1000;
+	time_t last_stats = time(NULL);
+	for (;;) {
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		int pr = poll(&pfd, 1, timeout_ms);
+		if (pr > 0) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					log_notice("signal %u: stopping", si.ssi_signo);
+					break;
+				}
+				if (si.ssi_signo == SIGHUP) {
+					sd_notify(0, "RELOADING=1");
+					daemon_reload(d);
+					sd_notify(0, "READY=1");
+				}
+				if (si.ssi_signo == SIGUSR1)
+					log_stats(d);
+			}
+		}
+		/* Ping the watchdog only while every worker is turning. */
+		bool alive = true;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (size_t i = 0; i < d->nworkers; i++)
+			alive &= now.tv_sec - worker_heartbeat(d->workers[i]) < STALL_S;
+		if (wd_usec && alive)
+			sd_notify(0, "WATCHDOG=1");
+		if (time(NULL) - last_stats >= 3600) {
+			log_stats(d);
+			last_stats = time(NULL);
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	close(sfd);
+	return 0;
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+	/* Workers first (no new requests), then the writer drains and commits what is queued. */
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_stop(d->workers[i]);
+	banwriter_stop(d->writer);
+	if (d->tracker && d->writer)
+		log_stats(d);
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_free(d->workers[i]);
+	free(d->workers);
+	banwriter_free(d->writer);
+	banq_free(d->banq);
+	tracker_free(d->tracker);
+	config_free(d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'k' },
+		{ "dump-config", no_argument, NULL, 'd' },  { "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },        { 0 },
+	};
+	struct daemon d = { .cfg_path = CONFIG_DEFAULT_PATH };
+	bool check = false, dump = false;
+	char err[1024];
+	sigset_t mask;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.cfg_path = optarg; break;
+		case 'k': check = true; break;
+		case 'd': dump = true; break;
+		case 'V': printf("nfsentry %s\n", NFSENTRY_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		if (!strcmp(argv[optind], "load-ruleset") && argc - optind == 2)
+			return cmd_load_ruleset(argv[optind + 1]);
+		usage(stderr);
+		return 2;
+	}
+
+	r = config_load(d.cfg_path, &d.cfg, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("configuration OK\n");
+		config_free(d.cfg);
+		return 0;
+	}
+	if (dump) {
+		config_dump(d.cfg, stdout);
+		config_free(d.cfg);
+		return 0;
+	}
+	log_set_level(d.cfg->log_level);
+
+	/* Block before any thread exists so every thread inherits the mask and signals reach
+	 * only the signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = run(&d);
+	daemon_teardown(&d);
+	return r;
+}

@@ -1,0 +1,110 @@
+/* nl.c - netlink plumbing over libmnl. */
+#include "nft/nl.h"
+
+#include <errno.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define NL_RCVBUF (8 << 20)
+#define NL_TIMEOUT_S 5
+
+int nl_open(struct nl *nl)
+{
+	int one = 1, rcv = NL_RCVBUF, fd;
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_S };
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl->sock)
+		return -errno;
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int r = -errno;
+		nl_close(nl);
+		return r;
+	}
+	fd = mnl_socket_get_fd(nl->sock);
+	/* Best effort: without them we still work, with bigger acks or a smaller buffer. */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (uint32_t)time(NULL);
+	return 0;
+}
+
+void nl_close(struct nl *nl)
+{
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	nl->sock = NULL;
+}
+
+int nl_batch_talk(struct nl *nl, const void *buf, size_t len, uint32_t first, uint32_t last, int *errs)
+{
+	size_t want = (size_t)(last - first) + 1, got = 0;
+	static _Thread_local char rbuf[NL_RECV_BUF];
+	bool *seen = calloc(want, sizeof(*seen));
+
+	if (!seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < want; i++)
+		errs[i] = 0;
+	if (mnl_socket_sendto(nl->sock, buf, len) < 0) {
+		int r = -errno;
+		free(seen);
+		return r;
+	}
+	while (got < want) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, rbuf, sizeof(rbuf));
+		if (n < 0) {
+			int r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			free(seen);
+			return r;
+		}
+		const struct nlmsghdr *h = (const struct nlmsghdr *)rbuf;
+		int left = (int)n;
+		for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first || h->nlmsg_seq > last)
+				continue; /* not a reply to this batch */
+			if (h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+			size_t i = h->nlmsg_seq - first;
+			if (!seen[i]) {
+				seen[i] = true;
+				got++;
+			}
+			errs[i] = e->error; /* 0 for an ack, -errno otherwise */
+		}
+	}
+	free(seen);
+	return 0;
+}
+
+int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	static _Thread_local char rbuf[NL_RECV_BUF];
+	uint32_t seq = req->nlmsg_seq;
+	int r;
+
+	if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, rbuf, sizeof(rbuf));
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		r = mnl_cb_run(rbuf, (size_t)n, seq, nl->portid, cb, data);
+		if (r < 0)
+			return -errno;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+}

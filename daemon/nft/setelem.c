@@ -1,0 +1,281 @@
+/* setelem.c - set elements over libnftnl, after libnftnl's examples/nft-set-elem-add.c and
+ * OpenBSD bgpd's pftable.c (batch, read every ack, survive one bad entry). */
+#include "nft/setelem.h"
+
+#include <errno.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* End of the interval that covers prefix @p: p + 2^(128 - plen). Returns false when the
+ * prefix runs to the top of the address space (then there is no end element, as nft does). */
+static bool prefix_end(const struct nfs_addr *p, uint8_t out[16])
+{
+	unsigned bit = 128 - p->plen; /* add 1 << bit */
+	int carry;
+
+	memcpy(out, p->a, 16);
+	if (bit >= 128)
+		return false;
+	int byte = 15 - (int)(bit / 8);
+	unsigned add = 1u << (bit % 8);
+	for (int i = byte; i >= 0; i--) {
+		unsigned v = out[i] + add;
+		out[i] = (uint8_t)v;
+		carry = v > 0xff;
+		if (!carry)
+			return true;
+		add = 1;
+	}
+	return false;
+}
+
+int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nftset_elem *e, uint32_t seq)
+{
+	struct nftnl_set *s;
+	struct nftnl_set_elem *el;
+	struct nlmsghdr *nlh;
+	uint8_t end[16];
+
+	if (e->addr.family == AF_INET && e->addr.plen != 32)
+		return -EINVAL;
+	s = nftnl_set_alloc();
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTSET_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, nftset_name(&e->addr));
+
+	el = nftnl_set_elem_alloc();
+	if (!el)
+		goto oom;
+	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, e->addr.a, (uint32_t)nfs_addr_len(&e->addr));
+	if (e->timeout_ms && type == NFT_MSG_NEWSETELEM)
+		nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT, e->timeout_ms);
+	nftnl_set_elem_add(s, el); /* @s owns @el from here */
+
+	/* ban6 is an interval set (rbtree): a prefix is a start element plus an end element
+	 * flagged INTERVAL_END one past its last address. The kernel expires the pair through
+	 * the start element's timeout. */
+	if (e->addr.family == AF_INET6 && prefix_end(&e->addr, end)) {
+		el = nftnl_set_elem_alloc();
+		if (!el)
+			goto oom;
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, end, 16);
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+		nftnl_set_elem_add(s, el);
+	}
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, NFPROTO_INET,
+				    (type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	/* false: past the batch's limit; the message stays out of it (the buffer has slack). */
+	return mnl_nlmsg_batch_next(b) ? 0 : -ENOSPC;
+oom:
+	nftnl_set_free(s);
+	return -ENOMEM;
+}
+
+int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, size_t n, int *res)
+{
+	/* 2 pages per element is far more than needed; a fixed buffer keeps this allocation-free. */
+	static _Thread_local char buf[NFTSET_BATCH_MAX * 512 + 8192];
+	int errs[NFTSET_BATCH_MAX];
+	size_t idx[NFTSET_BATCH_MAX];
+	bool pending[NFTSET_BATCH_MAX];
+	size_t left = n, applied = 0;
+
+	if (n > NFTSET_BATCH_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		res[i] = 0;
+		pending[i] = true;
+	}
+	/* Each round either applies everything pending or removes at least one refused element. */
+	while (left > 0) {
+		struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf) - 4096);
+		uint32_t first, seq;
+		size_t m = 0;
+		int r;
+
+		nftnl_batch_begin(mnl_nlmsg_batch_current(b), nl_next_seq(nl));
+		mnl_nlmsg_batch_next(b);
+		first = nl->seq + 1;
+		for (size_t i = 0; i < n; i++) {
+			if (!pending[i])
+				continue;
+			seq = nl_next_seq(nl);
+			r = nftset_batch_add(b, type, &e[i], seq);
+			if (r < 0) {
+				/* Not sent: give the sequence number back so acks line up. */
+				nl->seq--;
+				res[i] = r;
+				pending[i] = false;
+				left--;
+				continue;
+			}
+			idx[m++] = i;
+		}
+		nftnl_batch_end(mnl_nlmsg_batch_current(b), nl_next_seq(nl));
+		mnl_nlmsg_batch_next(b);
+		if (m == 0) {
+			mnl_nlmsg_batch_stop(b);
+			break;
+		}
+		r = nl_batch_talk(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b), first,
+				  first + (uint32_t)m - 1, errs);
+		mnl_nlmsg_batch_stop(b);
+		if (r < 0)
+			return r;
+		bool refused = false;
+		for (size_t k = 0; k < m; k++) {
+			if (errs[k] < 0) {
+				res[idx[k]] = errs[k];
+				pending[idx[k]] = false;
+				left--;
+				refused = true;
+			}
+		}
+		if (!refused) { /* committed */
+			applied += m;
+			break;
+		}
+	}
+	return (int)applied;
+}
+
+struct raw {
+	uint8_t key[16];
+	bool end;
+	uint64_t timeout, expires;
+};
+
+struct dump_ctx {
+	int (*cb)(const struct nftset_elem *e, void *data);
+	void *data;
+	bool v6;
+	/* interval sets: collected and paired after the dump */
+	size_t n, cap;
+	struct raw *raw;
+	int err;
+};
+
+static int elem_cb(struct nftnl_set_elem *el, void *data)
+{
+	struct dump_ctx *d = data;
+	uint32_t klen = 0;
+	const void *key = nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &klen);
+
+	if (!key || klen != (d->v6 ? 16u : 4u))
+		return 0; /* not ours to interpret */
+	struct raw r = { .end = nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_FLAGS) &&
+				(nftnl_set_elem_get_u32(el, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END) };
+	memcpy(r.key, key, klen);
+	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_TIMEOUT))
+		r.timeout = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_TIMEOUT);
+	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_EXPIRATION))
+		r.expires = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION);
+	if (!d->v6) {
+		struct nftset_elem e = { .addr = { .family = AF_INET, .plen = 32 },
+					 .timeout_ms = r.timeout, .expires_ms = r.expires };
+		memcpy(e.addr.a, r.key, 4);
+		return d->cb(&e, d->data) < 0 ? -1 : 0;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct raw *nr = realloc(d->raw, cap * sizeof(*nr));
+		if (!nr) {
+			d->err = -ENOMEM;
+			return -1;
+		}
+		d->raw = nr;
+		d->cap = cap;
+	}
+	d->raw[d->n++] = r;
+	return 0;
+}
+
+static int set_elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	int r = MNL_CB_OK;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0 || nftnl_set_elem_foreach(s, elem_cb, d) < 0)
+		r = MNL_CB_ERROR;
+	nftnl_set_free(s);
+	return r;
+}
+
+/* By key; at equal keys an end sorts first, so adjacent prefixes pair up correctly. */
+static int raw_cmp(const void *a, const void *b)
+{
+	const struct raw *x = a, *y = b;
+	int c = memcmp(x->key, y->key, 16);
+	return c ? c : (int)y->end - (int)x->end;
+}
+
+/* Pairs each interval start with the smallest end above it and names the prefix that spans
+ * them (the largest aligned prefix starting there, if an admin added an odd range). */
+static int fold_intervals(struct dump_ctx *d)
+{
+	qsort(d->raw, d->n, sizeof(*d->raw), raw_cmp);
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->raw[i].end)
+			continue;
+		struct nftset_elem e = { .addr = { .family = AF_INET6, .plen = 128 },
+					 .timeout_ms = d->raw[i].timeout, .expires_ms = d->raw[i].expires };
+		memcpy(e.addr.a, d->raw[i].key, 16);
+		const uint8_t *end = NULL;
+		for (size_t j = i + 1; j < d->n; j++) {
+			if (d->raw[j].end) {
+				end = d->raw[j].key;
+				break;
+			}
+		}
+		/* Shortest prefix starting at key whose end does not pass @end. */
+		for (unsigned plen = 0; plen <= 128; plen++) {
+			struct nfs_addr p = nfs_addr_prefix(&e.addr, plen);
+			uint8_t pe[16];
+			if (memcmp(p.a, e.addr.a, 16) != 0)
+				continue;
+			bool has_end = prefix_end(&p, pe);
+			if (end ? (has_end && memcmp(pe, end, 16) <= 0) : !has_end) {
+				e.addr.plen = (uint8_t)plen;
+				break;
+			}
+		}
+		if (d->cb(&e, d->data) < 0)
+			return -ECANCELED;
+	}
+	return 0;
+}
+
+int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data)
+{
+	char buf[NL_MSG_BUF];
+	struct dump_ctx d = { .cb = cb, .data = data, .v6 = strcmp(set, NFTSET_BAN6) == 0 };
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTSET_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, nl_next_seq(nl));
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	r = nl_dump(nl, nlh, set_elems_cb, &d);
+	if (r == 0 && d.err)
+		r = d.err;
+	if (r == 0 && d.v6)
+		r = fold_intervals(&d);
+	free(d.raw);
+	return r;
+}

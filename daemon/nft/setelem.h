@@ -1,0 +1,42 @@
+/* setelem.h - ban set elements in table inet nfsentry: build NEWSETELEM batches, commit them
+ * surviving a refused element, and list what a set holds. */
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "nft/nl.h"
+
+#define NFTSET_TABLE "nfsentry"
+#define NFTSET_BAN4 "ban4"
+#define NFTSET_BAN6 "ban6" /* flags interval, timeout: holds prefixes */
+#define NFTSET_BATCH_MAX 256 /* elements per transaction; bounds the ack burst */
+
+struct nftset_elem {
+	struct nfs_addr addr; /* IPv4 host (ban4), or IPv6 prefix (ban6) */
+	uint64_t timeout_ms;  /* 0 = the set's default */
+	uint64_t expires_ms;  /* filled by nftset_dump() */
+};
+
+static inline const char *nftset_name(const struct nfs_addr *a)
+{
+	return a->family == AF_INET ? NFTSET_BAN4 : NFTSET_BAN6;
+}
+
+/* Appends one message (NEWSETELEM or DELSETELEM per @type) for @e to @b with sequence @seq,
+ * asking for an ack. Returns 0, -ENOSPC (batch full) or -EINVAL (an IPv4 prefix, which ban4
+ * cannot hold). */
+int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nftset_elem *e, uint32_t seq);
+
+/* Adds (NFT_MSG_NEWSETELEM) or removes (NFT_MSG_DELSETELEM) @n <= NFTSET_BATCH_MAX elements
+ * as one transaction. A transaction with one refused message is aborted by the kernel as a
+ * whole, so refused elements are taken out and the rest is sent again. @res[i] gets 0 or the
+ * kernel's -errno for element i. Returns the number applied, or -errno when the conversation
+ * failed and the outcome is unknown. */
+int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, size_t n, int *res);
+
+/* Calls @cb for each element of @set (intervals folded back into prefixes). Returns 0, or
+ * -ENOENT when the table or the set does not exist, or another -errno. */
+int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data);

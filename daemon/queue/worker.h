@@ -1,0 +1,28 @@
+/* worker.h - one thread per nfnetlink queue: receive, verdict, hand to the engine. Each
+ * worker owns its netlink socket; they share only the engine (tracker and ban queue). */
+#pragma once
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "decide/engine.h"
+
+struct worker_stats {
+	uint64_t packets, accepted, dropped, malformed, no_l4, ban_requests, banq_full, tracker_errors;
+	uint64_t enobufs, id_gaps, verdict_errors;
+};
+
+struct worker;
+
+/* Binds queue @queue with the [queue] settings of @c. Returns 0 and @out, or -errno:
+ * -EBUSY when another process holds the queue. Does not start the thread. */
+int worker_open(struct worker **out, struct engine *e, uint16_t queue, const struct nfs_config *c);
+int worker_start(struct worker *w);
+/* Stops and joins the thread; the socket stays bound until worker_free(). */
+void worker_stop(struct worker *w);
+/* Accepts NULL. Closing the socket unbinds the queue: the kernel drops what was pending. */
+void worker_free(struct worker *w);
+uint16_t worker_queue(const struct worker *w);
+void worker_get_stats(struct worker *w, struct worker_stats *out);
+/* CLOCK_MONOTONIC seconds of the thread's last loop turn: a stuck worker stops the watchdog. */
+int64_t worker_heartbeat(struct worker *w);

@@ -160,10 +160,12 @@ int compat_rewrite(const char *text, char **out, unsigned *count, char *err, siz
 			res[o++] = *p++;
 			continue;
 		}
-		/* copy leading blanks */
+		/* copy leading blanks; strings and comments are handled at the top */
 		memcpy(res + o, p, (size_t)(t.p - p));
 		o += (size_t)(t.p - p);
 		p = t.p;
+		if (*p == '"' || *p == '#')
+			continue;
 		if (!tok_is(&t, "queue") || names_follow(&prev)) {
 			memcpy(res + o, t.p, t.n);
 			o += t.n;

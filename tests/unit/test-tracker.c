@@ -1,0 +1,123 @@
+/* test-tracker.c - threshold, window, retries, hold, eviction, classification, keyed hashing. */
+#include <errno.h>
+#include <netinet/in.h>
+
+#include "core/lrumap.h"
+#include "decode/packet.h"
+#include "detect/tracker.h"
+#include "tap.h"
+
+static const uint8_t key[16] = "0123456789abcdef";
+
+static struct nfs_addr v4(uint32_t host)
+{
+	struct nfs_addr a = { .family = AF_INET, .plen = 32 };
+	a.a[0] = 10, a.a[1] = (uint8_t)(host >> 16), a.a[2] = (uint8_t)(host >> 8), a.a[3] = (uint8_t)host;
+	return a;
+}
+
+static int touch(struct tracker *t, const struct nfs_addr *a, uint8_t proto, uint16_t port, uint8_t flags, uint32_t now,
+		 uint32_t threshold, uint32_t window, struct trk_report *rep)
+{
+	struct trk_attempt at = { .proto = proto, .port = port, .tcp_flags = flags, .now = now };
+	struct trk_params p = { .threshold = threshold, .window = window, .hold = 10 };
+	return tracker_source_touch(t, a, &at, &p, rep);
+}
+
+int main(void)
+{
+	struct tracker *t = tracker_new(1024, key);
+	struct trk_report rep;
+	struct nfs_addr s = v4(1);
+	int r = 0;
+
+	CHECK(t != NULL, "tracker_new");
+	for (uint16_t port = 1; port <= 9; port++)
+		r |= touch(t, &s, IPPROTO_TCP, port, TCPF_SYN, 100, 10, 300, &rep);
+	CHECK(r == TRK_COUNTED && rep.ports == 9, "nine ports stay under a threshold of ten");
+	CHECK(touch(t, &s, IPPROTO_TCP, 5, TCPF_SYN, 101, 10, 300, &rep) == TRK_COUNTED && rep.ports == 9,
+	      "a retried port is not a new port");
+	CHECK(touch(t, &s, IPPROTO_UDP, 5, 0, 101, 10, 300, &rep) == TRK_CROSSED && rep.ports == 10,
+	      "UDP 5 is a port apart from TCP 5, and crosses");
+	CHECK(rep.counts[TRK_SYN] == 10 && rep.counts[TRK_UDP] == 1 && rep.first_seen == 100 && rep.last_seen == 101,
+	      "counts and times reported");
+	CHECK(touch(t, &s, IPPROTO_TCP, 11, TCPF_SYN, 102, 10, 300, &rep) == TRK_COUNTED, "no second request within the hold");
+	CHECK(touch(t, &s, IPPROTO_TCP, 12, TCPF_SYN, 112, 10, 300, &rep) == TRK_CROSSED, "requested again after the hold");
+
+	/* Window: ports older than the window stop counting. */
+	struct nfs_addr w = v4(2);
+	for (uint16_t port = 1; port <= 9; port++)
+		touch(t, &w, IPPROTO_TCP, port, TCPF_SYN, 1000, 10, 60, &rep);
+	CHECK(touch(t, &w, IPPROTO_TCP, 10, TCPF_SYN, 1061, 10, 60, &rep) == TRK_COUNTED && rep.ports == 1,
+	      "attempts older than the window are forgotten");
+	/* A slow scan that stays inside the window does cross. */
+	struct nfs_addr slow = v4(3);
+	for (uint16_t port = 1; port <= 10; port++)
+		r = touch(t, &slow, IPPROTO_TCP, port, TCPF_SYN, 2000 + port * 5, 10, 60, &rep);
+	CHECK(r == TRK_CROSSED, "ten ports over 50 s inside a 60 s window cross");
+
+	/* Backscatter classes are counted but never make a scan. */
+	struct nfs_addr bs = v4(4);
+	for (uint16_t port = 1; port <= 30; port++)
+		r = touch(t, &bs, IPPROTO_TCP, port, port % 2 ? (TCPF_SYN | TCPF_ACK) : (TCPF_RST | TCPF_ACK), 3000, 10, 60, &rep);
+	CHECK(r == TRK_IGNORED && rep.ports == 0 && rep.counts[TRK_SYNACK] == 15 && rep.counts[TRK_RST] == 15,
+	      "SYN-ACK and RST backscatter ignored");
+
+	static const struct { uint8_t proto, flags; enum trk_class c; } cls[] = {
+		{ IPPROTO_TCP, TCPF_SYN, TRK_SYN }, { IPPROTO_TCP, TCPF_FIN, TRK_FIN }, { IPPROTO_TCP, 0, TRK_NULL },
+		{ IPPROTO_TCP, TCPF_FIN | TCPF_PSH | TCPF_URG, TRK_XMAS }, { IPPROTO_TCP, TCPF_ACK, TRK_ACK },
+		{ IPPROTO_TCP, TCPF_SYN | 0xc0, TRK_SYN }, /* ECN bits do not change the class */
+		{ IPPROTO_TCP, TCPF_PSH | TCPF_ACK, TRK_TCP_OTHER }, { IPPROTO_UDP, 0xff, TRK_UDP },
+	};
+	for (size_t i = 0; i < sizeof(cls) / sizeof(cls[0]); i++)
+		CHECK(trk_classify(cls[i].proto, cls[i].flags) == cls[i].c, "class %s", trk_class_name(cls[i].c));
+
+	/* Threshold above what a source holds: the oldest port is replaced, never grows past it. */
+	struct nfs_addr big = v4(5);
+	for (uint16_t port = 1; port <= 300; port++)
+		touch(t, &big, IPPROTO_TCP, port, TCPF_SYN, 4000 + port, 20, 100000, &rep);
+	CHECK(rep.ports == 20, "a source keeps at most threshold ports (%u)", rep.ports);
+
+	/* Eviction: 64 shards x 16 = 1024 sources; pushing 5000 keeps the table bounded. */
+	struct tracker_stats st;
+	for (uint32_t i = 100; i < 5100; i++) {
+		struct nfs_addr a = v4(i);
+		touch(t, &a, IPPROTO_TCP, 1, TCPF_SYN, 5000 + i, 10, 300, &rep);
+	}
+	tracker_get_stats(t, &st);
+	CHECK(st.sources <= 1024 && st.evicted >= 5000 - 1024, "bounded: %llu sources, %llu evicted",
+	      (unsigned long long)st.sources, (unsigned long long)st.evicted);
+	/* The most recent sources survive, the oldest are gone. */
+	struct nfs_addr recent = v4(5099), old = v4(100);
+	CHECK(touch(t, &recent, IPPROTO_TCP, 2, TCPF_SYN, 20000, 10, 100000, &rep) == TRK_COUNTED && rep.ports == 2,
+	      "recent source kept");
+	CHECK(touch(t, &old, IPPROTO_TCP, 2, TCPF_SYN, 20000, 10, 100000, &rep) == TRK_COUNTED && rep.ports == 1,
+	      "oldest source evicted");
+	tracker_source_forget(t, &recent);
+	CHECK(touch(t, &recent, IPPROTO_TCP, 3, TCPF_SYN, 20001, 10, 100000, &rep) == TRK_COUNTED && rep.ports == 1,
+	      "forget drops a source");
+	tracker_free(t);
+	tracker_free(NULL);
+
+	/* Keyed hashing: the bucket of an address depends on the secret. */
+	uint8_t key2[16] = "fedcba9876543210";
+	int same = 0;
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct nfs_addr a = v4(i);
+		same += (lru_map_hash(key, &a) & 0xffff) == (lru_map_hash(key2, &a) & 0xffff);
+	}
+	CHECK(same < 10, "another key gives other buckets (%d of 1000 equal)", same);
+	/* Sequential attacker-chosen addresses spread over buckets: no bucket far above average. */
+	struct lru_map m;
+	lru_map_init(&m, 4096, key);
+	unsigned counts[4096] = { 0 }, worst = 0;
+	for (uint32_t i = 0; i < 4096 * 4; i++) {
+		struct nfs_addr a = v4(i);
+		unsigned b = (unsigned)((lru_map_hash(key, &a) >> 32) & (m.nbuckets - 1));
+		if (++counts[b] > worst)
+			worst = counts[b];
+	}
+	CHECK(worst < 20, "16384 sequential addresses: fullest bucket holds %u (mean 4)", worst);
+	lru_map_deinit(&m, NULL);
+	return tap_done();
+}

@@ -105,11 +105,14 @@ int main(void)
 	nlh = mnl_nlmsg_next(nlh, &left);
 	CHECK(!mnl_nlmsg_ok(nlh, left), "nothing else in the batch");
 
+	mnl_nlmsg_batch_stop(b);
+
 	/* Filling a batch: past the limit the builder says so and the batch stays well formed. */
 	int added = 0, r = 0;
 	b = mnl_nlmsg_batch_start(buf, 4096);
 	while ((r = nftset_batch_add(b, NFT_MSG_NEWSETELEM, &v6, 200 + (uint32_t)added)) == 0)
 		added++;
 	CHECK(r == -ENOSPC && added > 5 && mnl_nlmsg_batch_size(b) <= 4096, "full batch: %d messages, then -ENOSPC", added);
+	mnl_nlmsg_batch_stop(b);
 	return tap_done();
 }

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Installs what building, testing and the demo need on Debian 12 (root). Idempotent.
+set -euo pipefail
+pkgs=(
+	# build
+	build-essential meson ninja-build pkg-config
+	libnetfilter-queue-dev libmnl-dev libnftnl-dev libnfnetlink-dev libnftables-dev
+	libinih-dev libsodium-dev libsystemd-dev
+	# run and test: the real kernel tools, clients and servers
+	nftables iproute2 nmap hping3 curl socat python3 procps
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

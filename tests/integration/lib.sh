@@ -1,0 +1,266 @@
+# shellcheck shell=bash
+# Shared helpers for the root-only integration tests; source it from a test-<name>.sh script.
+#
+# Each test gets its own pair of network namespaces joined by a veth pair:
+#   victim  ($VNS): 198.51.100.1/24, 2001:db8:1::1/64, runs nfsentry
+#   scanner ($SNS): 198.51.100.2/24, 2001:db8:1::2/64
+# Only these TEST-NET addresses are used, and no traffic leaves the two namespaces.
+# An EXIT trap kills the daemon and every process left in the namespaces, deletes the
+# namespaces and removes the temporary directory. Every wait is bounded.
+#
+# Run by hand:  sudo tests/integration/test-syn-scan.sh   (NFSENTRY and NFSENTRY_RULESET
+# default to the build tree; meson test sets both.)
+
+set -euo pipefail
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NFSENTRY=${NFSENTRY:-$LIB_DIR/../../build/daemon/nfsentry}
+NFSENTRY_RULESET=${NFSENTRY_RULESET:-$LIB_DIR/../../nft/nfsentry.nft}
+TEST_NAME=$(basename "$0" .sh)
+TEST_NAME=${TEST_NAME#test-}
+
+V4=198.51.100.1 S4=198.51.100.2
+V6=2001:db8:1::1 S6=2001:db8:1::2
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: $TEST_NAME needs root (network namespaces, nftables)"
+	exit 77
+fi
+for tool in ip nft nmap curl socat ss python3 timeout; do
+	command -v "$tool" >/dev/null || { echo "FAIL: $TEST_NAME needs $tool" >&2; exit 1; }
+done
+[ -x "$NFSENTRY" ] || { echo "FAIL: no nfsentry binary at $NFSENTRY (build it first)" >&2; exit 1; }
+
+VNS=nfst-$TEST_NAME-$$-v
+SNS=nfst-$TEST_NAME-$$-s
+TMPD=$(mktemp -d "/tmp/nfsentry-$TEST_NAME.XXXXXX")
+CONF=$TMPD/nfsentry.conf
+LOG=$TMPD/daemon.log
+LOG_MARK=0          # wait_for_log/log_has only look at lines after this one
+DAEMON_PID=
+DAEMON_RUNS=0
+: >"$TMPD/resolv.conf"   # hermetic default: no resolvers to protect
+: >"$LOG"
+
+cleanup() {
+	local rc=$? ns
+	set +e
+	exec 2>/dev/null   # no "Killed" job notices
+	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID"
+	for ns in "$VNS" "$SNS"; do
+		[ -e "/run/netns/$ns" ] || continue
+		ip netns pids "$ns" | xargs -r kill -KILL
+		ip netns del "$ns"
+	done
+	wait
+	rm -rf "$TMPD"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_v() { ip netns exec "$VNS" "$@"; }
+in_s() { ip netns exec "$SNS" "$@"; }
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	if [ -s "$LOG" ]; then
+		echo "--- daemon log ($LOG) ---" >&2
+		tail -n 40 "$LOG" >&2
+	fi
+	exit 1
+}
+pass() { echo "PASS: $TEST_NAME"; exit 0; }
+step() { echo "== $*"; }
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds; false on timeout.
+wait_until() {
+	local deadline=$(( $(date +%s%N) + ${1%.*} * 1000000000 ))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+setup_netns() {
+	ip netns add "$VNS"
+	ip netns add "$SNS"
+	ip link add veth-v netns "$VNS" type veth peer name veth-s netns "$SNS"
+	in_v ip link set lo up
+	in_s ip link set lo up
+	in_v ip addr add "$V4/24" dev veth-v
+	in_v ip addr add "$V6/64" dev veth-v nodad
+	in_s ip addr add "$S4/24" dev veth-s
+	in_s ip addr add "$S6/64" dev veth-s nodad
+	in_v ip link set veth-v up
+	in_s ip link set veth-s up
+}
+
+# load_ruleset [FILE]: load the (shipped) ruleset into the victim namespace.
+# shellcheck disable=SC2120
+load_ruleset() {
+	in_v "$NFSENTRY" load-ruleset "${1:-$NFSENTRY_RULESET}" >"$TMPD/load-ruleset.out" 2>&1 ||
+		fail "load-ruleset ${1:-$NFSENTRY_RULESET}: $(cat "$TMPD/load-ruleset.out")"
+}
+
+# write_config [section.key=value ...]: write $CONF from the test defaults plus overrides.
+write_config() {
+	local -A kv=(
+		[daemon.state_dir]=$TMPD/state
+		[daemon.log_level]=info
+		[ban.duration]=30s
+		[allow.resolv_conf]=$TMPD/resolv.conf
+	)
+	local arg sec key
+	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
+	mkdir -p "$TMPD/state"
+	: >"$CONF"
+	for sec in daemon queue scan ban allow; do
+		echo "[$sec]" >>"$CONF"
+		for key in "${!kv[@]}"; do
+			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >>"$CONF"
+		done
+		echo >>"$CONF"
+	done
+	return 0
+}
+
+# start_daemon: run nfsentry -c $CONF in the victim namespace, wait for its `running:` line.
+# Each start logs to a new file, $LOG.
+start_daemon() {
+	DAEMON_RUNS=$((DAEMON_RUNS + 1))
+	LOG=$TMPD/daemon.$DAEMON_RUNS.log
+	LOG_MARK=0
+	# Not through in_v: $! must be the daemon itself, not a subshell running a function.
+	ip netns exec "$VNS" "$NFSENTRY" -c "$CONF" >"$LOG" 2>&1 &
+	DAEMON_PID=$!
+	wait_until 10 daemon_ready || fail "daemon did not log 'running:' within 10 s"
+}
+daemon_ready() {
+	grep -q 'nfsentry .* running: ' "$LOG" && return 0
+	kill -0 "$DAEMON_PID" 2>/dev/null || fail "daemon exited during startup"
+	return 1
+}
+daemon_alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
+daemon_gone() { ! daemon_alive; }
+
+# shellcheck disable=SC2034 # DAEMON_RC is for the tests
+# stop_daemon [SIGNAL]: signal the daemon (TERM by default), wait up to 10 s for it to exit.
+# Sets DAEMON_RC to its exit status.
+stop_daemon() {
+	kill -"${1:-TERM}" "$DAEMON_PID"
+	wait_until 10 daemon_gone 2>/dev/null || fail "daemon still running 10 s after SIG${1:-TERM}"
+	DAEMON_RC=0
+	wait "$DAEMON_PID" 2>/dev/null || DAEMON_RC=$?
+	DAEMON_PID=
+}
+
+# shellcheck disable=SC2034 # RUN_RC and RUN_OUT are for the tests
+# run_daemon_fg: run the daemon in the foreground (bounded to 10 s); sets RUN_RC, RUN_OUT.
+run_daemon_fg() {
+	RUN_RC=0
+	RUN_OUT=$(timeout 10 ip netns exec "$VNS" "$NFSENTRY" -c "$CONF" "$@" 2>&1) || RUN_RC=$?
+	[ "$RUN_RC" != 124 ] || fail "nfsentry $* still running after 10 s"
+}
+
+log_mark() { LOG_MARK=$(wc -l <"$LOG"); }
+log_has() { tail -n "+$((LOG_MARK + 1))" "$LOG" | grep -qE -- "$1"; }
+# wait_for_log PATTERN [SECONDS]: wait for an extended regexp in the log (after log_mark).
+wait_for_log() {
+	wait_until "${2:-10}" log_has "$1" || fail "no log line matching '$1' within ${2:-10} s"
+}
+
+# listen_tcp PORT...: serve "hi" on each TCP port in the victim namespace (v4 and v6).
+listen_tcp() {
+	local p
+	for p in "$@"; do
+		ip netns exec "$VNS" socat "TCP6-LISTEN:$p,fork,reuseaddr,ipv6only=0" SYSTEM:'echo hi' </dev/null >/dev/null 2>&1 &
+	done
+	for p in "$@"; do
+		wait_until 5 port_listening "$p" || fail "socat did not listen on port $p"
+	done
+}
+port_listening() { in_v ss -Hltn "sport = :$1" | grep -q .; }
+
+# fetch HOST PORT [SRC]: connect from the scanner, print what the victim serves; fails
+# when no connection is made within 2 s. HOST/SRC: IPv4, or IPv6 without brackets.
+fetch() {
+	local host=$1 opts=connect-timeout=2
+	[[ $host == *:* ]] && host="[$host]"
+	[ -n "${3:-}" ] && opts+=",bind=$( [[ $3 == *:* ]] && echo "[$3]" || echo "$3" )"
+	timeout 5 ip netns exec "$SNS" socat -u -T 2 "TCP:$host:$2,$opts" STDOUT 2>/dev/null
+}
+fetch_ok() { [ "$(fetch "$@")" = hi ]; }
+
+# scan [nmap options...]: nmap from the scanner (no retries, no ping, no DNS); the target is
+# the victim's IPv4 address, or its IPv6 one when the options include -6.
+scan() {
+	local target=$V4
+	[[ " $* " == *" -6 "* ]] && target=$V6
+	timeout 60 ip netns exec "$SNS" nmap -n -Pn --max-retries 0 "$@" "$target" >"$TMPD/nmap.out" 2>&1 ||
+		fail "nmap $* failed: $(cat "$TMPD/nmap.out")"
+}
+
+# set_elems SET: one line per element of inet nfsentry SET: "VALUE TIMEOUT EXPIRES" (seconds,
+# 0 when absent); an interval prints as ADDR/LEN or FIRST-LAST.
+set_elems() {
+	in_v nft -j list set inet nfsentry "$1" 2>/dev/null | python3 -c '
+import json, sys
+for obj in json.load(sys.stdin)["nftables"]:
+    for e in obj.get("set", {}).get("elem", []):
+        d = e["elem"] if isinstance(e, dict) and "elem" in e else {"val": e}
+        v = d["val"]
+        if isinstance(v, dict) and "prefix" in v:
+            v = "%s/%s" % (v["prefix"]["addr"], v["prefix"]["len"])
+        elif isinstance(v, dict) and "range" in v:
+            v = "%s-%s" % tuple(v["range"])
+        print(v, d.get("timeout", 0), d.get("expires", 0))
+'
+}
+set_has() { set_elems "$1" | awk -v a="$2" '$1 == a { f = 1 } END { exit !f }'; }
+set_empty() { [ -z "$(set_elems "$1")" ]; }
+ban4_has() { set_has ban4 "$1"; }
+ban4_gone() { ! set_has ban4 "$1"; }
+ban6_has() { set_has ban6 "$1"; }
+# elem_timeout SET VALUE: the element's timeout in seconds (empty when absent).
+elem_timeout() { set_elems "$1" | awk -v a="$2" '$1 == a { print $2 }'; }
+
+# drop_counter [4|6]: packets counted by the prerouting drop rule for @ban4 (default) or @ban6.
+drop_counter() {
+	in_v nft -j list chain inet nfsentry prerouting 2>/dev/null | python3 -c '
+import json, sys
+want = "@ban" + sys.argv[1]
+for obj in json.load(sys.stdin)["nftables"]:
+    exprs = obj.get("rule", {}).get("expr", [])
+    if any(x.get("match", {}).get("right") == want for x in exprs):
+        print(next(x["counter"]["packets"] for x in exprs if "counter" in x))
+' "${1:-4}"
+}
+
+# queued_packets: packets the daemon got from its queues so far (its SIGUSR1 statistics).
+queued_packets() {
+	local mark=$LOG_MARK
+	log_mark
+	kill -USR1 "$DAEMON_PID"
+	wait_for_log '^tracking [0-9]+ sources' 5
+	tail -n "+$((LOG_MARK + 1))" "$LOG" | awk '$1 == "queue" { n += $3 } END { print n + 0 }'
+	LOG_MARK=$mark
+}
+
+# assert_not_banned: after the daemon had time to see the scan, no ban and no ban log.
+assert_not_banned() {
+	sleep 1
+	set_empty ban4 || fail "ban4 is not empty: $(set_elems ban4)"
+	set_empty ban6 || fail "ban6 is not empty: $(set_elems ban6)"
+	! log_has "^banned " || fail "the daemon logged a ban"
+	daemon_alive || fail "the daemon died"
+}
+
+# setup [section.key=value ...]: the usual start: namespaces, ruleset, config, daemon.
+setup() {
+	setup_netns
+	load_ruleset
+	write_config "$@"
+	start_daemon
+}

@@ -1,0 +1,11 @@
+#!/bin/bash
+# This host's resolver (a nameserver line of resolv_conf) is never banned.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+echo "nameserver $S4" >"$TMPD/resolv.conf.test"
+setup allow.resolv_conf="$TMPD/resolv.conf.test"
+scan -sS -p 1-100
+wait_for_log "^not banning $S4 .*protected peer $S4"
+assert_not_banned
+pass

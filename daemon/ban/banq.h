@@ -2,6 +2,7 @@
  * Workers push (never block); the writer pops in bursts, which is what lets it coalesce. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 struct ban_request {
 	struct nfs_addr addr;       /* IPv4 host or IPv6 prefix */
 	struct timespec t_packet;   /* when the threshold-crossing packet arrived (CLOCK_REALTIME) */
+	bool t_kernel;              /* t_packet is the kernel's skb timestamp, not our receive time */
 	struct trk_report report;   /* what the tracker saw: the reason */
 	uint16_t queue;
 };

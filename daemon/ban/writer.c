@@ -264,8 +264,8 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 				 (acked.tv_nsec - rq->t_packet.tv_nsec) / 1000;
 		describe(&rq->report, why, sizeof(why));
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
-		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet", a, dur,
-			   offence[k], why, (long long)lat_us);
+		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
+			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
 		banned_set(w, &elems[k].addr, now + (int64_t)elems[k].timeout_ms);
 		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
 			changed = true;

@@ -37,7 +37,8 @@ static uint32_t engine_now(const struct engine *e)
 }
 
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
-				  const struct timespec *when, uint16_t queue, struct engine_counters *c)
+				  const struct timespec *when, bool when_kernel, uint16_t queue,
+				  struct engine_counters *c)
 {
 	enum engine_verdict v = atomic_load(&e->set.accept) ? ENGINE_ACCEPT : ENGINE_DROP;
 	struct pkt p;
@@ -62,7 +63,7 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 	};
 	struct trk_attempt a = { .proto = p.proto, .port = p.dport, .tcp_flags = p.tcp_flags, .now = engine_now(e) };
 	struct nfs_addr key = p.src.family == AF_INET6 ? nfs_addr_prefix(&p.src, atomic_load(&e->set.ipv6_prefix)) : p.src;
-	struct ban_request req = { .addr = key, .t_packet = *when, .queue = queue };
+	struct ban_request req = { .addr = key, .t_packet = *when, .t_kernel = when_kernel, .queue = queue };
 
 	r = tracker_source_touch(e->tracker, &key, &a, &tp, &req.report);
 	if (r < 0) {

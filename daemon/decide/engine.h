@@ -35,6 +35,8 @@ void engine_init(struct engine *e, struct tracker *t, struct banq *q, const stru
 void engine_configure(struct engine *e, const struct nfs_config *c);
 
 /* Takes a packet the ruleset queued as a closed-port attempt: @len captured bytes of a packet
- * of @wire_len bytes, received at @when (CLOCK_REALTIME) on @queue. Returns the verdict. */
+ * of @wire_len bytes, that arrived at @when (CLOCK_REALTIME; the kernel's skb timestamp if
+ * @when_kernel, else our receive time) on @queue. Returns the verdict. */
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
-				  const struct timespec *when, uint16_t queue, struct engine_counters *c);
+				  const struct timespec *when, bool when_kernel, uint16_t queue,
+				  struct engine_counters *c);

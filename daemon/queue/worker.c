@@ -93,12 +93,16 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const st
 		wire = len;
 
 	struct timespec when = *rx;
+	bool kernel_time = false;
+	/* Present when the kernel timestamps received packets (e.g. while a packet socket asks
+	 * for timestamps); then latency figures start at the packet's arrival. */
 	if (attr[NFQA_TIMESTAMP] && mnl_attr_get_payload_len(attr[NFQA_TIMESTAMP]) >= sizeof(struct nfqnl_msg_packet_timestamp)) {
 		const struct nfqnl_msg_packet_timestamp *ts = mnl_attr_get_payload(attr[NFQA_TIMESTAMP]);
 		when.tv_sec = (time_t)be64toh(ts->sec);
 		when.tv_nsec = (long)be64toh(ts->usec) * 1000;
+		kernel_time = true;
 	}
-	enum engine_verdict v = engine_packet(w->engine, data, len, wire, &when, w->queue, &w->c);
+	enum engine_verdict v = engine_packet(w->engine, data, len, wire, &when, kernel_time, w->queue, &w->c);
 	send_verdict(w, id, v == ENGINE_ACCEPT ? NF_ACCEPT : NF_DROP);
 }
 

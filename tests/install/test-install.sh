@@ -1,0 +1,35 @@
+#!/bin/bash
+# `meson install` into a scratch DESTDIR puts every file where the README says, the installed
+# binary accepts the installed config, and systemd accepts the installed unit.
+set -euo pipefail
+build=${1:?build dir}
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+DESTDIR=$dest meson install -C "$build" --no-rebuild >/dev/null
+prefix=$(meson introspect "$build" --buildoptions | python3 -c 'import json,sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}["prefix"])')
+fail() { echo "FAIL: $*" >&2; exit 1; }
+want=(
+	"$prefix/sbin/nfsentry"
+	/etc/nfsentry/nfsentry.conf
+	/etc/nfsentry/nfsentry.nft
+	"$prefix/share/doc/nfsentry/README.md"
+)
+for f in "${want[@]}"; do
+	[ -e "$dest$f" ] || fail "missing $f"
+	echo "ok - installed $f"
+done
+unit=$(find "$dest" -name nfsentry.service | head -n 1)
+[ -n "$unit" ] || fail "missing nfsentry.service"
+echo "ok - installed ${unit#"$dest"}"
+[ "$("$dest$prefix/sbin/nfsentry" -c "$dest/etc/nfsentry/nfsentry.conf" --check)" = "configuration OK" ] ||
+	fail "installed config does not pass --check"
+echo "ok - installed binary accepts the installed config"
+grep -q "^ExecStart=$prefix/sbin/nfsentry -c /etc/nfsentry/nfsentry.conf$" "$unit" || fail "unit ExecStart: $(grep ExecStart= "$unit")"
+echo "ok - unit runs the installed binary with the installed config"
+if command -v systemd-analyze >/dev/null; then
+	# verify resolves ExecStart paths on this system: point them at the scratch install.
+	sed "s#$prefix/sbin/nfsentry#$dest$prefix/sbin/nfsentry#g" "$unit" > "$dest/nfsentry.service"
+	out=$(systemd-analyze verify "$dest/nfsentry.service" 2>&1 | grep -v -e "Failed to open /run/systemd" -e "not running" || true)
+	[ -z "$out" ] || fail "systemd-analyze verify: $out"
+	echo "ok - systemd-analyze verify"
+fi

@@ -56,24 +56,10 @@ uint32_t offences_count(struct offences *o, const struct nfs_addr *a, int64_t no
 
 int offences_record(struct offences *o, const struct nfs_addr *a, uint32_t count, int64_t now)
 {
-	uint64_t h = lru_map_hash(o->map.hkey, a);
-	struct offender *f = (struct offender *)lru_map_find(&o->map, a, h);
-
-	if (!f) {
-		if (lru_map_full(&o->map)) {
-			struct lru_node *old = lru_map_oldest(&o->map);
-			lru_map_remove(&o->map, old);
-			offender_free(old);
-		}
-		f = calloc(1, sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		f->node.key = *a;
-		f->node.hash = h;
-		lru_map_insert(&o->map, &f->node);
-	} else {
-		lru_map_touch(&o->map, &f->node);
-	}
+	struct offender *f = (struct offender *)lru_map_upsert(&o->map, a, lru_map_hash(o->map.hkey, a), sizeof(*f),
+							       offender_free, NULL, NULL);
+	if (!f)
+		return -ENOMEM;
 	f->count = count;
 	f->last = now;
 	return 0;

@@ -114,23 +114,10 @@ static void banned_free(struct lru_node *n)
 
 static void banned_set(struct banwriter *w, const struct nfs_addr *a, int64_t until_ms)
 {
-	uint64_t h = lru_map_hash(w->banned.hkey, a);
-	struct banned *b = (struct banned *)lru_map_find(&w->banned, a, h);
-	if (!b) {
-		if (lru_map_full(&w->banned)) {
-			struct lru_node *old = lru_map_oldest(&w->banned);
-			lru_map_remove(&w->banned, old);
-			banned_free(old);
-		}
-		b = calloc(1, sizeof(*b));
-		if (!b)
-			return; /* only a cache: the kernel set is the truth */
-		b->node.key = *a;
-		b->node.hash = h;
-		lru_map_insert(&w->banned, &b->node);
-	} else {
-		lru_map_touch(&w->banned, &b->node);
-	}
+	struct banned *b = (struct banned *)lru_map_upsert(&w->banned, a, lru_map_hash(w->banned.hkey, a), sizeof(*b),
+							   banned_free, NULL, NULL);
+	if (!b)
+		return; /* only a cache: the kernel set is the truth */
 	b->until_ms = until_ms;
 }
 

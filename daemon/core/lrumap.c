@@ -112,3 +112,33 @@ void lru_map_touch(struct lru_map *m, struct lru_node *n)
 	list_unlink(m, n);
 	list_push_front(m, n);
 }
+
+struct lru_node *lru_map_upsert(struct lru_map *m, const struct nfs_addr *k, uint64_t h, size_t size,
+				void (*free_node)(struct lru_node *), bool *created, bool *evicted)
+{
+	struct lru_node *n = lru_map_find(m, k, h);
+	bool made = false, gone = false;
+
+	if (n) {
+		lru_map_touch(m, n);
+	} else {
+		n = calloc(1, size);
+		if (!n)
+			return NULL;
+		if (lru_map_full(m)) {
+			struct lru_node *old = lru_map_oldest(m);
+			lru_map_remove(m, old);
+			free_node(old);
+			gone = true;
+		}
+		n->key = *k;
+		n->hash = h;
+		lru_map_insert(m, n);
+		made = true;
+	}
+	if (created)
+		*created = made;
+	if (evicted)
+		*evicted = gone;
+	return n;
+}

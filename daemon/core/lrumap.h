@@ -3,6 +3,8 @@
  * lock. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/addr.h"
@@ -34,5 +36,11 @@ void lru_map_insert(struct lru_map *m, struct lru_node *n);
 /* Unlinks @n; the caller frees it. */
 void lru_map_remove(struct lru_map *m, struct lru_node *n);
 void lru_map_touch(struct lru_map *m, struct lru_node *n);
+/* Finds @k (hash @h) and touches it, or links a new zeroed node of @size bytes for it,
+ * evicting the least recently touched node through @free_node when the map is full. Returns
+ * the node (NULL when out of memory; nothing changed then). *@created and *@evicted, when not
+ * NULL, say what happened. */
+struct lru_node *lru_map_upsert(struct lru_map *m, const struct nfs_addr *k, uint64_t h, size_t size,
+				void (*free_node)(struct lru_node *), bool *created, bool *evicted);
 static inline int lru_map_full(const struct lru_map *m) { return m->count >= m->max; }
 static inline struct lru_node *lru_map_oldest(const struct lru_map *m) { return m->tail; }

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-int protect_read_resolv_conf(struct netlist *out, const char *path)
+/* Calls @parse on every line of @path; a line it turns into an address is added to @out.
+ * Returns the number added or -errno. */
+static int read_lines(struct netlist *out, const char *path, bool (*parse)(const char *line, struct nfs_addr *a))
 {
 	FILE *f = fopen(path, "re");
 	char line[512];
@@ -15,70 +17,67 @@ int protect_read_resolv_conf(struct netlist *out, const char *path)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		char addr[128];
 		struct nfs_addr a;
-		/* "nameserver fe80::1%eth0" names a link-local server with its zone: drop the zone. */
-		if (sscanf(line, " nameserver %127[0-9a-fA-F.:]", addr) == 1 && nfs_addr_parse(addr, false, &a) == 0 &&
-		    netlist_add(out, &a) == 0)
+		if (parse(line, &a) && netlist_add(out, &a) == 0)
 			n++;
 	}
 	fclose(f);
 	return n;
+}
+
+static bool parse_nameserver(const char *line, struct nfs_addr *a)
+{
+	char addr[128];
+	/* "nameserver fe80::1%eth0" names a link-local server with its zone: drop the zone. */
+	return sscanf(line, " nameserver %127[0-9a-fA-F.:]", addr) == 1 && nfs_addr_parse(addr, false, a) == 0;
+}
+
+static bool parse_route4(const char *line, struct nfs_addr *a)
+{
+	char ifname[64];
+	unsigned dst, gw, flags;
+	/* Iface Destination Gateway Flags ...: the gateway is the raw (network-order) u32
+	 * printed with %08X, so copying its bytes back gives the address. */
+	if (sscanf(line, "%63s %x %x %x", ifname, &dst, &gw, &flags) != 4 || gw == 0)
+		return false;
+	*a = (struct nfs_addr){ .family = AF_INET, .plen = 32 };
+	memcpy(a->a, &gw, 4);
+	return true;
+}
+
+static bool parse_route6(const char *line, struct nfs_addr *a)
+{
+	char dst[33], src[33], nh[33];
+	unsigned dplen, splen;
+	bool zero = true;
+
+	/* dst dst_plen src src_plen nexthop metric refcnt use flags iface */
+	if (sscanf(line, "%32s %x %32s %x %32s", dst, &dplen, src, &splen, nh) != 5 || strlen(nh) != 32)
+		return false;
+	*a = (struct nfs_addr){ .family = AF_INET6, .plen = 128 };
+	for (int i = 0; i < 16; i++) {
+		unsigned b;
+		if (sscanf(nh + 2 * i, "%2x", &b) != 1)
+			return false;
+		a->a[i] = (uint8_t)b;
+		zero &= b == 0;
+	}
+	return !zero;
+}
+
+int protect_read_resolv_conf(struct netlist *out, const char *path)
+{
+	return read_lines(out, path, parse_nameserver);
 }
 
 int protect_read_route4(struct netlist *out, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char line[512];
-	int n = 0;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char ifname[64];
-		unsigned dst, gw, flags;
-		/* Iface Destination Gateway Flags ...; addresses in host byte order of the kernel,
-		 * printed as %08X of the raw (network-order) u32 */
-		if (sscanf(line, "%63s %x %x %x", ifname, &dst, &gw, &flags) != 4 || gw == 0)
-			continue;
-		struct nfs_addr a = { .family = AF_INET, .plen = 32 };
-		memcpy(a.a, &gw, 4);
-		if (netlist_add(out, &a) == 0)
-			n++;
-	}
-	fclose(f);
-	return n;
+	return read_lines(out, path, parse_route4);
 }
 
 int protect_read_route6(struct netlist *out, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char line[512];
-	int n = 0;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char dst[33], src[33], nh[33];
-		unsigned dplen, splen;
-		/* dst dst_plen src src_plen nexthop metric refcnt use flags iface */
-		if (sscanf(line, "%32s %x %32s %x %32s", dst, &dplen, src, &splen, nh) != 5 || strlen(nh) != 32)
-			continue;
-		struct nfs_addr a = { .family = AF_INET6, .plen = 128 };
-		bool zero = true;
-		for (int i = 0; i < 16; i++) {
-			unsigned b;
-			if (sscanf(nh + 2 * i, "%2x", &b) != 1)
-				goto next;
-			a.a[i] = (uint8_t)b;
-			zero &= b == 0;
-		}
-		if (!zero && netlist_add(out, &a) == 0)
-			n++;
-next:;
-	}
-	fclose(f);
-	return n;
+	return read_lines(out, path, parse_route6);
 }
 
 int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways)

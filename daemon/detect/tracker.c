@@ -120,27 +120,18 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	struct source *src;
 	int r = TRK_COUNTED;
 
+	bool created, evicted;
+
 	pthread_mutex_lock(&s->lock);
-	src = (struct source *)lru_map_find(&s->map, k, h);
-	if (src) {
-		lru_map_touch(&s->map, &src->node);
-	} else {
-		if (lru_map_full(&s->map)) { /* evict the least recently seen source */
-			struct lru_node *old = lru_map_oldest(&s->map);
-			lru_map_remove(&s->map, old);
-			source_free(old);
-			s->evicted++;
-		}
-		src = calloc(1, sizeof(*src));
-		if (!src) {
-			pthread_mutex_unlock(&s->lock);
-			return -ENOMEM;
-		}
-		src->node.key = *k;
-		src->node.hash = h;
-		src->first_seen = a->now;
-		lru_map_insert(&s->map, &src->node);
+	/* A new source pushes out the least recently seen one when the shard is full. */
+	src = (struct source *)lru_map_upsert(&s->map, k, h, sizeof(*src), source_free, &created, &evicted);
+	if (!src) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOMEM;
 	}
+	s->evicted += evicted;
+	if (created)
+		src->first_seen = a->now;
 	src->last_seen = a->now;
 	src->counts[cls]++;
 

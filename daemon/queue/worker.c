@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "nft/nl.h"
 
 /* What one queued packet costs in the socket buffer beyond its copied bytes: netlink and
  * nfqueue headers, attributes, skb overhead. */
 #define PER_PACKET_OVERHEAD 768
 #define RCVBUF_MAX (256 << 20)
+/* Receive buffer beyond copy_range: room for a datagram of small messages. */
+#define RECV_SLACK 65536
+#define CONFIG_MSG_BUF 1024
 
 struct worker {
 	struct engine *engine;
@@ -150,7 +152,7 @@ static int config_talk(struct worker *w, struct nlmsghdr *nlh)
 int worker_open(struct worker **out, struct engine *e, uint16_t queue, const struct nfs_config *c)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	char buf[NL_MSG_BUF];
+	char buf[CONFIG_MSG_BUF];
 	struct nlmsghdr *nlh;
 	int r, one = 1;
 
@@ -159,7 +161,7 @@ int worker_open(struct worker **out, struct engine *e, uint16_t queue, const str
 	w->engine = e;
 	w->queue = queue;
 	w->stop_fd = -1;
-	w->buflen = c->copy_range + NL_RECV_BUF;
+	w->buflen = c->copy_range + RECV_SLACK;
 	w->buf = malloc(w->buflen);
 	w->heartbeat = mono_s();
 	if (!w->buf) {

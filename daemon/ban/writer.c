@@ -15,15 +15,9 @@
 #include "ban/offences.h"
 #include "core/duration.h"
 #include "core/log.h"
-#include "core/lrumap.h"
 #include "decide/netlist.h"
 #include "detect/tracker.h"
 #include "nft/setelem.h"
-
-struct banned {
-	struct lru_node node; /* first */
-	int64_t until_ms;     /* realtime */
-};
 
 struct settings {
 	uint64_t duration, max_duration, forget;
@@ -35,7 +29,6 @@ struct banwriter {
 	struct nl nl;
 	struct banq *q;
 	struct offences *offences;
-	struct lru_map banned;
 	char history_path[PATH_MAX + 16];
 	pthread_t thread;
 	bool started;         /* the thread exists */
@@ -85,7 +78,7 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, cons
 	snprintf(w->history_path, sizeof(w->history_path), "%s/offences", c->state_dir);
 	w->cur = settings_from(c, NULL);
 	w->offences = offences_new((uint32_t)c->max_history, key16);
-	if (!w->cur || !w->offences || lru_map_init(&w->banned, (uint32_t)c->max_history, key16) < 0) {
+	if (!w->cur || !w->offences) {
 		log_err("ban writer: out of memory");
 		goto fail;
 	}
@@ -107,26 +100,6 @@ fail:
 	return NULL;
 }
 
-static void banned_free(struct lru_node *n)
-{
-	free(n);
-}
-
-static void banned_set(struct banwriter *w, const struct nfs_addr *a, int64_t until_ms)
-{
-	struct banned *b = (struct banned *)lru_map_upsert(&w->banned, a, lru_map_hash(w->banned.hkey, a), sizeof(*b),
-							   banned_free, NULL, NULL);
-	if (!b)
-		return; /* only a cache: the kernel set is the truth */
-	b->until_ms = until_ms;
-}
-
-static bool banned_now(struct banwriter *w, const struct nfs_addr *a, int64_t now)
-{
-	struct banned *b = (struct banned *)lru_map_find(&w->banned, a, lru_map_hash(w->banned.hkey, a));
-	return b && b->until_ms > now;
-}
-
 struct restore_ctx {
 	struct banwriter *w;
 	int64_t now;
@@ -136,7 +109,6 @@ struct restore_ctx {
 static int restore_cb(const struct nftset_elem *e, void *data)
 {
 	struct restore_ctx *c = data;
-	banned_set(c->w, &e->addr, c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000));
 	/* A ban we have no history for (added by hand, or history lost) is an offence too. */
 	if (offences_count(c->w->offences, &e->addr, c->now / 1000, c->w->cur->forget) == 0)
 		offences_record(c->w->offences, &e->addr, 1, c->now / 1000);
@@ -211,10 +183,6 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			d.not_banned_protected++;
 			continue;
 		}
-		if (banned_now(w, addr, now)) {
-			d.already_banned++;
-			continue; /* packets queued before the ban took effect */
-		}
 		offence[m] = offences_count(w->offences, addr, now / 1000, s->forget) + 1;
 		elems[m] = (struct nftset_elem){
 			.addr = *addr,
@@ -242,6 +210,13 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		const struct ban_request *rq = &req[from[k]];
 		char why[256], dur[32];
 		nfs_addr_format(&elems[k].addr, a, sizeof(a));
+		if (res[k] == -EEXIST) {
+			/* The kernel set is the truth: banned by hand, or packets that were queued
+			 * before an earlier ban took effect. Not a new offence. */
+			log_info("%s is already in set %s; not counted as an offence", a, nftset_name(&elems[k].addr));
+			d.already_banned++;
+			continue;
+		}
 		if (res[k] < 0) {
 			log_err("kernel refused ban of %s in set %s: %s", a, nftset_name(&elems[k].addr), strerror(-res[k]));
 			d.refused_by_kernel++;
@@ -253,7 +228,6 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
-		banned_set(w, &elems[k].addr, now + (int64_t)elems[k].timeout_ms);
 		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
 			changed = true;
 		d.added++;
@@ -350,8 +324,6 @@ void banwriter_free(struct banwriter *w)
 	banwriter_stop(w);
 	nl_close(&w->nl);
 	offences_free(w->offences);
-	if (w->banned.buckets)
-		lru_map_deinit(&w->banned, banned_free);
 	free(w->cur);
 	free(w->next);
 	pthread_mutex_destroy(&w->lock);

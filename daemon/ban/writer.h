@@ -19,8 +19,8 @@ struct banwriter_stats {
 /* Opens the netlink socket and loads the offence history from @c->state_dir. Does not start
  * the thread. Returns NULL and logs why on failure. */
 struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, const uint8_t key16[16]);
-/* Reads the current elements of ban4 and ban6 so the writer knows what is banned.
- * Returns 0, -ENOENT if a set is missing, or -errno. */
+/* Counts the current elements of ban4 and ban6 and adopts them into the offence history (a
+ * ban added by hand counts as an offence). Returns 0, -ENOENT if a set is missing, or -errno. */
 int banwriter_restore(struct banwriter *w, unsigned *ban4, unsigned *ban6);
 int banwriter_start(struct banwriter *w);
 /* Swaps in the ban settings of @c and the list of protected peers (both copied). */

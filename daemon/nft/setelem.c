@@ -69,7 +69,7 @@ int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nfts
 		nftnl_set_elem_add(s, el);
 	}
 	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, NFPROTO_INET,
-				    (type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+				    (type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0) | NLM_F_ACK, seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	/* false: past the batch's limit; the message stays out of it (the buffer has slack). */

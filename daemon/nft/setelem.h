@@ -26,7 +26,8 @@ static inline const char *nftset_name(const struct nfs_addr *a)
 }
 
 /* Appends one message (NEWSETELEM or DELSETELEM per @type) for @e to @b with sequence @seq,
- * asking for an ack. Returns 0, -ENOSPC (batch full) or -EINVAL (an IPv4 prefix, which ban4
+ * asking for an ack. NEWSETELEM is exclusive: an element already in the set is refused with
+ * -EEXIST rather than silently kept. Returns 0, -ENOSPC (batch full) or -EINVAL (an IPv4 prefix, which ban4
  * cannot hold). */
 int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nftset_elem *e, uint32_t seq);
 

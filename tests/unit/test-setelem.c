@@ -83,7 +83,7 @@ int main(void)
 	struct seen s = parse(nlh, NFT_MSG_NEWSETELEM, 101, "ban4");
 	CHECK(s.n == 1 && s.klen[0] == 4 && !memcmp(s.key[0], v4.addr.a, 4) && s.timeout[0] == 600000 && s.flags[0] == 0,
 	      "ban4 element: key and timeout");
-	CHECK(nlh->nlmsg_flags & NLM_F_CREATE, "NEWSETELEM creates");
+	CHECK((nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL), "NEWSETELEM creates, exclusively");
 
 	nlh = mnl_nlmsg_next(nlh, &left);
 	s = parse(nlh, NFT_MSG_NEWSETELEM, 102, "ban6");

@@ -82,7 +82,8 @@ static int check_ruleset(struct nl *nl, const struct nfs_config *c)
 		goto out;
 	}
 	if (r < 0) {
-		log_err("cannot read table inet nfsentry: %s", strerror(-r));
+		log_err("cannot read table inet nfsentry: %s%s", strerror(-r),
+			r == -EPERM ? " (nfsentry needs CAP_NET_ADMIN)" : "");
 		goto out;
 	}
 	for (unsigned n = 0; n < 65536; n++) {

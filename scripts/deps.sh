@@ -7,7 +7,7 @@ pkgs=(
 	libnetfilter-queue-dev libmnl-dev libnftnl-dev libnfnetlink-dev libnftables-dev
 	libinih-dev libsodium-dev libsystemd-dev
 	# run and test: the real kernel tools, clients and servers
-	nftables iproute2 nmap hping3 curl socat tcpdump python3 procps
+	nftables iproute2 nmap hping3 curl socat tcpdump python3 procps util-linux
 )
 missing=()
 for p in "${pkgs[@]}"; do

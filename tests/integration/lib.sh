@@ -39,6 +39,7 @@ LOG=$TMPD/daemon.log
 LOG_MARK=0          # wait_for_log/log_has only look at lines after this one
 DAEMON_PID=
 DAEMON_RUNS=0
+DAEMON_PREFIX=(env)   # a command the daemon runs under, e.g. setpriv (test-least-privilege)
 : >"$TMPD/resolv.conf"   # hermetic default: no resolvers to protect
 : >"$LOG"
 
@@ -133,7 +134,7 @@ start_daemon() {
 	LOG=$TMPD/daemon.$DAEMON_RUNS.log
 	LOG_MARK=0
 	# Not through in_v: $! must be the daemon itself, not a subshell running a function.
-	ip netns exec "$VNS" "$NFSENTRY" -c "$CONF" >"$LOG" 2>&1 &
+	ip netns exec "$VNS" "${DAEMON_PREFIX[@]}" "$NFSENTRY" -c "$CONF" >"$LOG" 2>&1 &
 	DAEMON_PID=$!
 	wait_until 10 daemon_ready || fail "daemon did not log 'running:' within 10 s"
 }

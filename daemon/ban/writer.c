@@ -90,8 +90,8 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, cons
 	r = offences_load(w->offences, w->history_path, &bad);
 	if (r < 0)
 		log_warn("%s: cannot read offence history (%s); escalation starts afresh", w->history_path, strerror(-r));
-	else if (r > 0 || bad)
-		log_info("%s: %d offenders remembered%s", w->history_path, r, bad ? " (some lines unreadable, skipped)" : "");
+	else if (r > 0)
+		log_info("%s: %d offenders remembered", w->history_path, r);
 	if (bad)
 		log_warn("%s: %u unreadable lines skipped", w->history_path, bad);
 	return w;

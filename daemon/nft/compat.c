@@ -290,24 +290,27 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	struct patch_ctx *c = data;
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
-	if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+	if (!r) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
 		nftnl_rule_free(r);
 		errno = EBADMSG;
 		return MNL_CB_ERROR;
 	}
 	if (rule_swap(r)) {
-		{
-			uint32_t seq = nl_next_seq(c->nl);
-			if (!c->first)
-				c->first = seq;
-			c->last = seq;
-			struct nlmsghdr *h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(c->b), NFT_MSG_NEWRULE,
-								    (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
-								    NLM_F_REPLACE | NLM_F_ACK, seq);
-			nftnl_rule_nlmsg_build_payload(h, r);
-			if (!mnl_nlmsg_batch_next(c->b))
-				c->err = -E2BIG; /* more placeholders than one megabyte of rules */
-		}
+		/* Same family, table, chain and handle: NLM_F_REPLACE swaps the rule in place. */
+		uint32_t seq = nl_next_seq(c->nl);
+		if (!c->first)
+			c->first = seq;
+		c->last = seq;
+		struct nlmsghdr *h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(c->b), NFT_MSG_NEWRULE,
+							    (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
+							    NLM_F_REPLACE | NLM_F_ACK, seq);
+		nftnl_rule_nlmsg_build_payload(h, r);
+		if (!mnl_nlmsg_batch_next(c->b))
+			c->err = -E2BIG; /* more placeholders than one megabyte of rules */
 	}
 	nftnl_rule_free(r);
 	return MNL_CB_OK;

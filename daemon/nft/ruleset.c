@@ -189,7 +189,11 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	int ret = MNL_CB_OK;
 
-	if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+	if (!r) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
 		errno = EBADMSG;
 		ret = MNL_CB_ERROR;
 	} else {

@@ -21,9 +21,12 @@
 #include "ban/writer.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/event.h"
 #include "decide/engine.h"
 #include "decide/protect.h"
+#include "detect/flow.h"
 #include "detect/tracker.h"
+#include "replay/pcapsrc.h"
 #include "nft/nl.h"
 #include "nft/ruleset.h"
 #include "queue/worker.h"
@@ -38,6 +41,8 @@ static void usage(FILE *f)
 		"       nfsentry [-c FILE] --check         validate the configuration\n"
 		"       nfsentry [-c FILE] --dump-config   print the effective configuration\n"
 		"       nfsentry load-ruleset FILE         load an nftables ruleset (see README)\n"
+		"       nfsentry replay FILE [-c CONFIG]   run the detectors over a pcap/pcapng file;\n"
+		"                                          events as JSON lines on stdout\n"
 		"       nfsentry --version | --help\n"
 		"\n"
 		"Default configuration: %s\n", CONFIG_DEFAULT_PATH);
@@ -58,6 +63,72 @@ static int cmd_load_ruleset(const char *path)
 	else
 		printf("%s: loaded\n", path);
 	return 0;
+}
+
+/* Offline: the same engine over a capture, in capture time, events to stdout. */
+static int cmd_replay(const char *file, const char *cfg_path)
+{
+	struct nfs_config *c = NULL;
+	struct pcapsrc *src = NULL;
+	struct event_sink *sink = NULL;
+	struct tracker *t = NULL;
+	struct flowtab *flows = NULL;
+	struct engine e;
+	struct engine_counters cnt = { 0 };
+	uint8_t key[16];
+	char err[1024];
+	int r, rc = 1;
+	bool engine_ok = false;
+
+	if (cfg_path) {
+		if (config_load(cfg_path, &c, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+	} else if (!(c = config_new_default())) {
+		return 1;
+	}
+	/* stdout carries the events; stderr only what goes wrong. */
+	log_set_level(LOG_LVL_WARN);
+	if (pcapsrc_open(file, &src, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", file, err);
+		goto out;
+	}
+	if (sodium_init() < 0)
+		goto out;
+	randombytes_buf(key, sizeof(key));
+	t = tracker_new((uint32_t)c->max_sources, key);
+	flows = flowtab_new((uint32_t)c->max_flows, key);
+	if (!t || !flows || event_sink_open(&sink, NULL, stdout) < 0 ||
+	    engine_init(&e, t, flows, NULL, sink, c) < 0) {
+		fprintf(stderr, "out of memory\n");
+		goto out;
+	}
+	engine_ok = true;
+	struct pcapsrc_packet pk;
+	while ((r = pcapsrc_next(src, &pk, err, sizeof(err))) > 0) {
+		struct engine_meta m = { .when = pk.ts, .origin = ORIGIN_REPLAY, .local = LOCAL_UNKNOWN };
+		engine_packet(&e, pk.data, pk.caplen, pk.wirelen, &m, &cnt);
+	}
+	engine_finish(&e, &cnt);
+	struct pcapsrc_stats ps;
+	pcapsrc_get_stats(src, &ps);
+	fprintf(stderr, "%s: %s, %llu frames, %llu IP packets (%llu malformed), %llu not IP; %llu events\n", file,
+		pcapsrc_linktype(src), (unsigned long long)ps.frames, (unsigned long long)ps.ip,
+		(unsigned long long)atomic_load(&cnt.malformed), (unsigned long long)ps.skipped,
+		(unsigned long long)atomic_load(&cnt.events));
+	if (r < 0)
+		fprintf(stderr, "%s: %s (the packets before it were replayed)\n", file, err);
+	rc = r < 0 ? 1 : 0;
+out:
+	if (engine_ok)
+		engine_deinit(&e);
+	event_sink_close(sink);
+	flowtab_free(flows);
+	tracker_free(t);
+	pcapsrc_close(src);
+	config_free(c);
+	return rc;
 }
 
 /* Compares the queues the ruleset feeds with those we bind. Logs the difference. */
@@ -88,7 +159,8 @@ static int check_ruleset(struct nl *nl, const struct nfs_config *c)
 	}
 	for (unsigned n = 0; n < 65536; n++) {
 		bool in_rules = ruleset_queues_has(q, n);
-		bool in_conf = n >= c->base && n < c->base + c->queues;
+		bool in_conf = (n >= c->base && n < c->base + c->queues) ||
+			       (n >= c->inspect_base && n < c->inspect_base + c->queues);
 		if (in_rules && !in_conf && o1 < sizeof(only_rules) - 8)
 			o1 += (size_t)snprintf(only_rules + o1, sizeof(only_rules) - o1, " %u", n);
 		if (!in_rules && in_conf && o2 < sizeof(only_conf) - 8)
@@ -98,8 +170,9 @@ static int check_ruleset(struct nl *nl, const struct nfs_config *c)
 		log_err("table inet nfsentry has no rule that queues packets: reload the shipped ruleset");
 		r = -ENOENT;
 	} else if (o1 || o2) {
-		log_err("the ruleset and [queue] disagree (queues = %llu, base = %llu):%s%s%s%s; make both name the "
-			"same queues", (unsigned long long)c->queues, (unsigned long long)c->base,
+		log_err("the ruleset and [queue] disagree (queues = %llu, base = %llu, inspect_base = %llu):%s%s%s%s; "
+			"make both name the same queues", (unsigned long long)c->queues, (unsigned long long)c->base,
+			(unsigned long long)c->inspect_base,
 			o1 ? " the ruleset queues to" : "", o1 ? only_rules : "",
 			o2 ? (o1 ? "; nfsentry binds, but nothing queues to," : " nfsentry binds, but nothing queues to,") : "",
 			o2 ? only_conf : "");
@@ -113,6 +186,9 @@ out:
 struct daemon {
 	struct nfs_config *cfg;
 	const char *cfg_path;
+	struct event_sink *events;
+	struct flowtab *flows;
+	bool engine_ready;
 	struct tracker *tracker;
 	struct banq *banq;
 	struct banwriter *writer;
@@ -148,8 +224,13 @@ static void daemon_reload(struct daemon *d)
 	    strcmp(nc->state_dir, d->cfg->state_dir))
 		log_warn("reload: [queue] settings, max_sources, max_history and state_dir take effect at the next "
 			 "restart; the rest is applied now");
+	if (nc->inspect_base != d->cfg->inspect_base || nc->max_flows != d->cfg->max_flows ||
+	    strcmp(nc->events, d->cfg->events))
+		log_warn("reload: inspect_base, max_flows and events take effect at the next restart");
 	log_set_level(nc->log_level);
 	engine_configure(&d->engine, nc);
+	if (d->events && event_sink_reopen(d->events) < 0)
+		log_warn("%s: cannot reopen the events file", d->cfg->events);
 	struct nfs_config *old = d->cfg;
 	d->cfg = nc;
 	daemon_protect(d);
@@ -173,6 +254,9 @@ static void log_stats(struct daemon *d)
 			 (unsigned long long)s.malformed, (unsigned long long)s.enobufs, (unsigned long long)s.id_gaps,
 			 (unsigned long long)s.ban_requests);
 	}
+	struct flow_stats fs;
+	flowtab_get_stats(d->flows, &fs);
+	log_info("inspecting %llu connections (%llu evicted)", (unsigned long long)fs.flows, (unsigned long long)fs.evicted);
 	log_info("tracking %llu sources (%llu evicted); %llu bans added, %llu refused by the kernel, "
 		 "%llu allowlisted, %llu protected", (unsigned long long)ts.sources, (unsigned long long)ts.evicted,
 		 (unsigned long long)bs.added, (unsigned long long)bs.refused_by_kernel,
@@ -208,13 +292,19 @@ static int run(struct daemon *d)
 	if (r < 0)
 		return 1;
 
+	if (d->cfg->events[0]) {
+		r = event_sink_open(&d->events, d->cfg->events, NULL);
+		if (r < 0)
+			log_warn("%s: cannot open the events file: %s; events are only logged", d->cfg->events, strerror(-r));
+	}
 	d->tracker = tracker_new((uint32_t)d->cfg->max_sources, key);
+	d->flows = flowtab_new((uint32_t)d->cfg->max_flows, key);
 	d->banq = banq_new(BANQ_CAPACITY);
-	if (!d->tracker || !d->banq) {
+	if (!d->tracker || !d->flows || !d->banq) {
 		log_err("out of memory");
 		return 1;
 	}
-	d->writer = banwriter_new(d->cfg, d->banq, key);
+	d->writer = banwriter_new(d->cfg, d->banq, d->events, key);
 	sodium_memzero(key, sizeof(key));
 	if (!d->writer)
 		return 1;
@@ -231,13 +321,19 @@ static int run(struct daemon *d)
 	daemon_protect(d);
 	banwriter_reconfigure(d->writer, d->cfg, &d->protect);
 
-	engine_init(&d->engine, d->tracker, d->banq, d->cfg);
-	d->workers = calloc(d->cfg->queues, sizeof(*d->workers));
+	if (engine_init(&d->engine, d->tracker, d->flows, d->banq, d->events, d->cfg) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	d->engine_ready = true;
+	/* Closed-port queues first, then as many inspection queues. */
+	d->workers = calloc(2 * d->cfg->queues, sizeof(*d->workers));
 	if (!d->workers)
 		return 1;
-	for (uint64_t i = 0; i < d->cfg->queues; i++) {
-		uint16_t qn = (uint16_t)(d->cfg->base + i);
-		r = worker_open(&d->workers[i], &d->engine, qn, d->cfg);
+	for (uint64_t i = 0; i < 2 * d->cfg->queues; i++) {
+		bool inspect = i >= d->cfg->queues;
+		uint16_t qn = (uint16_t)(inspect ? d->cfg->inspect_base + i - d->cfg->queues : d->cfg->base + i);
+		r = worker_open(&d->workers[i], &d->engine, qn, inspect ? ORIGIN_INSPECT : ORIGIN_CLOSED_PORT, d->cfg);
 		if (r < 0) {
 			log_err("cannot bind queue %u: %s%s", qn, strerror(-r),
 				r == -EBUSY ? " (another process holds it: is nfsentry already running?)" : "");
@@ -269,9 +365,10 @@ static int run(struct daemon *d)
 	}
 	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
 		wd_usec = 0;
-	log_notice("nfsentry %s running: queues %llu-%llu, threshold %llu ports in %llus, ban %llus (x%g, max %llus)",
+	log_notice("nfsentry %s running: queues %llu-%llu (closed ports) and %llu-%llu (inspection), threshold %llu ports in %llus, ban %llus (x%g, max %llus)",
 		   NFSENTRY_VERSION, (unsigned long long)d->cfg->base,
-		   (unsigned long long)(d->cfg->base + d->cfg->queues - 1), (unsigned long long)d->cfg->threshold,
+		   (unsigned long long)(d->cfg->base + d->cfg->queues - 1), (unsigned long long)d->cfg->inspect_base,
+		   (unsigned long long)(d->cfg->inspect_base + d->cfg->queues - 1), (unsigned long long)d->cfg->threshold,
 		   (unsigned long long)d->cfg->window, (unsigned long long)d->cfg->duration, d->cfg->factor,
 		   (unsigned long long)d->cfg->max_duration);
 	sd_notify(0, "READY=1\nSTATUS=running");
@@ -320,17 +417,24 @@ static int run(struct daemon *d)
 static void daemon_teardown(struct daemon *d)
 {
 	/* Workers first (no new requests), then the writer drains and commits what is queued. */
+	struct engine_counters fin = { 0 };
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
+	if (d->engine_ready)
+		engine_finish(&d->engine, &fin); /* final verdicts on open connections, before the writer stops */
 	banwriter_stop(d->writer);
-	if (d->tracker && d->writer)
+	if (d->tracker && d->flows && d->writer)
 		log_stats(d);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_free(d->workers[i]);
 	free(d->workers);
 	banwriter_free(d->writer);
+	if (d->engine_ready)
+		engine_deinit(&d->engine);
 	banq_free(d->banq);
+	flowtab_free(d->flows);
 	tracker_free(d->tracker);
+	event_sink_close(d->events);
 	config_free(d->cfg);
 }
 
@@ -360,6 +464,15 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		if (!strcmp(argv[optind], "load-ruleset") && argc - optind == 2)
 			return cmd_load_ruleset(argv[optind + 1]);
+		if (!strcmp(argv[optind], "replay") && argc - optind >= 2) {
+			const char *cfg = d.cfg_path == CONFIG_DEFAULT_PATH ? NULL : d.cfg_path;
+			if (argc - optind == 4 && !strcmp(argv[optind + 2], "-c"))
+				cfg = argv[optind + 3];
+			else if (argc - optind != 2)
+				goto bad;
+			return cmd_replay(argv[optind + 1], cfg);
+		}
+bad:
 		usage(stderr);
 		return 2;
 	}

@@ -5,7 +5,7 @@ pkgs=(
 	# build
 	build-essential meson ninja-build pkg-config
 	libnetfilter-queue-dev libmnl-dev libnftnl-dev libnfnetlink-dev libnftables-dev
-	libinih-dev libsodium-dev libsystemd-dev
+	libinih-dev libsodium-dev libsystemd-dev libjansson-dev libpcap-dev
 	# run and test: the real kernel tools, clients and servers
 	nftables iproute2 nmap hping3 curl socat tcpdump python3 procps util-linux
 )

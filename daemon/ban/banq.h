@@ -14,7 +14,8 @@ struct ban_request {
 	struct nfs_addr addr;       /* IPv4 host or IPv6 prefix */
 	struct timespec t_packet;   /* when the threshold-crossing packet arrived (CLOCK_REALTIME) */
 	bool t_kernel;              /* t_packet is the kernel's skb timestamp, not our receive time */
-	struct trk_report report;   /* what the tracker saw: the reason */
+	struct trk_report report;   /* what the tracker saw, for a scan */
+	uint8_t det;                /* enum det: why (scan, root-sig, ...) */
 	uint16_t queue;
 };
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 struct offender {
 	struct lru_node node; /* first */
+	struct nfs_addr key;
 	uint32_t count;
 	int64_t last;
 };
@@ -26,7 +28,7 @@ struct offences {
 struct offences *offences_new(uint32_t max, const uint8_t key16[16])
 {
 	struct offences *o = calloc(1, sizeof(*o));
-	if (!o || lru_map_init(&o->map, max, key16) < 0) {
+	if (!o || lru_map_init(&o->map, max, key16, offsetof(struct offender, key), sizeof(struct nfs_addr)) < 0) {
 		free(o);
 		return NULL;
 	}
@@ -48,7 +50,7 @@ void offences_free(struct offences *o)
 
 uint32_t offences_count(struct offences *o, const struct nfs_addr *a, int64_t now, uint64_t forget)
 {
-	struct offender *f = (struct offender *)lru_map_find(&o->map, a, lru_map_hash(o->map.hkey, a));
+	struct offender *f = (struct offender *)lru_map_find(&o->map, a, lru_map_hash(&o->map, a));
 	if (!f || now - f->last > (int64_t)forget)
 		return 0;
 	return f->count;
@@ -56,7 +58,7 @@ uint32_t offences_count(struct offences *o, const struct nfs_addr *a, int64_t no
 
 int offences_record(struct offences *o, const struct nfs_addr *a, uint32_t count, int64_t now)
 {
-	struct offender *f = (struct offender *)lru_map_upsert(&o->map, a, lru_map_hash(o->map.hkey, a), sizeof(*f),
+	struct offender *f = (struct offender *)lru_map_upsert(&o->map, a, lru_map_hash(&o->map, a), sizeof(*f),
 							       offender_free, NULL, NULL);
 	if (!f)
 		return -ENOMEM;
@@ -103,7 +105,7 @@ int offences_save(struct offences *o, const char *path)
 	for (struct lru_node *n = o->map.tail; n; n = n->prev) {
 		const struct offender *of = (const struct offender *)n;
 		char a[NFS_ADDR_STRLEN];
-		fprintf(f, "%s %u %lld\n", nfs_addr_format(&n->key, a, sizeof(a)), of->count, (long long)of->last);
+		fprintf(f, "%s %u %lld\n", nfs_addr_format(&of->key, a, sizeof(a)), of->count, (long long)of->last);
 	}
 	if (fflush(f) != 0 || fsync(fd) != 0)
 		r = -errno;

@@ -16,6 +16,7 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "decide/netlist.h"
+#include "decide/report.h"
 #include "detect/tracker.h"
 #include "nft/setelem.h"
 
@@ -28,6 +29,7 @@ struct settings {
 struct banwriter {
 	struct nl nl;
 	struct banq *q;
+	struct event_sink *events; /* not owned */
 	struct offences *offences;
 	char history_path[PATH_MAX + 16];
 	pthread_t thread;
@@ -65,7 +67,8 @@ static struct settings *settings_from(const struct nfs_config *c, const struct n
 	return s;
 }
 
-struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, const uint8_t key16[16])
+struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, struct event_sink *events,
+				const uint8_t key16[16])
 {
 	struct banwriter *w = calloc(1, sizeof(*w));
 	unsigned bad = 0;
@@ -75,6 +78,7 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, cons
 		return NULL;
 	pthread_mutex_init(&w->lock, NULL);
 	w->q = q;
+	w->events = events;
 	snprintf(w->history_path, sizeof(w->history_path), "%s/offences", c->state_dir);
 	w->cur = settings_from(c, NULL);
 	w->offences = offences_new((uint32_t)c->max_history, key16);
@@ -224,10 +228,15 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		}
 		int64_t lat_us = ((int64_t)acked.tv_sec - rq->t_packet.tv_sec) * 1000000 +
 				 (acked.tv_nsec - rq->t_packet.tv_nsec) / 1000;
-		describe(&rq->report, why, sizeof(why));
+		if (rq->det == DET_SCAN)
+			describe(&rq->report, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", policy_det_name(rq->det));
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
+		report_ban(w->events, &acked, &elems[k].addr, policy_det_name(rq->det), elems[k].timeout_ms / 1000,
+			   offence[k], lat_us);
 		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
 			changed = true;
 		d.added++;

@@ -7,6 +7,7 @@
 
 #include "ban/banq.h"
 #include "core/config.h"
+#include "core/event.h"
 
 struct banwriter;
 
@@ -18,7 +19,8 @@ struct banwriter_stats {
 
 /* Opens the netlink socket and loads the offence history from @c->state_dir. Does not start
  * the thread. Returns NULL and logs why on failure. */
-struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, const uint8_t key16[16]);
+struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, struct event_sink *events,
+				const uint8_t key16[16]);
 /* Counts the current elements of ban4 and ban6 and adopts them into the offence history (a
  * ban added by hand counts as an offence). Returns 0, -ENOENT if a set is missing, or -errno. */
 int banwriter_restore(struct banwriter *w, unsigned *ban4, unsigned *ban6);

@@ -13,7 +13,8 @@
 
 #include "core/duration.h"
 
-enum key_type { KEY_UINT, KEY_DURATION, KEY_BOOL, KEY_PATH, KEY_FACTOR, KEY_NETS, KEY_LOGLEVEL, KEY_VERDICT };
+enum key_type { KEY_UINT, KEY_DURATION, KEY_BOOL, KEY_PATH, KEY_FACTOR, KEY_NETS, KEY_LOGLEVEL, KEY_VERDICT,
+		KEY_OPTPATH, KEY_ACTION, KEY_BDALLOW };
 
 struct key {
 	const char *section, *name;
@@ -28,6 +29,8 @@ struct key {
 static const struct key keys[] = {
 	{ "daemon", "state_dir", KEY_PATH, OFF(state_dir), 0, 0, "/var/lib/nfsentry",
 	  "offence history lives here (survives restarts)" },
+	{ "daemon", "events", KEY_OPTPATH, OFF(events), 0, 0, "/var/log/nfsentry/events.json",
+	  "detections and bans, one JSON object per line (empty: only logged)" },
 	{ "daemon", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0, "info", "error, warning, notice, info or debug" },
 	{ "queue", "queues", KEY_UINT, OFF(queues), 1, 64, "2", "queues and worker threads" },
 	/* 65471 + 64 queues ends at queue 65534: the bounds alone keep base+queues-1 valid. */
@@ -35,6 +38,8 @@ static const struct key keys[] = {
 	{ "queue", "max_len", KEY_UINT, OFF(max_len), 16, 1048576, "4096", "kernel queue length in packets" },
 	{ "queue", "copy_range", KEY_UINT, OFF(copy_range), 128, 65535, "256", "bytes of each packet copied to userspace" },
 	{ "queue", "fail_open", KEY_BOOL, OFF(fail_open), 0, 0, "no", "accept instead of drop when the queue is full" },
+	{ "queue", "inspect_base", KEY_UINT, OFF(inspect_base), 0, 65471, "8",
+	  "first inspection queue: inspect_base..inspect_base+queues-1" },
 	{ "scan", "threshold", KEY_UINT, OFF(threshold), 2, 1024, "10", "distinct closed ports that trigger a ban" },
 	{ "scan", "window", KEY_DURATION, OFF(window), 1, 86400, "5m", "how long an attempt counts" },
 	{ "scan", "verdict", KEY_VERDICT, OFF(verdict_accept), 0, 0, "drop",
@@ -52,6 +57,18 @@ static const struct key keys[] = {
 	  "never ban the nameservers in resolv_conf" },
 	{ "allow", "protect_gateways", KEY_BOOL, OFF(protect_gateways), 0, 0, "yes", "never ban the default gateways" },
 	{ "allow", "resolv_conf", KEY_PATH, OFF(resolv_conf), 0, 0, "/etc/resolv.conf", "where nameservers are read" },
+#define ACT(det, def) { "detect", NULL, KEY_ACTION, OFF(policy.action[det]), det, 0, def, "ignore, alert, drop or ban" }
+	ACT(DET_SCAN, "ban"), ACT(DET_BACKSCATTER, "alert"), ACT(DET_FLOOD, "alert"), ACT(DET_PROBE, "alert"),
+	ACT(DET_SSH_SIG, "alert"), ACT(DET_SSH_LEN, "alert"), ACT(DET_RLOGIN_SIG, "alert"),
+	ACT(DET_TELNET_SIG, "alert"), ACT(DET_FTP_SIG, "alert"), ACT(DET_ROOT_SIG, "ban"),
+	ACT(DET_ROOT_SIG_WEAK, "alert"), ACT(DET_NAPSTER_SIG, "alert"), ACT(DET_GNUTELLA_SIG, "alert"),
+	ACT(DET_INTERACTIVE, "alert"),
+#undef ACT
+	{ "detect", "allow", KEY_BDALLOW, OFF(policy), 0, 0, "",
+	  "legitimate backdoors: DETECTOR PORT SERVER CLIENT, * for any; repeat the key for more" },
+	{ "detect", "max_flows", KEY_UINT, OFF(max_flows), 64, 16777216, "65536", "connections inspected at once" },
+	{ "detect", "flood_syn_rate", KEY_UINT, OFF(flood_syn_rate), 10, 100000000, "1000",
+	  "SYNs per second to this host that make a flood" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -66,6 +83,12 @@ struct parse_state {
 	size_t errlen;
 	int failed;
 };
+
+/* Action keys are named after their detector. */
+static const char *key_name(const struct key *k)
+{
+	return k->type == KEY_ACTION ? policy_det_key((enum det)k->min) : k->name;
+}
 
 static int set_value(struct nfs_config *c, const struct key *k, const char *v, char *why, size_t whylen)
 {
@@ -140,6 +163,28 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 			return -EINVAL;
 		}
 		return 0;
+	case KEY_OPTPATH:
+		if (*v && (v[0] != '/' || strlen(v) >= PATH_MAX)) {
+			snprintf(why, whylen, "%s: expected an absolute path or nothing, got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		snprintf(p, PATH_MAX, "%s", v);
+		return 0;
+	case KEY_ACTION:
+		if (policy_action_parse(v, p) < 0) {
+			snprintf(why, whylen, "%s: expected ignore, alert, drop or ban, got \"%s\"", key_name(k), v);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_BDALLOW: {
+		char reason[256];
+		if (!*v)
+			return 0;
+		int r = policy_allow_add(p, v, reason, sizeof(reason));
+		if (r < 0)
+			snprintf(why, whylen, "%s: %s", k->name, reason);
+		return r;
+	}
 	case KEY_VERDICT:
 		if (!strcmp(v, "drop"))
 			*(bool *)p = false;
@@ -184,10 +229,10 @@ static int on_value(void *user, const char *section, const char *name, const cha
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
-		if (strcmp(k->section, section) || strcmp(k->name, name))
+		if (strcmp(k->section, section) || strcmp(key_name(k), name))
 			continue;
 		/* Lists append (continuation lines arrive as repeated keys); scalars must be unique. */
-		if (st->key_line[i] && k->type != KEY_NETS) {
+		if (st->key_line[i] && k->type != KEY_NETS && k->type != KEY_BDALLOW) {
 			snprintf(why, sizeof(why), "%s: already set on line %u", name, st->key_line[i]);
 			fail(st, st->line, why);
 			return 1;
@@ -284,6 +329,9 @@ int config_load(const char *path, struct nfs_config **out, char *err, size_t err
 	if (!st.failed && st.c->max_duration < st.c->duration)
 		fail(&st, line_of(&st, OFF(max_duration)) ? line_of(&st, OFF(max_duration)) : line_of(&st, OFF(duration)),
 		     "max_duration is shorter than duration");
+	if (!st.failed && st.c->inspect_base < st.c->base + st.c->queues && st.c->base < st.c->inspect_base + st.c->queues)
+		fail(&st, line_of(&st, OFF(inspect_base)) ? line_of(&st, OFF(inspect_base)) : line_of(&st, OFF(base)),
+		     "the inspection queues (inspect_base) overlap the closed-port queues (base)");
 	if (st.failed) {
 		config_free(st.c);
 		return st.failed;
@@ -310,7 +358,24 @@ void config_dump(const struct nfs_config *c, FILE *f)
 			fprintf(f, "%s[%s]\n", *section ? "\n" : "", k->section);
 			section = k->section;
 		}
-		fprintf(f, "%s = ", k->name);
+		if (k->type == KEY_BDALLOW) { /* one line per entry; none: an empty key */
+			const struct policy *pol = p;
+			if (pol->nallow == 0)
+				fprintf(f, "%s = \n", k->name);
+			for (size_t j = 0; j < pol->nallow; j++) {
+				const struct policy_allow *a = &pol->allow[j];
+				char port[8] = "*", sv[NFS_ADDR_STRLEN] = "*", cl[NFS_ADDR_STRLEN] = "*";
+				if (a->port)
+					snprintf(port, sizeof(port), "%u", a->port);
+				if (a->server.family)
+					nfs_addr_format(&a->server, sv, sizeof(sv));
+				if (a->client.family)
+					nfs_addr_format(&a->client, cl, sizeof(cl));
+				fprintf(f, "%s = %s %s %s %s\n", k->name, a->det < 0 ? "*" : policy_det_key(a->det), port, sv, cl);
+			}
+			continue;
+		}
+		fprintf(f, "%s = ", key_name(k));
 		switch (k->type) {
 		case KEY_UINT: fprintf(f, "%llu\n", (unsigned long long)*(const uint64_t *)p); break;
 		case KEY_DURATION:
@@ -318,7 +383,9 @@ void config_dump(const struct nfs_config *c, FILE *f)
 			fprintf(f, "%s\n", buf);
 			break;
 		case KEY_BOOL: fprintf(f, "%s\n", *(const bool *)p ? "yes" : "no"); break;
-		case KEY_PATH: fprintf(f, "%s\n", (const char *)p); break;
+		case KEY_PATH: case KEY_OPTPATH: fprintf(f, "%s\n", (const char *)p); break;
+		case KEY_ACTION: fprintf(f, "%s\n", policy_action_name(*(const enum action *)p)); break;
+		case KEY_BDALLOW: break;
 		case KEY_FACTOR: fprintf(f, "%g\n", *(const double *)p); break;
 		case KEY_LOGLEVEL: {
 			static const char *n[] = { [LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning",

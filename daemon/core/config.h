@@ -8,12 +8,14 @@
 
 #include "core/log.h"
 #include "decide/netlist.h"
+#include "decide/policy.h"
 
 #define CONFIG_DEFAULT_PATH NFSENTRY_SYSCONFDIR "/nfsentry.conf"
 
 struct nfs_config {
 	/* [daemon] */
 	char state_dir[PATH_MAX];
+	char events[PATH_MAX];   /* JSON events file; empty: events are only logged */
 	enum log_level log_level;
 	/* [queue] */
 	uint64_t queues;      /* worker threads, one per queue */
@@ -21,6 +23,7 @@ struct nfs_config {
 	uint64_t max_len;     /* kernel queue length (packets) */
 	uint64_t copy_range;  /* bytes of each packet copied to us */
 	bool fail_open;       /* NFQA_CFG_F_FAIL_OPEN: accept when the queue is full */
+	uint64_t inspect_base; /* first inspection queue: inspect_base..inspect_base+queues-1 */
 	/* [scan] */
 	uint64_t threshold;   /* distinct closed ports that trigger a ban */
 	uint64_t window;      /* seconds an attempt counts */
@@ -38,6 +41,10 @@ struct nfs_config {
 	bool protect_resolvers;
 	bool protect_gateways;
 	char resolv_conf[PATH_MAX];
+	/* [detect] */
+	struct policy policy; /* actions per detector and the backdoor allowlist */
+	uint64_t max_flows;
+	uint64_t flood_syn_rate; /* SYNs per second to this host that make a flood */
 };
 
 /* Loads and validates @path. On success returns 0 and a new config in @out (caller frees with

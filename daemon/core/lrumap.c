@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16])
+int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16], size_t key_off, size_t key_len)
 {
 	memset(m, 0, sizeof(*m));
 	if (sodium_init() < 0)
@@ -20,6 +20,8 @@ int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16])
 	if (!m->buckets)
 		return -ENOMEM;
 	memcpy(m->hkey, key16, sizeof(m->hkey));
+	m->key_off = key_off;
+	m->key_len = key_len;
 	return 0;
 }
 
@@ -35,13 +37,18 @@ void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *))
 	memset(m, 0, sizeof(*m));
 }
 
-uint64_t lru_map_hash(const uint8_t key16[16], const struct nfs_addr *k)
+static inline const void *node_key(const struct lru_map *m, const struct lru_node *n)
+{
+	return (const char *)n + m->key_off;
+}
+
+uint64_t lru_map_hash(const struct lru_map *m, const void *key)
 {
 	uint8_t out[crypto_shorthash_BYTES];
 	uint64_t h;
 
 	static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 takes a 16-byte key");
-	crypto_shorthash(out, (const unsigned char *)k, sizeof(*k), key16);
+	crypto_shorthash(out, key, m->key_len, m->hkey);
 	memcpy(&h, out, sizeof(h));
 	return h;
 }
@@ -52,10 +59,10 @@ static struct lru_node **bucket(struct lru_map *m, uint64_t h)
 	return &m->buckets[(h >> 32) & (m->nbuckets - 1)];
 }
 
-struct lru_node *lru_map_find(struct lru_map *m, const struct nfs_addr *k, uint64_t h)
+struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h)
 {
 	for (struct lru_node *n = *bucket(m, h); n; n = n->hnext)
-		if (n->hash == h && nfs_addr_equal(&n->key, k))
+		if (n->hash == h && memcmp(node_key(m, n), key, m->key_len) == 0)
 			return n;
 	return NULL;
 }
@@ -113,10 +120,10 @@ void lru_map_touch(struct lru_map *m, struct lru_node *n)
 	list_push_front(m, n);
 }
 
-struct lru_node *lru_map_upsert(struct lru_map *m, const struct nfs_addr *k, uint64_t h, size_t size,
+struct lru_node *lru_map_upsert(struct lru_map *m, const void *key, uint64_t h, size_t size,
 				void (*free_node)(struct lru_node *), bool *created, bool *evicted)
 {
-	struct lru_node *n = lru_map_find(m, k, h);
+	struct lru_node *n = lru_map_find(m, key, h);
 	bool made = false, gone = false;
 
 	if (n) {
@@ -131,7 +138,7 @@ struct lru_node *lru_map_upsert(struct lru_map *m, const struct nfs_addr *k, uin
 			free_node(old);
 			gone = true;
 		}
-		n->key = *k;
+		memcpy((char *)n + m->key_off, key, m->key_len);
 		n->hash = h;
 		lru_map_insert(m, n);
 		made = true;

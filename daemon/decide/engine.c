@@ -1,15 +1,20 @@
 /* engine.c - see engine.h. */
 #include "decide/engine.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "decide/report.h"
 #include "decode/packet.h"
+#include "detect/scan.h"
 
 /* After a ban request a source must keep crossing for this long before another request: the
  * ban normally lands within milliseconds, so packets after the hold mean it did not. */
 #define ENGINE_HOLD_S 10
+/* At most one flood event per this many seconds. */
+#define FLOOD_REPORT_EVERY_S 60
 
 void engine_configure(struct engine *e, const struct nfs_config *c)
 {
@@ -18,62 +23,320 @@ void engine_configure(struct engine *e, const struct nfs_config *c)
 	atomic_store(&e->set.hold, c->duration < ENGINE_HOLD_S ? (uint32_t)c->duration : ENGINE_HOLD_S);
 	atomic_store(&e->set.ipv6_prefix, (uint32_t)c->ipv6_prefix);
 	atomic_store(&e->set.accept, c->verdict_accept);
+	atomic_store(&e->set.flood_syn_rate, c->flood_syn_rate);
+	atomic_store(&e->set.ban_seconds, c->duration);
+	pthread_rwlock_wrlock(&e->policy_lock);
+	e->policy = c->policy;
+	pthread_rwlock_unlock(&e->policy_lock);
 }
 
-void engine_init(struct engine *e, struct tracker *t, struct banq *q, const struct nfs_config *c)
+int engine_init(struct engine *e, struct tracker *t, struct flowtab *flows, struct banq *q,
+		struct event_sink *events, const struct nfs_config *c)
 {
 	memset(e, 0, sizeof(*e));
 	e->tracker = t;
+	e->flows = flows;
 	e->banq = q;
+	e->events = events;
+	e->replay = q == NULL;
+	e->replay_t0 = -1;
 	clock_gettime(CLOCK_MONOTONIC, &e->t0);
+	if (pthread_rwlock_init(&e->policy_lock, NULL))
+		return -ENOMEM;
 	engine_configure(e, c);
+	return 0;
 }
 
-static uint32_t engine_now(const struct engine *e)
+void engine_deinit(struct engine *e)
 {
+	pthread_rwlock_destroy(&e->policy_lock);
+}
+
+/* Seconds for the tracker: monotonic live, capture time in a replay. */
+static uint32_t engine_now(struct engine *e, const struct engine_meta *m)
+{
+	if (e->replay) {
+		if (e->replay_t0 < 0)
+			e->replay_t0 = m->when.tv_sec;
+		int64_t d = m->when.tv_sec - e->replay_t0;
+		return (uint32_t)(d < 0 ? 0 : d) + 1;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint32_t)(ts.tv_sec - e->t0.tv_sec) + 1;
 }
 
-enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
-				  const struct timespec *when, bool when_kernel, uint16_t queue,
-				  struct engine_counters *c)
+static enum action decide(struct engine *e, enum det d, const struct nfs_addr *client, const struct nfs_addr *server,
+			  uint16_t port)
 {
-	enum engine_verdict v = atomic_load(&e->set.accept) ? ENGINE_ACCEPT : ENGINE_DROP;
-	struct pkt p;
-	int r;
+	pthread_rwlock_rdlock(&e->policy_lock);
+	enum action a = policy_decide(&e->policy, d, client, server, port);
+	pthread_rwlock_unlock(&e->policy_lock);
+	return a;
+}
 
-	atomic_fetch_add_explicit(&c->packets, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(v == ENGINE_ACCEPT ? &c->accepted : &c->dropped, 1, memory_order_relaxed);
-	r = pkt_decode(data, len, wire_len, &p);
-	if (r < 0) {
-		atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
-		return v;
-	}
-	if (r == PKT_NO_L4 || (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP)) {
-		atomic_fetch_add_explicit(&c->no_l4, 1, memory_order_relaxed);
-		return v;
-	}
+static struct nfs_addr ban_key(struct engine *e, const struct nfs_addr *a)
+{
+	return a->family == AF_INET6 ? nfs_addr_prefix(a, atomic_load(&e->set.ipv6_prefix)) : *a;
+}
 
+/* Live: hand to the ban writer. Replay: say what would be banned. */
+static void request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
+			const struct engine_meta *m, struct engine_counters *c)
+{
+	struct nfs_addr key = ban_key(e, who);
+
+	atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
+	if (e->replay) {
+		report_ban(e->events, &m->when, &key, policy_det_name(d), atomic_load(&e->set.ban_seconds), 1, -1);
+		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+		return;
+	}
+	struct ban_request req = { .addr = key, .t_packet = m->when, .t_kernel = m->when_kernel, .queue = m->queue,
+				   .det = (uint8_t)d };
+	if (rep)
+		req.report = *rep;
+	if (banq_push(e->banq, &req) < 0)
+		atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
+}
+
+/* Bejtlich: a SYN flood shows as a rate; its sources are forged, so it is reported, never
+ * banned. Counted per second of arrival; reported at most once a minute. */
+static void count_syn(struct engine *e, const struct pkt *p, const struct engine_meta *m, struct engine_counters *c)
+{
+	int64_t sec = m->when.tv_sec;
+	int64_t cur = atomic_load(&e->flood_second);
+	if (sec != cur && atomic_compare_exchange_strong(&e->flood_second, &cur, sec))
+		atomic_store(&e->flood_syns, 0);
+	uint64_t n = atomic_fetch_add(&e->flood_syns, 1) + 1;
+	if (n != atomic_load(&e->set.flood_syn_rate))
+		return; /* report on the packet that reaches the rate, once */
+	int64_t last = atomic_load(&e->flood_reported);
+	if (sec - last < FLOOD_REPORT_EVERY_S || !atomic_compare_exchange_strong(&e->flood_reported, &last, sec))
+		return;
+	enum action a = decide(e, DET_FLOOD, NULL, &p->dst, p->dport);
+	if (a != ACTION_IGNORE) {
+		report_flood(e->events, &m->when, p, n, 1, a);
+		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+	}
+}
+
+/* A closed-port attempt by @p's source (the scanner) at @p's destination. */
+static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, const struct engine_meta *m,
+			struct engine_counters *c)
+{
 	struct trk_params tp = {
 		.threshold = atomic_load(&e->set.threshold),
 		.window = atomic_load(&e->set.window),
 		.hold = atomic_load(&e->set.hold),
 	};
-	struct trk_attempt a = { .proto = p.proto, .port = p.dport, .tcp_flags = p.tcp_flags, .now = engine_now(e) };
-	struct nfs_addr key = p.src.family == AF_INET6 ? nfs_addr_prefix(&p.src, atomic_load(&e->set.ipv6_prefix)) : p.src;
-	struct ban_request req = { .addr = key, .t_packet = *when, .t_kernel = when_kernel, .queue = queue };
+	bool syn = p->proto == IPPROTO_TCP && (flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+	struct trk_attempt a = {
+		.proto = p->proto, .port = p->dport, .tcp_flags = flags, .now = engine_now(e, m),
+		.syn_data = syn && p->payload_len > 0,
+		/* Linux, BSD and Windows connect() SYNs carry MSS, SACK, timestamps and window
+		 * scale (12+ option bytes); raw scanners send MSS alone or nothing. */
+		.tcp_opts = syn && p->tcp_optlen >= 12,
+		.ttl = p->ttl, .ip_id = p->ip_id, .window = p->tcp_window,
+	};
+	struct nfs_addr key = ban_key(e, &p->src);
+	struct trk_report rep;
 
-	r = tracker_source_touch(e->tracker, &key, &a, &tp, &req.report);
+	if (syn)
+		count_syn(e, p, m, c);
+	int r = tracker_source_touch(e->tracker, &key, &a, &tp, &rep);
 	if (r < 0) {
 		atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
-		return v;
+		return;
 	}
-	if (r == TRK_CROSSED) {
-		atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
-		if (banq_push(e->banq, &req) < 0)
-			atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
+	if (rep.backscatter) {
+		enum action act = decide(e, DET_BACKSCATTER, &p->src, &p->dst, p->dport);
+		if (act != ACTION_IGNORE) {
+			report_backscatter(e->events, &m->when, p, &rep, act);
+			atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+		}
 	}
+	if (rep.probe) {
+		enum action act = decide(e, DET_PROBE, &p->src, &p->dst, p->dport);
+		if (act != ACTION_IGNORE) {
+			report_probe(e->events, &m->when, p, act);
+			atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+		}
+	}
+	if (r != TRK_CROSSED)
+		return;
+	enum action act = decide(e, DET_SCAN, &p->src, &p->dst, p->dport);
+	if (act == ACTION_IGNORE)
+		return;
+	report_scan(e->events, &m->when, p, &key, &rep, act);
+	atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+	if (act == ACTION_BAN)
+		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
+}
+
+static enum det det_of(const struct flow_finding *f, bool ssh_len)
+{
+	if (f->kind == FLOW_FOUND_INTERACTIVE)
+		return ssh_len ? DET_SSH_LEN : DET_INTERACTIVE;
+	switch (f->sig.detector) {
+	case SIG_SSH: return DET_SSH_SIG;
+	case SIG_RLOGIN: return DET_RLOGIN_SIG;
+	case SIG_TELNET: return DET_TELNET_SIG;
+	case SIG_FTP: return DET_FTP_SIG;
+	case SIG_ROOT: return f->sig.strength == SIG_WEAK ? DET_ROOT_SIG_WEAK : DET_ROOT_SIG;
+	case SIG_NAPSTER: return DET_NAPSTER_SIG;
+	case SIG_GNUTELLA: return DET_GNUTELLA_SIG;
+	default: return DET_INTERACTIVE;
+	}
+}
+
+/* Whom a backdoor's "ban" action bans: the remote side. Live, the hook tells which side is
+ * this host. Otherwise the side that did not speak the backdoor's bytes (a server's banner
+ * or prompt), or, for keystroke timing, the side that typed. */
+static const struct nfs_addr *remote_side(const struct flow_report *rep, const struct flow_finding *f,
+					  const struct engine_meta *m)
+{
+	bool server_local = (m->local == LOCAL_DST && rep->dir == 0) || (m->local == LOCAL_SRC && rep->dir == 1);
+	bool client_local = (m->local == LOCAL_DST && rep->dir == 1) || (m->local == LOCAL_SRC && rep->dir == 0);
+	if (server_local)
+		return &rep->tuple.client;
+	if (client_local)
+		return &rep->tuple.server;
+	int speaker = f->kind == FLOW_FOUND_SIG ? f->sig.dir : f->ia.dir;
+	if (f->kind == FLOW_FOUND_INTERACTIVE)
+		return speaker == 0 ? &rep->tuple.client : &rep->tuple.server;
+	return speaker == 0 ? &rep->tuple.server : &rep->tuple.client;
+}
+
+/* Findings of one connection: standard ports and the allowlist, then the action. Returns
+ * true if the connection must now be dropped. */
+static bool flow_findings(struct engine *e, const struct flow_report *rep, const struct engine_meta *m,
+			  struct engine_counters *c)
+{
+	bool drop = false;
+
+	for (int i = 0; i < rep->nfound; i++) {
+		const struct flow_finding *f = &rep->found[i];
+		int passes = f->kind == FLOW_FOUND_INTERACTIVE && f->ia.ssh_len ? 2 : 1;
+		for (int k = 0; k < passes; k++) {
+			enum det d = det_of(f, k == 1);
+			/* Zhang & Paxson sec. 4: a protocol on its own port is normal. Without the
+			 * handshake either port may be the server's. */
+			if (policy_port_standard(d, rep->tuple.sport) ||
+			    (!rep->tuple.initiator_known && policy_port_standard(d, rep->tuple.cport)))
+				continue;
+			enum action a = decide(e, d, &rep->tuple.client, &rep->tuple.server, rep->tuple.sport);
+			if (a == ACTION_IGNORE)
+				continue;
+			report_backdoor(e->events, &m->when, rep, f, d, a);
+			atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+			if (a >= ACTION_DROP)
+				drop = true;
+			if (a == ACTION_BAN)
+				request_ban(e, remote_side(rep, f, m), d, NULL, m, c);
+		}
+	}
+	return drop;
+}
+
+/* Replay: a closed port shows as a reset for a connection never accepted, or as an ICMP
+ * port unreachable quoting the probe. */
+static void infer_closed_port(struct engine *e, const struct pkt *p, const struct flow_report *rep,
+			      const struct engine_meta *m, struct engine_counters *c)
+{
+	if (p->proto == IPPROTO_TCP && rep && (p->tcp_flags & TCPF_RST) && rep->dir == 1 && !rep->established &&
+	    rep->tuple.initiator_known) {
+		struct pkt probe = *p;
+		probe.src = rep->tuple.client;
+		probe.dst = rep->tuple.server;
+		probe.sport = rep->tuple.cport;
+		probe.dport = rep->tuple.sport;
+		probe.ttl = rep->client_ttl;
+		probe.ip_id = rep->client_ip_id;
+		probe.tcp_window = rep->client_window;
+		probe.tcp_optlen = rep->client_optlen;
+		probe.payload_len = 0;
+		closed_port(e, &probe, rep->client_flags, m, c);
+		return;
+	}
+	bool unreach4 = p->proto == IPPROTO_ICMP && p->icmp_type == 3 && p->icmp_code == 3;
+	bool unreach6 = p->proto == IPPROTO_ICMPV6 && p->icmp_type == 1 && p->icmp_code == 4;
+	if ((unreach4 || unreach6) && p->payload && p->payload_caplen > 4) {
+		struct pkt quoted;
+		/* The quote follows 4 bytes of unused/MTU field; it is usually truncated. */
+		if (pkt_decode(p->payload + 4, p->payload_caplen - 4, 65535, &quoted) == PKT_L4 &&
+		    quoted.proto == IPPROTO_UDP && nfs_addr_equal(&quoted.dst, &p->src))
+			closed_port(e, &quoted, 0, m, c);
+	}
+}
+
+enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
+				  const struct engine_meta *m, struct engine_counters *c)
+{
+	enum engine_verdict def = m->origin == ORIGIN_CLOSED_PORT && !atomic_load(&e->set.accept) ? ENGINE_DROP
+												   : ENGINE_ACCEPT;
+	enum engine_verdict v = def;
+	struct pkt p;
+	int r;
+
+	atomic_fetch_add_explicit(&c->packets, 1, memory_order_relaxed);
+	r = pkt_decode(data, len, wire_len, &p);
+	if (r < 0) {
+		atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
+		goto out;
+	}
+	bool l4 = r == PKT_L4;
+	if (!l4)
+		atomic_fetch_add_explicit(&c->no_l4, 1, memory_order_relaxed);
+
+	if (m->origin == ORIGIN_CLOSED_PORT) {
+		if (l4 && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP))
+			closed_port(e, &p, p.tcp_flags, m, c);
+		goto out;
+	}
+
+	struct flow_report rep;
+	bool have_rep = false;
+	if (l4 && p.proto == IPPROTO_TCP && e->flows) {
+		uint64_t t_us = (uint64_t)m->when.tv_sec * 1000000 + (uint64_t)m->when.tv_nsec / 1000;
+		if (m->origin == ORIGIN_INSPECT && (p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN && m->local == LOCAL_DST)
+			count_syn(e, &p, m, c);
+		if (flowtab_packet(e->flows, &p, t_us, &rep) == 0) {
+			have_rep = true;
+			if (flow_findings(e, &rep, m, c)) {
+				flowtab_mark_drop(e->flows, &rep.tuple);
+				rep.drop = true;
+			}
+			if (rep.drop)
+				v = ENGINE_DROP;
+		} else {
+			atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
+		}
+	}
+	if (m->origin == ORIGIN_REPLAY && l4)
+		infer_closed_port(e, &p, have_rep ? &rep : NULL, m, c);
+out:
+	atomic_fetch_add_explicit(v == ENGINE_ACCEPT ? &c->accepted : &c->dropped, 1, memory_order_relaxed);
 	return v;
+}
+
+struct finish_ctx {
+	struct engine *e;
+	struct engine_counters *c;
+};
+
+static void finish_cb(const struct flow_report *rep, void *data)
+{
+	struct finish_ctx *f = data;
+	struct engine_meta m = { .origin = ORIGIN_REPLAY, .local = LOCAL_UNKNOWN };
+	m.when.tv_sec = (time_t)(rep->last_us / 1000000);
+	m.when.tv_nsec = (long)(rep->last_us % 1000000) * 1000;
+	flow_findings(f->e, rep, &m, f->c);
+}
+
+void engine_finish(struct engine *e, struct engine_counters *c)
+{
+	struct finish_ctx f = { e, c };
+	if (e->flows)
+		flowtab_finish_all(e->flows, finish_cb, &f);
 }

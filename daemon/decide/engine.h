@@ -1,42 +1,82 @@
-/* engine.h - one packet's way through nfsentry: decode, track, decide the verdict, and hand
- * a ban request to the writer when a source crosses the threshold. Shared by all workers. */
+/* engine.h - one packet's way through nfsentry: decode, then the closed-port tracker or the
+ * connection detectors, then the policy: an event, a verdict, a ban request. Shared by the
+ * worker threads (live) and by `nfsentry replay` (offline, capture time, no kernel). */
 #pragma once
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "ban/banq.h"
 #include "core/config.h"
+#include "core/event.h"
+#include "decide/policy.h"
+#include "detect/flow.h"
 #include "detect/tracker.h"
 
 /* Settings the packet path reads on every packet; a reload stores new values. */
 struct engine_settings {
 	_Atomic uint32_t threshold, window, hold, ipv6_prefix;
 	_Atomic bool accept; /* verdict for closed-port attempts */
+	_Atomic uint64_t flood_syn_rate;
+	_Atomic uint64_t ban_seconds; /* replay: the ban a replay reports */
 };
 
 struct engine {
 	struct tracker *tracker; /* not owned */
-	struct banq *banq;       /* not owned */
+	struct flowtab *flows;   /* not owned */
+	struct banq *banq;       /* not owned; NULL in replay: bans become events */
+	struct event_sink *events; /* not owned; may be NULL (events only logged) */
+	bool replay;
 	struct engine_settings set;
-	struct timespec t0;      /* monotonic origin of tracker time */
+	pthread_rwlock_t policy_lock;
+	struct policy policy;
+	struct timespec t0;      /* monotonic origin of tracker time (live) */
+	int64_t replay_t0;       /* capture second of the first packet (replay) */
+	/* SYN flood: SYNs in the current second, and when a flood was last reported */
+	_Atomic int64_t flood_second;
+	_Atomic uint64_t flood_syns;
+	_Atomic int64_t flood_reported;
 };
 
 /* Per-worker counters; the worker increments, anyone may read. */
 struct engine_counters {
-	_Atomic uint64_t packets, accepted, dropped, malformed, no_l4, ban_requests, banq_full, tracker_errors;
+	_Atomic uint64_t packets, accepted, dropped, malformed, no_l4, ban_requests, banq_full, tracker_errors,
+		events;
 };
 
 enum engine_verdict { ENGINE_DROP = 0, ENGINE_ACCEPT = 1 };
 
-void engine_init(struct engine *e, struct tracker *t, struct banq *q, const struct nfs_config *c);
+/* Where a packet comes from. */
+enum engine_origin {
+	ORIGIN_CLOSED_PORT, /* the fail-closed queue: nothing on this host would accept it */
+	ORIGIN_INSPECT,     /* the fail-open queue: early and small packets of connections */
+	ORIGIN_REPLAY,      /* a capture: both, with closed ports inferred from the replies */
+};
+
+/* Which side of the packet is this host (for whom to ban). */
+enum engine_local { LOCAL_UNKNOWN, LOCAL_DST, LOCAL_SRC };
+
+struct engine_meta {
+	struct timespec when;    /* CLOCK_REALTIME arrival, or capture time */
+	bool when_kernel;        /* @when is the kernel's timestamp */
+	uint16_t queue;
+	enum engine_origin origin;
+	enum engine_local local;
+};
+
+/* @flows and @events may be NULL (no connection detectors; events only logged). @q NULL
+ * makes a replay engine. Returns 0 or -errno. */
+int engine_init(struct engine *e, struct tracker *t, struct flowtab *flows, struct banq *q,
+		struct event_sink *events, const struct nfs_config *c);
+void engine_deinit(struct engine *e);
 void engine_configure(struct engine *e, const struct nfs_config *c);
 
-/* Takes a packet the ruleset queued as a closed-port attempt: @len captured bytes of a packet
- * of @wire_len bytes, that arrived at @when (CLOCK_REALTIME; the kernel's skb timestamp if
- * @when_kernel, else our receive time) on @queue. Returns the verdict. */
+/* Takes @len captured bytes of a packet of @wire_len bytes. Returns the verdict. */
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
-				  const struct timespec *when, bool when_kernel, uint16_t queue,
-				  struct engine_counters *c);
+				  const struct engine_meta *m, struct engine_counters *c);
+/* End of a replay (or shutdown): final evaluation of every open connection. */
+void engine_finish(struct engine *e, struct engine_counters *c);

@@ -3,6 +3,7 @@
 #include "decode/packet.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 		p->tcp_ack = rd32(l4 + 8);
 		p->tcp_flags = l4[13];
 		p->tcp_window = rd16(l4 + 14);
+		p->tcp_optlen = (uint8_t)(doff - 20);
 		p->payload_len = (uint32_t)(l4len - doff);
 		p->payload = caplen > doff ? l4 + doff : NULL;
 		p->payload_caplen = caplen > doff ? (uint32_t)(caplen - doff) : 0;
@@ -84,12 +86,18 @@ static int decode_ipv4(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 	if (frag & 0x1fff) /* non-first fragment: its bytes are not a transport header */
 		return PKT_NO_L4;
 	size_t cap = (len < tot ? len : tot) - ihl;
-	return decode_l4(d + ihl, cap, tot - ihl, p);
+	int r = decode_l4(d + ihl, cap, tot - ihl, p);
+	/* A first fragment may end inside the transport header (fragmented SYNs, an evasion):
+	 * valid IP, nothing to read yet. Replays see these; live, the kernel reassembles first. */
+	if (r < 0 && (frag & 0x2000))
+		return PKT_NO_L4;
+	return r;
 }
 
 static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt *p)
 {
 	size_t off = 40, end;
+	bool more_frags = false;
 	uint8_t nh;
 
 	if (len < 40)
@@ -124,6 +132,7 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 					p->proto = d[off];
 					return PKT_NO_L4;
 				}
+				more_frags = rd16(d + off + 2) & 1;
 			} else if (nh == IPPROTO_AH) {
 				hlen = ((size_t)d[off + 1] + 2) * 4;
 			} else {
@@ -141,9 +150,11 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 		case IPPROTO_ESP:
 			p->proto = nh;
 			return PKT_NO_L4;
-		default:
+		default: {
 			p->proto = nh;
-			return decode_l4(d + off, (len < end ? len : end) - off, end - off, p);
+			int r = decode_l4(d + off, (len < end ? len : end) - off, end - off, p);
+			return r < 0 && more_frags ? PKT_NO_L4 : r; /* see decode_ipv4() */
+		}
 		}
 	}
 }

@@ -26,6 +26,7 @@ struct pkt {
 	uint8_t tcp_flags;
 	uint8_t icmp_type, icmp_code;
 	uint16_t tcp_window;
+	uint8_t tcp_optlen;     /* bytes of TCP options (data offset beyond 20) */
 	uint32_t tcp_seq, tcp_ack;
 	uint32_t payload_len;   /* transport payload length according to the headers */
 	const uint8_t *payload; /* captured transport payload (may be shorter than payload_len) */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,13 @@ struct port_seen {
 
 struct source {
 	struct lru_node node; /* first: a struct lru_node * is a struct source * */
+	struct nfs_addr key;
 	uint32_t first_seen, last_seen, ban_requested;
 	uint32_t counts[TRK_CLASSES];
+	uint32_t connect_syns, syn_data;
+	uint8_t ttl_min, ttl_max;
+	uint16_t ip_id_first, window_first;
+	bool ip_id_varies, backscatter_reported, probe_reported;
 	uint16_t nports, cap;
 	struct port_seen *ports;
 };
@@ -73,7 +79,7 @@ struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16])
 	memcpy(t->key, key, sizeof(t->key));
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&t->shards[i].lock, NULL);
-		if (lru_map_init(&t->shards[i].map, per, key) < 0) {
+		if (lru_map_init(&t->shards[i].map, per, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0) {
 			tracker_free(t);
 			return NULL;
 		}
@@ -114,7 +120,7 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const struct trk_attempt *a,
 			 const struct trk_params *p, struct trk_report *out)
 {
-	uint64_t h = lru_map_hash(t->key, k);
+	uint64_t h = lru_map_hash(&t->shards[0].map, k);
 	struct shard *s = &t->shards[h % SHARDS];
 	enum trk_class cls = trk_classify(a->proto, a->tcp_flags);
 	struct source *src;
@@ -130,15 +136,41 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		return -ENOMEM;
 	}
 	s->evicted += evicted;
-	if (created)
+	if (created) {
 		src->first_seen = a->now;
+		src->ttl_min = src->ttl_max = a->ttl;
+		src->ip_id_first = a->ip_id;
+		src->window_first = a->window;
+	}
+	src->ttl_min = a->ttl < src->ttl_min ? a->ttl : src->ttl_min;
+	src->ttl_max = a->ttl > src->ttl_max ? a->ttl : src->ttl_max;
+	src->ip_id_varies |= a->ip_id != src->ip_id_first;
+	memset(out, 0, sizeof(*out));
 	src->last_seen = a->now;
 	src->counts[cls]++;
 
+	/* Bejtlich: unsolicited SYN-ACKs and RSTs are the backscatter of a SYN flood spoofing
+	 * this source's victim; a SYN with data is a probe (load-balancer latency checks). Neither
+	 * is a port scan by itself. */
 	if (cls == TRK_SYNACK || cls == TRK_RST) {
 		r = TRK_IGNORED;
+		if (!src->backscatter_reported && src->counts[TRK_SYNACK] + src->counts[TRK_RST] >= p->threshold) {
+			src->backscatter_reported = true;
+			out->backscatter = true;
+		}
 		goto report;
 	}
+	if (a->syn_data) {
+		src->syn_data++;
+		r = TRK_IGNORED;
+		if (!src->probe_reported) {
+			src->probe_reported = true;
+			out->probe = true;
+		}
+		goto report;
+	}
+	if (cls == TRK_SYN && a->tcp_opts)
+		src->connect_syns++;
 	expire_ports(src, a->now, p->window);
 	uint16_t i;
 	for (i = 0; i < src->nports; i++)
@@ -182,6 +214,13 @@ report:
 	out->first_seen = src->first_seen;
 	out->last_seen = src->last_seen;
 	memcpy(out->counts, src->counts, sizeof(out->counts));
+	out->connect_syns = src->connect_syns;
+	out->syn_data = src->syn_data;
+	out->ttl_min = src->ttl_min;
+	out->ttl_max = src->ttl_max;
+	out->ip_id_first = src->ip_id_first;
+	out->ip_id_fixed = !src->ip_id_varies;
+	out->window_first = src->window_first;
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -189,7 +228,7 @@ out:
 
 void tracker_source_forget(struct tracker *t, const struct nfs_addr *k)
 {
-	uint64_t h = lru_map_hash(t->key, k);
+	uint64_t h = lru_map_hash(&t->shards[0].map, k);
 	struct shard *s = &t->shards[h % SHARDS];
 
 	pthread_mutex_lock(&s->lock);

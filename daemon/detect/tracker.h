@@ -12,6 +12,8 @@
 #include "core/addr.h"
 
 /* Probe classes after Bejtlich, "Interpreting Network Traffic" (scan types and look-alikes). */
+#include <stdbool.h>
+
 enum trk_class {
 	TRK_SYN,    /* SYN alone: half-open or connect scan */
 	TRK_FIN,    /* FIN alone */
@@ -29,6 +31,10 @@ struct trk_attempt {
 	uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t port;  /* destination port */
 	uint8_t tcp_flags;
+	bool syn_data;  /* a SYN carrying payload: a probe (load balancers), not a scan by itself */
+	bool tcp_opts;  /* a SYN with the options an OS connect() sends (timestamps, window scale) */
+	uint8_t ttl;
+	uint16_t ip_id, window;
 	uint32_t now;   /* seconds on the daemon's monotonic clock */
 };
 
@@ -43,6 +49,15 @@ struct trk_report {
 	uint32_t ports;          /* distinct ports within the window, this one included */
 	uint32_t first_seen, last_seen;
 	uint32_t counts[TRK_CLASSES];
+	uint32_t connect_syns;   /* SYNs with OS connect() options (a connect scan, not raw) */
+	uint32_t syn_data;       /* SYNs carrying data */
+	/* Bejtlich: fields that tie packets to a tool. */
+	uint8_t ttl_min, ttl_max;
+	uint16_t ip_id_first, window_first;
+	bool ip_id_fixed;        /* every packet so far had the same IP ID */
+	/* Once-per-source findings, true on the touch that made them */
+	bool backscatter;        /* SYN-ACK/RST to `threshold` distinct ports: someone spoofs it */
+	bool probe;              /* first SYN with data */
 };
 
 enum trk_outcome {

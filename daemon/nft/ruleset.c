@@ -130,9 +130,12 @@ int ruleset_load(const char *path, char *msg, size_t msglen)
 		}
 		if (r < 0) {
 			snprintf(msg, msglen,
-				 "loaded, but could not turn the queue placeholders into NFQUEUE targets: %s "
-				 "(is nft_compat/xt_NFQUEUE available?); fail-closed queues drop, bypass queues "
-				 "accept until this is fixed", strerror(-r));
+				 "loaded, but could not turn the queue placeholders into NFQUEUE targets: %s (%s); "
+				 "fail-closed queues drop, bypass queues accept until this is fixed", strerror(-r),
+				 r == -EBUSY ? "a rule with a queue statement also uses an anonymous set { ... }, "
+					       "which cannot be rebound: move the queue statement into a chain of its "
+					       "own and goto it"
+					     : "is nft_compat/xt_NFQUEUE available?");
 			goto out;
 		}
 		converted = (unsigned)r;

@@ -32,6 +32,7 @@
 struct worker {
 	struct engine *engine;
 	uint16_t queue;
+	enum engine_origin origin;
 	struct mnl_socket *nl;
 	uint32_t portid;
 	int stop_fd;
@@ -104,7 +105,12 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const st
 		when.tv_nsec = (long)be64toh(ts->usec) * 1000;
 		kernel_time = true;
 	}
-	enum engine_verdict v = engine_packet(w->engine, data, len, wire, &when, kernel_time, w->queue, &w->c);
+	/* The hook says which side is this host: input, the destination; output, the source. */
+	struct engine_meta m = {
+		.when = when, .when_kernel = kernel_time, .queue = w->queue, .origin = w->origin,
+		.local = ph->hook == NF_INET_LOCAL_IN ? LOCAL_DST : ph->hook == NF_INET_LOCAL_OUT ? LOCAL_SRC : LOCAL_UNKNOWN,
+	};
+	enum engine_verdict v = engine_packet(w->engine, data, len, wire, &m, &w->c);
 	send_verdict(w, id, v == ENGINE_ACCEPT ? NF_ACCEPT : NF_DROP);
 }
 
@@ -149,7 +155,8 @@ static int config_talk(struct worker *w, struct nlmsghdr *nlh)
 	return ack == 1 ? -ETIMEDOUT : ack;
 }
 
-int worker_open(struct worker **out, struct engine *e, uint16_t queue, const struct nfs_config *c)
+int worker_open(struct worker **out, struct engine *e, uint16_t queue, enum engine_origin origin,
+		const struct nfs_config *c)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	char buf[CONFIG_MSG_BUF];
@@ -160,6 +167,7 @@ int worker_open(struct worker **out, struct engine *e, uint16_t queue, const str
 		return -ENOMEM;
 	w->engine = e;
 	w->queue = queue;
+	w->origin = origin;
 	w->stop_fd = -1;
 	w->buflen = c->copy_range + RECV_SLACK;
 	w->buf = malloc(w->buflen);
@@ -193,9 +201,12 @@ int worker_open(struct worker **out, struct engine *e, uint16_t queue, const str
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)c->copy_range);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, (uint32_t)c->max_len);
 	/* F_GSO: take GSO packets whole (we never modify them, so no checksum work is needed).
-	 * F_FAIL_OPEN only if configured: closed-port attempts are dropped when we cannot keep
-	 * up. No conntrack, uid/gid or security context: decoding does not use them. */
-	uint32_t flags = NFQA_CFG_F_GSO | (c->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+	 * F_FAIL_OPEN: inspection queues always (like their bypass, a daemon that cannot keep up
+	 * must not break established services); closed-port queues only if configured, so
+	 * closed-port attempts are dropped when we cannot keep up. No conntrack, uid/gid or
+	 * security context: decoding does not use them. */
+	bool fail_open = origin == ORIGIN_INSPECT || c->fail_open;
+	uint32_t flags = NFQA_CFG_F_GSO | (fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
 	uint32_t mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_UID_GID |
 			NFQA_CFG_F_SECCTX;
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
@@ -291,6 +302,7 @@ void worker_get_stats(struct worker *w, struct worker_stats *o)
 	o->ban_requests = atomic_load(&w->c.ban_requests);
 	o->banq_full = atomic_load(&w->c.banq_full);
 	o->tracker_errors = atomic_load(&w->c.tracker_errors);
+	o->events = atomic_load(&w->c.events);
 	o->enobufs = atomic_load(&w->enobufs);
 	o->id_gaps = atomic_load(&w->id_gaps);
 	o->verdict_errors = atomic_load(&w->verdict_errors);

@@ -8,15 +8,17 @@
 #include "decide/engine.h"
 
 struct worker_stats {
-	uint64_t packets, accepted, dropped, malformed, no_l4, ban_requests, banq_full, tracker_errors;
+	uint64_t packets, accepted, dropped, malformed, no_l4, ban_requests, banq_full, tracker_errors, events;
 	uint64_t enobufs, id_gaps, verdict_errors;
 };
 
 struct worker;
 
-/* Binds queue @queue with the [queue] settings of @c. Returns 0 and @out, or -errno:
- * -EBUSY when another process holds the queue. Does not start the thread. */
-int worker_open(struct worker **out, struct engine *e, uint16_t queue, const struct nfs_config *c);
+/* Binds queue @queue with the [queue] settings of @c; its packets are @origin's (the closed-
+ * port queues or the inspection queues). Returns 0 and @out, or -errno: -EBUSY when another
+ * process holds the queue. Does not start the thread. */
+int worker_open(struct worker **out, struct engine *e, uint16_t queue, enum engine_origin origin,
+		const struct nfs_config *c);
 int worker_start(struct worker *w);
 /* Stops and joins the thread; the socket stays bound until worker_free(). */
 void worker_stop(struct worker *w);

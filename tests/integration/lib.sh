@@ -239,13 +239,14 @@ for obj in json.load(sys.stdin)["nftables"]:
 ' "${1:-4}"
 }
 
-# queued_packets: packets the daemon got from its queues so far (its SIGUSR1 statistics).
+# queued_packets: packets the daemon got from its closed-port queues so far (its SIGUSR1
+# statistics; the inspection queues, 8 and up by default, see open connections too).
 queued_packets() {
 	local mark=$LOG_MARK
 	log_mark
 	kill -USR1 "$DAEMON_PID"
 	wait_for_log '^tracking [0-9]+ sources' 5
-	tail -n "+$((LOG_MARK + 1))" "$LOG" | awk '$1 == "queue" { n += $3 } END { print n + 0 }'
+	tail -n "+$((LOG_MARK + 1))" "$LOG" | awk '$1 == "queue" && $2 + 0 < 8 { n += $3 } END { print n + 0 }'
 	LOG_MARK=$mark
 }
 

@@ -5,15 +5,15 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 sed -e 's/^\(\s*\)\(socket transparent\)/\1# \2/' \
-    -e 's/^\(\s*\)# \(tcp dport @services_tcp return\)/\1\2/' \
-    -e 's/^\(\s*\)# \(udp dport @services_udp return\)/\1\2/' \
+    -e 's/^\(\s*\)# \(tcp dport @services_tcp goto inspect\)/\1\2/' \
+    -e 's/^\(\s*\)# \(udp dport @services_udp goto inspect\)/\1\2/' \
     "$NFSENTRY_RULESET" >"$TMPD/services.nft"
 echo 'add element inet nfsentry services_tcp { 8080 }' >>"$TMPD/services.nft"
 
 setup_netns
 load_ruleset "$TMPD/services.nft"
 rules=$(in_v nft list chain inet nfsentry input 2>/dev/null)
-if ! grep -q 'tcp dport @services_tcp return' <<<"$rules" || grep -q socket <<<"$rules"; then
+if ! grep -q 'tcp dport @services_tcp goto inspect' <<<"$rules" || grep -q socket <<<"$rules"; then
 	fail "the sed did not switch to explicit services: $rules"
 fi
 write_config scan.threshold=15

@@ -119,6 +119,13 @@ int main(void)
 	n = ipv4(pkt, IPPROTO_TCP, l4, tcp(l4, 1, 2, 0, 0));
 	pkt[6] = 0x00, pkt[7] = 0x10; /* fragment offset 16 */
 	CHECK(pkt_decode(pkt, n, n, &p) == PKT_NO_L4, "IPv4 non-first fragment has no transport header");
+	/* A first fragment (MF set) that ends inside the TCP header: not malformed, just no
+	 * transport header yet. Without MF the same bytes are malformed. */
+	n = ipv4(pkt, IPPROTO_TCP, l4, 8);
+	pkt[6] = 0x20, pkt[7] = 0x00;
+	CHECK(pkt_decode(pkt, n, n, &p) == PKT_NO_L4, "first fragment ending inside the TCP header");
+	pkt[6] = 0x00;
+	CHECK(pkt_decode(pkt, n, n, &p) == -EBADMSG, "the same without more-fragments is malformed");
 	pkt[0] = 0x55;
 	CHECK(pkt_decode(pkt, n, n, &p) == -EBADMSG, "version 5 refused");
 	CHECK(pkt_decode(NULL, 0, 0, &p) == -EBADMSG, "empty refused");

@@ -101,19 +101,24 @@ int main(void)
 
 	/* Keyed hashing: the bucket of an address depends on the secret. */
 	uint8_t key2[16] = "fedcba9876543210";
+	struct lru_map m1, m2;
+	lru_map_init(&m1, 16, key, 0, sizeof(struct nfs_addr));
+	lru_map_init(&m2, 16, key2, 0, sizeof(struct nfs_addr));
 	int same = 0;
 	for (uint32_t i = 0; i < 1000; i++) {
 		struct nfs_addr a = v4(i);
-		same += (lru_map_hash(key, &a) & 0xffff) == (lru_map_hash(key2, &a) & 0xffff);
+		same += (lru_map_hash(&m1, &a) & 0xffff) == (lru_map_hash(&m2, &a) & 0xffff);
 	}
+	lru_map_deinit(&m1, NULL);
+	lru_map_deinit(&m2, NULL);
 	CHECK(same < 10, "another key gives other buckets (%d of 1000 equal)", same);
 	/* Sequential attacker-chosen addresses spread over buckets: no bucket far above average. */
 	struct lru_map m;
-	lru_map_init(&m, 4096, key);
+	lru_map_init(&m, 4096, key, 0, sizeof(struct nfs_addr));
 	unsigned counts[4096] = { 0 }, worst = 0;
 	for (uint32_t i = 0; i < 4096 * 4; i++) {
 		struct nfs_addr a = v4(i);
-		unsigned b = (unsigned)((lru_map_hash(key, &a) >> 32) & (m.nbuckets - 1));
+		unsigned b = (unsigned)((lru_map_hash(&m, &a) >> 32) & (m.nbuckets - 1));
 		if (++counts[b] > worst)
 			worst = counts[b];
 	}

@@ -1,0 +1,26 @@
+/* report.h - decisions as events (core/event.h, schema in docs/events.md): one function per
+ * kind of event, each adding the evidence its detector used. */
+#pragma once
+
+#include <stdint.h>
+#include <time.h>
+
+#include "core/event.h"
+#include "decide/policy.h"
+#include "decode/packet.h"
+#include "detect/flow.h"
+#include "detect/tracker.h"
+
+/* A source crossed the scan threshold; @src is the tracked source (an IPv6 prefix). */
+void report_scan(struct event_sink *s, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
+		 const struct trk_report *r, enum action a);
+void report_backscatter(struct event_sink *s, const struct timespec *t, const struct pkt *p,
+			const struct trk_report *r, enum action a);
+void report_probe(struct event_sink *s, const struct timespec *t, const struct pkt *p, enum action a);
+void report_flood(struct event_sink *s, const struct timespec *t, const struct pkt *p, uint64_t syns,
+		  uint64_t seconds, enum action a);
+void report_backdoor(struct event_sink *s, const struct timespec *t, const struct flow_report *rep,
+		     const struct flow_finding *f, enum det d, enum action a);
+/* A ban in the kernel (live) or the ban a replay would have made. @detector: why. */
+void report_ban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector,
+		uint64_t seconds, uint32_t offence, int64_t latency_us);

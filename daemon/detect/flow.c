@@ -1,0 +1,278 @@
+/* flow.c - see flow.h. One lock per shard; the detectors run under it, on fixed-size state. */
+#include "detect/flow.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lrumap.h"
+
+#define SHARDS 64
+
+/* Canonical: the lower (address, port) first, so both directions find one entry. */
+struct flow_key {
+	struct nfs_addr lo, hi;
+	uint16_t plo, phi;
+};
+
+struct flow {
+	struct lru_node node; /* first */
+	struct flow_key key;
+	struct flow_tuple tuple;
+	bool client_is_lo;    /* tuple.client is key.lo */
+	bool closed;          /* FIN or RST seen: final evaluation already made */
+	bool drop;
+	bool established;
+	uint64_t last_us;
+	uint8_t client_flags, client_ttl, client_optlen;
+	uint16_t client_ip_id, client_window;
+	uint32_t packets;
+	uint32_t next_seq[2];
+	bool have_seq[2];
+	struct sig_state sig;
+	struct ia_state ia;
+};
+
+struct shard {
+	pthread_mutex_t lock;
+	struct lru_map map;
+	uint64_t evicted;
+};
+
+struct flowtab {
+	struct shard shards[SHARDS];
+};
+
+static int addr_port_cmp(const struct nfs_addr *a, uint16_t pa, const struct nfs_addr *b, uint16_t pb)
+{
+	int c = memcmp(a, b, sizeof(*a));
+	return c ? c : (int)pa - (int)pb;
+}
+
+static void key_of(const struct pkt *p, struct flow_key *k, bool *src_is_lo)
+{
+	memset(k, 0, sizeof(*k));
+	*src_is_lo = addr_port_cmp(&p->src, p->sport, &p->dst, p->dport) <= 0;
+	k->lo = *src_is_lo ? p->src : p->dst;
+	k->hi = *src_is_lo ? p->dst : p->src;
+	k->plo = *src_is_lo ? p->sport : p->dport;
+	k->phi = *src_is_lo ? p->dport : p->sport;
+}
+
+struct flowtab *flowtab_new(uint32_t max_flows, const uint8_t key16[16])
+{
+	struct flowtab *t = calloc(1, sizeof(*t));
+	uint32_t per = max_flows / SHARDS ? max_flows / SHARDS : 1;
+
+	if (!t)
+		return NULL;
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_init(&t->shards[i].lock, NULL);
+		if (lru_map_init(&t->shards[i].map, per, key16, offsetof(struct flow, key), sizeof(struct flow_key)) < 0) {
+			flowtab_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+static void flow_free(struct lru_node *n)
+{
+	free(n);
+}
+
+void flowtab_free(struct flowtab *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < SHARDS; i++) {
+		if (t->shards[i].map.buckets)
+			lru_map_deinit(&t->shards[i].map, flow_free);
+		pthread_mutex_destroy(&t->shards[i].lock);
+	}
+	free(t);
+}
+
+static void add_sig_hits(struct flow_report *rep, const struct sig_hit *hits, int n)
+{
+	for (int i = 0; i < n && rep->nfound < FLOW_FINDINGS_MAX; i++) {
+		struct flow_finding *f = &rep->found[rep->nfound++];
+		memset(f, 0, sizeof(*f));
+		f->kind = FLOW_FOUND_SIG;
+		f->sig = hits[i];
+	}
+}
+
+static void add_ia(struct flow_report *rep, const struct ia_result *r)
+{
+	if (rep->nfound < FLOW_FINDINGS_MAX) {
+		struct flow_finding *f = &rep->found[rep->nfound++];
+		memset(f, 0, sizeof(*f));
+		f->kind = FLOW_FOUND_INTERACTIVE;
+		f->ia = *r;
+	}
+}
+
+static void flow_fill(const struct flow *f, struct flow_report *rep)
+{
+	rep->tuple = f->tuple;
+	rep->drop = f->drop;
+	rep->established = f->established;
+	rep->packets = f->packets;
+	rep->last_us = f->last_us;
+	rep->client_flags = f->client_flags;
+	rep->client_ttl = f->client_ttl;
+	rep->client_optlen = f->client_optlen;
+	rep->client_ip_id = f->client_ip_id;
+	rep->client_window = f->client_window;
+}
+
+/* End of a connection: the tests that need the whole of it. */
+static void flow_finish(struct flow *f, uint64_t now_us, struct flow_report *rep)
+{
+	struct sig_hit hits[SIG_COUNT];
+	struct ia_result r;
+
+	add_sig_hits(rep, hits, sig_finish(&f->sig, hits, SIG_COUNT));
+	if (ia_evaluate(&f->ia, now_us, f->tuple.initiator_known, true, &r))
+		add_ia(rep, &r);
+	f->closed = true;
+}
+
+int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct flow_report *rep)
+{
+	struct flow_key k;
+	bool src_is_lo, created;
+	struct flow *f;
+
+	if (p->proto != IPPROTO_TCP)
+		return -EINVAL;
+	key_of(p, &k, &src_is_lo);
+	struct shard *s = &t->shards[lru_map_hash(&t->shards[0].map, &k) % SHARDS];
+	uint64_t h = lru_map_hash(&s->map, &k);
+	bool evicted;
+
+	pthread_mutex_lock(&s->lock);
+	f = (struct flow *)lru_map_upsert(&s->map, &k, h, sizeof(*f), flow_free, &created, &evicted);
+	if (!f) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOMEM;
+	}
+	s->evicted += evicted;
+	if (created) {
+		/* Zhang & Paxson sec. 3.1: the initiator is whoever sent the SYN; without one the
+		 * connection is partial and both flows are examined. */
+		bool syn = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+		bool synack = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK);
+		f->tuple.initiator_known = syn || synack;
+		bool src_is_client = !synack; /* a SYN-ACK comes from the server */
+		f->client_is_lo = src_is_client ? src_is_lo : !src_is_lo;
+		f->tuple.client = src_is_client ? p->src : p->dst;
+		f->tuple.server = src_is_client ? p->dst : p->src;
+		f->tuple.cport = src_is_client ? p->sport : p->dport;
+		f->tuple.sport = src_is_client ? p->dport : p->sport;
+		ia_init(&f->ia);
+		if (src_is_client) {
+			f->client_flags = p->tcp_flags;
+			f->client_ttl = p->ttl;
+			f->client_optlen = p->tcp_optlen;
+			f->client_ip_id = p->ip_id;
+			f->client_window = p->tcp_window;
+		}
+	}
+	int dir = (src_is_lo == f->client_is_lo) ? 0 : 1;
+	f->packets++;
+	f->last_us = t_us;
+	if (dir == 1 && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
+		f->established = true;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->dir = dir;
+
+	/* Sequence bookkeeping for the signature detectors: in order, or a retransmission. */
+	uint32_t len = p->payload_len;
+	uint32_t seq = p->tcp_seq + ((p->tcp_flags & TCPF_SYN) ? 1 : 0);
+	if (len > 0 && !f->closed) {
+		bool in_order = true, retrans = false;
+		if (f->have_seq[dir]) {
+			int32_t d = (int32_t)(seq - f->next_seq[dir]);
+			in_order = d == 0;
+			retrans = d < 0 && (int32_t)(seq + len - f->next_seq[dir]) <= 0;
+		}
+		if (!retrans && (!f->have_seq[dir] || (int32_t)(seq + len - f->next_seq[dir]) > 0)) {
+			f->next_seq[dir] = seq + len;
+			f->have_seq[dir] = true;
+		}
+		struct sig_packet sp = {
+			.dir = dir, .initiator_known = f->tuple.initiator_known, .payload = p->payload,
+			.caplen = p->payload_caplen, .len = len, .in_order = in_order, .retransmission = retrans,
+		};
+		struct sig_hit hits[SIG_COUNT];
+		add_sig_hits(rep, hits, sig_packet(&f->sig, &sp, hits, SIG_COUNT));
+	} else if ((p->tcp_flags & TCPF_SYN) && !f->have_seq[dir]) {
+		f->next_seq[dir] = seq;
+		f->have_seq[dir] = true;
+	}
+	if (!f->closed) {
+		ia_packet(&f->ia, dir, t_us, seq, len);
+		struct ia_result r;
+		if (ia_evaluate(&f->ia, t_us, f->tuple.initiator_known, false, &r))
+			add_ia(rep, &r);
+		if (p->tcp_flags & (TCPF_FIN | TCPF_RST))
+			flow_finish(f, t_us, rep);
+	}
+	flow_fill(f, rep);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void flowtab_mark_drop(struct flowtab *t, const struct flow_tuple *tuple)
+{
+	struct pkt p = { .src = tuple->client, .dst = tuple->server, .sport = tuple->cport, .dport = tuple->sport };
+	struct flow_key k;
+	bool src_is_lo;
+
+	key_of(&p, &k, &src_is_lo);
+	struct shard *s = &t->shards[lru_map_hash(&t->shards[0].map, &k) % SHARDS];
+	pthread_mutex_lock(&s->lock);
+	struct flow *f = (struct flow *)lru_map_find(&s->map, &k, lru_map_hash(&s->map, &k));
+	if (f)
+		f->drop = true;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *rep, void *data), void *data)
+{
+	for (int i = 0; i < SHARDS; i++) {
+		struct shard *s = &t->shards[i];
+		pthread_mutex_lock(&s->lock);
+		/* Oldest first, which is close to the order connections started in. */
+		while (s->map.tail) {
+			struct flow *f = (struct flow *)s->map.tail;
+			struct flow_report rep = { 0 };
+			flow_fill(f, &rep);
+			if (!f->closed)
+				flow_finish(f, f->last_us, &rep);
+			lru_map_remove(&s->map, &f->node);
+			if (rep.nfound)
+				cb(&rep, data);
+			flow_free(&f->node);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+void flowtab_get_stats(struct flowtab *t, struct flow_stats *out)
+{
+	struct flow_stats st = { 0 };
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_lock(&t->shards[i].lock);
+		st.flows += t->shards[i].map.count;
+		st.evicted += t->shards[i].evicted;
+		pthread_mutex_unlock(&t->shards[i].lock);
+	}
+	*out = st;
+}

@@ -107,7 +107,7 @@ static bool names_follow(const struct tok *prev)
 {
 	static const char *const words[] = { "table", "chain", "set", "map", "jump", "goto", "flowtable",
 					     "element", "ip", "ip6", "inet", "arp", "bridge", "netdev",
-					     "define", "@", "$", "counter", "quota", "limit", "ct" };
+					     "define", "@", "$" };
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (tok_is(prev, words[i]))
 			return true;

@@ -35,6 +35,7 @@ VNS=nfst-$TEST_NAME-$$-v
 SNS=nfst-$TEST_NAME-$$-s
 TMPD=$(mktemp -d "/tmp/nfsentry-$TEST_NAME.XXXXXX")
 CONF=$TMPD/nfsentry.conf
+EVENTS=$TMPD/events.json   # [daemon] events of write_config; see events_match
 LOG=$TMPD/daemon.log
 LOG_MARK=0          # wait_for_log/log_has only look at lines after this one
 DAEMON_PID=
@@ -68,6 +69,10 @@ fail() {
 	if [ -s "$LOG" ]; then
 		echo "--- daemon log ($LOG) ---" >&2
 		tail -n 40 "$LOG" >&2
+	fi
+	if [ -s "$EVENTS" ]; then
+		echo "--- events ($EVENTS) ---" >&2
+		tail -n 20 "$EVENTS" >&2
 	fi
 	exit 1
 }
@@ -109,6 +114,7 @@ load_ruleset() {
 write_config() {
 	local -A kv=(
 		[daemon.state_dir]=$TMPD/state
+		[daemon.events]=$EVENTS
 		[daemon.log_level]=info
 		[ban.duration]=30s
 		[allow.resolv_conf]=$TMPD/resolv.conf
@@ -117,7 +123,7 @@ write_config() {
 	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
 	mkdir -p "$TMPD/state"
 	: >"$CONF"
-	for sec in daemon queue scan ban allow; do
+	for sec in daemon queue scan ban allow detect; do
 		echo "[$sec]" >>"$CONF"
 		for key in "${!kv[@]}"; do
 			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >>"$CONF"
@@ -170,6 +176,49 @@ log_has() { tail -n "+$((LOG_MARK + 1))" "$LOG" | grep -qE -- "$1"; }
 # wait_for_log PATTERN [SECONDS]: wait for an extended regexp in the log (after log_mark).
 wait_for_log() {
 	wait_until "${2:-10}" log_has "$1" || fail "no log line matching '$1' within ${2:-10} s"
+}
+
+# events_match EXPR: print the events (lines of $EVENTS) for which the Python expression EXPR
+# is true, with the event as the dict e, e.g. 'e["event"] == "ban" and e["src"] == "'$S4'"';
+# status 0 when one matched, 1 when none did, 2 (and a message) when EXPR is broken. A field
+# the event lacks makes EXPR false.
+events_match() {
+	python3 -c '
+import json, sys
+try:
+    expr = compile(sys.argv[1], "EXPR", "eval")
+except SyntaxError as err:
+    print("bad expression: %s" % err, file=sys.stderr)
+    sys.exit(2)
+found = False
+try:
+    lines = open(sys.argv[2]).readlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    if not line.endswith("\n"):
+        break                     # being written
+    e = json.loads(line)
+    try:
+        hit = eval(expr, {"e": e})
+    except (KeyError, TypeError, IndexError):
+        hit = False
+    if hit:
+        found = True
+        print(line, end="")
+sys.exit(0 if found else 1)
+' "$1" "$EVENTS" || { local rc=$?; [ "$rc" = 1 ] || fail "events_match '$1' exited $rc"; return 1; }
+}
+event_count() { { events_match "$1" || [ $? = 1 ]; } | wc -l; }
+# wait_for_event EXPR [SECONDS]: wait (10 s by default) for an event matching EXPR.
+wait_for_event() {
+	wait_until "${2:-10}" events_match "$1" >/dev/null || fail "no event matching '$1' within ${2:-10} s"
+}
+# no_event EXPR: fail when an event matches EXPR.
+no_event() {
+	if events_match "$1" >"$TMPD/no_event.out"; then
+		fail "unexpected event(s) matching '$1': $(cat "$TMPD/no_event.out")"
+	fi
 }
 
 # listen_tcp PORT...: serve "hi" on each TCP port in the victim namespace (v4 and v6).

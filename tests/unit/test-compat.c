@@ -44,6 +44,9 @@ int main(void)
 	rewrites("queue to 5 }", placeholder(5, 1, 0), 1);
 	rewrites("chain queue { jump queue; }\n# queue num 9\nset x { comment \"queue num 9\"; }\n", "chain queue { jump queue; }", 0);
 	rewrites("queue num 1\nqueue num 2 bypass\n", placeholder(2, 1, 1), 2);
+	/* A statement before the queue is not a name ("counter name x" names counters). */
+	snprintf(want, sizeof(want), "counter %s", placeholder(8, 2, 1));
+	rewrites("counter queue num 8-9 bypass\n", want, 1);
 
 	char *out = NULL, err[256];
 	unsigned n;

@@ -204,7 +204,7 @@ static void daemon_protect(struct daemon *d)
 				      d->cfg->protect_gateways);
 	if (failed)
 		log_warn("could not read %d of the sources of protected peers (resolv_conf, routes)", failed);
-	log_info("%zu protected peers (resolvers and gateways), %zu allowlisted networks", d->protect.n,
+	log_info("%zu protected addresses (this host's, resolvers, gateways), %zu allowlisted networks", d->protect.n,
 		 d->cfg->allow.n);
 }
 
@@ -446,14 +446,17 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },        { 0 },
 	};
 	struct daemon d = { .cfg_path = CONFIG_DEFAULT_PATH };
-	bool check = false, dump = false;
+	bool check = false, dump = false, cfg_given = false;
 	char err[1024];
 	sigset_t mask;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': d.cfg_path = optarg; break;
+		case 'c':
+			d.cfg_path = optarg;
+			cfg_given = true;
+			break;
 		case 'k': check = true; break;
 		case 'd': dump = true; break;
 		case 'V': printf("nfsentry %s\n", NFSENTRY_VERSION); return 0;
@@ -465,7 +468,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[optind], "load-ruleset") && argc - optind == 2)
 			return cmd_load_ruleset(argv[optind + 1]);
 		if (!strcmp(argv[optind], "replay") && argc - optind >= 2) {
-			const char *cfg = d.cfg_path == CONFIG_DEFAULT_PATH ? NULL : d.cfg_path;
+			/* Without -c a replay uses the defaults, not this host's /etc config. */
+			const char *cfg = cfg_given ? d.cfg_path : NULL;
 			if (argc - optind == 4 && !strcmp(argv[optind + 2], "-c"))
 				cfg = argv[optind + 3];
 			else if (argc - optind != 2)

@@ -182,7 +182,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		if ((net = netlist_overlap(&s->protect, addr))) {
 			char nb[NFS_ADDR_STRLEN];
 			log_notice("not banning %s (crossed the threshold: %u closed ports): protected peer %s "
-				   "(resolver or gateway of this host)", a, req[i].report.ports,
+				   "(this host, a resolver or a gateway)", a, req[i].report.ports,
 				   nfs_addr_format(net, nb, sizeof(nb)));
 			d.not_banned_protected++;
 			continue;

@@ -3,6 +3,8 @@
 #include "decide/protect.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,11 +82,44 @@ int protect_read_route6(struct netlist *out, const char *path)
 	return read_lines(out, path, parse_route6);
 }
 
+/* This host's own addresses: a ban on them (a spoofed "scan" from ourselves) would cut the
+ * host off from itself. */
+static int read_local(struct netlist *out)
+{
+	struct ifaddrs *ifa, *i;
+	int n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct nfs_addr a = { 0 };
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a.family = AF_INET;
+			a.plen = 32;
+			memcpy(a.a, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			a.family = AF_INET6;
+			a.plen = 128;
+			memcpy(a.a, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		if (netlist_add(out, &a) == 0)
+			n++;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
 int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways)
 {
 	int failed = 0;
 
 	out->n = 0;
+	if (read_local(out) < 0)
+		failed++;
 	if (resolvers && protect_read_resolv_conf(out, resolv_conf) < 0)
 		failed++;
 	if (gateways) {

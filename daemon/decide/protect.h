@@ -6,8 +6,8 @@
 
 #include "decide/netlist.h"
 
-/* Fills @out with the nameservers of @resolv_conf (if @resolvers) and the next hops of the
- * IPv4/IPv6 routing tables (if @gateways). Unreadable sources are skipped: returns the number
+/* Fills @out with this host's own addresses, the nameservers of @resolv_conf (if @resolvers)
+ * and the next hops of the IPv4/IPv6 routing tables (if @gateways). Unreadable sources are skipped: returns the number
  * of sources that could not be read (0 = all read). */
 int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways);
 

@@ -186,7 +186,7 @@ events_match() {
 	python3 -c '
 import json, sys
 try:
-    expr = compile(sys.argv[1], "EXPR", "eval")
+    expr = compile("(%s\n)" % sys.argv[1], "EXPR", "eval")   # may span lines
 except SyntaxError as err:
     print("bad expression: %s" % err, file=sys.stderr)
     sys.exit(2)

@@ -37,7 +37,8 @@ events_match "$ROOT_SIG and e['class'] == 'root-shell' and e['strength'] == 'str
 [ "$(event_count "$ROOT_SIG")" = 1 ] || fail "more than one root-sig event: $(events_match "$ROOT_SIG")"
 
 step "the client is banned"
-wait_for_event "e['event'] == 'ban' and e['src'] == '$S4' and e['detector'] == 'root-sig'"
+wait_for_event "e['event'] == 'ban' and e['src'] == '$S4' and e['detector'] == 'root-sig' and e['action'] == 'ban' and
+	e['seconds'] == 30 and e['offence'] == 1 and e['latency_us'] >= 0"
 wait_until 5 ban4_has "$S4" || fail "$S4 not in ban4: $(set_elems ban4)"
 rc=0
 timeout 10 ip netns exec "$SNS" socat -u -T 2 "TCP:$V4:4444,connect-timeout=2" STDOUT </dev/null \

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lrumap.h"
-
-#define SHARDS 64
+#include "core/shardmap.h"
 
 /* Canonical: the lower (address, port) first, so both directions find one entry. */
 struct flow_key {
@@ -36,14 +34,8 @@ struct flow {
 	struct ia_state ia;
 };
 
-struct shard {
-	pthread_mutex_t lock;
-	struct lru_map map;
-	uint64_t evicted;
-};
-
 struct flowtab {
-	struct shard shards[SHARDS];
+	struct shardmap map;
 };
 
 static int addr_port_cmp(const struct nfs_addr *a, uint16_t pa, const struct nfs_addr *b, uint16_t pb)
@@ -62,37 +54,29 @@ static void key_of(const struct pkt *p, struct flow_key *k, bool *src_is_lo)
 	k->phi = *src_is_lo ? p->dport : p->sport;
 }
 
-struct flowtab *flowtab_new(uint32_t max_flows, const uint8_t key16[16])
-{
-	struct flowtab *t = calloc(1, sizeof(*t));
-	uint32_t per = max_flows / SHARDS ? max_flows / SHARDS : 1;
-
-	if (!t)
-		return NULL;
-	for (int i = 0; i < SHARDS; i++) {
-		pthread_mutex_init(&t->shards[i].lock, NULL);
-		if (lru_map_init(&t->shards[i].map, per, key16, offsetof(struct flow, key), sizeof(struct flow_key)) < 0) {
-			flowtab_free(t);
-			return NULL;
-		}
-	}
-	return t;
-}
-
 static void flow_free(struct lru_node *n)
 {
 	free(n);
+}
+
+struct flowtab *flowtab_new(uint32_t max_flows, const uint8_t key16[16])
+{
+	struct flowtab *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	if (shardmap_init(&t->map, max_flows, key16, offsetof(struct flow, key), sizeof(struct flow_key)) < 0) {
+		flowtab_free(t);
+		return NULL;
+	}
+	return t;
 }
 
 void flowtab_free(struct flowtab *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < SHARDS; i++) {
-		if (t->shards[i].map.buckets)
-			lru_map_deinit(&t->shards[i].map, flow_free);
-		pthread_mutex_destroy(&t->shards[i].lock);
-	}
+	shardmap_deinit(&t->map, flow_free);
 	free(t);
 }
 
@@ -151,8 +135,8 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 	if (p->proto != IPPROTO_TCP)
 		return -EINVAL;
 	key_of(p, &k, &src_is_lo);
-	struct shard *s = &t->shards[lru_map_hash(&t->shards[0].map, &k) % SHARDS];
-	uint64_t h = lru_map_hash(&s->map, &k);
+	uint64_t h;
+	struct shard *s = shardmap_shard(&t->map, &k, &h);
 	bool evicted;
 
 	pthread_mutex_lock(&s->lock);
@@ -236,9 +220,10 @@ void flowtab_mark_drop(struct flowtab *t, const struct flow_tuple *tuple)
 	bool src_is_lo;
 
 	key_of(&p, &k, &src_is_lo);
-	struct shard *s = &t->shards[lru_map_hash(&t->shards[0].map, &k) % SHARDS];
+	uint64_t h;
+	struct shard *s = shardmap_shard(&t->map, &k, &h);
 	pthread_mutex_lock(&s->lock);
-	struct flow *f = (struct flow *)lru_map_find(&s->map, &k, lru_map_hash(&s->map, &k));
+	struct flow *f = (struct flow *)lru_map_find(&s->map, &k, h);
 	if (f)
 		f->drop = true;
 	pthread_mutex_unlock(&s->lock);
@@ -246,8 +231,8 @@ void flowtab_mark_drop(struct flowtab *t, const struct flow_tuple *tuple)
 
 void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *rep, void *data), void *data)
 {
-	for (int i = 0; i < SHARDS; i++) {
-		struct shard *s = &t->shards[i];
+	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
+		struct shard *s = &t->map.shards[i];
 		pthread_mutex_lock(&s->lock);
 		/* Oldest first, which is close to the order connections started in. */
 		while (s->map.tail) {
@@ -267,12 +252,8 @@ void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *
 
 void flowtab_get_stats(struct flowtab *t, struct flow_stats *out)
 {
-	struct flow_stats st = { 0 };
-	for (int i = 0; i < SHARDS; i++) {
-		pthread_mutex_lock(&t->shards[i].lock);
-		st.flows += t->shards[i].map.count;
-		st.evicted += t->shards[i].evicted;
-		pthread_mutex_unlock(&t->shards[i].lock);
-	}
-	*out = st;
+	struct shardmap_stats st;
+	shardmap_get_stats(&t->map, &st);
+	out->flows = st.entries;
+	out->evicted = st.evicted;
 }

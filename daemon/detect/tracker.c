@@ -1,4 +1,4 @@
-/* tracker.c - sharded hash table with per-shard LRU lists. */
+/* tracker.c - per-source state in a shardmap (one lock per shard, LRU eviction). */
 #include "detect/tracker.h"
 
 #include <errno.h>
@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lrumap.h"
+#include "core/shardmap.h"
 #include "decode/packet.h"
-
-#define SHARDS 64 /* locks: enough that two workers rarely meet */
 
 struct port_seen {
 	uint32_t when;
@@ -33,15 +31,8 @@ struct source {
 	struct port_seen *ports;
 };
 
-struct shard {
-	pthread_mutex_t lock;
-	struct lru_map map;
-	uint64_t evicted;
-};
-
 struct tracker {
-	uint8_t key[16];
-	struct shard shards[SHARDS];
+	struct shardmap map;
 };
 
 enum trk_class trk_classify(uint8_t proto, uint8_t f)
@@ -72,17 +63,12 @@ const char *trk_class_name(enum trk_class c)
 struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16])
 {
 	struct tracker *t = calloc(1, sizeof(*t));
-	uint32_t per = max_sources / SHARDS ? max_sources / SHARDS : 1;
 
 	if (!t)
 		return NULL;
-	memcpy(t->key, key, sizeof(t->key));
-	for (int i = 0; i < SHARDS; i++) {
-		pthread_mutex_init(&t->shards[i].lock, NULL);
-		if (lru_map_init(&t->shards[i].map, per, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0) {
-			tracker_free(t);
-			return NULL;
-		}
+	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0) {
+		tracker_free(t);
+		return NULL;
 	}
 	return t;
 }
@@ -98,12 +84,7 @@ void tracker_free(struct tracker *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < SHARDS; i++) {
-		if (t->shards[i].map.buckets)
-			lru_map_deinit(&t->shards[i].map, source_free);
-		pthread_mutex_destroy(&t->shards[i].lock);
-	}
-	sodium_memzero(t->key, sizeof(t->key));
+	shardmap_deinit(&t->map, source_free);
 	free(t);
 }
 
@@ -120,8 +101,8 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const struct trk_attempt *a,
 			 const struct trk_params *p, struct trk_report *out)
 {
-	uint64_t h = lru_map_hash(&t->shards[0].map, k);
-	struct shard *s = &t->shards[h % SHARDS];
+	uint64_t h;
+	struct shard *s = shardmap_shard(&t->map, k, &h);
 	enum trk_class cls = trk_classify(a->proto, a->tcp_flags);
 	struct source *src;
 	int r = TRK_COUNTED;
@@ -228,8 +209,8 @@ out:
 
 void tracker_source_forget(struct tracker *t, const struct nfs_addr *k)
 {
-	uint64_t h = lru_map_hash(&t->shards[0].map, k);
-	struct shard *s = &t->shards[h % SHARDS];
+	uint64_t h;
+	struct shard *s = shardmap_shard(&t->map, k, &h);
 
 	pthread_mutex_lock(&s->lock);
 	struct lru_node *n = lru_map_find(&s->map, k, h);
@@ -242,12 +223,8 @@ void tracker_source_forget(struct tracker *t, const struct nfs_addr *k)
 
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
 {
-	struct tracker_stats st = { 0 };
-	for (int i = 0; i < SHARDS; i++) {
-		pthread_mutex_lock(&t->shards[i].lock);
-		st.sources += t->shards[i].map.count;
-		st.evicted += t->shards[i].evicted;
-		pthread_mutex_unlock(&t->shards[i].lock);
-	}
-	*out = st;
+	struct shardmap_stats st;
+	shardmap_get_stats(&t->map, &st);
+	out->sources = st.entries;
+	out->evicted = st.evicted;
 }

@@ -1,0 +1,33 @@
+/* shardmap.h - an lru_map split in shards, one lock each, for tables every worker thread
+ * touches (sources, connections). Bounded overall: each shard holds max / SHARDMAP_SHARDS. */
+#pragma once
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "core/lrumap.h"
+
+#define SHARDMAP_SHARDS 64 /* locks: enough that two workers rarely meet */
+
+struct shard {
+	pthread_mutex_t lock;
+	struct lru_map map;
+	uint64_t evicted; /* entries pushed out to make room; under lock */
+};
+
+struct shardmap {
+	struct shard shards[SHARDMAP_SHARDS];
+};
+
+struct shardmap_stats {
+	uint64_t entries, evicted;
+};
+
+/* Like lru_map_init(). Returns 0 or -ENOMEM (then call shardmap_deinit). */
+int shardmap_init(struct shardmap *m, uint32_t max, const uint8_t key16[16], size_t key_off, size_t key_len);
+/* Frees every entry through @free_node (may be NULL). Accepts a map whose init failed. */
+void shardmap_deinit(struct shardmap *m, void (*free_node)(struct lru_node *));
+/* The shard that holds @key, and the key's hash within it (for lru_map_find/upsert). The
+ * caller locks s->lock around any use. */
+struct shard *shardmap_shard(struct shardmap *m, const void *key, uint64_t *hash);
+void shardmap_get_stats(struct shardmap *m, struct shardmap_stats *out);

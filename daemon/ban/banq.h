@@ -12,6 +12,7 @@
 
 struct ban_request {
 	struct nfs_addr addr;       /* IPv4 host or IPv6 prefix */
+	struct nfs_addr host;       /* the offending address itself (addr narrowed to a host) */
 	struct timespec t_packet;   /* when the threshold-crossing packet arrived (CLOCK_REALTIME) */
 	bool t_kernel;              /* t_packet is the kernel's skb timestamp, not our receive time */
 	struct trk_report report;   /* what the tracker saw, for a scan */

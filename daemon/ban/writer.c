@@ -167,6 +167,16 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		const struct nfs_addr *net;
 		bool dup = false;
 
+		/* An IPv6 prefix that also holds an allowed or protected address (the scanner shares
+		 * this host's own /64, or its router's) is narrowed to the offending host: banning
+		 * the whole prefix would cut off the innocent neighbours. */
+		if (addr->family == AF_INET6 && req[i].host.family == AF_INET6 && !nfs_addr_equal(addr, &req[i].host) &&
+		    (netlist_overlap(&s->allow, addr) || netlist_overlap(&s->protect, addr))) {
+			char pb[NFS_ADDR_STRLEN], hb[NFS_ADDR_STRLEN];
+			log_info("narrowing the ban of %s to %s: the prefix holds allowed or protected addresses",
+				 nfs_addr_format(addr, pb, sizeof(pb)), nfs_addr_format(&req[i].host, hb, sizeof(hb)));
+			addr = &req[i].host;
+		}
 		for (size_t k = 0; k < m && !dup; k++)
 			dup = nfs_addr_equal(&elems[k].addr, addr);
 		if (dup)

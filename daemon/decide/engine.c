@@ -92,8 +92,8 @@ static void request_ban(struct engine *e, const struct nfs_addr *who, enum det d
 		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
 		return;
 	}
-	struct ban_request req = { .addr = key, .t_packet = m->when, .t_kernel = m->when_kernel, .queue = m->queue,
-				   .det = (uint8_t)d };
+	struct ban_request req = { .addr = key, .host = *who, .t_packet = m->when, .t_kernel = m->when_kernel,
+				   .queue = m->queue, .det = (uint8_t)d };
 	if (rep)
 		req.report = *rep;
 	if (banq_push(e->banq, &req) < 0)

@@ -42,6 +42,7 @@ timeout 30 ip netns exec "$SNS" curl -s -o "$TMPD/big.copy" "http://$V4:8000/big
 
 wait_for_event "$INTERACTIVE" 45
 wait "$TYPIST" || fail "the typist failed: $(cat "$TMPD/typist.out")"
+echo "$(cat "$TMPD/typist.out"); $(events_match "$INTERACTIVE")"
 events_match "$INTERACTIVE and e['class'] == 'interactive' and e['action'] == 'alert' and
 	e['src'] == '$S4' and e['dst'] == '$V4' and e['dport'] == 7000 and e['sent_by'] == 'client' and
 	e['gamma'] >= 0.2 and e['alpha'] >= 0.2 and e['packets'] >= 8 and e['small'] >= 8 and

@@ -67,6 +67,8 @@ static const struct key keys[] = {
 	{ "detect", "allow", KEY_BDALLOW, OFF(policy), 0, 0, "",
 	  "legitimate backdoors: DETECTOR PORT SERVER CLIENT, * for any; repeat the key for more" },
 	{ "detect", "max_flows", KEY_UINT, OFF(max_flows), 64, 16777216, "65536", "connections inspected at once" },
+	{ "detect", "report_standard_ports", KEY_BOOL, OFF(report_standard_ports), 0, 0, "no",
+	  "audit: also report protocols on their standard ports (action ignore)" },
 	{ "detect", "flood_syn_rate", KEY_UINT, OFF(flood_syn_rate), 10, 100000000, "1000",
 	  "SYNs per second to this host that make a flood" },
 };

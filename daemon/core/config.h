@@ -45,6 +45,7 @@ struct nfs_config {
 	struct policy policy; /* actions per detector and the backdoor allowlist */
 	uint64_t max_flows;
 	uint64_t flood_syn_rate; /* SYNs per second to this host that make a flood */
+	bool report_standard_ports; /* audit: report findings on standard ports too (action ignore) */
 };
 
 /* Loads and validates @path. On success returns 0 and a new config in @out (caller frees with

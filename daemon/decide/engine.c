@@ -25,6 +25,7 @@ void engine_configure(struct engine *e, const struct nfs_config *c)
 	atomic_store(&e->set.accept, c->verdict_accept);
 	atomic_store(&e->set.flood_syn_rate, c->flood_syn_rate);
 	atomic_store(&e->set.ban_seconds, c->duration);
+	atomic_store(&e->set.report_standard, c->report_standard_ports);
 	pthread_rwlock_wrlock(&e->policy_lock);
 	e->policy = c->policy;
 	pthread_rwlock_unlock(&e->policy_lock);
@@ -222,13 +223,19 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			enum det d = det_of(f, k == 1);
 			/* Zhang & Paxson sec. 4: a protocol on its own port is normal. Without the
 			 * handshake either port may be the server's. */
-			if (policy_port_standard(d, rep->tuple.sport) ||
-			    (!rep->tuple.initiator_known && policy_port_standard(d, rep->tuple.cport)))
+			bool standard = policy_port_standard(d, rep->tuple.sport) ||
+					(!rep->tuple.initiator_known && policy_port_standard(d, rep->tuple.cport));
+			if (standard) {
+				if (atomic_load(&e->set.report_standard)) {
+					report_backdoor(e->events, &m->when, rep, f, d, ACTION_IGNORE, true);
+					atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+				}
 				continue;
+			}
 			enum action a = decide(e, d, &rep->tuple.client, &rep->tuple.server, rep->tuple.sport);
 			if (a == ACTION_IGNORE)
 				continue;
-			report_backdoor(e->events, &m->when, rep, f, d, a);
+			report_backdoor(e->events, &m->when, rep, f, d, a, false);
 			atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
 			if (a >= ACTION_DROP)
 				drop = true;

@@ -23,6 +23,7 @@ struct engine_settings {
 	_Atomic bool accept; /* verdict for closed-port attempts */
 	_Atomic uint64_t flood_syn_rate;
 	_Atomic uint64_t ban_seconds; /* replay: the ban a replay reports */
+	_Atomic bool report_standard;
 };
 
 struct engine {

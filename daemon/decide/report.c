@@ -83,7 +83,7 @@ void report_flood(struct event_sink *s, const struct timespec *t, const struct p
 }
 
 void report_backdoor(struct event_sink *s, const struct timespec *t, const struct flow_report *rep,
-		     const struct flow_finding *f, enum det d, enum action a)
+		     const struct flow_finding *f, enum det d, enum action a, bool standard)
 {
 	struct event_head h = {
 		.time = *t, .event = "backdoor", .detector = policy_det_name(d), .class_ = policy_det_protocol(d),
@@ -94,6 +94,8 @@ void report_backdoor(struct event_sink *s, const struct timespec *t, const struc
 	if (!ev)
 		return;
 	json_object_set_new(ev, "initiator_known", json_boolean(rep->tuple.initiator_known));
+	if (standard)
+		json_object_set_new(ev, "standard_port", json_true());
 	if (f->kind == FLOW_FOUND_SIG) {
 		json_object_set_new(ev, "evidence", json_string(f->sig.evidence));
 		json_object_set_new(ev, "sent_by", json_string(f->sig.dir == 0 ? "client" : "server"));

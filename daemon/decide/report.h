@@ -19,8 +19,9 @@ void report_backscatter(struct event_sink *s, const struct timespec *t, const st
 void report_probe(struct event_sink *s, const struct timespec *t, const struct pkt *p, enum action a);
 void report_flood(struct event_sink *s, const struct timespec *t, const struct pkt *p, uint64_t syns,
 		  uint64_t seconds, enum action a);
+/* @standard: the protocol is on its standard port (only reported when auditing). */
 void report_backdoor(struct event_sink *s, const struct timespec *t, const struct flow_report *rep,
-		     const struct flow_finding *f, enum det d, enum action a);
+		     const struct flow_finding *f, enum det d, enum action a, bool standard);
 /* A ban in the kernel (live) or the ban a replay would have made. @detector: why. */
 void report_ban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector,
 		uint64_t seconds, uint32_t offence, int64_t latency_us);

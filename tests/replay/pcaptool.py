@@ -102,10 +102,9 @@ def main():
     elif cmd == "linktype":
         write_pcap(out, [(t0, bytes(60))], linktype=int(sys.argv[3]))
     elif cmd == "cut":
-        k = int(sys.argv[3])
-        data = open(out, "rb").read()
-        off = records(out)[k][0]
-        open(sys.argv[4] if len(sys.argv) > 4 else out + ".cut", "wb").write(data[:off + 8])
+        src, k = sys.argv[2], int(sys.argv[4])
+        off = records(src)[k][0]
+        open(sys.argv[3], "wb").write(open(src, "rb").read()[:off + 8])
     elif cmd == "frame-of":
         text = sys.argv[3].encode()
         print(next(i for i, r in enumerate(records(out)) if text in r[2]))

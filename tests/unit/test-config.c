@@ -83,7 +83,7 @@ int main(void)
 		snprintf(errpath, sizeof(errpath), "%.*s.err", (int)(len - 5), de->d_name);
 		char want[1024];
 		const char *w = slurp(errpath);
-		snprintf(want, sizeof(want), "%s", w ? w : "(missing .err file)");
+		snprintf(want, sizeof(want), "%.1000s", w ? w : "(missing .err file)");
 		want[strcspn(want, "\n")] = '\0';
 		int r = config_load(de->d_name, &c, err, sizeof(err));
 		CHECK(r < 0 && !strcmp(err, want), "%s: %s", de->d_name, r < 0 ? err : "accepted");

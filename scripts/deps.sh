@@ -8,6 +8,8 @@ pkgs=(
 	libinih-dev libsodium-dev libsystemd-dev libjansson-dev libpcap-dev
 	# run and test: the real kernel tools, clients and servers
 	nftables iproute2 nmap hping3 curl socat tcpdump python3 procps util-linux
+	# servers and clients of the backdoor scenarios (tests/integration/test-backdoor-*.sh)
+	openssh-server openssh-client vsftpd inetutils-telnetd inetutils-telnet
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -12,7 +12,8 @@
 
 #include "core/log.h"
 
-#define EVENT_DUMP_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
+/* Six significant digits: a metric of 0.99 prints as 0.99, not 0.98999999999999999. */
+#define EVENT_DUMP_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
 #define EVENT_MAX_DEPTH 32 /* evidence nesting we repair; detectors build flat objects */
 
 struct event_sink {

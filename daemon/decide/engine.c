@@ -247,10 +247,16 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 }
 
 /* Replay: a closed port shows as a reset for a connection never accepted, or as an ICMP
- * port unreachable quoting the probe. */
+ * port unreachable quoting the probe. A SYN-ACK or reset that opens a flow answered nothing
+ * we saw: like such a packet arriving at a closed port live, it is backscatter. */
 static void infer_closed_port(struct engine *e, const struct pkt *p, const struct flow_report *rep,
 			      const struct engine_meta *m, struct engine_counters *c)
 {
+	bool synack = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK);
+	if (p->proto == IPPROTO_TCP && rep && rep->created && (synack || (p->tcp_flags & TCPF_RST))) {
+		closed_port(e, p, p->tcp_flags, m, c);
+		return;
+	}
 	if (p->proto == IPPROTO_TCP && rep && (p->tcp_flags & TCPF_RST) && rep->dir == 1 && !rep->established &&
 	    rep->tuple.initiator_known) {
 		struct pkt probe = *p;
@@ -262,7 +268,7 @@ static void infer_closed_port(struct engine *e, const struct pkt *p, const struc
 		probe.ip_id = rep->client_ip_id;
 		probe.tcp_window = rep->client_window;
 		probe.tcp_optlen = rep->client_optlen;
-		probe.payload_len = 0;
+		probe.payload_len = rep->client_syn_len;
 		closed_port(e, &probe, rep->client_flags, m, c);
 		return;
 	}

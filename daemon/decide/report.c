@@ -17,13 +17,14 @@ static json_t *pkt_event(const struct timespec *t, const char *event, const char
 }
 
 /* Bejtlich: a fixed IP ID, odd TTLs and window sizes tie packets to a tool. */
-static void add_tool_fields(json_t *ev, const struct trk_report *r)
+static void add_tool_fields(json_t *ev, const struct trk_report *r, const struct pkt *p)
 {
 	json_object_set_new(ev, "ttl_min", json_integer(r->ttl_min));
 	json_object_set_new(ev, "ttl_max", json_integer(r->ttl_max));
 	json_object_set_new(ev, "ip_id", json_integer(r->ip_id_first));
 	json_object_set_new(ev, "ip_id_fixed", json_boolean(r->ip_id_fixed));
-	json_object_set_new(ev, "tcp_window", json_integer(r->window_first));
+	if (p->proto == IPPROTO_TCP)
+		json_object_set_new(ev, "tcp_window", json_integer(r->window_first));
 }
 
 void report_scan(struct event_sink *s, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
@@ -39,7 +40,7 @@ void report_scan(struct event_sink *s, const struct timespec *t, const struct pk
 	json_object_set_new(ev, "ports", json_integer(r->ports));
 	json_object_set_new(ev, "seconds", json_integer(r->last_seen - r->first_seen));
 	json_object_set_new(ev, "counts", counts);
-	add_tool_fields(ev, r);
+	add_tool_fields(ev, r, p);
 	event_emit(s, ev);
 }
 
@@ -56,7 +57,7 @@ void report_backscatter(struct event_sink *s, const struct timespec *t, const st
 	json_object_set_new(ev, "ack", json_integer(p->tcp_ack));
 	if (tool)
 		json_object_set_new(ev, "tool", json_string(tool));
-	add_tool_fields(ev, r);
+	add_tool_fields(ev, r, p);
 	event_emit(s, ev);
 }
 

@@ -27,6 +27,7 @@ struct flow {
 	uint64_t last_us;
 	uint8_t client_flags, client_ttl, client_optlen;
 	uint16_t client_ip_id, client_window;
+	uint32_t client_syn_len;
 	uint32_t packets;
 	uint32_t next_seq[2];
 	bool have_seq[2];
@@ -112,6 +113,7 @@ static void flow_fill(const struct flow *f, struct flow_report *rep)
 	rep->client_optlen = f->client_optlen;
 	rep->client_ip_id = f->client_ip_id;
 	rep->client_window = f->client_window;
+	rep->client_syn_len = f->client_syn_len;
 }
 
 /* End of a connection: the tests that need the whole of it. */
@@ -165,6 +167,8 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 			f->client_optlen = p->tcp_optlen;
 			f->client_ip_id = p->ip_id;
 			f->client_window = p->tcp_window;
+			if (p->tcp_flags & TCPF_SYN)
+				f->client_syn_len = p->payload_len;
 		}
 	}
 	int dir = (src_is_lo == f->client_is_lo) ? 0 : 1;
@@ -209,6 +213,7 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 			flow_finish(f, t_us, rep);
 	}
 	flow_fill(f, rep);
+	rep->created = created;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

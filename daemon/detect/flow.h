@@ -36,11 +36,13 @@ struct flow_report {
 	int dir;                /* this packet's direction: 0 client->server, 1 back */
 	bool drop;              /* the flow was marked for dropping */
 	bool established;       /* the server answered with SYN-ACK */
+	bool created;           /* this packet opened the flow */
 	uint32_t packets;       /* packets of the flow so far, both directions */
 	uint64_t last_us;       /* time of the latest packet */
 	/* the client's first packet, for telling what a refused probe was */
 	uint8_t client_flags, client_ttl, client_optlen;
 	uint16_t client_ip_id, client_window;
+	uint32_t client_syn_len; /* payload of the client's SYN (a probe if not 0) */
 	int nfound;
 	struct flow_finding found[FLOW_FINDINGS_MAX];
 };

@@ -118,8 +118,11 @@ static void sig_first_packet(struct sig_state *s, const struct sig_packet *p, co
 	struct sig_hit *hit;
 
 	/* Zhang & Paxson sec. 4.1: both sides open with "SSH-<protoversion>-...", protocol 1.x
-	 * or 2.x; "SSH-1.99-" (a server speaking both) starts with "SSH-1." too. */
-	if ((starts_with(b, caplen, "SSH-1.") || starts_with(b, caplen, "SSH-2.")) &&
+	 * or 2.x; "SSH-1.99-" (a server speaking both) starts with "SSH-1." too. Only the
+	 * server's banner shows an SSH server, the backdoor: an ssh client pointed at any port
+	 * (a web server, say) sends its own banner first and must not raise an alarm. Without
+	 * the handshake either side may be the server. */
+	if (server && (starts_with(b, caplen, "SSH-1.") || starts_with(b, caplen, "SSH-2.")) &&
 	    (hit = hit_claim(s, h, SIG_SSH, SIG_STRONG, p->dir)))
 		evidence_line(hit, b, caplen);
 

@@ -39,5 +39,5 @@ step "telnetd on port 23, its standard port: nothing"
 telnetd_on 23
 telnet_session 23
 sleep 1
-no_event "$TELNET_SIG"
+no_event "$BACKDOOR"
 pass

@@ -2,7 +2,7 @@
 """Makes and reads the small capture files of test-traces.sh (struct only, no scapy).
 
   pcaptool.py synscan OUT        a SYN scan of 15 closed ports, each answered by a reset
-  pcaptool.py backscatter OUT    SYN-ACKs with ack 674719802 (synk4) to 12 ports of this host
+  pcaptool.py backscatter OUT    SYN-ACKs with ack 674719802 (synk4) to 12 ports, each reset
   pcaptool.py syndata OUT        a SYN with 64 bytes of data to a closed port, and the reset
   pcaptool.py linktype OUT N     a pcap header with link type N and one 60-byte frame
   pcaptool.py cut IN OUT K       IN cut 8 bytes into the header of its record K (0-based)
@@ -90,9 +90,14 @@ def main():
             fr.append((t + 0.001, ether(tcp4(VICTIM, SCANNER, port, 40000, RST | ACK, ack=1001 + i, win=0))))
         write_pcap(out, fr)
     elif cmd == "backscatter":
-        fr = [(t0 + i * 0.01, ether(tcp4(REFLECTOR, SCANNER, 80, 2000 + i * 7, SYN | ACK,
-                                         seq=5000 + i, ack=674719802, win=5840, ttl=50)))
-              for i in range(12)]
+        # The flood's victim answers SYNs forged with this host's address; this host never
+        # sent them, so it resets each SYN-ACK (as Linux does).
+        fr = []
+        for i in range(12):
+            t, port = t0 + i * 0.01, 2000 + i * 7
+            fr.append((t, ether(tcp4(REFLECTOR, SCANNER, 80, port, SYN | ACK, seq=5000 + i,
+                                     ack=674719802, win=5840, ttl=50))))
+            fr.append((t + 0.001, ether(tcp4(SCANNER, REFLECTOR, port, 80, RST, seq=674719802, win=0))))
         write_pcap(out, fr)
     elif cmd == "syndata":
         write_pcap(out, [

@@ -117,10 +117,15 @@ static void test_ssh(void)
 	CHECK_RET(feed(&s, 0, S("SSH-2.0-OpenSSH_9.6\r\n")), 0, "ssh: client banner does not fire twice");
 	CHECK_RET(feed(&s, 0, S("SSH-2.0-OpenSSH_9.6\r\n")), 0, "ssh: nor a repeat");
 
-	/* a client banner, SSH 1.99 (both protocols), longer than 80 bytes */
+	/* A client banner alone (ssh pointed at a web server) is no SSH server: no hit. */
 	memset(&s, 0, sizeof(s));
-	CHECK_RET(feed(&s, 0, S("SSH-1.99-OpenSSH_3.9p1 a-comment-that-goes-on-and-on-and-on-and-on-and-on-and-on-"
-			       "and-on-and-on\r\n")), 1, "ssh: SSH-1.99 client banner hits");
+	CHECK_RET(feed(&s, 0, S("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n")), 0, "ssh: a client banner alone does not hit");
+	CHECK_RET(feed(&s, 1, S("HTTP/1.0 400 Bad request\r\n")), 0, "ssh: ... and the server is not SSH");
+
+	/* Without the handshake either side may be the server: SSH 1.99, longer than 80 bytes */
+	memset(&s, 0, sizeof(s));
+	CHECK_RET(feed_partial(&s, 0, S("SSH-1.99-OpenSSH_3.9p1 a-comment-that-goes-on-and-on-and-on-and-on-and-on-and-on-"
+			       "and-on-and-on\r\n")), 1, "ssh: SSH-1.99 banner of a partial connection hits");
 	CHECK(found(SIG_SSH) && found(SIG_SSH)->dir == 0, "ssh: dir 0");
 	CHECK_EQ(strlen(ev(SIG_SSH)), 80, "ssh: evidence cut at 80 bytes");
 	CHECK(strncmp(ev(SIG_SSH), "SSH-1.99-OpenSSH_3.9p1 ", 23) == 0, "ssh: evidence starts with the banner");

@@ -144,16 +144,46 @@ static void sig_first_packet(struct sig_state *s, const struct sig_packet *p, co
  * found catches su to root and root prompts after a login, with more false hits (weak).
  * The length on the wire must be 2: "# \n" or a longer packet truncated to 2 bytes is not a
  * prompt. Fires once: a weak hit early in a connection uses up the detector. */
+/* Beyond the paper: a shell without a terminal warns before its first prompt (dash:
+ * "sh: 0: can't access tty; job control turned off\n# "), and bash prompts with
+ * "root@host:/# ". So a short, fully captured text packet whose last line ends in "# " (at
+ * most 64 bytes, no blanks before the "# ") counts as a prompt too. */
+static bool root_prompt(const uint8_t *b, uint32_t caplen, uint32_t len)
+{
+	if (len == 2 && caplen == 2)
+		return b[0] == '#' && b[1] == ' ';
+	if (len != caplen || len < 2 || len > 128 || b[len - 2] != '#' || b[len - 1] != ' ')
+		return false;
+	uint32_t start = 0;
+	for (uint32_t i = 0; i < len; i++) {
+		if (b[i] == '\n')
+			start = i + 1;
+		else if (b[i] != '\r' && b[i] != '\t' && (b[i] < 0x20 || b[i] > 0x7e))
+			return false; /* text only */
+	}
+	if (len - start > 64)
+		return false;
+	for (uint32_t i = start; i < len - 2; i++)
+		if (b[i] == ' ' || b[i] == '\t')
+			return false; /* "Summary # " is prose, "root@h:/# " a prompt */
+	return true;
+}
+
 static void sig_root(struct sig_state *s, const struct sig_packet *p, const uint8_t *b,
 		     uint32_t caplen, bool first, struct hits *h)
 {
 	bool strong = first && (p->dir == 1 || !p->initiator_known);
 	struct sig_hit *hit;
 
-	if (p->len != 2 || caplen != 2 || b[0] != '#' || b[1] != ' ')
+	if (!root_prompt(b, caplen, p->len))
 		return;
-	if ((hit = hit_claim(s, h, SIG_ROOT, strong ? SIG_STRONG : SIG_WEAK, p->dir)))
-		evidence_put(hit->evidence, b, 2, false);
+	s->dir[p->dir].prompted = 1;
+	if ((hit = hit_claim(s, h, SIG_ROOT, strong ? SIG_STRONG : SIG_WEAK, p->dir))) {
+		uint32_t start = caplen; /* the evidence is the prompt: the packet's last line */
+		while (start > 0 && b[start - 1] != '\n')
+			start--;
+		evidence_line(hit, b + start, caplen - start);
+	}
 }
 
 /* Sec. 4.6: a Napster client sends "GET" or "SEND" in a packet of its own at the start of the
@@ -429,7 +459,13 @@ int sig_packet(struct sig_state *s, const struct sig_packet *p, struct sig_hit *
 		d->have_first = caplen > 0 && p->in_order ? FIRST_SEEN : FIRST_LOST;
 		d->first_byte = d->have_first == FIRST_SEEN ? b[0] : 0;
 	}
-	sig_root(s, p, b, caplen, nth == 0, &h);
+	/* The prompt opens the server's talk: its first packet, or the first prompt within the
+	 * server's opening text (dash sends "sh: 0: " and "can't access tty; ...\n# " in packets
+	 * of their own) before the client said anything. A prompt after the client spoke (su)
+	 * is weak. */
+	const struct sig_dir_state *peer = &s->dir[p->dir ^ 1];
+	sig_root(s, p, b, caplen,
+		 nth == 0 || (nth <= 8 && d->bytes <= 128 && !d->prompted && peer->data_packets == 0), &h);
 	sig_napster(s, p, b, caplen, nth, &h);
 	telnet_packet(s, p, b, caplen, &h);
 

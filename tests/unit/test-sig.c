@@ -105,6 +105,31 @@ static void test_names(void)
 	CHECK_STR(sig_name(SIG_COUNT), "?", "sig_name out of range");
 }
 
+static void test_root_prompts(void)
+{
+	struct sig_state s = { 0 };
+
+	CHECK_RET(feed(&s, 1, S("sh: 0: can't access tty; job control turned off\n# ")), 1, "root: dash without a tty");
+	CHECK(found(SIG_ROOT) && found(SIG_ROOT)->strength == SIG_STRONG, "root: dash prompt, strong");
+	CHECK_STR(ev(SIG_ROOT), "# ", "root: the evidence is the prompt line");
+	memset(&s, 0, sizeof(s));
+	CHECK_RET(feed(&s, 1, S("sh: 0: can't access tty; job control turned off\n")), 0, "root: the warning alone");
+	CHECK_RET(feed(&s, 1, S("# ")), 1, "root: the prompt in the next packet");
+	memset(&s, 0, sizeof(s));
+	CHECK_RET(feed(&s, 1, S("sh: 0: ")), 0, "root: dash's first write");
+	CHECK_RET(feed(&s, 1, S("can't access tty; job control turned off\n# ")), 1, "root: ... its second, with the prompt");
+	CHECK(found(SIG_ROOT) && found(SIG_ROOT)->strength == SIG_STRONG, "root: strong across dash's writes");
+	CHECK(found(SIG_ROOT) && found(SIG_ROOT)->strength == SIG_STRONG, "root: still the opening of the server's talk");
+	memset(&s, 0, sizeof(s));
+	CHECK_RET(feed(&s, 1, S("root@victim:/# ")), 1, "root: bash prompt");
+	memset(&s, 0, sizeof(s));
+	CHECK_RET(feed(&s, 1, S("# Summary # ")), 0, "root: prose ending in '# ' is no prompt");
+	memset(&s, 0, sizeof(s));
+	CHECK_RET(feed(&s, 1, S("\x01\x02# ")), 0, "root: binary ending in '# ' is no prompt");
+	memset(&s, 0, sizeof(s));
+	CHECK_RET(feed(&s, 1, S("user@host:~$ ")), 0, "root: a user's $ prompt is not root");
+}
+
 static void test_ssh(void)
 {
 	struct sig_state s = { 0 };
@@ -682,6 +707,7 @@ int main(void)
 {
 	test_names();
 	test_ssh();
+	test_root_prompts();
 	test_rlogin();
 	test_telnet();
 	test_ftp();

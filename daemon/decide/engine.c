@@ -312,7 +312,10 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 	bool have_rep = false;
 	if (l4 && p.proto == IPPROTO_TCP && e->flows) {
 		uint64_t t_us = (uint64_t)m->when.tv_sec * 1000000 + (uint64_t)m->when.tv_nsec / 1000;
-		if (m->origin == ORIGIN_INSPECT && (p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN && m->local == LOCAL_DST)
+		/* A flood against an open port shows here, its SYNs taken by a socket. In a replay
+		 * every opening SYN counts: a capture is of the host under attack. */
+		if ((p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN &&
+		    ((m->origin == ORIGIN_INSPECT && m->local == LOCAL_DST) || m->origin == ORIGIN_REPLAY))
 			count_syn(e, &p, m, c);
 		if (flowtab_packet(e->flows, &p, t_us, &rep) == 0) {
 			have_rep = true;

@@ -99,6 +99,16 @@ def main():
                                      ack=674719802, win=5840, ttl=50))))
             fr.append((t + 0.001, ether(tcp4(SCANNER, REFLECTOR, port, 80, RST, seq=674719802, win=0))))
         write_pcap(out, fr)
+    elif cmd == "flood":
+        # 1500 SYNs in 0.75 s to an open port, from forged sources spread over
+        # 10.123.0.0/16; the victim answers each with a SYN-ACK.
+        fr = []
+        for i in range(1500):
+            t, src = t0 + i * 0.0005, "10.123.%d.%d" % ((i * 37) % 256, (i * 101) % 254 + 1)
+            fr.append((t, ether(tcp4(src, VICTIM, 1024 + i % 60000, 80, SYN, seq=i * 7919))))
+            fr.append((t + 0.0001, ether(tcp4(VICTIM, src, 80, 1024 + i % 60000, SYN | ACK, seq=99, ack=i * 7919 + 1,
+                                              win=64240))))
+        write_pcap(out, fr)
     elif cmd == "syndata":
         write_pcap(out, [
             (t0, ether(tcp4(SCANNER, VICTIM, 40001, 4567, SYN, seq=77, data=bytes(range(64))))),

@@ -130,9 +130,18 @@ sed 's/^/    /' "$OUT"
 	problem "syndata: no probe (syn-data) event for the 64-byte SYN to port 4567"
 [ "$(count 'e["event"] in ("ban", "scan")')" = 0 ] || problem "syndata: a scan or ban event"
 
+echo "== SYN flood from 1500 forged sources against an open port: one flood event, no ban"
+python3 "$TOOL" flood "$TMPD/flood.pcap"
+replay "$TMPD/flood.pcap"
+sed 's/^/    /' "$OUT"
+[ "$RC" = 0 ] || problem "flood: exit status $RC: $(cat "$ERR")"
+[ "$(count 'e["event"] == "flood" and e["dst"] == "198.51.100.2" and e["dport"] == 80 and e["action"] == "alert" and e.get("syns", 0) >= 1000')" = 1 ] ||
+	problem "flood: not exactly one flood event for port 80"
+[ "$(count 'e["event"] in ("ban", "scan")')" = 0 ] || problem "flood: a scan or ban event (forged sources must not be banned)"
+
 if [ ${#bad[@]} -gt 0 ]; then
 	echo "FAIL: ${#bad[@]} problem(s):" >&2
 	printf '  %s\n' "${bad[@]}" >&2
 	exit 1
 fi
-echo "PASS: replay traces ($ntraces traces, 6 made here)"
+echo "PASS: replay traces ($ntraces traces, 7 made here)"

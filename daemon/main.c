@@ -270,7 +270,7 @@ static int run(struct daemon *d)
 	sigset_t mask;
 	int sfd, r;
 	uint64_t wd_usec = 0;
-	unsigned b4 = 0, b6 = 0;
+	struct banwriter_restored rs;
 
 	if (sodium_init() < 0) {
 		log_err("libsodium failed to initialise");
@@ -308,7 +308,7 @@ static int run(struct daemon *d)
 	sodium_memzero(key, sizeof(key));
 	if (!d->writer)
 		return 1;
-	r = banwriter_restore(d->writer, &b4, &b6);
+	r = banwriter_restore(d->writer, &rs);
 	if (r == -ENOENT) {
 		log_err("set ban4 or ban6 is missing from table inet nfsentry: reload the shipped ruleset "
 			"(nfsentry load-ruleset %s/nfsentry.nft)", NFSENTRY_SYSCONFDIR);
@@ -317,7 +317,10 @@ static int run(struct daemon *d)
 		log_err("cannot read the ban sets: %s", strerror(-r));
 		return 1;
 	}
-	log_info("%u IPv4 and %u IPv6 bans already in the kernel", b4, b6);
+	log_info("%u IPv4 and %u IPv6 bans already in the kernel", rs.in_kernel4, rs.in_kernel6);
+	if (rs.restored || rs.expired)
+		log_notice("restored %u saved bans with their time left (%u had expired meanwhile)", rs.restored,
+			   rs.expired);
 	daemon_protect(d);
 	banwriter_reconfigure(d->writer, d->cfg, &d->protect);
 

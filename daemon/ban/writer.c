@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/netfilter/nf_tables.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ban/bantable.h"
 #include "ban/offences.h"
 #include "core/duration.h"
 #include "core/log.h"
@@ -32,6 +34,12 @@ struct banwriter {
 	struct event_sink *events; /* not owned */
 	struct offences *offences;
 	char history_path[PATH_MAX + 16];
+	struct bantable *bans;          /* what the sets hold, for restoring after a reboot */
+	char bans_path[PATH_MAX + 16];
+	uint32_t max_bans;
+	uint8_t key[16];
+	bool bans_dirty;
+	int64_t bans_saved_ms, bans_synced_ms;
 	pthread_t thread;
 	bool started;         /* the thread exists */
 	_Atomic bool running; /* cleared to make it finish */
@@ -80,9 +88,13 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, stru
 	w->q = q;
 	w->events = events;
 	snprintf(w->history_path, sizeof(w->history_path), "%s/offences", c->state_dir);
+	snprintf(w->bans_path, sizeof(w->bans_path), "%s/bans", c->state_dir);
+	memcpy(w->key, key16, sizeof(w->key));
+	w->max_bans = (uint32_t)c->max_history;
 	w->cur = settings_from(c, NULL);
 	w->offences = offences_new((uint32_t)c->max_history, key16);
-	if (!w->cur || !w->offences) {
+	w->bans = bantable_new(w->max_bans, key16);
+	if (!w->cur || !w->offences || !w->bans) {
 		log_err("ban writer: out of memory");
 		goto fail;
 	}
@@ -104,34 +116,156 @@ fail:
 	return NULL;
 }
 
-struct restore_ctx {
+struct sync_ctx {
 	struct banwriter *w;
+	struct bantable *fresh;
 	int64_t now;
 	unsigned n;
 };
 
-static int restore_cb(const struct nftset_elem *e, void *data)
+/* One element of the kernel sets into the fresh table. Offence numbers come from what we
+ * knew; a ban we never made (added by hand, or history lost) is adopted as an offence. */
+static int sync_cb(const struct nftset_elem *e, void *data)
 {
-	struct restore_ctx *c = data;
-	/* A ban we have no history for (added by hand, or history lost) is an offence too. */
-	if (offences_count(c->w->offences, &e->addr, c->now / 1000, c->w->cur->forget) == 0)
+	struct sync_ctx *c = data;
+	const struct ban_entry *old = bantable_get(c->w->bans, &e->addr);
+	uint32_t offence = old ? old->offence : offences_count(c->w->offences, &e->addr, c->now / 1000, c->w->cur->forget);
+
+	if (offence == 0) {
+		offence = 1;
 		offences_record(c->w->offences, &e->addr, 1, c->now / 1000);
+	}
+	struct ban_entry b = {
+		.addr = e->addr, .offence = offence,
+		.timeout_s = e->timeout_ms ? e->timeout_ms / 1000 : 365ULL * 86400,
+		.until_ms = c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000),
+	};
+	bantable_put(c->fresh, &b);
 	c->n++;
 	return 0;
 }
 
-int banwriter_restore(struct banwriter *w, unsigned *ban4, unsigned *ban6)
+/* Rebuilds the ban table from the kernel sets: bans added by hand are adopted, bans removed
+ * by hand are forgotten. Returns 0 and the count per family, or -errno. */
+static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6)
 {
-	struct restore_ctx c = { .w = w, .now = now_ms() };
-	int r = nftset_dump(&w->nl, NFTSET_BAN4, restore_cb, &c);
-	if (r < 0)
+	struct sync_ctx c = { .w = w, .now = now_ms(), .fresh = bantable_new(w->max_bans, w->key) };
+	int r;
+
+	if (!c.fresh)
+		return -ENOMEM;
+	r = nftset_dump(&w->nl, NFTSET_BAN4, sync_cb, &c);
+	unsigned four = c.n;
+	if (r == 0) {
+		c.n = 0;
+		r = nftset_dump(&w->nl, NFTSET_BAN6, sync_cb, &c);
+	}
+	if (r < 0) {
+		bantable_free(c.fresh);
 		return r;
-	*ban4 = c.n;
-	c.n = 0;
-	r = nftset_dump(&w->nl, NFTSET_BAN6, restore_cb, &c);
+	}
+	bantable_free(w->bans);
+	w->bans = c.fresh;
+	w->bans_synced_ms = c.now;
+	w->bans_dirty = true;
+	if (n4)
+		*n4 = four;
+	if (n6)
+		*n6 = c.n;
+	return 0;
+}
+
+struct readd_ctx {
+	struct banwriter *w;
+	int64_t now;
+	struct nftset_elem elems[NFTSET_BATCH_MAX];
+	struct ban_entry from[NFTSET_BATCH_MAX];
+	size_t n;
+	unsigned restored, expired, failed;
+	int err;
+};
+
+static void readd_flush(struct readd_ctx *c)
+{
+	int res[NFTSET_BATCH_MAX];
+	int r;
+
+	if (c->n == 0)
+		return;
+	r = nftset_commit(&c->w->nl, NFT_MSG_NEWSETELEM, c->elems, c->n, res);
+	for (size_t i = 0; i < c->n; i++) {
+		if (r >= 0 && (res[i] == 0 || res[i] == -EEXIST)) {
+			bantable_put(c->w->bans, &c->from[i]);
+			c->restored++;
+		} else {
+			c->failed++;
+			if (!c->err)
+				c->err = r < 0 ? r : res[i];
+		}
+	}
+	c->n = 0;
+}
+
+/* A saved ban the kernel lost (a reboot, a flushed ruleset): back in, with the time left. */
+static int readd_cb(const struct ban_entry *e, void *data)
+{
+	struct readd_ctx *c = data;
+
+	if (bantable_get(c->w->bans, &e->addr))
+		return 0; /* the kernel has it: it knows best */
+	if (e->until_ms <= c->now + 1000) {
+		c->expired++;
+		return 0;
+	}
+	c->elems[c->n] = (struct nftset_elem){
+		.addr = e->addr, .timeout_ms = e->timeout_s * 1000, .expires_ms = (uint64_t)(e->until_ms - c->now),
+	};
+	c->from[c->n++] = *e;
+	if (c->n == NFTSET_BATCH_MAX)
+		readd_flush(c);
+	return 0;
+}
+
+int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
+{
+	struct bantable *saved = bantable_new(w->max_bans, w->key);
+	unsigned bad = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!saved)
+		return -ENOMEM;
+	r = bantable_load(saved, w->bans_path, &bad);
 	if (r < 0)
+		log_warn("%s: cannot read the saved bans (%s); only the kernel's are known", w->bans_path, strerror(-r));
+	if (bad)
+		log_warn("%s: %u unreadable lines skipped", w->bans_path, bad);
+	r = sync_from_kernel(w, &out->in_kernel4, &out->in_kernel6);
+	if (r < 0) {
+		bantable_free(saved);
 		return r;
-	*ban6 = c.n;
+	}
+	struct readd_ctx *c = calloc(1, sizeof(*c));
+	if (!c) {
+		bantable_free(saved);
+		return -ENOMEM;
+	}
+	c->w = w;
+	c->now = now_ms();
+	bantable_foreach(saved, readd_cb, c);
+	readd_flush(c);
+	out->restored = c->restored;
+	out->expired = c->expired;
+	out->failed = c->failed;
+	if (c->failed)
+		log_err("%u saved bans could not be restored: %s", c->failed, strerror(-c->err));
+	free(c);
+	bantable_free(saved);
+	r = bantable_save(w->bans, w->bans_path, now_ms());
+	if (r < 0)
+		log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
+	w->bans_dirty = false;
+	w->bans_saved_ms = now_ms();
 	return 0;
 }
 
@@ -243,6 +377,10 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		else
 			snprintf(why, sizeof(why), "%s", policy_det_name(rq->det));
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
+		bantable_put(w->bans, &(struct ban_entry){ .addr = elems[k].addr, .offence = offence[k],
+							   .timeout_s = elems[k].timeout_ms / 1000,
+							   .until_ms = now + (int64_t)elems[k].timeout_ms });
+		w->bans_dirty = true;
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
 		report_ban(w->events, &acked, &elems[k].addr, policy_det_name(rq->det), elems[k].timeout_ms / 1000,
@@ -272,6 +410,32 @@ stats:
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* The saved ban table follows the kernel: re-read every minute (hand-made bans and unbans),
+ * written at most every 5 s when it changed, and at the end. */
+#define BANS_SYNC_MS 60000
+#define BANS_SAVE_MS 5000
+
+static void keep_bans(struct banwriter *w, bool final)
+{
+	int64_t now = now_ms();
+	int r;
+
+	if (now - w->bans_synced_ms >= BANS_SYNC_MS || final) {
+		r = sync_from_kernel(w, NULL, NULL);
+		if (r < 0) {
+			w->bans_synced_ms = now; /* retried in a minute; logged once per try */
+			log_warn("cannot re-read the ban sets: %s", strerror(-r));
+		}
+	}
+	if (w->bans_dirty && (now - w->bans_saved_ms >= BANS_SAVE_MS || final)) {
+		r = bantable_save(w->bans, w->bans_path, now);
+		if (r < 0)
+			log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
+		w->bans_dirty = false;
+		w->bans_saved_ms = now;
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	struct banwriter *w = arg;
@@ -290,6 +454,7 @@ static void *writer_main(void *arg)
 			handle_burst(w, w->req, n);
 		else if (!atomic_load(&w->running))
 			break;
+		keep_bans(w, false);
 	}
 	return NULL;
 }
@@ -334,6 +499,7 @@ void banwriter_stop(struct banwriter *w)
 	banq_close(w->q); /* the thread drains what is queued, then sees the flag */
 	pthread_join(w->thread, NULL);
 	w->started = false;
+	keep_bans(w, true);
 }
 
 void banwriter_free(struct banwriter *w)
@@ -343,6 +509,8 @@ void banwriter_free(struct banwriter *w)
 	banwriter_stop(w);
 	nl_close(&w->nl);
 	offences_free(w->offences);
+	bantable_free(w->bans);
+	sodium_memzero(w->key, sizeof(w->key));
 	free(w->cur);
 	free(w->next);
 	pthread_mutex_destroy(&w->lock);

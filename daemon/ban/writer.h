@@ -21,9 +21,16 @@ struct banwriter_stats {
  * the thread. Returns NULL and logs why on failure. */
 struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, struct event_sink *events,
 				const uint8_t key16[16]);
-/* Counts the current elements of ban4 and ban6 and adopts them into the offence history (a
- * ban added by hand counts as an offence). Returns 0, -ENOENT if a set is missing, or -errno. */
-int banwriter_restore(struct banwriter *w, unsigned *ban4, unsigned *ban6);
+struct banwriter_restored {
+	unsigned in_kernel4, in_kernel6; /* already in the sets (kept; hand-made bans adopted) */
+	unsigned restored;               /* saved bans put back with their time left */
+	unsigned expired, failed;
+};
+
+/* At start: adopts what ban4 and ban6 hold, and puts back the bans saved in state_dir/bans
+ * that the kernel lost (a reboot) with their remaining time, in batches. Returns 0, -ENOENT
+ * if a set is missing, or -errno. */
+int banwriter_restore(struct banwriter *w, struct banwriter_restored *out);
 int banwriter_start(struct banwriter *w);
 /* Swaps in the ban settings of @c and the list of protected peers (both copied). */
 void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect);

@@ -55,6 +55,9 @@ int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nfts
 	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, e->addr.a, (uint32_t)nfs_addr_len(&e->addr));
 	if (e->timeout_ms && type == NFT_MSG_NEWSETELEM)
 		nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT, e->timeout_ms);
+	/* A restored ban keeps its original timeout and expires when it would have. */
+	if (e->expires_ms && e->expires_ms < e->timeout_ms && type == NFT_MSG_NEWSETELEM)
+		nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_EXPIRATION, e->expires_ms);
 	nftnl_set_elem_add(s, el); /* @s owns @el from here */
 
 	/* ban6 is an interval set (rbtree): a prefix is a start element plus an end element

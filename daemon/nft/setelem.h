@@ -17,7 +17,8 @@
 struct nftset_elem {
 	struct nfs_addr addr; /* IPv4 host (ban4), or IPv6 prefix (ban6) */
 	uint64_t timeout_ms;  /* 0 = the set's default */
-	uint64_t expires_ms;  /* filled by nftset_dump() */
+	uint64_t expires_ms;  /* time left: filled by nftset_dump(); when adding, 0 = the
+				 whole timeout, else a restored ban's remaining time */
 };
 
 static inline const char *nftset_name(const struct nfs_addr *a)

@@ -1,0 +1,165 @@
+/* bantable.c - an lru_map of bans, saved as text: "ADDRESS OFFENCE TIMEOUT_S UNTIL_EPOCH_MS". */
+#include "ban/bantable.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/lrumap.h"
+
+#define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms\n"
+
+struct ban_node {
+	struct lru_node node; /* first */
+	struct ban_entry e;   /* e.addr is the key */
+};
+
+struct bantable {
+	struct lru_map map;
+};
+
+struct bantable *bantable_new(uint32_t max, const uint8_t key16[16])
+{
+	struct bantable *t = calloc(1, sizeof(*t));
+	if (!t || lru_map_init(&t->map, max, key16, offsetof(struct ban_node, e.addr), sizeof(struct nfs_addr)) < 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void node_free(struct lru_node *n)
+{
+	free(n);
+}
+
+void bantable_free(struct bantable *t)
+{
+	if (!t)
+		return;
+	lru_map_deinit(&t->map, node_free);
+	free(t);
+}
+
+int bantable_put(struct bantable *t, const struct ban_entry *e)
+{
+	struct ban_node *b = (struct ban_node *)lru_map_upsert(&t->map, &e->addr, lru_map_hash(&t->map, &e->addr),
+							      sizeof(*b), node_free, NULL, NULL);
+	if (!b)
+		return -ENOMEM;
+	b->e = *e;
+	return 0;
+}
+
+const struct ban_entry *bantable_get(struct bantable *t, const struct nfs_addr *addr)
+{
+	struct ban_node *b = (struct ban_node *)lru_map_find(&t->map, addr, lru_map_hash(&t->map, addr));
+	return b ? &b->e : NULL;
+}
+
+void bantable_clear(struct bantable *t)
+{
+	while (t->map.tail) {
+		struct lru_node *n = t->map.tail;
+		lru_map_remove(&t->map, n);
+		node_free(n);
+	}
+}
+
+size_t bantable_size(const struct bantable *t)
+{
+	return t->map.count;
+}
+
+void bantable_foreach(struct bantable *t, int (*cb)(const struct ban_entry *e, void *data), void *data)
+{
+	for (struct lru_node *n = t->map.tail; n; n = n->prev)
+		if (cb(&((struct ban_node *)n)->e, data))
+			return;
+}
+
+int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
+{
+	char tmp[4096];
+	int fd, r = 0, n = 0;
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	fputs(BANS_HEADER, f);
+	for (struct lru_node *nd = t->map.tail; nd; nd = nd->prev) {
+		const struct ban_entry *e = &((struct ban_node *)nd)->e;
+		char a[NFS_ADDR_STRLEN];
+		if (e->until_ms <= now_ms)
+			continue;
+		fprintf(f, "%s %u %llu %lld\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
+			(unsigned long long)e->timeout_s, (long long)e->until_ms);
+		n++;
+	}
+	if (fflush(f) != 0 || fsync(fd) != 0)
+		r = -errno;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) != 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	return n;
+}
+
+int bantable_load(struct bantable *t, const char *path, unsigned *bad_lines)
+{
+	FILE *f = fopen(path, "re");
+	char line[256];
+	int loaded = 0;
+
+	*bad_lines = 0;
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char addr[NFS_ADDR_STRLEN + 1], extra;
+		unsigned offence;
+		unsigned long long timeout_s;
+		long long until;
+		struct ban_entry e = { 0 };
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!strchr(line, '\n') && !feof(f)) {
+			int ch;
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			(*bad_lines)++;
+			continue;
+		}
+		if (sscanf(line, "%50s %u %llu %lld %c", addr, &offence, &timeout_s, &until, &extra) != 4 || offence == 0 ||
+		    timeout_s == 0 || timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||
+		    (e.addr.family == AF_INET && e.addr.plen != 32)) {
+			(*bad_lines)++;
+			continue;
+		}
+		e.offence = offence;
+		e.timeout_s = timeout_s;
+		e.until_ms = until;
+		if (bantable_put(t, &e) < 0)
+			break;
+		loaded++;
+	}
+	fclose(f);
+	return loaded;
+}

@@ -1,0 +1,38 @@
+/* bantable.h - the bans nfsentry knows are in the kernel, saved in state_dir so they survive
+ * a reboot (kernel sets do not). The kernel is the truth while it runs: the ban writer
+ * rebuilds this table from the sets periodically and restores it into fresh sets at start.
+ * Owned by the ban writer thread (not locked). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+
+struct ban_entry {
+	struct nfs_addr addr; /* IPv4 host or IPv6 prefix */
+	uint32_t offence;     /* which offence of this address the ban is for */
+	uint64_t timeout_s;   /* the ban's length when it was made */
+	int64_t until_ms;     /* when it ends, realtime */
+};
+
+struct bantable;
+
+/* @max: entries kept (least recently put forgotten first). Returns NULL on allocation failure. */
+struct bantable *bantable_new(uint32_t max, const uint8_t key16[16]);
+void bantable_free(struct bantable *t);
+/* Adds or replaces the entry of e->addr. Returns 0 or -ENOMEM. */
+int bantable_put(struct bantable *t, const struct ban_entry *e);
+/* The entry of @addr, or NULL. Valid until the next change. */
+const struct ban_entry *bantable_get(struct bantable *t, const struct nfs_addr *addr);
+void bantable_clear(struct bantable *t);
+size_t bantable_size(const struct bantable *t);
+/* Calls @cb for every entry, oldest first; stops early when @cb returns non-zero. */
+void bantable_foreach(struct bantable *t, int (*cb)(const struct ban_entry *e, void *data), void *data);
+
+/* Writes the entries still running at @now_ms to @path atomically (temporary file, fsync,
+ * rename). Returns the number written or -errno. */
+int bantable_save(struct bantable *t, const char *path, int64_t now_ms);
+/* Adds the entries of @path. A missing file is not an error. Lines that do not parse are
+ * skipped and counted in @bad_lines. Returns entries loaded or -errno. */
+int bantable_load(struct bantable *t, const char *path, unsigned *bad_lines);

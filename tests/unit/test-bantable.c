@@ -1,0 +1,76 @@
+/* test-bantable.c - the saved ban table: round trip, expiry, damaged lines, bounds. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "ban/bantable.h"
+#include "tap.h"
+
+static const uint8_t key[16] = "bantablebantable";
+
+static struct ban_entry B(const char *a, uint32_t off, uint64_t t, int64_t until)
+{
+	struct ban_entry e = { .offence = off, .timeout_s = t, .until_ms = until };
+	nfs_addr_parse(a, false, &e.addr);
+	return e;
+}
+
+static void put(struct bantable *t, const char *a, uint32_t off, uint64_t tm, int64_t until)
+{
+	struct ban_entry e = B(a, off, tm, until);
+	bantable_put(t, &e);
+}
+
+static const struct ban_entry *get(struct bantable *t, const char *a)
+{
+	struct ban_entry e = B(a, 0, 0, 0);
+	return bantable_get(t, &e.addr);
+}
+
+static int count_cb(const struct ban_entry *e, void *data)
+{
+	(void)e;
+	(*(int *)data)++;
+	return 0;
+}
+
+int main(void)
+{
+	struct bantable *t = bantable_new(3, key);
+	char dir[] = "/tmp/nfsentry-bans-XXXXXX", path[64];
+	unsigned bad;
+
+	CHECK(t && mkdtemp(dir), "new");
+	snprintf(path, sizeof(path), "%s/bans", dir);
+	put(t, "198.51.100.2", 1, 600, 2000000);
+	put(t, "2001:db8:5::/64", 2, 2400, 3000000);
+	put(t, "198.51.100.3", 1, 600, 500); /* over by now=1000 */
+	CHECK(bantable_size(t) == 3, "three");
+	const struct ban_entry *g = get(t, "2001:db8:5::/64");
+	CHECK(g && g->offence == 2 && g->timeout_s == 2400, "get");
+	CHECK(bantable_save(t, path, 1000) == 2, "save skips the expired one");
+	put(t, "198.51.100.9", 1, 60, 9000); /* max 3: oldest goes */
+	CHECK(bantable_size(t) == 3 && !get(t, "198.51.100.2"), "bounded");
+
+	struct bantable *u = bantable_new(100, key);
+	CHECK(bantable_load(u, path, &bad) == 2 && bad == 0, "load");
+	g = get(u, "198.51.100.2");
+	CHECK(g && g->until_ms == 2000000 && g->timeout_s == 600, "round trip keeps times");
+	FILE *f = fopen(path, "a");
+	fprintf(f, "junk\n10.0.0.0/8 1 60 5000\n198.51.100.7 0 60 5000\n198.51.100.8 1 0 5000\n198.51.100.6 1 60 5000 x\n"
+		   "203.0.113.1 3 7200 99999999\n");
+	fclose(f);
+	bantable_clear(u);
+	CHECK(bantable_size(u) == 0, "clear");
+	CHECK(bantable_load(u, path, &bad) == 3 && bad == 5, "damaged lines skipped (%u), the rest loads", bad);
+	int n = 0;
+	bantable_foreach(u, count_cb, &n);
+	CHECK(n == 3, "foreach");
+	CHECK(bantable_load(u, "/nonexistent/bans", &bad) == 0, "no file: nothing");
+	CHECK(bantable_save(u, "/nonexistent/dir/bans", 0) == -ENOENT, "unwritable reported");
+	unlink(path);
+	rmdir(dir);
+	bantable_free(t);
+	bantable_free(u);
+	bantable_free(NULL);
+	return tap_done();
+}

@@ -28,11 +28,13 @@
 #include "detect/tracker.h"
 #include "replay/pcapsrc.h"
 #include "nft/nl.h"
+#include "metrics.h"
 #include "nft/ruleset.h"
 #include "queue/worker.h"
 
 #define BANQ_CAPACITY 4096
 #define STALL_S 10 /* a worker silent this long stops the watchdog pings */
+#define METRICS_EVERY_S 5
 
 static void usage(FILE *f)
 {
@@ -279,6 +281,16 @@ static int run(struct daemon *d)
 	/* The secret behind every hash table that holds attacker-chosen keys. */
 	randombytes_buf(key, sizeof(key));
 
+	/* The metrics file's folder (/run/nfsentry under systemd's RuntimeDirectory=). */
+	if (d->cfg->metrics_file[0]) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", d->cfg->metrics_file);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			(void)mkdir(dir, 0755);
+		}
+	}
 	if (mkdir(d->cfg->state_dir, 0750) < 0 && errno != EEXIST)
 		log_warn("%s: %s (offence history will not be saved)", d->cfg->state_dir, strerror(errno));
 
@@ -379,7 +391,8 @@ static int run(struct daemon *d)
 	int timeout_ms = wd_usec ? (int)(wd_usec / 2000) : 1000;
 	if (timeout_ms <= 0 || timeout_ms > 1000)
 		timeout_ms = 1000;
-	time_t last_stats = time(NULL);
+	time_t last_stats = time(NULL), last_metrics = 0, started = time(NULL);
+	bool metrics_warned = false;
 	for (;;) {
 		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 		int pr = poll(&pfd, 1, timeout_ms);
@@ -407,6 +420,17 @@ static int run(struct daemon *d)
 			alive &= now.tv_sec - worker_heartbeat(d->workers[i]) < STALL_S;
 		if (wd_usec && alive)
 			sd_notify(0, "WATCHDOG=1");
+		if (d->cfg->metrics_file[0] && time(NULL) - last_metrics >= METRICS_EVERY_S) {
+			struct metrics_sources ms = {
+				.workers = d->workers, .nworkers = d->nworkers, .writer = d->writer, .tracker = d->tracker,
+				.flows = d->flows, .engine = &d->engine, .uptime_s = difftime(time(NULL), started),
+			};
+			r = metrics_write(d->cfg->metrics_file, &ms);
+			if (r < 0 && !metrics_warned)
+				log_warn("%s: cannot write the metrics: %s (said once)", d->cfg->metrics_file, strerror(-r));
+			metrics_warned |= r < 0;
+			last_metrics = time(NULL);
+		}
 		if (time(NULL) - last_stats >= 3600) {
 			log_stats(d);
 			last_stats = time(NULL);

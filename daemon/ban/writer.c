@@ -51,6 +51,9 @@ struct banwriter {
 	struct banwriter_stats stats;
 };
 
+const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1] = { 100, 250, 500, 1000, 2500,
+									      5000, 10000, 50000, 250000 };
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -121,7 +124,21 @@ struct sync_ctx {
 	struct bantable *fresh;
 	int64_t now;
 	unsigned n;
+	uint64_t expired, removed;
 };
+
+/* A ban we knew that the kernel no longer holds: it timed out, or someone deleted it. */
+static int gone_cb(const struct ban_entry *e, void *data)
+{
+	struct sync_ctx *c = data;
+	if (bantable_get(c->fresh, &e->addr))
+		return 0;
+	if (e->until_ms <= c->now + 2000)
+		c->expired++;
+	else
+		c->removed++;
+	return 0;
+}
 
 /* One element of the kernel sets into the fresh table. Offence numbers come from what we
  * knew; a ban we never made (added by hand, or history lost) is adopted as an offence. */
@@ -164,9 +181,15 @@ static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6)
 		bantable_free(c.fresh);
 		return r;
 	}
+	bantable_foreach(w->bans, gone_cb, &c);
 	bantable_free(w->bans);
 	w->bans = c.fresh;
 	w->bans_synced_ms = c.now;
+	pthread_mutex_lock(&w->lock);
+	w->stats.expired += c.expired;
+	w->stats.removed += c.removed;
+	w->stats.active = bantable_size(w->bans);
+	pthread_mutex_unlock(&w->lock);
 	w->bans_dirty = true;
 	if (n4)
 		*n4 = four;
@@ -389,6 +412,12 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			changed = true;
 		d.added++;
 		d.last_latency_us = lat_us > 0 ? (uint64_t)lat_us : 0;
+		unsigned b = 0;
+		while (b < BANWRITER_LATENCY_BUCKETS - 1 && d.last_latency_us > banwriter_latency_le_us[b])
+			b++;
+		d.latency_bucket[b]++;
+		d.latency_sum_us += d.last_latency_us;
+		d.latency_count++;
 	}
 	if (changed) {
 		r = offences_save(w->offences, w->history_path);
@@ -407,6 +436,11 @@ stats:
 	w->stats.transport_errors += d.transport_errors;
 	if (d.added)
 		w->stats.last_latency_us = d.last_latency_us;
+	for (unsigned b = 0; b < BANWRITER_LATENCY_BUCKETS; b++)
+		w->stats.latency_bucket[b] += d.latency_bucket[b];
+	w->stats.latency_sum_us += d.latency_sum_us;
+	w->stats.latency_count += d.latency_count;
+	w->stats.active = bantable_size(w->bans);
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -11,10 +11,20 @@
 
 struct banwriter;
 
+/* Upper bounds (microseconds) of the ban latency histogram's buckets; the last is +Inf. */
+#define BANWRITER_LATENCY_BUCKETS 10
+extern const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1];
+
 struct banwriter_stats {
 	uint64_t added, refused_by_kernel, not_banned_allowed, not_banned_protected, already_banned,
 		batches, transport_errors;
-	uint64_t last_latency_us; /* threshold packet to kernel ack, last ban */
+	uint64_t expired, removed; /* bans that left the sets: timed out, or deleted by hand */
+	uint64_t active;           /* bans in the sets at the last look */
+	uint64_t last_latency_us;  /* threshold packet to kernel ack, last ban */
+	/* threshold packet to kernel ack, every ban: a histogram (counts per bucket, not
+	 * cumulative), their sum and count */
+	uint64_t latency_bucket[BANWRITER_LATENCY_BUCKETS];
+	uint64_t latency_sum_us, latency_count;
 };
 
 /* Opens the netlink socket and loads the offence history from @c->state_dir. Does not start

@@ -31,6 +31,8 @@ static const struct key keys[] = {
 	  "offence history lives here (survives restarts)" },
 	{ "daemon", "events", KEY_OPTPATH, OFF(events), 0, 0, "/var/log/nfsentry/events.json",
 	  "detections and bans, one JSON object per line (empty: only logged)" },
+	{ "daemon", "metrics_file", KEY_OPTPATH, OFF(metrics_file), 0, 0, "/run/nfsentry/nfsentry.prom",
+	  "Prometheus text file, rewritten every 5 s (empty: none)" },
 	{ "daemon", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0, "info", "error, warning, notice, info or debug" },
 	{ "queue", "queues", KEY_UINT, OFF(queues), 1, 64, "2", "queues and worker threads" },
 	/* 65471 + 64 queues ends at queue 65534: the bounds alone keep base+queues-1 valid. */

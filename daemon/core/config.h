@@ -16,6 +16,7 @@ struct nfs_config {
 	/* [daemon] */
 	char state_dir[PATH_MAX];
 	char events[PATH_MAX];   /* JSON events file; empty: events are only logged */
+	char metrics_file[PATH_MAX]; /* Prometheus text file; empty: none */
 	enum log_level log_level;
 	/* [queue] */
 	uint64_t queues;      /* worker threads, one per queue */

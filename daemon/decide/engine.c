@@ -81,6 +81,13 @@ static struct nfs_addr ban_key(struct engine *e, const struct nfs_addr *a)
 	return a->family == AF_INET6 ? nfs_addr_prefix(a, atomic_load(&e->set.ipv6_prefix)) : *a;
 }
 
+/* One more event, and one more detection for @d (the metrics' per-detector count). */
+static void counted(struct engine *e, enum det d, struct engine_counters *c)
+{
+	atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&e->detections[d], 1, memory_order_relaxed);
+}
+
 /* Live: hand to the ban writer. Replay: say what would be banned. */
 static void request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
 			const struct engine_meta *m, struct engine_counters *c)
@@ -118,7 +125,7 @@ static void count_syn(struct engine *e, const struct pkt *p, const struct engine
 	enum action a = decide(e, DET_FLOOD, NULL, &p->dst, p->dport);
 	if (a != ACTION_IGNORE) {
 		report_flood(e->events, &m->when, p, n, 1, a);
-		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+		counted(e, DET_FLOOD, c);
 	}
 }
 
@@ -154,14 +161,14 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 		enum action act = decide(e, DET_BACKSCATTER, &p->src, &p->dst, p->dport);
 		if (act != ACTION_IGNORE) {
 			report_backscatter(e->events, &m->when, p, &rep, act);
-			atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+			counted(e, DET_BACKSCATTER, c);
 		}
 	}
 	if (rep.probe) {
 		enum action act = decide(e, DET_PROBE, &p->src, &p->dst, p->dport);
 		if (act != ACTION_IGNORE) {
 			report_probe(e->events, &m->when, p, act);
-			atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+			counted(e, DET_PROBE, c);
 		}
 	}
 	if (r != TRK_CROSSED)
@@ -170,7 +177,7 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	if (act == ACTION_IGNORE)
 		return;
 	report_scan(e->events, &m->when, p, &key, &rep, act);
-	atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+	counted(e, DET_SCAN, c);
 	if (act == ACTION_BAN)
 		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
 }
@@ -228,7 +235,7 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			if (standard) {
 				if (atomic_load(&e->set.report_standard)) {
 					report_backdoor(e->events, &m->when, rep, f, d, ACTION_IGNORE, true);
-					atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+					counted(e, d, c);
 				}
 				continue;
 			}
@@ -236,7 +243,7 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			if (a == ACTION_IGNORE)
 				continue;
 			report_backdoor(e->events, &m->when, rep, f, d, a, false);
-			atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+			counted(e, d, c);
 			if (a >= ACTION_DROP)
 				drop = true;
 			if (a == ACTION_BAN)

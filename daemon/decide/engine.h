@@ -41,6 +41,7 @@ struct engine {
 	_Atomic int64_t flood_second;
 	_Atomic uint64_t flood_syns;
 	_Atomic int64_t flood_reported;
+	_Atomic uint64_t detections[DET_COUNT]; /* events raised, per detector */
 };
 
 /* Per-worker counters; the worker increments, anyone may read. */

@@ -115,6 +115,7 @@ write_config() {
 	local -A kv=(
 		[daemon.state_dir]=$TMPD/state
 		[daemon.events]=$EVENTS
+		[daemon.metrics_file]=$TMPD/metrics.prom
 		[daemon.log_level]=info
 		[ban.duration]=30s
 		[allow.resolv_conf]=$TMPD/resolv.conf

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <grp.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "detect/tracker.h"
 #include "replay/pcapsrc.h"
 #include "nft/nl.h"
+#include "control/server.h"
 #include "metrics.h"
 #include "nft/ruleset.h"
 #include "queue/worker.h"
@@ -185,8 +187,21 @@ out:
 	return r;
 }
 
+/* Creates the folder of @path if missing (one level: /run/nfsentry without systemd). */
+static void mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0755);
+	}
+}
+
 struct daemon {
 	struct nfs_config *cfg;
+	struct control *control;
 	const char *cfg_path;
 	struct event_sink *events;
 	struct flowtab *flows;
@@ -282,15 +297,8 @@ static int run(struct daemon *d)
 	randombytes_buf(key, sizeof(key));
 
 	/* The metrics file's folder (/run/nfsentry under systemd's RuntimeDirectory=). */
-	if (d->cfg->metrics_file[0]) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", d->cfg->metrics_file);
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			(void)mkdir(dir, 0755);
-		}
-	}
+	if (d->cfg->metrics_file[0])
+		mkdir_parent(d->cfg->metrics_file);
 	if (mkdir(d->cfg->state_dir, 0750) < 0 && errno != EEXIST)
 		log_warn("%s: %s (offence history will not be saved)", d->cfg->state_dir, strerror(errno));
 
@@ -363,6 +371,33 @@ static int run(struct daemon *d)
 	for (size_t i = 0; i < d->nworkers; i++) {
 		if ((r = worker_start(d->workers[i])) < 0) {
 			log_err("cannot start worker for queue %u: %s", worker_queue(d->workers[i]), strerror(-r));
+			return 1;
+		}
+	}
+	if (d->cfg->control_socket[0]) {
+		struct control_ctx cc = {
+			.workers = d->workers, .nworkers = d->nworkers, .nclosed = d->cfg->queues, .writer = d->writer,
+			.banq = d->banq, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
+			.started = time(NULL),
+		};
+		gid_t gid = (gid_t)-1;
+		char err[512];
+		if (d->cfg->control_group[0]) {
+			struct group *g = getgrnam(d->cfg->control_group);
+			if (!g) {
+				log_err("[daemon] control_group: no group named \"%s\"", d->cfg->control_group);
+				return 1;
+			}
+			gid = g->gr_gid;
+		}
+		mkdir_parent(d->cfg->control_socket);
+		r = control_open(&d->control, d->cfg->control_socket, gid, &cc, err, sizeof(err));
+		if (r < 0) {
+			log_err("cannot open the control socket: %s", err);
+			return 1;
+		}
+		if ((r = control_start(d->control)) < 0) {
+			log_err("cannot start the control socket's thread: %s", strerror(-r));
 			return 1;
 		}
 	}
@@ -445,6 +480,8 @@ static void daemon_teardown(struct daemon *d)
 {
 	/* Workers first (no new requests), then the writer drains and commits what is queued. */
 	struct engine_counters fin = { 0 };
+	/* The control socket first: its requests wait on the writer, which still runs. */
+	control_free(d->control);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	if (d->engine_ready)

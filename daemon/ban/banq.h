@@ -4,13 +4,30 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "core/addr.h"
 #include "detect/tracker.h"
 
+/* The answer to a request from the control socket: the writer fills it and signals. */
+struct ban_reply {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int rc;                     /* 0, or -errno with msg */
+	char msg[256];
+	struct nfs_addr addr;       /* what was banned or unbanned */
+	uint64_t seconds;
+};
+
+enum ban_op { BAN_OP_AUTO = 0, BAN_OP_MANUAL_BAN, BAN_OP_MANUAL_UNBAN };
+
 struct ban_request {
+	uint8_t op;                 /* enum ban_op */
+	uint64_t seconds;           /* manual ban: its length (0: [ban] duration) */
+	struct ban_reply *reply;    /* manual requests: where the answer goes (owned by the asker) */
 	struct nfs_addr addr;       /* IPv4 host or IPv6 prefix */
 	struct nfs_addr host;       /* the offending address itself (addr narrowed to a host) */
 	struct timespec t_packet;   /* when the threshold-crossing packet arrived (CLOCK_REALTIME) */

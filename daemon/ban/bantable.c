@@ -9,8 +9,9 @@
 #include <unistd.h>
 
 #include "core/lrumap.h"
+#include "decide/policy.h"
 
-#define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms\n"
+#define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms [detector]\n"
 
 struct ban_node {
 	struct lru_node node; /* first */
@@ -105,8 +106,8 @@ int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 		char a[NFS_ADDR_STRLEN];
 		if (e->until_ms <= now_ms)
 			continue;
-		fprintf(f, "%s %u %llu %lld\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
-			(unsigned long long)e->timeout_s, (long long)e->until_ms);
+		fprintf(f, "%s %u %llu %lld %s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
+			(unsigned long long)e->timeout_s, (long long)e->until_ms, policy_det_key(e->det));
 		n++;
 	}
 	if (fflush(f) != 0 || fsync(fd) != 0)
@@ -132,7 +133,7 @@ int bantable_load(struct bantable *t, const char *path, unsigned *bad_lines)
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
-		char addr[NFS_ADDR_STRLEN + 1], extra;
+		char addr[NFS_ADDR_STRLEN + 1], det[32] = "manual", extra;
 		unsigned offence;
 		unsigned long long timeout_s;
 		long long until;
@@ -147,13 +148,16 @@ int bantable_load(struct bantable *t, const char *path, unsigned *bad_lines)
 			(*bad_lines)++;
 			continue;
 		}
-		if (sscanf(line, "%50s %u %llu %lld %c", addr, &offence, &timeout_s, &until, &extra) != 4 || offence == 0 ||
+		int fields = sscanf(line, "%50s %u %llu %lld %31s %c", addr, &offence, &timeout_s, &until, det, &extra);
+		int d = policy_det_parse(det);
+		if ((fields != 4 && fields != 5) || d < 0 || offence == 0 ||
 		    timeout_s == 0 || timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||
 		    (e.addr.family == AF_INET && e.addr.plen != 32)) {
 			(*bad_lines)++;
 			continue;
 		}
 		e.offence = offence;
+		e.det = (uint8_t)d;
 		e.timeout_s = timeout_s;
 		e.until_ms = until;
 		if (bantable_put(t, &e) < 0)

@@ -14,6 +14,7 @@ struct ban_entry {
 	uint32_t offence;     /* which offence of this address the ban is for */
 	uint64_t timeout_s;   /* the ban's length when it was made */
 	int64_t until_ms;     /* when it ends, realtime */
+	uint8_t det;          /* enum det: why (DET_MANUAL for hand-made bans) */
 };
 
 struct bantable;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/netfilter/nf_tables.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -23,7 +24,7 @@
 #include "nft/setelem.h"
 
 struct settings {
-	uint64_t duration, max_duration, forget;
+	uint64_t duration, max_duration, forget, ipv6_prefix;
 	double factor;
 	struct netlist allow, protect;
 };
@@ -69,6 +70,7 @@ static struct settings *settings_from(const struct nfs_config *c, const struct n
 	s->duration = c->duration;
 	s->max_duration = c->max_duration;
 	s->forget = c->forget;
+	s->ipv6_prefix = c->ipv6_prefix;
 	s->factor = c->factor;
 	s->allow = c->allow;
 	if (protect)
@@ -153,7 +155,7 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 		offences_record(c->w->offences, &e->addr, 1, c->now / 1000);
 	}
 	struct ban_entry b = {
-		.addr = e->addr, .offence = offence,
+		.addr = e->addr, .offence = offence, .det = old ? old->det : DET_MANUAL,
 		.timeout_s = e->timeout_ms ? e->timeout_ms / 1000 : 365ULL * 86400,
 		.until_ms = c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000),
 	};
@@ -181,11 +183,11 @@ static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6)
 		bantable_free(c.fresh);
 		return r;
 	}
+	pthread_mutex_lock(&w->lock);
 	bantable_foreach(w->bans, gone_cb, &c);
 	bantable_free(w->bans);
 	w->bans = c.fresh;
 	w->bans_synced_ms = c.now;
-	pthread_mutex_lock(&w->lock);
 	w->stats.expired += c.expired;
 	w->stats.removed += c.removed;
 	w->stats.active = bantable_size(w->bans);
@@ -218,7 +220,9 @@ static void readd_flush(struct readd_ctx *c)
 	r = nftset_commit(&c->w->nl, NFT_MSG_NEWSETELEM, c->elems, c->n, res);
 	for (size_t i = 0; i < c->n; i++) {
 		if (r >= 0 && (res[i] == 0 || res[i] == -EEXIST)) {
+			pthread_mutex_lock(&c->w->lock);
 			bantable_put(c->w->bans, &c->from[i]);
+			pthread_mutex_unlock(&c->w->lock);
 			c->restored++;
 		} else {
 			c->failed++;
@@ -306,6 +310,108 @@ static void describe(const struct trk_report *rep, char *buf, size_t len)
 		snprintf(buf + o, len - o, ")");
 }
 
+static void reply(struct ban_reply *r, int rc, const struct nfs_addr *addr, uint64_t seconds, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void reply(struct ban_reply *r, int rc, const struct nfs_addr *addr, uint64_t seconds, const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&r->lock);
+	r->rc = rc;
+	if (addr)
+		r->addr = *addr;
+	r->seconds = seconds;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	r->done = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+struct find_ctx {
+	const struct nfs_addr *host;
+	struct ban_entry found;
+	bool ok;
+};
+
+static int find_cb(const struct ban_entry *e, void *data)
+{
+	struct find_ctx *c = data;
+	if (nfs_addr_equal(&e->addr, c->host) || nfs_addr_in(&e->addr, c->host)) {
+		c->found = *e;
+		c->ok = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* A ban or unban asked for on the control socket: one transaction, answered at once. The
+ * same rules as for automatic bans: allowlisted and protected addresses are refused. */
+static void handle_manual(struct banwriter *w, struct ban_request *rq)
+{
+	struct settings *s = w->cur;
+	struct nftset_elem e = { .addr = rq->host };
+	const struct nfs_addr *net;
+	char a[NFS_ADDR_STRLEN], nb[NFS_ADDR_STRLEN];
+	int res, r;
+
+	if (rq->op == BAN_OP_MANUAL_UNBAN) {
+		struct find_ctx f = { .host = &rq->host };
+		bantable_foreach(w->bans, find_cb, &f);
+		if (f.ok)
+			e.addr = f.found.addr;
+		else if (e.addr.family == AF_INET6 && e.addr.plen == 128)
+			e.addr = nfs_addr_prefix(&e.addr, (unsigned)s->ipv6_prefix);
+		r = nftset_commit(&w->nl, NFT_MSG_DELSETELEM, &e, 1, &res);
+		nfs_addr_format(&e.addr, a, sizeof(a));
+		if (r < 0 || res < 0) {
+			int err = r < 0 ? r : res;
+			reply(rq->reply, err, &e.addr, 0, "%s", err == -ENOENT ? "not banned" : strerror(-err));
+			return;
+		}
+		log_notice("unbanned %s (by hand, through the control socket)", a);
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		report_unban(w->events, &now, &e.addr, "manual");
+		w->bans_synced_ms = 0; /* re-read the sets soon: the table follows */
+		reply(rq->reply, 0, &e.addr, 0, "unbanned");
+		return;
+	}
+	if (e.addr.family == AF_INET6 && e.addr.plen == 128)
+		e.addr = nfs_addr_prefix(&e.addr, (unsigned)s->ipv6_prefix);
+	nfs_addr_format(&e.addr, a, sizeof(a));
+	if ((net = netlist_overlap(&s->allow, &e.addr))) {
+		reply(rq->reply, -EPERM, &e.addr, 0, "allowlisted (%s)", nfs_addr_format(net, nb, sizeof(nb)));
+		return;
+	}
+	if ((net = netlist_overlap(&s->protect, &e.addr))) {
+		reply(rq->reply, -EPERM, &e.addr, 0, "protected (%s: this host, a resolver or a gateway)",
+		      nfs_addr_format(net, nb, sizeof(nb)));
+		return;
+	}
+	uint64_t secs = rq->seconds ? rq->seconds : s->duration;
+	e.timeout_ms = secs * 1000;
+	r = nftset_commit(&w->nl, NFT_MSG_NEWSETELEM, &e, 1, &res);
+	if (r < 0 || res < 0) {
+		int err = r < 0 ? r : res;
+		reply(rq->reply, err, &e.addr, 0, "%s", err == -EEXIST ? "already banned" : strerror(-err));
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&w->lock);
+	bantable_put(w->bans, &(struct ban_entry){ .addr = e.addr, .offence = 1, .timeout_s = secs,
+						   .until_ms = now_ms() + (int64_t)secs * 1000, .det = DET_MANUAL });
+	w->stats.added++;
+	w->stats.active = bantable_size(w->bans);
+	pthread_mutex_unlock(&w->lock);
+	w->bans_dirty = true;
+	log_notice("banned %s for %llus (by hand, through the control socket)", a, (unsigned long long)secs);
+	report_ban(w->events, &now, &e.addr, "manual", secs, 1, -1);
+	reply(rq->reply, 0, &e.addr, secs, "banned");
+}
+
 /* Decides and commits one burst of requests. */
 static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 {
@@ -323,6 +429,11 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		const struct nfs_addr *addr = &req[i].addr;
 		const struct nfs_addr *net;
 		bool dup = false;
+
+		if (req[i].op != BAN_OP_AUTO) {
+			handle_manual(w, &req[i]);
+			continue;
+		}
 
 		/* An IPv6 prefix that also holds an allowed or protected address (the scanner shares
 		 * this host's own /64, or its router's) is narrowed to the offending host: banning
@@ -400,9 +511,11 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		else
 			snprintf(why, sizeof(why), "%s", policy_det_name(rq->det));
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
+		pthread_mutex_lock(&w->lock);
 		bantable_put(w->bans, &(struct ban_entry){ .addr = elems[k].addr, .offence = offence[k],
 							   .timeout_s = elems[k].timeout_ms / 1000,
-							   .until_ms = now + (int64_t)elems[k].timeout_ms });
+							   .until_ms = now + (int64_t)elems[k].timeout_ms, .det = rq->det });
+		pthread_mutex_unlock(&w->lock);
 		w->bans_dirty = true;
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
@@ -549,6 +662,40 @@ void banwriter_free(struct banwriter *w)
 	free(w->next);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
+}
+
+void banwriter_list(struct banwriter *w, int (*cb)(const struct ban_entry *e, void *data), void *data)
+{
+	pthread_mutex_lock(&w->lock);
+	bantable_foreach(w->bans, cb, data);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int banwriter_allow(struct banwriter *w, const struct nfs_addr *net)
+{
+	struct settings *s = malloc(sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	/* Settings are never changed in place: a new copy goes to the thread, which takes it
+	 * before its next request (cur and next only change under this lock). */
+	pthread_mutex_lock(&w->lock);
+	*s = w->next ? *w->next : *w->cur;
+	r = netlist_add(&s->allow, net);
+	if (r == 0) {
+		free(w->next);
+		w->next = s;
+		if (!w->started) {
+			free(w->cur);
+			w->cur = s;
+			w->next = NULL;
+		}
+	} else {
+		free(s);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
 }
 
 void banwriter_get_stats(struct banwriter *w, struct banwriter_stats *out)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ban/banq.h"
+#include "ban/bantable.h"
 #include "core/config.h"
 #include "core/event.h"
 
@@ -48,3 +49,7 @@ void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, cons
 void banwriter_stop(struct banwriter *w);
 void banwriter_free(struct banwriter *w);
 void banwriter_get_stats(struct banwriter *w, struct banwriter_stats *out);
+/* Calls @cb on every ban the writer knows of (under its lock: @cb must not call back). */
+void banwriter_list(struct banwriter *w, int (*cb)(const struct ban_entry *e, void *data), void *data);
+/* Adds @net to the running allowlist (until the next reload). Returns 0 or -errno. */
+int banwriter_allow(struct banwriter *w, const struct nfs_addr *net);

@@ -14,7 +14,7 @@
 #include "core/duration.h"
 
 enum key_type { KEY_UINT, KEY_DURATION, KEY_BOOL, KEY_PATH, KEY_FACTOR, KEY_NETS, KEY_LOGLEVEL, KEY_VERDICT,
-		KEY_OPTPATH, KEY_ACTION, KEY_BDALLOW };
+		KEY_OPTPATH, KEY_ACTION, KEY_BDALLOW, KEY_NAME };
 
 struct key {
 	const char *section, *name;
@@ -33,6 +33,10 @@ static const struct key keys[] = {
 	  "detections and bans, one JSON object per line (empty: only logged)" },
 	{ "daemon", "metrics_file", KEY_OPTPATH, OFF(metrics_file), 0, 0, "/run/nfsentry/nfsentry.prom",
 	  "Prometheus text file, rewritten every 5 s (empty: none)" },
+	{ "daemon", "control_socket", KEY_OPTPATH, OFF(control_socket), 0, 107, "/run/nfsentry/control.sock",
+	  "nfsentryctl's socket (empty: none)" },
+	{ "daemon", "control_group", KEY_NAME, OFF(control_group), 0, 63, "",
+	  "a group whose members may use the control socket besides root (empty: root only)" },
 	{ "daemon", "log_level", KEY_LOGLEVEL, OFF(log_level), 0, 0, "info", "error, warning, notice, info or debug" },
 	{ "queue", "queues", KEY_UINT, OFF(queues), 1, 64, "2", "queues and worker threads" },
 	/* 65471 + 64 queues ends at queue 65534: the bounds alone keep base+queues-1 valid. */
@@ -167,7 +171,18 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 			return -EINVAL;
 		}
 		return 0;
+	case KEY_NAME:
+		if (strlen(v) > k->max || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v)) {
+			snprintf(why, whylen, "%s: expected a name (letters, digits, _ . -), got \"%s\"", k->name, v);
+			return -EINVAL;
+		}
+		snprintf(p, k->max + 1, "%s", v);
+		return 0;
 	case KEY_OPTPATH:
+		if (k->max && strlen(v) > k->max) {
+			snprintf(why, whylen, "%s: longer than %llu bytes", k->name, (unsigned long long)k->max);
+			return -EINVAL;
+		}
 		if (*v && (v[0] != '/' || strlen(v) >= PATH_MAX)) {
 			snprintf(why, whylen, "%s: expected an absolute path or nothing, got \"%s\"", k->name, v);
 			return -EINVAL;
@@ -387,7 +402,7 @@ void config_dump(const struct nfs_config *c, FILE *f)
 			fprintf(f, "%s\n", buf);
 			break;
 		case KEY_BOOL: fprintf(f, "%s\n", *(const bool *)p ? "yes" : "no"); break;
-		case KEY_PATH: case KEY_OPTPATH: fprintf(f, "%s\n", (const char *)p); break;
+		case KEY_PATH: case KEY_OPTPATH: case KEY_NAME: fprintf(f, "%s\n", (const char *)p); break;
 		case KEY_ACTION: fprintf(f, "%s\n", policy_action_name(*(const enum action *)p)); break;
 		case KEY_BDALLOW: break;
 		case KEY_FACTOR: fprintf(f, "%g\n", *(const double *)p); break;

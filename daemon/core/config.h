@@ -17,6 +17,8 @@ struct nfs_config {
 	char state_dir[PATH_MAX];
 	char events[PATH_MAX];   /* JSON events file; empty: events are only logged */
 	char metrics_file[PATH_MAX]; /* Prometheus text file; empty: none */
+	char control_socket[108];    /* UNIX socket of nfsentryctl; empty: none */
+	char control_group[64];      /* group allowed besides root; empty: root only */
 	enum log_level log_level;
 	/* [queue] */
 	uint64_t queues;      /* worker threads, one per queue */

@@ -357,6 +357,13 @@ static void finish_cb(const struct flow_report *rep, void *data)
 	flow_findings(f->e, rep, &m, f->c);
 }
 
+uint32_t engine_clock(struct engine *e)
+{
+	struct engine_meta m;
+	clock_gettime(CLOCK_REALTIME, &m.when);
+	return engine_now(e, &m);
+}
+
 void engine_finish(struct engine *e, struct engine_counters *c)
 {
 	struct finish_ctx f = { e, c };

@@ -80,5 +80,7 @@ void engine_configure(struct engine *e, const struct nfs_config *c);
 /* Takes @len captured bytes of a packet of @wire_len bytes. Returns the verdict. */
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
 				  const struct engine_meta *m, struct engine_counters *c);
+/* Seconds on the engine's clock, as the tracker counts them. */
+uint32_t engine_clock(struct engine *e);
 /* End of a replay (or shutdown): final evaluation of every open connection. */
 void engine_finish(struct engine *e, struct engine_counters *c);

@@ -34,6 +34,8 @@ static const struct {
 	[DET_GNUTELLA_SIG] = { "gnutella-sig", "gnutella-sig", "gnutella", ACTION_ALERT },
 	/* Most interactive flows found are games, chat, IMAP (sec. 5.7, 5.8). */
 	[DET_INTERACTIVE] = { "interactive", "interactive", "interactive", ACTION_ALERT },
+	/* Not a detector: the reason of a ban an administrator made. No [detect] key. */
+	[DET_MANUAL] = { "manual", "manual", NULL, ACTION_BAN },
 };
 
 void policy_init_defaults(struct policy *p)
@@ -64,7 +66,7 @@ int policy_action_parse(const char *s, enum action *out)
 	return -EINVAL;
 }
 
-static int det_parse(const char *s)
+int policy_det_parse(const char *s)
 {
 	for (int i = 0; i < DET_COUNT; i++)
 		if (!strcmp(s, dets[i].key))
@@ -81,7 +83,7 @@ int policy_allow_add(struct policy *p, const char *spec, char *why, size_t whyle
 		snprintf(why, whylen, "\"%s\": expected DETECTOR PORT SERVER CLIENT (\"*\" for any)", spec);
 		return -EINVAL;
 	}
-	if (strcmp(det, "*") && (a.det = det_parse(det)) < 0) {
+	if (strcmp(det, "*") && (a.det = policy_det_parse(det)) < 0) {
 		snprintf(why, whylen, "\"%s\" is not a detector", det);
 		return -EINVAL;
 	}

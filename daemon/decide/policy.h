@@ -23,6 +23,7 @@ enum det {
 	DET_ROOT_SIG_WEAK, /* "# " elsewhere in a connection (config key root-sig-weak) */
 	DET_NAPSTER_SIG, DET_GNUTELLA_SIG,
 	DET_INTERACTIVE, /* the timing algorithm */
+	DET_MANUAL,      /* a ban made by an administrator (nfsentryctl, or nft by hand) */
 	DET_COUNT
 };
 
@@ -45,6 +46,7 @@ struct policy {
 void policy_init_defaults(struct policy *p);
 const char *policy_det_name(enum det d);     /* event "detector" ("root-sig" for both root forms) */
 const char *policy_det_key(enum det d);      /* config key ("root-sig-weak" for the weak form) */
+int policy_det_parse(const char *key);        /* enum det by key, or -1 */
 const char *policy_action_name(enum action a);
 int policy_action_parse(const char *s, enum action *out); /* 0 or -EINVAL */
 /* The protocol a detector recognises ("ssh", "ftp/smtp", ...), or NULL. */

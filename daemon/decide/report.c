@@ -130,3 +130,11 @@ void report_ban(struct event_sink *s, const struct timespec *t, const struct nfs
 		json_object_set_new(ev, "latency_us", json_integer(latency_us));
 	event_emit(s, ev);
 }
+
+void report_unban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector)
+{
+	struct event_head h = { .time = *t, .event = "unban", .detector = detector, .src = addr, .action = "unban" };
+	json_t *ev = event_new(&h);
+	if (ev)
+		event_emit(s, ev);
+}

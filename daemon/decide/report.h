@@ -22,6 +22,8 @@ void report_flood(struct event_sink *s, const struct timespec *t, const struct p
 /* @standard: the protocol is on its standard port (only reported when auditing). */
 void report_backdoor(struct event_sink *s, const struct timespec *t, const struct flow_report *rep,
 		     const struct flow_finding *f, enum det d, enum action a, bool standard);
+/* A ban removed by hand. */
+void report_unban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector);
 /* A ban in the kernel (live) or the ban a replay would have made. @detector: why. */
 void report_ban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector,
 		uint64_t seconds, uint32_t offence, int64_t latency_us);

@@ -262,3 +262,29 @@ void flowtab_get_stats(struct flowtab *t, struct flow_stats *out)
 	out->flows = st.entries;
 	out->evicted = st.evicted;
 }
+
+size_t flowtab_top(struct flowtab *t, struct flow_summary *out, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SHARDMAP_SHARDS && max; i++) {
+		struct shard *s = &t->map.shards[i];
+		pthread_mutex_lock(&s->lock);
+		for (struct lru_node *nd = s->map.head; nd; nd = nd->next) {
+			const struct flow *f = (const struct flow *)nd;
+			size_t k = n < max ? n++ : max;
+			if (k == max) {
+				if (f->packets <= out[max - 1].packets)
+					continue;
+				k = max - 1;
+			}
+			while (k > 0 && out[k - 1].packets < f->packets) {
+				out[k] = out[k - 1];
+				k--;
+			}
+			out[k] = (struct flow_summary){ .tuple = f->tuple, .packets = f->packets, .drop = f->drop };
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}

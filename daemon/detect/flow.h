@@ -68,3 +68,12 @@ void flowtab_mark_drop(struct flowtab *t, const struct flow_tuple *tuple);
  * of a replay, and at shutdown. */
 void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *rep, void *data), void *data);
 void flowtab_get_stats(struct flowtab *t, struct flow_stats *out);
+
+struct flow_summary {
+	struct flow_tuple tuple;
+	uint32_t packets;
+	bool drop;
+};
+
+/* The (at most) @max connections with the most packets, most first. Returns how many. */
+size_t flowtab_top(struct flowtab *t, struct flow_summary *out, size_t max);

@@ -228,3 +228,39 @@ void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
 	out->sources = st.entries;
 	out->evicted = st.evicted;
 }
+
+/* Keeps @out sorted by ports, most first; @n entries used of @max. */
+static void top_insert(struct trk_summary *out, size_t *n, size_t max, const struct trk_summary *s)
+{
+	size_t i = *n < max ? (*n)++ : max;
+	if (i == max) {
+		if (max == 0 || s->ports <= out[max - 1].ports)
+			return;
+		i = max - 1;
+	}
+	while (i > 0 && out[i - 1].ports < s->ports) {
+		out[i] = out[i - 1];
+		i--;
+	}
+	out[i] = *s;
+}
+
+size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint32_t window, uint32_t now)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
+		struct shard *s = &t->map.shards[i];
+		pthread_mutex_lock(&s->lock);
+		for (struct lru_node *nd = s->map.head; nd; nd = nd->next) {
+			const struct source *src = (const struct source *)nd;
+			struct trk_summary sum = { .addr = src->key, .first_seen = src->first_seen, .last_seen = src->last_seen };
+			for (uint16_t k = 0; k < src->nports; k++)
+				sum.ports += now - src->ports[k].when < window;
+			memcpy(sum.counts, src->counts, sizeof(sum.counts));
+			top_insert(out, &n, max, &sum);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}

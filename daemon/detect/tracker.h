@@ -86,3 +86,14 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *src, const st
 /* Forgets @src (e.g. once it is banned and its history is no longer needed). */
 void tracker_source_forget(struct tracker *t, const struct nfs_addr *src);
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out);
+
+struct trk_summary {
+	struct nfs_addr addr;
+	uint32_t ports;          /* distinct ports still within @window */
+	uint32_t first_seen, last_seen;
+	uint32_t counts[TRK_CLASSES];
+};
+
+/* The (at most) @max sources with the most closed ports within @window at @now (tracker
+ * seconds), most first. Returns how many were written. */
+size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint32_t window, uint32_t now);

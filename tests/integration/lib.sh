@@ -116,6 +116,7 @@ write_config() {
 		[daemon.state_dir]=$TMPD/state
 		[daemon.events]=$EVENTS
 		[daemon.metrics_file]=$TMPD/metrics.prom
+		[daemon.control_socket]=$TMPD/control.sock
 		[daemon.log_level]=info
 		[ban.duration]=30s
 		[allow.resolv_conf]=$TMPD/resolv.conf

@@ -7,7 +7,8 @@ set -euo pipefail
 
 setup_netns
 load_ruleset
-write_config
+# The unprivileged daemon writes its socket, events and metrics where it may: its state dir.
+write_config daemon.control_socket=$TMPD/state/control.sock daemon.metrics_file=$TMPD/state/metrics.prom
 chown -R nobody: "$TMPD/state"
 chmod 755 "$TMPD"
 

@@ -6,6 +6,8 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	libnetfilter-queue-dev libmnl-dev libnftnl-dev libnfnetlink-dev libnftables-dev
 	libinih-dev libsodium-dev libsystemd-dev libjansson-dev libpcap-dev
+	# lints the man pages (man/lint.sh, test lint-man)
+	mandoc
 	# run and test: the real kernel tools, clients and servers
 	nftables iproute2 nmap hping3 curl socat tcpdump python3 procps util-linux
 	# servers and clients of the backdoor scenarios (tests/integration/test-backdoor-*.sh)

@@ -10,6 +10,7 @@ prefix=$(meson introspect "$build" --buildoptions | python3 -c 'import json,sys;
 fail() { echo "FAIL: $*" >&2; exit 1; }
 want=(
 	"$prefix/sbin/nfsentry"
+	"$prefix/sbin/nfsentryctl"
 	/etc/nfsentry/nfsentry.conf
 	/etc/nfsentry/nfsentry.nft
 	"$prefix/share/doc/nfsentry/README.md"

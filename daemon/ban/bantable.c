@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/atomicfile.h"
 #include "core/lrumap.h"
 #include "decide/policy.h"
 
@@ -84,43 +85,23 @@ void bantable_foreach(struct bantable *t, int (*cb)(const struct ban_entry *e, v
 
 int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 {
-	char tmp[4096];
-	int fd, r = 0, n = 0;
-	FILE *f;
+	struct atomic_file af;
+	int n = 0, r = atomic_file_open(&af, path, 0600);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
+	if (r < 0)
 		return r;
-	}
-	fputs(BANS_HEADER, f);
+	fputs(BANS_HEADER, af.f);
 	for (struct lru_node *nd = t->map.tail; nd; nd = nd->prev) {
 		const struct ban_entry *e = &((struct ban_node *)nd)->e;
 		char a[NFS_ADDR_STRLEN];
 		if (e->until_ms <= now_ms)
 			continue;
-		fprintf(f, "%s %u %llu %lld %s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
+		fprintf(af.f, "%s %u %llu %lld %s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
 			(unsigned long long)e->timeout_s, (long long)e->until_ms, policy_det_key(e->det));
 		n++;
 	}
-	if (fflush(f) != 0 || fsync(fd) != 0)
-		r = -errno;
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) != 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return n;
+	r = atomic_file_commit(&af);
+	return r < 0 ? r : n;
 }
 
 int bantable_load(struct bantable *t, const char *path, unsigned *bad_lines)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/atomicfile.h"
 #include "core/lrumap.h"
 
 #define OFFENCES_HEADER "# nfsentry offence history v1: address count last-ban-epoch\n"
@@ -84,38 +85,19 @@ uint64_t offences_ban_seconds(uint64_t duration, double factor, uint64_t max, ui
 
 int offences_save(struct offences *o, const char *path)
 {
-	char tmp[4096];
-	FILE *f;
-	int fd, r = 0;
+	struct atomic_file af;
+	int r = atomic_file_open(&af, path, 0600);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
+	if (r < 0)
 		return r;
-	}
-	fputs(OFFENCES_HEADER, f);
+	fputs(OFFENCES_HEADER, af.f);
 	/* Oldest first, so a load rebuilds the same LRU order. */
 	for (struct lru_node *n = o->map.tail; n; n = n->prev) {
 		const struct offender *of = (const struct offender *)n;
 		char a[NFS_ADDR_STRLEN];
-		fprintf(f, "%s %u %lld\n", nfs_addr_format(&of->key, a, sizeof(a)), of->count, (long long)of->last);
+		fprintf(af.f, "%s %u %lld\n", nfs_addr_format(&of->key, a, sizeof(a)), of->count, (long long)of->last);
 	}
-	if (fflush(f) != 0 || fsync(fd) != 0)
-		r = -errno;
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) != 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	return atomic_file_commit(&af);
 }
 
 int offences_load(struct offences *o, const char *path, unsigned *bad_lines)

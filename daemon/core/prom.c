@@ -1,11 +1,10 @@
 /* prom.c - see prom.h. */
 #include "core/prom.h"
+#include "core/atomicfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int prom_begin(struct prom *p)
 {
@@ -37,8 +36,8 @@ void prom_abort(struct prom *p)
 
 int prom_commit(struct prom *p, const char *path)
 {
-	char tmp[4096];
-	int fd, r = 0;
+	struct atomic_file af;
+	int r;
 
 	if (fclose(p->f) != 0) {
 		p->f = NULL;
@@ -46,25 +45,16 @@ int prom_commit(struct prom *p, const char *path)
 		return -ENOMEM;
 	}
 	p->f = NULL;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		prom_abort(p);
-		return -ENAMETOOLONG;
-	}
 	/* World-readable: node_exporter runs as its own user; the numbers are not secret. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		prom_abort(p);
-		return r;
+	r = atomic_file_open(&af, path, 0644);
+	if (r == 0) {
+		if (fwrite(p->buf, 1, p->len, af.f) != p->len) {
+			atomic_file_abort(&af);
+			r = -EIO;
+		} else {
+			r = atomic_file_commit(&af);
+		}
 	}
-	if (write(fd, p->buf, p->len) != (ssize_t)p->len)
-		r = -EIO;
-	if (close(fd) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) != 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
 	prom_abort(p);
 	return r;
 }

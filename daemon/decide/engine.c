@@ -176,9 +176,12 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	enum action act = decide(e, DET_SCAN, &p->src, &p->dst, p->dport);
 	if (act == ACTION_IGNORE)
 		return;
+	/* The ban first: writing the event (JSON, a file, the log) would delay it. */
+	if (act == ACTION_BAN && !e->replay)
+		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
 	report_scan(e->events, &m->when, p, &key, &rep, act);
 	counted(e, DET_SCAN, c);
-	if (act == ACTION_BAN)
+	if (act == ACTION_BAN && e->replay) /* a replay's ban event follows its scan event */
 		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
 }
 

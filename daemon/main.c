@@ -313,6 +313,7 @@ static int run(struct daemon *d)
 		return 1;
 
 	if (d->cfg->events[0]) {
+		mkdir_parent(d->cfg->events); /* /var/log/nfsentry without systemd's LogsDirectory= */
 		r = event_sink_open(&d->events, d->cfg->events, NULL);
 		if (r < 0)
 			log_warn("%s: cannot open the events file: %s; events are only logged", d->cfg->events, strerror(-r));

@@ -40,7 +40,8 @@ step "nfsentry load-ruleset nft/nfsentry.nft"
 inhost build/daemon/nfsentry load-ruleset nft/nfsentry.nft
 
 step "nfsentry -c demo.conf (threshold 10 closed ports, first ban 2m)"
-printf '[daemon]\nstate_dir = %s/state\n[ban]\nduration = 2m\n' "$tmp" > "$tmp/demo.conf"
+printf '[daemon]\nstate_dir = %s/state\nevents = %s/events.json\nmetrics_file = %s/metrics.prom\ncontrol_socket = %s/control.sock\n[ban]\nduration = 2m\n' \
+	"$tmp" "$tmp" "$tmp" "$tmp" > "$tmp/demo.conf"
 # Started directly (not through a function or pipe) so $! is the daemon itself.
 ip netns exec "$HOST" build/daemon/nfsentry -c "$tmp/demo.conf" 2>>"$tmp/log" &
 pids+=($!)
@@ -63,7 +64,11 @@ step "the scanner now gets nothing, not even the open port"
 if ip netns exec "$SCAN" curl -s -m 2 telnet://198.51.100.1:8080 </dev/null; then echo "  (unexpected: connected)"; else echo "  connection timed out: dropped at prerouting -450"; fi
 inhost nft list chain inet nfsentry prerouting 2>/dev/null | grep "@ban4"
 
-step "unban by hand: nft delete element inet nfsentry ban4 { 198.51.100.2 }"
-inhost nft delete element inet nfsentry ban4 '{ 198.51.100.2 }'
+step "the events file (one JSON object per line) and nfsentryctl bans"
+cat "$tmp/events.json"
+build/tools/nfsentryctl -s "$tmp/control.sock" bans
+
+step "unban: nfsentryctl unban 198.51.100.2 (or nft delete element inet nfsentry ban4 { 198.51.100.2 })"
+build/tools/nfsentryctl -s "$tmp/control.sock" unban 198.51.100.2
 ip netns exec "$SCAN" curl -s -m 2 telnet://198.51.100.1:8080 </dev/null || true
 echo

@@ -10,6 +10,7 @@
 
 #include "core/atomicfile.h"
 #include "core/lrumap.h"
+#include "core/textlines.h"
 #include "decide/policy.h"
 
 #define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms [detector]\n"
@@ -104,47 +105,28 @@ int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 	return r < 0 ? r : n;
 }
 
+static int ban_line(const char *line, void *data)
+{
+	char addr[NFS_ADDR_STRLEN + 1], det[32] = "manual", extra;
+	unsigned offence;
+	unsigned long long timeout_s;
+	long long until;
+	struct ban_entry e = { 0 };
+	int fields = sscanf(line, "%50s %u %llu %lld %31s %c", addr, &offence, &timeout_s, &until, det, &extra);
+	int d = policy_det_parse(det);
+
+	if ((fields != 4 && fields != 5) || d < 0 || offence == 0 || timeout_s == 0 ||
+	    timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||
+	    (e.addr.family == AF_INET && e.addr.plen != 32))
+		return TEXTLINE_BAD;
+	e.offence = offence;
+	e.det = (uint8_t)d;
+	e.timeout_s = timeout_s;
+	e.until_ms = until;
+	return bantable_put(data, &e) < 0 ? TEXTLINE_STOP : TEXTLINE_OK;
+}
+
 int bantable_load(struct bantable *t, const char *path, unsigned *bad_lines)
 {
-	FILE *f = fopen(path, "re");
-	char line[256];
-	int loaded = 0;
-
-	*bad_lines = 0;
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char addr[NFS_ADDR_STRLEN + 1], det[32] = "manual", extra;
-		unsigned offence;
-		unsigned long long timeout_s;
-		long long until;
-		struct ban_entry e = { 0 };
-
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (!strchr(line, '\n') && !feof(f)) {
-			int ch;
-			while ((ch = fgetc(f)) != EOF && ch != '\n')
-				;
-			(*bad_lines)++;
-			continue;
-		}
-		int fields = sscanf(line, "%50s %u %llu %lld %31s %c", addr, &offence, &timeout_s, &until, det, &extra);
-		int d = policy_det_parse(det);
-		if ((fields != 4 && fields != 5) || d < 0 || offence == 0 ||
-		    timeout_s == 0 || timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||
-		    (e.addr.family == AF_INET && e.addr.plen != 32)) {
-			(*bad_lines)++;
-			continue;
-		}
-		e.offence = offence;
-		e.det = (uint8_t)d;
-		e.timeout_s = timeout_s;
-		e.until_ms = until;
-		if (bantable_put(t, &e) < 0)
-			break;
-		loaded++;
-	}
-	fclose(f);
-	return loaded;
+	return textlines_read(path, ban_line, t, bad_lines);
 }

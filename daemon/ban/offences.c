@@ -12,6 +12,7 @@
 
 #include "core/atomicfile.h"
 #include "core/lrumap.h"
+#include "core/textlines.h"
 
 #define OFFENCES_HEADER "# nfsentry offence history v1: address count last-ban-epoch\n"
 
@@ -100,39 +101,20 @@ int offences_save(struct offences *o, const char *path)
 	return atomic_file_commit(&af);
 }
 
+static int offence_line(const char *line, void *data)
+{
+	char addr[NFS_ADDR_STRLEN + 1], extra;
+	unsigned count;
+	long long last;
+	struct nfs_addr a;
+
+	if (sscanf(line, "%50s %u %lld %c", addr, &count, &last, &extra) != 3 || count == 0 ||
+	    nfs_addr_parse(addr, false, &a) < 0)
+		return TEXTLINE_BAD;
+	return offences_record(data, &a, count, last) < 0 ? TEXTLINE_STOP : TEXTLINE_OK;
+}
+
 int offences_load(struct offences *o, const char *path, unsigned *bad_lines)
 {
-	FILE *f = fopen(path, "re");
-	char line[256];
-	int loaded = 0;
-
-	*bad_lines = 0;
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char addr[NFS_ADDR_STRLEN + 1], extra;
-		unsigned count;
-		long long last;
-		struct nfs_addr a;
-
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (!strchr(line, '\n') && !feof(f)) { /* overlong: skip the rest of it */
-			int ch;
-			while ((ch = fgetc(f)) != EOF && ch != '\n')
-				;
-			(*bad_lines)++;
-			continue;
-		}
-		if (sscanf(line, "%50s %u %lld %c", addr, &count, &last, &extra) != 3 || count == 0 ||
-		    nfs_addr_parse(addr, false, &a) < 0) {
-			(*bad_lines)++;
-			continue;
-		}
-		if (offences_record(o, &a, count, last) < 0)
-			break;
-		loaded++;
-	}
-	fclose(f);
-	return loaded;
+	return textlines_read(path, offence_line, o, bad_lines);
 }

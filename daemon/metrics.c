@@ -31,6 +31,7 @@ static uint64_t g_enobufs(const struct worker_stats *s) { return s->enobufs; }
 static uint64_t g_gaps(const struct worker_stats *s) { return s->id_gaps; }
 static uint64_t g_verdict_err(const struct worker_stats *s) { return s->verdict_errors; }
 static uint64_t g_requests(const struct worker_stats *s) { return s->ban_requests; }
+static uint64_t g_banq_full(const struct worker_stats *s) { return s->banq_full; }
 
 int metrics_write(const char *path, const struct metrics_sources *s)
 {
@@ -40,8 +41,7 @@ int metrics_write(const char *path, const struct metrics_sources *s)
 
 	if (r < 0)
 		return r;
-	prom_family(&p, "nfsentry_uptime_seconds", "gauge", "Seconds since the daemon started.");
-	prom_sample(&p, "nfsentry_uptime_seconds", NULL, (uint64_t)s->uptime_s);
+	prom_single(&p, "nfsentry_uptime_seconds", "gauge", "Seconds since the daemon started.", (uint64_t)s->uptime_s);
 
 	per_queue(&p, s, "nfsentry_queue_packets_total", "counter", "Packets received from the queue.", g_packets);
 	per_queue(&p, s, "nfsentry_queue_accepted_total", "counter", "Packets given an accept verdict.", g_accepted);
@@ -55,6 +55,8 @@ int metrics_write(const char *path, const struct metrics_sources *s)
 		  g_verdict_err);
 	per_queue(&p, s, "nfsentry_queue_ban_requests_total", "counter", "Ban requests raised from this queue.",
 		  g_requests);
+	per_queue(&p, s, "nfsentry_queue_ban_requests_lost_total", "counter",
+		  "Ban requests lost: the ban queue was full (the source asks again after its hold).", g_banq_full);
 
 	/* The kernel's view of the same queues. */
 	static const char *const kn[] = { "nfsentry_kernel_queue_waiting", "nfsentry_kernel_queue_dropped_total",
@@ -84,21 +86,16 @@ int metrics_write(const char *path, const struct metrics_sources *s)
 
 	struct banwriter_stats bs;
 	banwriter_get_stats(s->writer, &bs);
-	prom_family(&p, "nfsentry_bans_added_total", "counter", "Bans added to the kernel sets.");
-	prom_sample(&p, "nfsentry_bans_added_total", NULL, bs.added);
-	prom_family(&p, "nfsentry_bans_expired_total", "counter", "Bans that timed out.");
-	prom_sample(&p, "nfsentry_bans_expired_total", NULL, bs.expired);
-	prom_family(&p, "nfsentry_bans_removed_total", "counter", "Bans deleted by hand before their time.");
-	prom_sample(&p, "nfsentry_bans_removed_total", NULL, bs.removed);
-	prom_family(&p, "nfsentry_bans_active", "gauge", "Bans in the sets at the last look.");
-	prom_sample(&p, "nfsentry_bans_active", NULL, bs.active);
+	prom_single(&p, "nfsentry_bans_added_total", "counter", "Bans added to the kernel sets.", bs.added);
+	prom_single(&p, "nfsentry_bans_expired_total", "counter", "Bans that timed out.", bs.expired);
+	prom_single(&p, "nfsentry_bans_removed_total", "counter", "Bans deleted by hand before their time.", bs.removed);
+	prom_single(&p, "nfsentry_bans_active", "gauge", "Bans in the sets at the last look.", bs.active);
 	prom_family(&p, "nfsentry_bans_refused_total", "counter", "Bans not made, by reason.");
 	prom_sample(&p, "nfsentry_bans_refused_total", "reason=\"kernel\"", bs.refused_by_kernel);
 	prom_sample(&p, "nfsentry_bans_refused_total", "reason=\"allowlisted\"", bs.not_banned_allowed);
 	prom_sample(&p, "nfsentry_bans_refused_total", "reason=\"protected\"", bs.not_banned_protected);
 	prom_sample(&p, "nfsentry_bans_refused_total", "reason=\"already_banned\"", bs.already_banned);
-	prom_family(&p, "nfsentry_ban_batch_errors_total", "counter", "Ban batches whose outcome is unknown.");
-	prom_sample(&p, "nfsentry_ban_batch_errors_total", NULL, bs.transport_errors);
+	prom_single(&p, "nfsentry_ban_batch_errors_total", "counter", "Ban batches whose outcome is unknown.", bs.transport_errors);
 
 	/* A histogram in seconds, as Prometheus wants; buckets are cumulative. */
 	prom_family(&p, "nfsentry_ban_latency_seconds", "histogram",
@@ -119,13 +116,9 @@ int metrics_write(const char *path, const struct metrics_sources *s)
 	struct flow_stats fs;
 	tracker_get_stats(s->tracker, &ts);
 	flowtab_get_stats(s->flows, &fs);
-	prom_family(&p, "nfsentry_sources_tracked", "gauge", "Sources with closed-port attempts being tracked.");
-	prom_sample(&p, "nfsentry_sources_tracked", NULL, ts.sources);
-	prom_family(&p, "nfsentry_sources_evicted_total", "counter", "Tracked sources pushed out to make room.");
-	prom_sample(&p, "nfsentry_sources_evicted_total", NULL, ts.evicted);
-	prom_family(&p, "nfsentry_flows_inspected", "gauge", "Connections under inspection.");
-	prom_sample(&p, "nfsentry_flows_inspected", NULL, fs.flows);
-	prom_family(&p, "nfsentry_flows_evicted_total", "counter", "Connections pushed out to make room.");
-	prom_sample(&p, "nfsentry_flows_evicted_total", NULL, fs.evicted);
+	prom_single(&p, "nfsentry_sources_tracked", "gauge", "Sources with closed-port attempts being tracked.", ts.sources);
+	prom_single(&p, "nfsentry_sources_evicted_total", "counter", "Tracked sources pushed out to make room.", ts.evicted);
+	prom_single(&p, "nfsentry_flows_inspected", "gauge", "Connections under inspection.", fs.flows);
+	prom_single(&p, "nfsentry_flows_evicted_total", "counter", "Connections pushed out to make room.", fs.evicted);
 	return prom_commit(&p, path);
 }

@@ -11,7 +11,6 @@ struct banq {
 	pthread_cond_t cond;
 	size_t cap, head, len;
 	bool closed;
-	uint64_t dropped;
 	struct ban_request ring[];
 };
 
@@ -46,7 +45,6 @@ int banq_push(struct banq *q, const struct ban_request *r)
 
 	pthread_mutex_lock(&q->lock);
 	if (q->len == q->cap || q->closed) {
-		q->dropped++;
 		ret = -ENOSPC;
 	} else {
 		q->ring[(q->head + q->len++) % q->cap] = *r;
@@ -87,12 +85,4 @@ void banq_close(struct banq *q)
 	q->closed = true;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
-}
-
-uint64_t banq_dropped(struct banq *q)
-{
-	pthread_mutex_lock(&q->lock);
-	uint64_t d = q->dropped;
-	pthread_mutex_unlock(&q->lock);
-	return d;
 }

@@ -42,12 +42,11 @@ struct banq;
 /* Returns NULL on allocation failure. */
 struct banq *banq_new(size_t capacity);
 void banq_free(struct banq *q);
-/* Copies @r in. Returns 0 or -ENOSPC when full (the caller counts it; the source will cross
- * again after its hold time). */
+/* Copies @r in. Returns 0 or -ENOSPC when full (the caller counts it: engine_counters
+ * banq_full; the source will cross again after its hold time). */
 int banq_push(struct banq *q, const struct ban_request *r);
 /* Waits up to @timeout_ms for requests and moves up to @max of them to @out. Returns how many
  * (0 on timeout or after banq_close()). */
 size_t banq_pop(struct banq *q, struct ban_request *out, size_t max, int timeout_ms);
 /* Wakes the writer for good. */
 void banq_close(struct banq *q);
-uint64_t banq_dropped(struct banq *q);

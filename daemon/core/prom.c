@@ -26,6 +26,12 @@ void prom_sample(struct prom *p, const char *name, const char *labels, uint64_t 
 		fprintf(p->f, "%s %llu\n", name, (unsigned long long)value);
 }
 
+void prom_single(struct prom *p, const char *name, const char *type, const char *help, uint64_t value)
+{
+	prom_family(p, name, type, help);
+	prom_sample(p, name, NULL, value);
+}
+
 void prom_abort(struct prom *p)
 {
 	if (p->f)

@@ -17,6 +17,8 @@ int prom_begin(struct prom *p);
 void prom_family(struct prom *p, const char *name, const char *type, const char *help);
 /* One sample; @labels is the inside of {...} (e.g. "queue=\"0\"") or NULL. */
 void prom_sample(struct prom *p, const char *name, const char *labels, uint64_t value);
+/* A family with one unlabelled sample: prom_family() then prom_sample(). */
+void prom_single(struct prom *p, const char *name, const char *type, const char *help, uint64_t value);
 /* Writes what was built to @path (temporary file, rename) and frees it. Returns 0 or -errno. */
 int prom_commit(struct prom *p, const char *path);
 /* Frees what was built without writing it. */

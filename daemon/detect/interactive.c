@@ -89,7 +89,6 @@ void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_
 		d->first_us = t_us;
 		if (!s->next_eval_us) {
 			/* Sec. 3.4: the first look is 30 s after the connection's first data. */
-			s->start_us = t_us;
 			s->next_eval_us = sat_add64(t_us, s->interval_us);
 		}
 		count_packet(d, t_us, len);

@@ -40,7 +40,6 @@ struct ia_dir {
 
 struct ia_state {
 	struct ia_dir dir[2];
-	uint64_t start_us;
 	uint64_t next_eval_us;   /* 0 until the first packet */
 	uint64_t interval_us;
 	bool fired_interactive, fired_ssh_len;

@@ -207,20 +207,6 @@ out:
 	return r;
 }
 
-void tracker_source_forget(struct tracker *t, const struct nfs_addr *k)
-{
-	uint64_t h;
-	struct shard *s = shardmap_shard(&t->map, k, &h);
-
-	pthread_mutex_lock(&s->lock);
-	struct lru_node *n = lru_map_find(&s->map, k, h);
-	if (n) {
-		lru_map_remove(&s->map, n);
-		source_free(n);
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
 {
 	struct shardmap_stats st;

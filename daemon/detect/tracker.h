@@ -83,8 +83,6 @@ const char *trk_class_name(enum trk_class c);
  * -ENOMEM (nothing recorded). Thread-safe. */
 int tracker_source_touch(struct tracker *t, const struct nfs_addr *src, const struct trk_attempt *a,
 			 const struct trk_params *p, struct trk_report *out);
-/* Forgets @src (e.g. once it is banned and its history is no longer needed). */
-void tracker_source_forget(struct tracker *t, const struct nfs_addr *src);
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out);
 
 struct trk_summary {

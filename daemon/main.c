@@ -210,6 +210,8 @@ struct daemon {
 	struct banq *banq;
 	struct banwriter *writer;
 	struct engine engine;
+	struct pktring *ring;       /* recent packets, for evidence records; NULL: none */
+	struct evidence *evidence;  /* NULL: [evidence] dir empty or unusable */
 	struct worker **workers;
 	size_t nworkers;
 	struct netlist protect;
@@ -244,6 +246,11 @@ static void daemon_reload(struct daemon *d)
 	if (nc->inspect_base != d->cfg->inspect_base || nc->max_flows != d->cfg->max_flows ||
 	    strcmp(nc->events, d->cfg->events))
 		log_warn("reload: inspect_base, max_flows and events take effect at the next restart");
+	if (strcmp(nc->evidence_dir, d->cfg->evidence_dir) || nc->evidence_packets != d->cfg->evidence_packets ||
+	    nc->evidence_snaplen != d->cfg->evidence_snaplen || nc->evidence_max_rings != d->cfg->evidence_max_rings)
+		log_warn("reload: [evidence] dir, packets, snaplen and max_rings take effect at the next restart");
+	if (d->evidence)
+		evidence_configure(d->evidence, nc);
 	log_set_level(nc->log_level);
 	engine_configure(&d->engine, nc);
 	if (d->events && event_sink_reopen(d->events) < 0)
@@ -278,6 +285,44 @@ static void log_stats(struct daemon *d)
 		 "%llu allowlisted, %llu protected", (unsigned long long)ts.sources, (unsigned long long)ts.evicted,
 		 (unsigned long long)bs.added, (unsigned long long)bs.refused_by_kernel,
 		 (unsigned long long)bs.not_banned_allowed, (unsigned long long)bs.not_banned_protected);
+}
+
+static void ban_token(void *writer, const struct nfs_addr *addr, const char *token)
+{
+	banwriter_set_token(writer, addr, token);
+}
+
+/* Evidence records are worth having, not worth refusing to protect the host for: without a
+ * usable folder nfsentry runs on and its events carry no token. */
+static void open_evidence(struct daemon *d, const uint8_t key[16])
+{
+	const struct nfs_config *c = d->cfg;
+	char err[512];
+	int r;
+
+	if (!c->evidence_dir[0]) {
+		log_info("evidence records are off ([evidence] dir is empty)");
+		return;
+	}
+	r = pktring_new(&d->ring, (uint32_t)c->evidence_max_rings, (unsigned)c->evidence_packets,
+			(unsigned)c->evidence_snaplen, key);
+	if (r < 0) {
+		log_err("evidence: cannot allocate the packet rings: %s; records will hold no packets", strerror(-r));
+		d->ring = NULL;
+	}
+	r = evidence_new(&d->evidence, c, d->ring, d->events, err, sizeof(err));
+	if (r < 0) {
+		log_err("evidence records are off: %s", err);
+		d->evidence = NULL;
+		return;
+	}
+	banwriter_set_evidence(d->writer, d->evidence);
+	evidence_set_ban_hook(d->evidence, ban_token, d->writer);
+	struct evstore_stats st;
+	evstore_get_stats(evidence_store(d->evidence), &st);
+	log_info("evidence records in %s: %llu records, %llu bytes (bound %llu MiB)%s", c->evidence_dir,
+		 (unsigned long long)st.records, (unsigned long long)st.bytes, (unsigned long long)c->evidence_max_mb,
+		 c->attribution ? ", with process attribution" : "");
 }
 
 static int run(struct daemon *d)
@@ -326,6 +371,8 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	d->writer = banwriter_new(d->cfg, d->banq, d->events, key);
+	if (d->writer)
+		open_evidence(d, key);
 	sodium_memzero(key, sizeof(key));
 	if (!d->writer)
 		return 1;
@@ -350,6 +397,11 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	d->engine_ready = true;
+	engine_set_evidence(&d->engine, d->evidence, d->ring);
+	if (d->evidence && (r = evidence_start(d->evidence)) < 0) {
+		log_err("cannot start the evidence thread: %s", strerror(-r));
+		return 1;
+	}
 	/* Closed-port queues first, then as many inspection queues. */
 	d->workers = calloc(2 * d->cfg->queues, sizeof(*d->workers));
 	if (!d->workers)
@@ -379,7 +431,7 @@ static int run(struct daemon *d)
 		struct control_ctx cc = {
 			.workers = d->workers, .nworkers = d->nworkers, .nclosed = d->cfg->queues, .writer = d->writer,
 			.banq = d->banq, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
-			.started = time(NULL),
+			.evidence = d->evidence, .ring = d->ring, .started = time(NULL),
 		};
 		gid_t gid = (gid_t)-1;
 		char err[512];
@@ -459,7 +511,8 @@ static int run(struct daemon *d)
 		if (d->cfg->metrics_file[0] && time(NULL) - last_metrics >= METRICS_EVERY_S) {
 			struct metrics_sources ms = {
 				.workers = d->workers, .nworkers = d->nworkers, .writer = d->writer, .tracker = d->tracker,
-				.flows = d->flows, .engine = &d->engine, .uptime_s = difftime(time(NULL), started),
+				.flows = d->flows, .engine = &d->engine, .evidence = d->evidence, .ring = d->ring,
+				.uptime_s = difftime(time(NULL), started),
 			};
 			r = metrics_write(d->cfg->metrics_file, &ms);
 			if (r < 0 && !metrics_warned)
@@ -488,12 +541,15 @@ static void daemon_teardown(struct daemon *d)
 	if (d->engine_ready)
 		engine_finish(&d->engine, &fin); /* final verdicts on open connections, before the writer stops */
 	banwriter_stop(d->writer);
+	evidence_stop(d->evidence); /* saves the records of the last bans and events */
 	if (d->tracker && d->flows && d->writer)
 		log_stats(d);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_free(d->workers[i]);
 	free(d->workers);
 	banwriter_free(d->writer);
+	evidence_free(d->evidence);
+	pktring_free(d->ring);
 	if (d->engine_ready)
 		engine_deinit(&d->engine);
 	banq_free(d->banq);

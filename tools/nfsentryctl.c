@@ -5,10 +5,12 @@
  * could not be reached or refused the request, 2 the command line is wrong. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,7 +50,9 @@ static void usage(FILE *f)
 		"  allow ADDRESS|CIDR              never ban this network, until the next reload\n"
 		"  sources [--limit N]             tracked sources, most closed ports first\n"
 		"  flows [--limit N]               connections under inspection, most packets first\n"
-		"  evidence TOKEN [--pcap FILE]    the evidence behind an event\n"
+		"  evidence TOKEN [--pcap FILE]    the evidence record behind an event: checks it is\n"
+		"                                  intact, prints it, writes its packets (root only)\n"
+		"  evidence --verify               check every record and the chain that links them\n"
 		"  reload                          re-read the configuration (as SIGHUP)\n"
 		"\n"
 		"Options:\n"
@@ -57,7 +61,7 @@ static void usage(FILE *f)
 		"  -h, --help          this help\n"
 		"      --version       print the version\n"
 		"\n"
-		"Exit status: 0 done, 1 not reached or refused, 2 bad command line.\n",
+		"Exit status: 0 done, 1 not reached or refused (or evidence not intact), 2 bad command line.\n",
 		CTL_SOCKET_DEFAULT);
 }
 
@@ -292,14 +296,17 @@ static int build_limited(int argc, char **argv, struct ctl_args *a, json_t *req)
 
 static int build_evidence(int argc, char **argv, struct ctl_args *a, json_t *req)
 {
-	static const char use[] = "evidence TOKEN [--pcap FILE]";
+	static const char use[] = "evidence TOKEN [--pcap FILE] | evidence --verify";
 	const char *token = NULL;
+	bool verify = false;
 	json_t *t;
 
 	for (int i = 1; i < argc; i++) {
 		if (take_option(argc, argv, &i, "--pcap", &a->pcap)) {
 			if (!a->pcap || !a->pcap[0])
 				return bad_usage(use, "evidence: --pcap needs a FILE");
+		} else if (!strcmp(argv[i], "--verify")) {
+			verify = true;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return bad_usage(use, "evidence: unknown option '%s'", argv[i]);
 		} else if (!token) {
@@ -307,6 +314,12 @@ static int build_evidence(int argc, char **argv, struct ctl_args *a, json_t *req
 		} else {
 			return bad_usage(use, "evidence: unexpected argument '%s'", argv[i]);
 		}
+	}
+	if (verify) {
+		if (token || a->pcap)
+			return bad_usage(use, "evidence: --verify takes no TOKEN and no --pcap");
+		json_object_set_new(req, "verify", json_true());
+		return 0;
 	}
 	if (!token || !token[0])
 		return bad_usage(use, "evidence: missing TOKEN");
@@ -703,21 +716,21 @@ static void fill_flow(struct table *t, size_t row, json_t *e)
 	fmt_value(table_cell(t, row, 4), CELL_MAX, json_object_get(e, "drop"));
 }
 
-static int print_bans(json_t *ans)
+static int print_bans(json_t *ans, const struct ctl_args *args)
 {
 	struct table t = { .ncols = 5, .head = { "ADDRESS", "DETECTOR", "OFFENCE", "REMAINING", "TIMEOUT" },
 			   .right = { [2] = true } };
 	return print_list(ans, "bans", &t, "no active bans", fill_ban);
 }
 
-static int print_sources(json_t *ans)
+static int print_sources(json_t *ans, const struct ctl_args *args)
 {
 	struct table t = { .ncols = 5, .head = { "ADDRESS", "PORTS", "FIRST", "LAST", "COUNTS" },
 			   .right = { [1] = true } };
 	return print_list(ans, "sources", &t, "no sources tracked", fill_source);
 }
 
-static int print_flows(json_t *ans)
+static int print_flows(json_t *ans, const struct ctl_args *args)
 {
 	struct table t = { .ncols = 5, .head = { "CLIENT", "SERVER", "PACKETS", "INITIATOR", "DROP" },
 			   .right = { [2] = true } };
@@ -726,7 +739,7 @@ static int print_flows(json_t *ans)
 
 #define STATUS_KEY_W 10 /* "version", "queue 10"... then the value */
 
-static int print_status(json_t *ans)
+static int print_status(json_t *ans, const struct ctl_args *args)
 {
 	static const char *const counters[] = { "packets", "accepted", "dropped", "malformed", "enobufs", "id_gaps" };
 	enum { NCOUNTERS = sizeof(counters) / sizeof(counters[0]) };
@@ -776,10 +789,15 @@ static int print_status(json_t *ans)
 	if (get_u64(ans, "bans_added", &n))
 		printf(", %" PRIu64 " added since start", n);
 	putchar('\n');
+	if (get_u64(ans, "evidence_records", &n)) {
+		uint64_t bytes = 0;
+		get_u64(ans, "evidence_bytes", &bytes);
+		printf("%-*s%" PRIu64 " records, %" PRIu64 " KiB\n", STATUS_KEY_W, "evidence", n, (bytes + 1023) / 1024);
+	}
 	return 0;
 }
 
-static int print_ban(json_t *ans)
+static int print_ban(json_t *ans, const struct ctl_args *args)
 {
 	char a[CELL_MAX], d[32];
 
@@ -789,7 +807,7 @@ static int print_ban(json_t *ans)
 	return 0;
 }
 
-static int print_unban(json_t *ans)
+static int print_unban(json_t *ans, const struct ctl_args *args)
 {
 	char a[CELL_MAX];
 
@@ -798,7 +816,7 @@ static int print_unban(json_t *ans)
 	return 0;
 }
 
-static int print_allow(json_t *ans)
+static int print_allow(json_t *ans, const struct ctl_args *args)
 {
 	char a[CELL_MAX];
 
@@ -807,24 +825,110 @@ static int print_allow(json_t *ans)
 	return 0;
 }
 
-static int print_reload(json_t *ans)
+static int print_reload(json_t *ans, const struct ctl_args *args)
 {
 	(void)ans;
 	printf("reload requested (as on SIGHUP; nfsentry logs the outcome)\n");
 	return 0;
 }
 
-static int print_evidence(json_t *ans)
+/* The packets of a record (base64 of a pcap file, docs/evidence.md) into @path, mode 0600:
+ * they are the attacker's bytes and this host's, not for everyone. */
+static int write_pcap(json_t *record, const char *path)
 {
-	char *s = json_dumps(ans, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_t *b64 = json_object_get(json_object_get(record, "packets"), "pcap");
+	size_t in = json_string_length(b64), len = 0;
+	unsigned char *bin;
+	int fd, r = 0;
 
+	if (!json_is_string(b64)) {
+		fprintf(stderr, "%s: the record holds no packets; %s not written\n", prog, path);
+		return EXIT_FAILED;
+	}
+	bin = malloc(in / 4 * 3 + 3);
+	if (!bin || sodium_base642bin(bin, in / 4 * 3 + 3, json_string_value(b64), in, NULL, &len, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) < 0) {
+		free(bin);
+		fprintf(stderr, "%s: the record's packets are not base64; %s not written\n", prog, path);
+		return EXIT_FAILED;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, bin, len) != (ssize_t)len || close(fd) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		r = EXIT_FAILED;
+	} else {
+		fprintf(stderr, "%s: wrote %zu bytes of packets to %s\n", prog, len, path);
+	}
+	free(bin);
+	return r;
+}
+
+static int print_verify(json_t *ans)
+{
+	json_t *problems = json_object_get(ans, "problems"), *p;
+	uint64_t n = 0, bytes = 0;
+	char a[CELL_MAX];
+	size_t i;
+
+	get_u64(ans, "records", &n);
+	get_u64(ans, "bytes", &bytes);
+	fmt_value(a, sizeof(a), json_object_get(ans, "anchor"));
+	printf("%" PRIu64 " records, %" PRIu64 " bytes; the chain starts after %s\n", n, bytes,
+	       json_is_null(json_object_get(ans, "anchor")) ? "nothing (no record was removed)" : a);
+	json_array_foreach(problems, i, p) {
+		char tok[CELL_MAX], why[512];
+		fmt_value(tok, sizeof(tok), json_object_get(p, "token"));
+		copy_printable(why, sizeof(why), json_string_value(json_object_get(p, "problem")));
+		printf("seq %" PRIu64 "  %s  %s\n", (uint64_t)json_integer_value(json_object_get(p, "seq")), tok, why);
+	}
+	printf("%s\n", json_array_size(problems) ? "NOT INTACT" : "intact");
+	return json_array_size(problems) ? EXIT_FAILED : 0;
+}
+
+static int print_evidence(json_t *ans, const struct ctl_args *args)
+{
+	json_t *rec = json_object_get(ans, "record"), *chain = json_object_get(ans, "chain");
+	bool intact = json_is_true(json_object_get(ans, "intact"));
+	char v[CELL_MAX];
+	int r = intact ? 0 : EXIT_FAILED;
+
+	if (json_object_get(ans, "problems"))
+		return print_verify(ans);
+	fmt_value(v, sizeof(v), json_object_get(ans, "token"));
+	printf("token     %s\n", v);
+	fmt_value(v, sizeof(v), json_object_get(ans, "state"));
+	printf("record    %s", v);
+	if (json_is_string(json_object_get(ans, "actual"))) {
+		fmt_value(v, sizeof(v), json_object_get(ans, "actual"));
+		printf(": its bytes now hash to %s", v);
+	}
+	putchar('\n');
+	if (json_is_string(chain)) {
+		char why[512];
+		copy_printable(why, sizeof(why), json_string_value(chain));
+		printf("chain     BROKEN: %s\n", why);
+	} else {
+		printf("chain     linked to the records before and after it\n");
+	}
+	printf("verdict   %s\n\n", intact ? "intact" : "NOT INTACT: do not trust this record");
+	if (args->pcap && r == 0)
+		r = write_pcap(rec, args->pcap);
+	else if (args->pcap && write_pcap(rec, args->pcap) == 0)
+		fprintf(stderr, "%s: %s holds the packets of a record that is not intact\n", prog, args->pcap);
+	/* The record, without the base64 of its packets (that is what --pcap is for). */
+	json_t *shown = json_deep_copy(rec);
+	json_t *pk = json_object_get(shown, "packets");
+	if (json_is_object(pk) && json_object_get(pk, "pcap"))
+		json_object_set_new(pk, "pcap", json_string("(base64 pcap: use --pcap FILE)"));
+	char *s = json_dumps(shown ? shown : rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(shown);
 	if (!s) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return EXIT_FAILED;
 	}
 	printf("%s\n", s);
 	free(s);
-	return 0;
+	return r;
 }
 
 /* --- Main --- */
@@ -832,7 +936,7 @@ static int print_evidence(json_t *ans)
 struct ctl_command {
 	const char *name;
 	build_fn build;
-	int (*print)(json_t *ans);
+	int (*print)(json_t *ans, const struct ctl_args *a);
 };
 
 static const struct ctl_command commands[] = {
@@ -960,6 +1064,11 @@ int main(int argc, char **argv)
 		fwrite(ans.line, 1, ans.len, stdout);
 		putchar('\n');
 		r = json_is_true(json_object_get(ans.obj, "ok")) ? 0 : EXIT_FAILED;
+		/* Evidence that is not intact fails a script as loudly as a refusal. */
+		if (json_is_false(json_object_get(ans.obj, "intact")))
+			r = EXIT_FAILED;
+		if (!r && a.pcap)
+			r = write_pcap(json_object_get(ans.obj, "record"), a.pcap);
 	} else if (!json_is_true(json_object_get(ans.obj, "ok"))) {
 		json_t *err = json_object_get(ans.obj, "error");
 		char msg[1024];
@@ -967,11 +1076,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, msg);
 		r = EXIT_FAILED;
 	} else {
-		r = cmd->print(ans.obj);
-		if (!r && a.pcap) {
-			fprintf(stderr, "%s: the answer holds no packets; %s not written\n", prog, a.pcap);
-			r = EXIT_FAILED;
-		}
+		r = cmd->print(ans.obj, &a);
 	}
 	answer_deinit(&ans);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -13,7 +13,7 @@
 #include "core/textlines.h"
 #include "decide/policy.h"
 
-#define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms [detector]\n"
+#define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms [detector [token]]\n"
 
 struct ban_node {
 	struct lru_node node; /* first */
@@ -97,8 +97,9 @@ int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 		char a[NFS_ADDR_STRLEN];
 		if (e->until_ms <= now_ms)
 			continue;
-		fprintf(af.f, "%s %u %llu %lld %s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
-			(unsigned long long)e->timeout_s, (long long)e->until_ms, policy_det_key(e->det));
+		fprintf(af.f, "%s %u %llu %lld %s %s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
+			(unsigned long long)e->timeout_s, (long long)e->until_ms, policy_det_key(e->det),
+			e->token[0] ? e->token : "-");
 		n++;
 	}
 	r = atomic_file_commit(&af);
@@ -107,15 +108,16 @@ int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 
 static int ban_line(const char *line, void *data)
 {
-	char addr[NFS_ADDR_STRLEN + 1], det[32] = "manual", extra;
+	char addr[NFS_ADDR_STRLEN + 1], det[32] = "manual", token[66] = "-", extra;
 	unsigned offence;
 	unsigned long long timeout_s;
 	long long until;
 	struct ban_entry e = { 0 };
-	int fields = sscanf(line, "%50s %u %llu %lld %31s %c", addr, &offence, &timeout_s, &until, det, &extra);
+	int fields = sscanf(line, "%50s %u %llu %lld %31s %65s %c", addr, &offence, &timeout_s, &until, det, token,
+			    &extra);
 	int d = policy_det_parse(det);
 
-	if ((fields != 4 && fields != 5) || d < 0 || offence == 0 || timeout_s == 0 ||
+	if (fields < 4 || fields > 6 || d < 0 || (strcmp(token, "-") && strlen(token) != 64) || offence == 0 || timeout_s == 0 ||
 	    timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||
 	    (e.addr.family == AF_INET && e.addr.plen != 32))
 		return TEXTLINE_BAD;
@@ -123,6 +125,8 @@ static int ban_line(const char *line, void *data)
 	e.det = (uint8_t)d;
 	e.timeout_s = timeout_s;
 	e.until_ms = until;
+	if (strcmp(token, "-"))
+		memcpy(e.token, token, sizeof(e.token));
 	return bantable_put(data, &e) < 0 ? TEXTLINE_STOP : TEXTLINE_OK;
 }
 

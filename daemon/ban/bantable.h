@@ -15,6 +15,7 @@ struct ban_entry {
 	uint64_t timeout_s;   /* the ban's length when it was made */
 	int64_t until_ms;     /* when it ends, realtime */
 	uint8_t det;          /* enum det: why (DET_MANUAL for hand-made bans) */
+	char token[65];       /* its evidence record (docs/evidence.md), or "" */
 };
 
 struct bantable;

@@ -33,13 +33,14 @@ struct banwriter {
 	struct nl nl;
 	struct banq *q;
 	struct event_sink *events; /* not owned */
+	struct evidence *evidence; /* not owned; may be NULL */
 	struct offences *offences;
 	char history_path[PATH_MAX + 16];
 	struct bantable *bans;          /* what the sets hold, for restoring after a reboot */
 	char bans_path[PATH_MAX + 16];
 	uint32_t max_bans;
 	uint8_t key[16];
-	bool bans_dirty;
+	_Atomic bool bans_dirty;
 	int64_t bans_saved_ms, bans_synced_ms;
 	pthread_t thread;
 	bool started;         /* the thread exists */
@@ -159,6 +160,8 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 		.timeout_s = e->timeout_ms ? e->timeout_ms / 1000 : 365ULL * 86400,
 		.until_ms = c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000),
 	};
+	if (old)
+		memcpy(b.token, old->token, sizeof(b.token));
 	bantable_put(c->fresh, &b);
 	c->n++;
 	return 0;
@@ -329,6 +332,17 @@ static void reply(struct ban_reply *r, int rc, const struct nfs_addr *addr, uint
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* A ban's record holds the packets its source sent (the ring is keyed as the ban is), and
+ * its token comes back to the ban table. */
+static struct report_dest ban_dest(struct banwriter *w, const struct nfs_addr *addr)
+{
+	struct report_dest d = { .events = w->events, .evidence = w->evidence };
+	pktring_source_key(&d.ctx.ring, addr);
+	d.ctx.ban = true;
+	d.ctx.ban_addr = *addr;
+	return d;
+}
+
 struct find_ctx {
 	const struct nfs_addr *host;
 	struct ban_entry found;
@@ -408,7 +422,8 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 	pthread_mutex_unlock(&w->lock);
 	w->bans_dirty = true;
 	log_notice("banned %s for %llus (by hand, through the control socket)", a, (unsigned long long)secs);
-	report_ban(w->events, &now, &e.addr, "manual", secs, 1, -1);
+	struct report_dest to = ban_dest(w, &e.addr);
+	report_ban(&to, &now, &e.addr, "manual", secs, 1, -1);
 	reply(rq->reply, 0, &e.addr, secs, "banned");
 }
 
@@ -519,7 +534,8 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		w->bans_dirty = true;
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
-		report_ban(w->events, &acked, &elems[k].addr, policy_det_name(rq->det), elems[k].timeout_ms / 1000,
+		struct report_dest to = ban_dest(w, &elems[k].addr);
+		report_ban(&to, &acked, &elems[k].addr, policy_det_name(rq->det), elems[k].timeout_ms / 1000,
 			   offence[k], lat_us);
 		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
 			changed = true;
@@ -604,6 +620,24 @@ static void *writer_main(void *arg)
 		keep_bans(w, false);
 	}
 	return NULL;
+}
+
+void banwriter_set_evidence(struct banwriter *w, struct evidence *ev)
+{
+	w->evidence = ev;
+}
+
+void banwriter_set_token(struct banwriter *w, const struct nfs_addr *addr, const char *token)
+{
+	pthread_mutex_lock(&w->lock);
+	const struct ban_entry *old = bantable_get(w->bans, addr);
+	if (old) {
+		struct ban_entry e = *old;
+		snprintf(e.token, sizeof(e.token), "%s", token);
+		bantable_put(w->bans, &e);
+		w->bans_dirty = true;
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 int banwriter_start(struct banwriter *w)

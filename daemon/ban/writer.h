@@ -9,6 +9,7 @@
 #include "ban/bantable.h"
 #include "core/config.h"
 #include "core/event.h"
+#include "evidence/saver.h"
 
 struct banwriter;
 
@@ -42,6 +43,11 @@ struct banwriter_restored {
  * that the kernel lost (a reboot) with their remaining time, in batches. Returns 0, -ENOENT
  * if a set is missing, or -errno. */
 int banwriter_restore(struct banwriter *w, struct banwriter_restored *out);
+/* Ban events become evidence records (NULL: they carry no token); the records' tokens come
+ * back through banwriter_set_token(). Call before banwriter_start(). */
+void banwriter_set_evidence(struct banwriter *w, struct evidence *ev);
+/* Remembers the token of @addr's ban record in the ban table. Thread-safe. */
+void banwriter_set_token(struct banwriter *w, const struct nfs_addr *addr, const char *token);
 int banwriter_start(struct banwriter *w);
 /* Swaps in the ban settings of @c and the list of protected peers (both copied). */
 void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect);

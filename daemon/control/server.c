@@ -22,6 +22,8 @@
 #include "build-config.h"
 #include "core/log.h"
 #include "decide/policy.h"
+#include "evidence/store.h"
+#include "metrics.h"
 
 #define REQUEST_MAX (64 * 1024)
 #define REQUEST_TIMEOUT_S 5
@@ -87,6 +89,21 @@ static json_t *cmd_status(struct control *c)
 	json_object_set_new(r, "flows", json_integer((json_int_t)fs.flows));
 	json_object_set_new(r, "bans", json_integer((json_int_t)bs.active));
 	json_object_set_new(r, "bans_added", json_integer((json_int_t)bs.added));
+	if (c->ctx.evidence) {
+		struct evidence_stats es;
+		evidence_get_stats(c->ctx.evidence, &es);
+		json_object_set_new(r, "evidence_records", json_integer((json_int_t)es.store.records));
+		json_object_set_new(r, "evidence_bytes", json_integer((json_int_t)es.store.bytes));
+	}
+	/* Every number of the metrics file, the same way (docs/metrics.md). */
+	struct metrics_sources ms = {
+		.workers = c->ctx.workers, .nworkers = c->ctx.nworkers, .writer = c->ctx.writer,
+		.tracker = c->ctx.tracker, .flows = c->ctx.flows, .engine = c->ctx.engine, .evidence = c->ctx.evidence,
+		.ring = c->ctx.ring, .uptime_s = difftime(time(NULL), c->ctx.started),
+	};
+	json_t *m = metrics_collect(&ms);
+	if (m)
+		json_object_set_new(r, "metrics", m);
 	return r;
 }
 
@@ -105,6 +122,8 @@ static int bans_cb(const struct ban_entry *e, void *data)
 	json_t *o = json_pack("{s:o, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
 			      policy_det_name(e->det), "offence", (int)e->offence, "seconds_left", (json_int_t)left,
 			      "timeout", (json_int_t)e->timeout_s);
+	if (o && e->token[0])
+		json_object_set_new(o, "token", json_string(e->token));
 	json_array_append_new(b->list, o);
 	return 0;
 }
@@ -177,6 +196,58 @@ static json_t *cmd_allow(struct control *c, json_t *req)
 	json_t *o = ok();
 	json_object_set_new(o, "network", addr_json(&net));
 	return o;
+}
+
+/* STOP sec. 3.1.1 goal 2 and sec. 6.5: a token is redeemed by an administrator only, and the
+ * record is re-hashed so that any change shows. Root only, whatever control_group says. */
+static json_t *cmd_evidence(struct control *c, json_t *req, uid_t uid)
+{
+	const char *token = json_string_value(json_object_get(req, "token"));
+	json_t *verify = json_object_get(req, "verify");
+
+	if (uid != 0)
+		return fail("evidence records are readable by root only");
+	if (!c->ctx.evidence)
+		return fail("evidence records are off ([evidence] dir is empty or could not be used; see the log)");
+	struct evstore *st = evidence_store(c->ctx.evidence);
+	if (json_is_true(verify)) {
+		json_t *v = evstore_verify(st);
+		if (!v)
+			return fail("out of memory");
+		json_object_set_new(v, "ok", json_true());
+		json_object_set_new(v, "intact", json_boolean(json_array_size(json_object_get(v, "problems")) == 0));
+		return v;
+	}
+	if (!token)
+		return fail("\"token\": expected the 64 hex digits of an evidence token");
+	char *data = NULL;
+	size_t len = 0;
+	struct evstore_check chk;
+	int r = evstore_get(st, token, &data, &len, &chk);
+	if (r == -EINVAL)
+		return fail("\"%.80s\" is not a token (64 lowercase hex digits)", token);
+	if (r == -ENOENT)
+		return fail("no evidence record with token %.64s%s", token,
+			    chk.seq ? " (it was indexed, but its file is gone: deleted)" : " (never saved, or removed for space)");
+	if (r < 0)
+		return fail("cannot read the record of %.64s: %s", token, strerror(-r));
+	json_t *ans = ok();
+	static const char *const states[] = { "intact", "tampered", "unreadable" };
+	json_object_set_new(ans, "token", json_string(token));
+	json_object_set_new(ans, "state", json_string(states[chk.state]));
+	json_object_set_new(ans, "intact", json_boolean(chk.state == EVSTORE_INTACT && !chk.chain[0]));
+	json_object_set_new(ans, "seq", json_integer((json_int_t)chk.seq));
+	if (chk.state == EVSTORE_TAMPERED)
+		json_object_set_new(ans, "actual", json_string(chk.actual));
+	if (chk.chain[0])
+		json_object_set_new(ans, "chain", json_string(chk.chain));
+	json_t *rec = json_loadb(data, len, 0, NULL);
+	/* A tampered record is shown as it is now: the investigator sees what was changed to. */
+	if (!rec)
+		rec = json_stringn(data, len); /* NULL when not UTF-8 either */
+	json_object_set_new(ans, "record", rec ? rec : json_string("(neither JSON nor text)"));
+	free(data);
+	return ans;
 }
 
 static size_t list_limit(json_t *req)
@@ -266,7 +337,7 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 		kill(getpid(), SIGHUP); /* the main loop reloads, as for systemctl reload */
 		ans = ok();
 	} else if (!strcmp(cmd, "evidence"))
-		ans = fail("evidence records are not implemented yet");
+		ans = cmd_evidence(c, req, uid);
 	else
 		ans = fail("unknown command \"%.40s\"", cmd);
 	json_decref(req);

@@ -11,6 +11,8 @@
 #include "decide/engine.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
+#include "evidence/pktring.h"
+#include "evidence/saver.h"
 #include "queue/worker.h"
 
 /* What the requests read and act on. Not owned; must outlive the server. */
@@ -23,6 +25,8 @@ struct control_ctx {
 	struct tracker *tracker;
 	struct flowtab *flows;
 	struct engine *engine;
+	struct evidence *evidence; /* may be NULL: records are off */
+	struct pktring *ring;      /* may be NULL */
 	time_t started;
 };
 

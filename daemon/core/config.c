@@ -77,6 +77,21 @@ static const struct key keys[] = {
 	  "audit: also report protocols on their standard ports (action ignore)" },
 	{ "detect", "flood_syn_rate", KEY_UINT, OFF(flood_syn_rate), 10, 100000000, "1000",
 	  "SYNs per second to this host that make a flood" },
+	{ "evidence", "dir", KEY_OPTPATH, OFF(evidence_dir), 0, 0, "/var/lib/nfsentry/evidence",
+	  "evidence records, root only (empty: none; events then carry no token)" },
+	{ "evidence", "max_mb", KEY_UINT, OFF(evidence_max_mb), 1, 1048576, "256",
+	  "the records' total size in MiB; the oldest are removed first" },
+	{ "evidence", "packets", KEY_UINT, OFF(evidence_packets), 1, 64, "8",
+	  "recent packets kept per source and per connection" },
+	{ "evidence", "snaplen", KEY_UINT, OFF(evidence_snaplen), 64, 1500, "160", "bytes kept of each packet" },
+	{ "evidence", "max_rings", KEY_UINT, OFF(evidence_max_rings), 64, 16777216, "16384",
+	  "sources and connections whose recent packets are kept (least recent forgotten)" },
+	{ "evidence", "attribution", KEY_BOOL, OFF(attribution), 0, 0, "yes",
+	  "name the local processes behind a detected connection (needs CAP_SYS_PTRACE)" },
+	{ "evidence", "attribution_budget_ms", KEY_UINT, OFF(attribution_budget_ms), 1, 10000, "200",
+	  "time one process lookup may take" },
+	{ "evidence", "attribution_max_processes", KEY_UINT, OFF(attribution_max_processes), 1, 4096, "64",
+	  "processes described per lookup" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

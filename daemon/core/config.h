@@ -49,6 +49,15 @@ struct nfs_config {
 	uint64_t max_flows;
 	uint64_t flood_syn_rate; /* SYNs per second to this host that make a flood */
 	bool report_standard_ports; /* audit: report findings on standard ports too (action ignore) */
+	/* [evidence] */
+	char evidence_dir[PATH_MAX]; /* records (root only); empty: none, events carry no token */
+	uint64_t evidence_max_mb;    /* the records' total size */
+	uint64_t evidence_packets;   /* packets kept per source and per connection */
+	uint64_t evidence_snaplen;   /* bytes kept of each */
+	uint64_t evidence_max_rings; /* sources and connections whose packets are kept */
+	bool attribution;            /* find the local processes behind a connection */
+	uint64_t attribution_budget_ms;
+	uint64_t attribution_max_processes;
 };
 
 /* Loads and validates @path. On success returns 0 and a new config in @out (caller frees with

@@ -26,6 +26,14 @@ void prom_sample(struct prom *p, const char *name, const char *labels, uint64_t 
 		fprintf(p->f, "%s %llu\n", name, (unsigned long long)value);
 }
 
+void prom_sample_real(struct prom *p, const char *name, const char *labels, double value)
+{
+	if (labels)
+		fprintf(p->f, "%s{%s} %.6f\n", name, labels, value);
+	else
+		fprintf(p->f, "%s %.6f\n", name, value);
+}
+
 void prom_single(struct prom *p, const char *name, const char *type, const char *help, uint64_t value)
 {
 	prom_family(p, name, type, help);

@@ -17,6 +17,7 @@ int prom_begin(struct prom *p);
 void prom_family(struct prom *p, const char *name, const char *type, const char *help);
 /* One sample; @labels is the inside of {...} (e.g. "queue=\"0\"") or NULL. */
 void prom_sample(struct prom *p, const char *name, const char *labels, uint64_t value);
+void prom_sample_real(struct prom *p, const char *name, const char *labels, double value);
 /* A family with one unlabelled sample: prom_family() then prom_sample(). */
 void prom_single(struct prom *p, const char *name, const char *type, const char *help, uint64_t value);
 /* Writes what was built to @path (temporary file, rename) and frees it. Returns 0 or -errno. */

@@ -48,6 +48,12 @@ int engine_init(struct engine *e, struct tracker *t, struct flowtab *flows, stru
 	return 0;
 }
 
+void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pktring *ring)
+{
+	e->evidence = evidence;
+	e->ring = ring;
+}
+
 void engine_deinit(struct engine *e)
 {
 	pthread_rwlock_destroy(&e->policy_lock);
@@ -81,6 +87,15 @@ static struct nfs_addr ban_key(struct engine *e, const struct nfs_addr *a)
 	return a->family == AF_INET6 ? nfs_addr_prefix(a, atomic_load(&e->set.ipv6_prefix)) : *a;
 }
 
+/* Where an event about the source or connection @k goes; its record holds @k's packets. */
+static struct report_dest dest(struct engine *e, const struct pktring_key *k)
+{
+	struct report_dest d = { .events = e->events, .evidence = e->evidence };
+	if (k)
+		d.ctx.ring = *k;
+	return d;
+}
+
 /* One more event, and one more detection for @d (the metrics' per-detector count). */
 static void counted(struct engine *e, enum det d, struct engine_counters *c)
 {
@@ -96,7 +111,8 @@ static void request_ban(struct engine *e, const struct nfs_addr *who, enum det d
 
 	atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
 	if (e->replay) {
-		report_ban(e->events, &m->when, &key, policy_det_name(d), atomic_load(&e->set.ban_seconds), 1, -1);
+		struct report_dest to = dest(e, NULL);
+		report_ban(&to, &m->when, &key, policy_det_name(d), atomic_load(&e->set.ban_seconds), 1, -1);
 		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
 		return;
 	}
@@ -124,7 +140,8 @@ static void count_syn(struct engine *e, const struct pkt *p, const struct engine
 		return;
 	enum action a = decide(e, DET_FLOOD, NULL, &p->dst, p->dport);
 	if (a != ACTION_IGNORE) {
-		report_flood(e->events, &m->when, p, n, 1, a);
+		struct report_dest to = dest(e, NULL);
+		report_flood(&to, &m->when, p, n, 1, a);
 		counted(e, DET_FLOOD, c);
 	}
 }
@@ -149,6 +166,9 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	};
 	struct nfs_addr key = ban_key(e, &p->src);
 	struct trk_report rep;
+	struct pktring_key rk;
+	pktring_source_key(&rk, &key);
+	struct report_dest to = dest(e, &rk);
 
 	if (syn)
 		count_syn(e, p, m, c);
@@ -160,14 +180,14 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	if (rep.backscatter) {
 		enum action act = decide(e, DET_BACKSCATTER, &p->src, &p->dst, p->dport);
 		if (act != ACTION_IGNORE) {
-			report_backscatter(e->events, &m->when, p, &rep, act);
+			report_backscatter(&to, &m->when, p, &rep, act);
 			counted(e, DET_BACKSCATTER, c);
 		}
 	}
 	if (rep.probe) {
 		enum action act = decide(e, DET_PROBE, &p->src, &p->dst, p->dport);
 		if (act != ACTION_IGNORE) {
-			report_probe(e->events, &m->when, p, act);
+			report_probe(&to, &m->when, p, act);
 			counted(e, DET_PROBE, c);
 		}
 	}
@@ -179,7 +199,7 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	/* The ban first: writing the event (JSON, a file, the log) would delay it. */
 	if (act == ACTION_BAN && !e->replay)
 		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
-	report_scan(e->events, &m->when, p, &key, &rep, act);
+	report_scan(&to, &m->when, p, &key, &rep, act);
 	counted(e, DET_SCAN, c);
 	if (act == ACTION_BAN && e->replay) /* a replay's ban event follows its scan event */
 		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
@@ -201,22 +221,54 @@ static enum det det_of(const struct flow_finding *f, bool ssh_len)
 	}
 }
 
+/* Which end of @rep's connection is this host: the hook tells, live (the packet's
+ * destination on input, its source on output); not on a gateway or in a replay. */
+enum end { END_UNKNOWN, END_CLIENT, END_SERVER };
+
+static enum end local_end(const struct flow_report *rep, const struct engine_meta *m)
+{
+	if ((m->local == LOCAL_DST && rep->dir == 0) || (m->local == LOCAL_SRC && rep->dir == 1))
+		return END_SERVER;
+	if ((m->local == LOCAL_DST && rep->dir == 1) || (m->local == LOCAL_SRC && rep->dir == 0))
+		return END_CLIENT;
+	return END_UNKNOWN;
+}
+
 /* Whom a backdoor's "ban" action bans: the remote side. Live, the hook tells which side is
  * this host. Otherwise the side that did not speak the backdoor's bytes (a server's banner
  * or prompt), or, for keystroke timing, the side that typed. */
 static const struct nfs_addr *remote_side(const struct flow_report *rep, const struct flow_finding *f,
 					  const struct engine_meta *m)
 {
-	bool server_local = (m->local == LOCAL_DST && rep->dir == 0) || (m->local == LOCAL_SRC && rep->dir == 1);
-	bool client_local = (m->local == LOCAL_DST && rep->dir == 1) || (m->local == LOCAL_SRC && rep->dir == 0);
-	if (server_local)
-		return &rep->tuple.client;
-	if (client_local)
-		return &rep->tuple.server;
+	switch (local_end(rep, m)) {
+	case END_SERVER: return &rep->tuple.client;
+	case END_CLIENT: return &rep->tuple.server;
+	case END_UNKNOWN: break;
+	}
 	int speaker = f->kind == FLOW_FOUND_SIG ? f->sig.dir : f->ia.dir;
 	if (f->kind == FLOW_FOUND_INTERACTIVE)
 		return speaker == 0 ? &rep->tuple.client : &rep->tuple.server;
 	return speaker == 0 ? &rep->tuple.server : &rep->tuple.client;
+}
+
+/* A backdoor's record: the connection's packets and, when one end is a socket of this host
+ * (a backdoor listening here, a reverse shell connecting out), the processes behind it. */
+static struct report_dest flow_dest(struct engine *e, const struct flow_report *rep, const struct engine_meta *m)
+{
+	const struct flow_tuple *t = &rep->tuple;
+	struct pktring_key k;
+	pktring_flow_key(&k, &t->client, t->cport, &t->server, t->sport);
+	struct report_dest d = dest(e, &k);
+	enum end local = local_end(rep, m);
+	if (local != END_UNKNOWN) {
+		bool srv = local == END_SERVER;
+		d.ctx.attribute = true;
+		d.ctx.sock = (struct attrib_socket_key){ .local = srv ? t->server : t->client,
+							 .remote = srv ? t->client : t->server,
+							 .lport = srv ? t->sport : t->cport,
+							 .rport = srv ? t->cport : t->sport };
+	}
+	return d;
 }
 
 /* Findings of one connection: standard ports and the allowlist, then the action. Returns
@@ -225,6 +277,7 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			  struct engine_counters *c)
 {
 	bool drop = false;
+	struct report_dest dst = flow_dest(e, rep, m);
 
 	for (int i = 0; i < rep->nfound; i++) {
 		const struct flow_finding *f = &rep->found[i];
@@ -237,7 +290,7 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 					(!rep->tuple.initiator_known && policy_port_standard(d, rep->tuple.cport));
 			if (standard) {
 				if (atomic_load(&e->set.report_standard)) {
-					report_backdoor(e->events, &m->when, rep, f, d, ACTION_IGNORE, true);
+					report_backdoor(&dst, &m->when, rep, f, d, ACTION_IGNORE, true);
 					counted(e, d, c);
 				}
 				continue;
@@ -245,7 +298,7 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			enum action a = decide(e, d, &rep->tuple.client, &rep->tuple.server, rep->tuple.sport);
 			if (a == ACTION_IGNORE)
 				continue;
-			report_backdoor(e->events, &m->when, rep, f, d, a, false);
+			report_backdoor(&dst, &m->when, rep, f, d, a, false);
 			counted(e, d, c);
 			if (a >= ACTION_DROP)
 				drop = true;
@@ -293,6 +346,22 @@ static void infer_closed_port(struct engine *e, const struct pkt *p, const struc
 	}
 }
 
+/* The evidence ring: the last packets of a source (closed ports) or of a connection. */
+static void keep_packet(struct engine *e, const struct pkt *p, bool source, const uint8_t *data, size_t len,
+			size_t wire_len, const struct engine_meta *m)
+{
+	struct pktring_key k;
+	if (!e->ring)
+		return;
+	if (source) {
+		struct nfs_addr key = ban_key(e, &p->src);
+		pktring_source_key(&k, &key);
+	} else {
+		pktring_flow_key(&k, &p->src, p->sport, &p->dst, p->dport);
+	}
+	pktring_add(e->ring, &k, &m->when, data, len, wire_len);
+}
+
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
 				  const struct engine_meta *m, struct engine_counters *c)
 {
@@ -313,8 +382,10 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 		atomic_fetch_add_explicit(&c->no_l4, 1, memory_order_relaxed);
 
 	if (m->origin == ORIGIN_CLOSED_PORT) {
-		if (l4 && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP))
+		if (l4 && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+			keep_packet(e, &p, true, data, len, wire_len, m);
 			closed_port(e, &p, p.tcp_flags, m, c);
+		}
 		goto out;
 	}
 
@@ -327,6 +398,7 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 		if ((p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN &&
 		    ((m->origin == ORIGIN_INSPECT && m->local == LOCAL_DST) || m->origin == ORIGIN_REPLAY))
 			count_syn(e, &p, m, c);
+		keep_packet(e, &p, false, data, len, wire_len, m);
 		if (flowtab_packet(e->flows, &p, t_us, &rep) == 0) {
 			have_rep = true;
 			if (flow_findings(e, &rep, m, c)) {

@@ -16,6 +16,8 @@
 #include "decide/policy.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
+#include "evidence/pktring.h"
+#include "evidence/saver.h"
 
 /* Settings the packet path reads on every packet; a reload stores new values. */
 struct engine_settings {
@@ -31,6 +33,8 @@ struct engine {
 	struct flowtab *flows;   /* not owned */
 	struct banq *banq;       /* not owned; NULL in replay: bans become events */
 	struct event_sink *events; /* not owned; may be NULL (events only logged) */
+	struct evidence *evidence; /* not owned; NULL: events carry no token */
+	struct pktring *ring;      /* not owned; NULL: records hold no packets */
 	bool replay;
 	struct engine_settings set;
 	pthread_rwlock_t policy_lock;
@@ -76,6 +80,9 @@ int engine_init(struct engine *e, struct tracker *t, struct flowtab *flows, stru
 		struct event_sink *events, const struct nfs_config *c);
 void engine_deinit(struct engine *e);
 void engine_configure(struct engine *e, const struct nfs_config *c);
+/* Live: events become evidence records (@evidence), which hold the packets @ring keeps of
+ * each source and connection. Either may be NULL. Call before the first packet. */
+void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pktring *ring);
 
 /* Takes @len captured bytes of a packet of @wire_len bytes. Returns the verdict. */
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,

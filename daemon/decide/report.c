@@ -27,7 +27,7 @@ static void add_tool_fields(json_t *ev, const struct trk_report *r, const struct
 		json_object_set_new(ev, "tcp_window", json_integer(r->window_first));
 }
 
-void report_scan(struct event_sink *s, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
+void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
 		 const struct trk_report *r, enum action a)
 {
 	json_t *ev = pkt_event(t, "scan", "scan", scan_class(r), src, p, a);
@@ -41,10 +41,10 @@ void report_scan(struct event_sink *s, const struct timespec *t, const struct pk
 	json_object_set_new(ev, "seconds", json_integer(r->last_seen - r->first_seen));
 	json_object_set_new(ev, "counts", counts);
 	add_tool_fields(ev, r, p);
-	event_emit(s, ev);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 
-void report_backscatter(struct event_sink *s, const struct timespec *t, const struct pkt *p,
+void report_backscatter(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
 			const struct trk_report *r, enum action a)
 {
 	const char *tool = scan_backscatter_tool(p->tcp_ack);
@@ -58,10 +58,10 @@ void report_backscatter(struct event_sink *s, const struct timespec *t, const st
 	if (tool)
 		json_object_set_new(ev, "tool", json_string(tool));
 	add_tool_fields(ev, r, p);
-	event_emit(s, ev);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 
-void report_probe(struct event_sink *s, const struct timespec *t, const struct pkt *p, enum action a)
+void report_probe(const struct report_dest *to, const struct timespec *t, const struct pkt *p, enum action a)
 {
 	json_t *ev = pkt_event(t, "probe", "probe", "syn-data", NULL, p, a);
 	if (!ev)
@@ -69,10 +69,10 @@ void report_probe(struct event_sink *s, const struct timespec *t, const struct p
 	json_object_set_new(ev, "payload_len", json_integer(p->payload_len));
 	json_object_set_new(ev, "ttl", json_integer(p->ttl));
 	json_object_set_new(ev, "tcp_window", json_integer(p->tcp_window));
-	event_emit(s, ev);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 
-void report_flood(struct event_sink *s, const struct timespec *t, const struct pkt *p, uint64_t syns,
+void report_flood(const struct report_dest *to, const struct timespec *t, const struct pkt *p, uint64_t syns,
 		  uint64_t seconds, enum action a)
 {
 	json_t *ev = pkt_event(t, "flood", "flood", "syn", NULL, p, a);
@@ -80,10 +80,10 @@ void report_flood(struct event_sink *s, const struct timespec *t, const struct p
 		return;
 	json_object_set_new(ev, "syns", json_integer((json_int_t)syns));
 	json_object_set_new(ev, "seconds", json_integer((json_int_t)seconds));
-	event_emit(s, ev);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 
-void report_backdoor(struct event_sink *s, const struct timespec *t, const struct flow_report *rep,
+void report_backdoor(const struct report_dest *to, const struct timespec *t, const struct flow_report *rep,
 		     const struct flow_finding *f, enum det d, enum action a, bool standard)
 {
 	struct event_head h = {
@@ -114,10 +114,10 @@ void report_backdoor(struct event_sink *s, const struct timespec *t, const struc
 		if (d == DET_SSH_LEN)
 			json_object_set_new(ev, "ssh_share", json_real(round(r->ssh_share * 1000) / 1000));
 	}
-	event_emit(s, ev);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 
-void report_ban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector,
+void report_ban(const struct report_dest *to, const struct timespec *t, const struct nfs_addr *addr, const char *detector,
 		uint64_t seconds, uint32_t offence, int64_t latency_us)
 {
 	struct event_head h = { .time = *t, .event = "ban", .detector = detector, .src = addr, .action = "ban" };
@@ -128,7 +128,7 @@ void report_ban(struct event_sink *s, const struct timespec *t, const struct nfs
 	json_object_set_new(ev, "offence", json_integer(offence));
 	if (latency_us >= 0)
 		json_object_set_new(ev, "latency_us", json_integer(latency_us));
-	event_emit(s, ev);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 
 void report_unban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector)

@@ -7,23 +7,32 @@
 
 #include "core/event.h"
 #include "decide/policy.h"
+#include "evidence/saver.h"
 #include "decode/packet.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
 
+/* Where an event goes: through the evidence thread, which saves a record and adds its token
+ * (evidence NULL: straight to the events). */
+struct report_dest {
+	struct event_sink *events;  /* not owned */
+	struct evidence *evidence;  /* not owned; may be NULL */
+	struct evidence_ctx ctx;    /* what the record holds besides the event */
+};
+
 /* A source crossed the scan threshold; @src is the tracked source (an IPv6 prefix). */
-void report_scan(struct event_sink *s, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
+void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
 		 const struct trk_report *r, enum action a);
-void report_backscatter(struct event_sink *s, const struct timespec *t, const struct pkt *p,
+void report_backscatter(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
 			const struct trk_report *r, enum action a);
-void report_probe(struct event_sink *s, const struct timespec *t, const struct pkt *p, enum action a);
-void report_flood(struct event_sink *s, const struct timespec *t, const struct pkt *p, uint64_t syns,
+void report_probe(const struct report_dest *to, const struct timespec *t, const struct pkt *p, enum action a);
+void report_flood(const struct report_dest *to, const struct timespec *t, const struct pkt *p, uint64_t syns,
 		  uint64_t seconds, enum action a);
 /* @standard: the protocol is on its standard port (only reported when auditing). */
-void report_backdoor(struct event_sink *s, const struct timespec *t, const struct flow_report *rep,
+void report_backdoor(const struct report_dest *to, const struct timespec *t, const struct flow_report *rep,
 		     const struct flow_finding *f, enum det d, enum action a, bool standard);
-/* A ban removed by hand. */
+/* A ban removed by hand (no record: nothing was detected). */
 void report_unban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector);
 /* A ban in the kernel (live) or the ban a replay would have made. @detector: why. */
-void report_ban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector,
+void report_ban(const struct report_dest *to, const struct timespec *t, const struct nfs_addr *addr, const char *detector,
 		uint64_t seconds, uint32_t offence, int64_t latency_us);

@@ -44,8 +44,26 @@ struct worker {
 	char *buf;
 	struct engine_counters c;
 	_Atomic uint64_t enobufs, id_gaps, verdict_errors;
+	_Atomic uint64_t verdict_bucket[WORKER_LATENCY_BUCKETS], verdict_sum_us, verdict_count;
 	_Atomic int64_t heartbeat;
 };
+
+const uint64_t worker_latency_le_us[WORKER_LATENCY_BUCKETS - 1] = { 5, 10, 25, 50, 100, 250, 1000, 10000, 100000 };
+
+/* Verdict latency: what the packet path costs a queued packet, in userspace. */
+static void count_latency(struct worker *w, const struct timespec *rx)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t us = ((int64_t)now.tv_sec - rx->tv_sec) * 1000000 + (now.tv_nsec - rx->tv_nsec) / 1000;
+	uint64_t u = us > 0 ? (uint64_t)us : 0;
+	unsigned b = 0;
+	while (b < WORKER_LATENCY_BUCKETS - 1 && u > worker_latency_le_us[b])
+		b++;
+	atomic_fetch_add_explicit(&w->verdict_bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->verdict_sum_us, u, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->verdict_count, 1, memory_order_relaxed);
+}
 
 static int64_t mono_s(void)
 {
@@ -112,6 +130,7 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const st
 	};
 	enum engine_verdict v = engine_packet(w->engine, data, len, wire, &m, &w->c);
 	send_verdict(w, id, v == ENGINE_ACCEPT ? NF_ACCEPT : NF_DROP);
+	count_latency(w, rx);
 }
 
 /* Walks one datagram of messages. Packets are handled; an error or ack for @want_seq is
@@ -306,6 +325,10 @@ void worker_get_stats(struct worker *w, struct worker_stats *o)
 	o->enobufs = atomic_load(&w->enobufs);
 	o->id_gaps = atomic_load(&w->id_gaps);
 	o->verdict_errors = atomic_load(&w->verdict_errors);
+	for (unsigned b = 0; b < WORKER_LATENCY_BUCKETS; b++)
+		o->verdict_bucket[b] = atomic_load(&w->verdict_bucket[b]);
+	o->verdict_sum_us = atomic_load(&w->verdict_sum_us);
+	o->verdict_count = atomic_load(&w->verdict_count);
 }
 
 int64_t worker_heartbeat(struct worker *w)

@@ -7,9 +7,16 @@
 #include "core/config.h"
 #include "decide/engine.h"
 
+/* Upper bounds (microseconds) of the verdict latency histogram's buckets; the last is +Inf. */
+#define WORKER_LATENCY_BUCKETS 10
+extern const uint64_t worker_latency_le_us[WORKER_LATENCY_BUCKETS - 1];
+
 struct worker_stats {
 	uint64_t packets, accepted, dropped, malformed, no_l4, ban_requests, banq_full, tracker_errors, events;
 	uint64_t enobufs, id_gaps, verdict_errors;
+	/* From reading a packet's datagram to sending its verdict: counts per bucket (not
+	 * cumulative), their sum and count. */
+	uint64_t verdict_bucket[WORKER_LATENCY_BUCKETS], verdict_sum_us, verdict_count;
 };
 
 struct worker;

@@ -75,6 +75,14 @@ answer_is 'a["ok"] is True and a["version"] == "'"$version"'" and a["uptime"] >=
 		for k in ("packets", "accepted", "dropped", "malformed", "enobufs", "id_gaps"))
 	and all(isinstance(a[k], int) for k in ("sources", "flows", "bans", "bans_added"))' ||
 	fail "status --json: $CTL_OUT"
+# The metrics file'"'"'s numbers, the same way: every family of docs/metrics.md.
+answer_is 'all(f in a["metrics"] for f in ("nfsentry_queue_packets_total", "nfsentry_kernel_queue_waiting",
+	"nfsentry_detections_total", "nfsentry_bans_active", "nfsentry_ban_latency_seconds",
+	"nfsentry_verdict_latency_seconds", "nfsentry_sources_tracked", "nfsentry_flows_inspected",
+	"nfsentry_evidence_bytes"))
+	and sorted(s["labels"]["queue"] for s in a["metrics"]["nfsentry_queue_packets_total"]["samples"]) == ["0", "1", "8", "9"]
+	and a["metrics"]["nfsentry_verdict_latency_seconds"]["type"] == "histogram"' ||
+	fail "status --json has not every metric: $CTL_OUT"
 
 step "flows: a connection to open port $PORT"
 listen_tcp "$PORT"
@@ -96,6 +104,10 @@ wait_until 5 json_has bans 'any(b["address"] == "'"$S4"'" and b["detector"] == "
 	fail "bans does not list $S4 (scan, offence 1, time left): $CTL_OUT $CTL_ERR"
 ctl_ok bans
 out_has "^$S4 +scan +1 +[0-9]+[dhms]" || fail "bans table has no row for $S4: $CTL_OUT"
+# The ban's evidence token reaches the ban table once its record is saved.
+wait_until 5 json_has bans 'any(b["address"] == "'"$S4"'" and len(b.get("token", "")) == 64 for b in a["bans"])' ||
+	fail "bans --json does not carry the ban's evidence token: $CTL_OUT"
+ban_token=$(python3 -c 'import json, sys; print([b["token"] for b in json.load(open(sys.argv[1]))["bans"] if b["address"] == sys.argv[2]][0])' "$TMPD/ctl.out" "$S4")
 json_has sources 'any(s["address"] == "'"$S4"'" and s["ports"] >= 10 and s["seconds_since_first"] >= s["seconds_since_last"] >= 0
 	for s in a["sources"])' || fail "sources does not list $S4 with 10 ports or more: $CTL_OUT $CTL_ERR"
 ctl_ok sources
@@ -160,13 +172,23 @@ log_mark
 ctl_ok reload
 wait_for_log "configuration reloaded"
 
-step "evidence"
-ctl_fails 1 '^nfsentryctl: evidence records are not implemented yet$' evidence abc
-ctl_fails 1 'not implemented' evidence abc --pcap "$TMPD/evidence.pcap"
+step "evidence (the records themselves: test-evidence)"
+ctl_fails 1 '^nfsentryctl: "abc" is not a token \(64 lowercase hex digits\)$' evidence abc
+ctl_fails 1 'not a token' evidence abc --pcap "$TMPD/evidence.pcap"
 [ ! -e "$TMPD/evidence.pcap" ] || fail "a refused evidence request wrote its pcap file"
+ctl_fails 1 '^nfsentryctl: no evidence record with token 0{64}' evidence "$(printf '0%.0s' $(seq 64))"
+ctl_fails 2 'missing TOKEN' evidence
+ctl_fails 2 'takes no TOKEN' evidence --verify abc
 ctl --json evidence abc
 [ "$CTL_RC" = 1 ] || fail "evidence --json exited $CTL_RC, not 1"
-answer_is 'a["ok"] is False and "not implemented" in a["error"]' || fail "evidence --json: $CTL_OUT"
+answer_is 'a["ok"] is False and "not a token" in a["error"]' || fail "evidence --json: $CTL_OUT"
+token=$(events_match 'e["event"] == "ban" and e["detector"] == "scan"' | head -1 |
+	python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["token"])')
+ctl_ok evidence "$token"
+out_has '^verdict +intact$' || fail "evidence $token: not intact: $CTL_OUT"
+ctl_ok evidence --verify
+out_has '^intact$' || fail "evidence --verify: $CTL_OUT"
+[ "$token" = "$ban_token" ] || fail "the ban table's token $ban_token is not the ban event's $token"
 
 step "garbage, unknown commands, clients that close at once or say nothing"
 for line in 'nonsense' '{"command":"frobnicate"}' '[1,2]' '{"command":7}'; do
@@ -232,6 +254,12 @@ wait_until 5 socket_ready || fail "no control socket at $SOCK after a restart"
 as_nobody --regid=daemon --clear-groups "$NFSENTRYCTL" -s "$SOCK" status >"$TMPD/ctl.out" 2>"$TMPD/ctl.err" ||
 	fail "nobody with primary group daemon (control_group) is refused: $(cat "$TMPD/ctl.err")"
 grep -q '^version ' "$TMPD/ctl.out" || fail "nobody in control_group: no status: $(cat "$TMPD/ctl.out")"
+# Evidence is root's only, whatever control_group allows (STOP sec. 3.1.1, goal 2).
+as_nobody_rc=0
+as_nobody --regid=daemon --clear-groups "$NFSENTRYCTL" -s "$SOCK" evidence --verify >"$TMPD/ctl.out" 2>"$TMPD/ctl.err" ||
+	as_nobody_rc=$?
+[ "$as_nobody_rc" = 1 ] && grep -qx 'nfsentryctl: evidence records are readable by root only' "$TMPD/ctl.err" ||
+	fail "nobody in control_group read evidence: exit $as_nobody_rc: $(cat "$TMPD/ctl.out" "$TMPD/ctl.err")"
 as_nobody_rc=0
 as_nobody --regid=nogroup --groups=daemon "$NFSENTRYCTL" -s "$SOCK" status >"$TMPD/ctl.out" 2>"$TMPD/ctl.err" ||
 	as_nobody_rc=$?

@@ -18,49 +18,23 @@ TRACES=${TRACES:-../shared/traces}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 command -v tcprewrite >/dev/null || { echo "needs tcpreplay (apt-get install tcpreplay)" >&2; exit 1; }
 
-S=nfsfg-src-$$ R=nfsfg-rtr-$$ K=nfsfg-sink-$$
+# shellcheck source=lib.sh
+. bench/lib.sh
 tmp=$(mktemp -d)
-cleanup() {
-	for ns in "$S" "$R" "$K"; do ip netns del "$ns" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-for ns in "$S" "$R" "$K"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
-ip link add fg-s netns "$S" type veth peer name fg-rs netns "$R"
-ip link add fg-k netns "$K" type veth peer name fg-rk netns "$R"
-for pair in "$S fg-s" "$R fg-rs" "$R fg-rk" "$K fg-k"; do set -- $pair; ip -n "$1" link set "$2" up; done
-ip -n "$R" addr add 192.0.2.1/30 dev fg-rk
-ip -n "$R" addr add 2001:db8:ffff::1/64 dev fg-rk nodad
-ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-	net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.fg-rs.rp_filter=0 net.ipv4.conf.fg-rs.accept_local=1
-# Everything forwarded goes to the sink through a neighbour that is always there.
-ip -n "$R" neigh add 192.0.2.2 lladdr 02:00:00:00:00:02 dev fg-rk nud permanent
-ip -n "$R" neigh add 2001:db8:ffff::2 lladdr 02:00:00:00:00:02 dev fg-rk nud permanent
-ip -n "$R" route add default via 192.0.2.2 dev fg-rk
-ip -n "$R" -6 route add default via 2001:db8:ffff::2 dev fg-rk
-rmac=$(ip -n "$R" -br link show fg-rs | awk '{ print $3 }')
+router_lab fg
 
 # The shipped ruleset with counters: forwarded TCP packets, and those queued for inspection.
 sed -e 's/^\(\s*\)meta l4proto tcp jump inspect$/\1meta l4proto tcp counter jump inspect/' \
     -e 's/^\(\s*\)queue num 8-9 bypass$/\1counter queue num 8-9 bypass/' nft/nfsentry.nft > "$tmp/ruleset.nft"
 ip netns exec "$R" "$NFSENTRY" load-ruleset "$tmp/ruleset.nft" >/dev/null
 
-counter() { # CHAIN: packets of the first counter in it
-	ip netns exec "$R" nft -j list chain inet nfsentry "$1" 2>/dev/null | python3 -c '
-import json, sys
-for o in json.load(sys.stdin)["nftables"]:
-    for x in o.get("rule", {}).get("expr", []):
-        if "counter" in x:
-            print(x["counter"]["packets"]); sys.exit()
-print(0)'
-}
+counter() { nft_counter "$R" nfsentry "$1"; } # CHAIN: packets of the first counter in it
 
 printf '%-42s %8s %8s %8s\n' trace packets queued share
 tot_all=0 tot_q=0
 for f in "$TRACES"/*.pcap; do
 	name=$(basename "$f")
-	tcprewrite --infile="$f" --outfile="$tmp/r.pcap" --dlt=enet --enet-dmac="$rmac" --enet-smac=02:00:00:00:00:01 \
+	tcprewrite --infile="$f" --outfile="$tmp/r.pcap" --dlt=enet --enet-dmac="$RMAC" --enet-smac=02:00:00:00:00:01 \
 		--pnat=0.0.0.0/0:198.18.0.0/15,[::/0]:[2001:db8::/32] --fixcsum >/dev/null 2>&1 || { echo "$name: tcprewrite failed" >&2; continue; }
 	before_all=$(counter forward) before_q=$(counter inspect_queue)
 	ip netns exec "$S" tcpreplay -q -i fg-s --topspeed "$tmp/r.pcap" >/dev/null 2>&1 || true

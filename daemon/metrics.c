@@ -137,12 +137,17 @@ static void bans(json_t *m, const struct metrics_sources *s)
 	single(m, "nfsentry_bans_removed_total", "counter", "Bans deleted by hand before their time.", bs.removed);
 	single(m, "nfsentry_bans_active", "gauge", "Bans in the sets at the last look.", bs.active);
 	json_t *f = family(m, "nfsentry_bans_refused_total", "counter", "Bans not made, by reason.");
-	static const char *const why[] = { "kernel", "allowlisted", "protected", "already_banned" };
-	uint64_t v[] = { bs.refused_by_kernel, bs.not_banned_allowed, bs.not_banned_protected, bs.already_banned };
-	for (int i = 0; i < 4; i++)
+	static const char *const why[] = { "kernel", "allowlisted", "protected", "already_banned", "given_up" };
+	uint64_t v[] = { bs.refused_by_kernel, bs.not_banned_allowed, bs.not_banned_protected, bs.already_banned,
+			 bs.given_up };
+	for (int i = 0; i < 5; i++)
 		sample(f, NULL, json_pack("{ss}", "reason", why[i]), json_integer((json_int_t)v[i]));
-	single(m, "nfsentry_ban_batch_errors_total", "counter", "Ban batches whose outcome is unknown.",
-	       bs.transport_errors);
+	single(m, "nfsentry_ban_batch_errors_total", "counter",
+	       "Ban batches that failed as a whole (table or sets gone, or outcome unknown); retried.", bs.batch_errors);
+	single(m, "nfsentry_ban_retries_total", "counter", "Ban requests tried again after their batch failed.",
+	       bs.retried);
+	single(m, "nfsentry_bans_restored_total", "counter",
+	       "Bans put back into the sets: saved ones at start, or after the table was loaded again.", bs.restored);
 	histogram(m, "nfsentry_ban_latency_seconds", "From the packet that decided a ban to the kernel's ack of it.",
 		  banwriter_latency_le_us, bs.latency_bucket, BANWRITER_LATENCY_BUCKETS, bs.latency_sum_us,
 		  bs.latency_count, NULL);

@@ -12,6 +12,12 @@ pkgs=(
 	nftables iproute2 nmap hping3 curl socat tcpdump python3 procps util-linux
 	# servers and clients of the backdoor scenarios (tests/integration/test-backdoor-*.sh)
 	openssh-server openssh-client vsftpd inetutils-telnetd inetutils-telnet
+	# the VM suite (tests/vm, docs/testing-vm.md): Debian's stock kernel, which has nft_queue,
+	# booted in qemu with a busybox initramfs built by cpio; kmod's depmod and modprobe -d
+	qemu-system-x86 busybox-static cpio kmod
+	# scripts/fuzz.sh: libFuzzer is clang's (-fsanitize=fuzzer, runtime in libclang-rt);
+	# scripts/sanitize.sh uses gcc's ASan, UBSan and TSan, which come with build-essential
+	clang libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

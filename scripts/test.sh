@@ -1,7 +1,8 @@
 #!/bin/bash
-# The test command: installs dependencies, builds, runs the unit suite (no root needed) and
-# the integration suite (root: network namespaces, real nftables and nfnetlink_queue), and
-# ends with "N passed, N failed". Usage: sudo scripts/test.sh [extra meson test args]
+# The test command: installs dependencies, builds, runs the unit suite and the fuzz suite (the
+# fuzzing corpus replayed; both need no root) and the integration suite (root: network
+# namespaces, real nftables and nfnetlink_queue), and ends with "N passed, N failed".
+# Usage: sudo scripts/test.sh [extra meson test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
@@ -12,7 +13,7 @@ fi
 [ -f build/build.ninja ] || meson setup build --prefix=/usr --sysconfdir=/etc
 meson compile -C build
 rc=0
-meson test -C build --suite unit --suite integration --print-errorlogs "$@" || rc=$?
+meson test -C build --suite unit --suite fuzz --suite integration --print-errorlogs "$@" || rc=$?
 
 # Summarise from meson's own log. In CI a skipped suite is a failure: it proves nothing.
 python3 - "$rc" <<'PY'

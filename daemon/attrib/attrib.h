@@ -15,7 +15,9 @@
  *                                "0.0.0.0:0" or "[::]:0")
  *     "listener_fallback"        true when the connection itself was gone (or had no owner
  *                                left) and the listening socket on local:lport stands in
- *   "processes": in the order they were reached (breadth first), each pid once
+ *   "processes": each pid once, in the order of the walk: an owner, then its parents up to
+ *                  pid 1 (STOP's "primary processes"), then the processes reached through
+ *                  IPC, oldest first, each followed by its own parents not yet described
  *     "pid", "ppid"              numbers ("ppid" null when unknown)
  *     "name"                     comm, from /proc/PID/stat
  *     "state"                    one letter ("S", "R", "Z", ...)
@@ -35,11 +37,14 @@
  *                                "name" (path, "@abstract", or null), "peer_inode" (or null),
  *                                "peers"}, {"inode", "fds", "type": "other", "peers": []}]
  *     "pipes"                    [{"inode", "fds", "peers": [pid, ...]}]
+ *                                "fds": its descriptor numbers (16 at most); "peers": the
+ *                                other processes holding the far end (32 at most)
  *     "fds_omitted"              socket and pipe descriptors held but not listed (the
  *                                per-process cap, max_fds_listed)
  *     "unreadable"               true when part of the process could not be read for lack of
- *                                privilege (its descriptors, its exe): those fields are empty
- *                                or null, and its IPC is not resolved
+ *                                privilege (its descriptors, its exe, or all of it under
+ *                                hidepid): those fields are empty or null, and its IPC is not
+ *                                resolved
  *     "gone"                     true when the process exited before it was described; the
  *                                fields read from /proc/PID are then null
  *   "truncated"                  a limit or the budget stopped the walk: the list is partial
@@ -64,8 +69,10 @@ struct attrib_limits {
 	unsigned max_processes;    /* processes described at most (64) */
 	unsigned max_pids_scanned; /* /proc/<pid> entries looked at at most (32768) */
 	unsigned budget_ms;        /* wall-clock budget (250); past it the walk stops and says
-				      "truncated": true. Finding the socket itself is not counted:
-				      one netlink request, bounded by its own 1 s timeout. */
+				      "truncated": true. The pass over /proc may take four fifths
+				      of it, the rest is for describing what it found. Finding the
+				      socket itself is not counted: one netlink request, bounded by
+				      its own 1 s timeout. */
 	unsigned max_fds;          /* socket and pipe descriptors indexed over all of /proc
 				      (131072): what the index may cost in memory, 24 bytes each */
 	unsigned max_fds_listed;   /* sockets and pipes listed per process (64); all of them are

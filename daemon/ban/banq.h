@@ -34,6 +34,7 @@ struct ban_request {
 	bool t_kernel;              /* t_packet is the kernel's skb timestamp, not our receive time */
 	struct trk_report report;   /* what the tracker saw, for a scan */
 	uint8_t det;                /* enum det: why (scan, root-sig, ...) */
+	uint8_t retries;            /* the writer's: failed batches this request was in */
 	uint16_t queue;
 };
 

@@ -21,7 +21,19 @@
 #include "decide/netlist.h"
 #include "decide/report.h"
 #include "detect/tracker.h"
+#include "nft/ruleset.h"
 #include "nft/setelem.h"
+
+/* A batch that failed as a whole (table inet nfsentry or its sets gone, or the netlink
+ * conversation broken) is tried again after 1, 2, 4, 8 and 16 s; a request is given up after
+ * RETRY_MAX tries, about half a minute. The sources that keep scanning ask again anyway. */
+#define RETRY_FIRST_MS 1000
+#define RETRY_LAST_MS 16000
+#define RETRY_MAX 6
+/* How often the writer checks that table inet nfsentry is still the one it fills. */
+#define TABLE_CHECK_MS 1000
+/* A full set refuses every ban until elements expire: said at once, then at most this often. */
+#define FULL_LOG_MS 10000
 
 struct settings {
 	uint64_t duration, max_duration, forget, ipv6_prefix;
@@ -46,6 +58,22 @@ struct banwriter {
 	bool started;         /* the thread exists */
 	_Atomic bool running; /* cleared to make it finish */
 	struct ban_request req[NFTSET_BATCH_MAX];
+
+	/* Thread-owned. Requests of failed batches, tried again together at retry_due_ms; the
+	 * backoff doubles with each failed round. again: the round being tried. */
+	struct ban_request retry[NFTSET_BATCH_MAX], again[NFTSET_BATCH_MAX];
+	size_t nretry;
+	unsigned retry_round;
+	int64_t retry_due_ms;
+	bool final; /* stopping: a failed batch is given up, not kept */
+	/* Thread-owned. The table we fill (its kernel handle), and whether we saw it gone. */
+	uint64_t table_handle;
+	bool table_gone;
+	int64_t table_checked_ms;
+	/* Thread-owned. Bans a full set refused since the last line about it. */
+	uint64_t full_refused;
+	int64_t full_logged_ms;
+	struct nfs_addr full_last;
 
 	pthread_mutex_t lock; /* guards next and stats */
 	struct settings *next; /* set by reconfigure, taken by the thread */
@@ -168,8 +196,9 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 }
 
 /* Rebuilds the ban table from the kernel sets: bans added by hand are adopted, bans removed
- * by hand are forgotten. Returns 0 and the count per family, or -errno. */
-static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6)
+ * by hand are forgotten (and counted as expired or removed when @count_gone). Returns 0 and
+ * the count per family, or -errno. */
+static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6, bool count_gone)
 {
 	struct sync_ctx c = { .w = w, .now = now_ms(), .fresh = bantable_new(w->max_bans, w->key) };
 	int r;
@@ -187,7 +216,8 @@ static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6)
 		return r;
 	}
 	pthread_mutex_lock(&w->lock);
-	bantable_foreach(w->bans, gone_cb, &c);
+	if (count_gone)
+		bantable_foreach(w->bans, gone_cb, &c);
 	bantable_free(w->bans);
 	w->bans = c.fresh;
 	w->bans_synced_ms = c.now;
@@ -241,7 +271,10 @@ static int readd_cb(const struct ban_entry *e, void *data)
 {
 	struct readd_ctx *c = data;
 
-	if (bantable_get(c->w->bans, &e->addr))
+	pthread_mutex_lock(&c->w->lock);
+	bool in_kernel = bantable_get(c->w->bans, &e->addr) != NULL;
+	pthread_mutex_unlock(&c->w->lock);
+	if (in_kernel)
 		return 0; /* the kernel has it: it knows best */
 	if (e->until_ms <= c->now + 1000) {
 		c->expired++;
@@ -253,6 +286,35 @@ static int readd_cb(const struct ban_entry *e, void *data)
 	c->from[c->n++] = *e;
 	if (c->n == NFTSET_BATCH_MAX)
 		readd_flush(c);
+	return 0;
+}
+
+struct readd_result {
+	unsigned restored, expired, failed;
+	int err; /* why the first failed one failed */
+};
+
+/* Puts the bans of @known that the ban table (just read from the kernel) lacks back into the
+ * sets, with their time left. Returns 0 and the counts in @out, or -ENOMEM. */
+static int readd_missing(struct banwriter *w, struct bantable *known, struct readd_result *out)
+{
+	struct readd_ctx *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->w = w;
+	c->now = now_ms();
+	bantable_foreach(known, readd_cb, c);
+	readd_flush(c);
+	out->restored = c->restored;
+	out->expired = c->expired;
+	out->failed = c->failed;
+	out->err = c->err;
+	free(c);
+	pthread_mutex_lock(&w->lock);
+	w->stats.restored += out->restored;
+	w->stats.active = bantable_size(w->bans);
+	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
 
@@ -270,27 +332,23 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 		log_warn("%s: cannot read the saved bans (%s); only the kernel's are known", w->bans_path, strerror(-r));
 	if (bad)
 		log_warn("%s: %u unreadable lines skipped", w->bans_path, bad);
-	r = sync_from_kernel(w, &out->in_kernel4, &out->in_kernel6);
+	r = sync_from_kernel(w, &out->in_kernel4, &out->in_kernel6, true);
 	if (r < 0) {
 		bantable_free(saved);
 		return r;
 	}
-	struct readd_ctx *c = calloc(1, sizeof(*c));
-	if (!c) {
-		bantable_free(saved);
-		return -ENOMEM;
-	}
-	c->w = w;
-	c->now = now_ms();
-	bantable_foreach(saved, readd_cb, c);
-	readd_flush(c);
-	out->restored = c->restored;
-	out->expired = c->expired;
-	out->failed = c->failed;
-	if (c->failed)
-		log_err("%u saved bans could not be restored: %s", c->failed, strerror(-c->err));
-	free(c);
+	if (ruleset_table_handle(&w->nl, &w->table_handle) < 0)
+		w->table_handle = 0; /* learnt at the first check */
+	struct readd_result c;
+	r = readd_missing(w, saved, &c);
 	bantable_free(saved);
+	if (r < 0)
+		return r;
+	out->restored = c.restored;
+	out->expired = c.expired;
+	out->failed = c.failed;
+	if (c.failed)
+		log_err("%u saved bans could not be restored: %s", c.failed, strerror(-c.err));
 	r = bantable_save(w->bans, w->bans_path, now_ms());
 	if (r < 0)
 		log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
@@ -427,14 +485,84 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 	reply(rq->reply, 0, &e.addr, secs, "banned");
 }
 
+static int64_t retry_delay_ms(unsigned round)
+{
+	int64_t d = (int64_t)RETRY_FIRST_MS << (round < 8 ? round : 8);
+	return d < RETRY_LAST_MS ? d : RETRY_LAST_MS;
+}
+
+/* Keeps @rq for the next round of retries. Returns false when it is given up instead: it
+ * has had RETRY_MAX tries, the list is full, or the writer is stopping. */
+static bool retry_keep(struct banwriter *w, const struct ban_request *rq, int64_t now)
+{
+	if (w->final || rq->retries + 1 >= RETRY_MAX || w->nretry == NFTSET_BATCH_MAX)
+		return false;
+	if (w->nretry == 0)
+		w->retry_due_ms = now + retry_delay_ms(w->retry_round);
+	w->retry[w->nretry] = *rq;
+	w->retry[w->nretry++].retries++;
+	return true;
+}
+
+/* The @n requests at @idx of @req had no outcome: their batch failed as a whole (@err from
+ * the conversation), or the kernel had no set to put them in (-ENOENT). One line says what
+ * happens to them: another try later, or given up. */
+static void batch_failed(struct banwriter *w, const struct ban_request *req, const size_t *idx, size_t n, int err,
+			 struct banwriter_stats *d)
+{
+	int64_t now = now_ms();
+	size_t kept = 0;
+	unsigned tries = 0;
+	char a[NFS_ADDR_STRLEN], what[160];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ban_request *rq = &req[idx[i]];
+		if (rq->retries + 1u > tries)
+			tries = rq->retries + 1u;
+		kept += retry_keep(w, rq, now);
+	}
+	d->batch_errors++;
+	d->given_up += n - kept;
+	if (err == -ENOENT)
+		w->table_gone = true; /* its bans go back in when it is loaded again */
+	long long in_s = (w->retry_due_ms - now + 999) / 1000;
+	if (w->final)
+		snprintf(what, sizeof(what), "giving up on them: nfsentry is stopping");
+	else if (kept == n)
+		snprintf(what, sizeof(what), "retrying in %llds (attempt %u of %d failed)", in_s, tries, RETRY_MAX);
+	else if (kept == 0)
+		snprintf(what, sizeof(what), "giving up on them after %u attempts", tries);
+	else
+		snprintf(what, sizeof(what), "retrying %zu in %llds, giving up on %zu after %d attempts", kept, in_s,
+			 n - kept, RETRY_MAX);
+	log_err("ban batch of %zu (%s%s) failed: %s%s; %s", n, nfs_addr_format(&req[idx[0]].addr, a, sizeof(a)),
+		n > 1 ? ", ..." : "", strerror(-err),
+		err == -ENOENT ? " (table inet nfsentry or its sets are gone: run nfsentry load-ruleset)" : "", what);
+}
+
+/* Says that a set is full, at once and then at most once per FULL_LOG_MS with the count. */
+static void full_report(struct banwriter *w, int64_t now)
+{
+	char a[NFS_ADDR_STRLEN];
+
+	if (!w->full_refused || now - w->full_logged_ms < FULL_LOG_MS)
+		return;
+	log_err("set %s is full (its size in nfsentry.nft): %llu bans refused%s, the last of %s; they are not in the "
+		"kernel (nfsentry_bans_refused_total{reason=\"kernel\"})", nftset_name(&w->full_last),
+		(unsigned long long)w->full_refused, w->full_logged_ms ? " since the last report" : "",
+		nfs_addr_format(&w->full_last, a, sizeof(a)));
+	w->full_refused = 0;
+	w->full_logged_ms = now;
+}
+
 /* Decides and commits one burst of requests. */
 static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 {
 	struct nftset_elem elems[NFTSET_BATCH_MAX];
 	uint32_t offence[NFTSET_BATCH_MAX];
-	size_t from[NFTSET_BATCH_MAX];
+	size_t from[NFTSET_BATCH_MAX], no_set[NFTSET_BATCH_MAX];
 	int res[NFTSET_BATCH_MAX];
-	size_t m = 0;
+	size_t m = 0, n_no_set = 0;
 	int64_t now = now_ms();
 	struct settings *s = w->cur;
 	char a[NFS_ADDR_STRLEN];
@@ -495,11 +623,8 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	clock_gettime(CLOCK_REALTIME, &acked);
 	d.batches++;
 	if (r < 0) {
-		/* The outcome is unknown; the sources cross again after their hold if the bans did
-		 * not land. */
-		log_err("ban batch of %zu failed: %s%s", m, strerror(-r),
-			r == -ENOENT ? " (table inet nfsentry or its sets are gone: run nfsentry load-ruleset)" : "");
-		d.transport_errors++;
+		/* The outcome is unknown: tried again (a ban that did land comes back EEXIST). */
+		batch_failed(w, req, from, m, r, &d);
 		goto stats;
 	}
 	bool changed = false;
@@ -512,6 +637,16 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			 * before an earlier ban took effect. Not a new offence. */
 			log_info("%s is already in set %s; not counted as an offence", a, nftset_name(&elems[k].addr));
 			d.already_banned++;
+			continue;
+		}
+		if (res[k] == -ENOENT) { /* no such table or set: not a refusal of this ban */
+			no_set[n_no_set++] = from[k];
+			continue;
+		}
+		if (res[k] == -ENFILE) { /* the set is at its size; one line for a flood of these */
+			d.refused_by_kernel++;
+			w->full_refused++;
+			w->full_last = elems[k].addr;
 			continue;
 		}
 		if (res[k] < 0) {
@@ -548,6 +683,9 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		d.latency_sum_us += d.last_latency_us;
 		d.latency_count++;
 	}
+	if (n_no_set)
+		batch_failed(w, req, no_set, n_no_set, -ENOENT, &d);
+	full_report(w, now_ms());
 	if (changed) {
 		r = offences_save(w->offences, w->history_path);
 		if (r < 0)
@@ -562,7 +700,8 @@ stats:
 	w->stats.not_banned_protected += d.not_banned_protected;
 	w->stats.already_banned += d.already_banned;
 	w->stats.batches += d.batches;
-	w->stats.transport_errors += d.transport_errors;
+	w->stats.batch_errors += d.batch_errors;
+	w->stats.given_up += d.given_up;
 	if (d.added)
 		w->stats.last_latency_us = d.last_latency_us;
 	for (unsigned b = 0; b < BANWRITER_LATENCY_BUCKETS; b++)
@@ -578,13 +717,85 @@ stats:
 #define BANS_SYNC_MS 60000
 #define BANS_SAVE_MS 5000
 
+/* The requests of failed batches, once their time has come (@final: now, for the last time). */
+static void retry_run(struct banwriter *w, bool final)
+{
+	size_t n = w->nretry;
+
+	if (n == 0 || (!final && now_ms() < w->retry_due_ms))
+		return;
+	memcpy(w->again, w->retry, n * sizeof(*w->again));
+	w->nretry = 0;
+	w->final = final;
+	w->retry_round++; /* what failures now wait for; back to 0 once a round goes through */
+	pthread_mutex_lock(&w->lock);
+	w->stats.retried += n;
+	pthread_mutex_unlock(&w->lock);
+	handle_burst(w, w->again, n);
+	if (w->nretry == 0)
+		w->retry_round = 0;
+}
+
+static int copy_cb(const struct ban_entry *e, void *data)
+{
+	(void)bantable_put(data, e);
+	return 0;
+}
+
+/* Notices table inet nfsentry gone, and back (a new table: a new handle, empty sets). The
+ * bans it lost go back in with their time left, and the bans waiting for it are retried. */
+static void check_table(struct banwriter *w, int64_t now)
+{
+	uint64_t h;
+	int r;
+
+	if (now - w->table_checked_ms < TABLE_CHECK_MS)
+		return;
+	w->table_checked_ms = now;
+	r = ruleset_table_handle(&w->nl, &h);
+	if (r == -ENOENT) {
+		if (!w->table_gone)
+			log_err("table inet nfsentry is gone: nothing is queued or banned until it is loaded again "
+				"(nfsentry load-ruleset); its %zu bans go back in then", bantable_size(w->bans));
+		w->table_gone = true;
+		return;
+	}
+	if (r < 0 || (!w->table_gone && (!w->table_handle || h == w->table_handle))) {
+		if (r == 0)
+			w->table_handle = h;
+		return;
+	}
+	struct bantable *known = bantable_new(w->max_bans, w->key);
+	if (!known)
+		return;
+	pthread_mutex_lock(&w->lock);
+	bantable_foreach(w->bans, copy_cb, known);
+	pthread_mutex_unlock(&w->lock);
+	/* A table without ban4 or ban6 is not back yet: the batches say so, and this waits. */
+	struct readd_result c;
+	if (sync_from_kernel(w, NULL, NULL, false) < 0 || readd_missing(w, known, &c) < 0) {
+		bantable_free(known);
+		return;
+	}
+	bantable_free(known);
+	log_notice("table inet nfsentry was loaded again: %u bans put back with their time left (%u had expired "
+		   "meanwhile)", c.restored, c.expired);
+	if (c.failed)
+		log_err("%u bans could not be put back: %s", c.failed, strerror(-c.err));
+	w->table_gone = false;
+	w->table_handle = h;
+	w->retry_due_ms = now; /* what waited for the table goes in now */
+}
+
 static void keep_bans(struct banwriter *w, bool final)
 {
 	int64_t now = now_ms();
 	int r;
 
+	check_table(w, now);
+	full_report(w, now);
 	if (now - w->bans_synced_ms >= BANS_SYNC_MS || final) {
-		r = sync_from_kernel(w, NULL, NULL);
+		r = sync_from_kernel(w, NULL, NULL, true);
 		if (r < 0) {
 			w->bans_synced_ms = now; /* retried in a minute; logged once per try */
 			log_warn("cannot re-read the ban sets: %s", strerror(-r));
@@ -605,7 +816,12 @@ static void *writer_main(void *arg)
 	size_t n;
 
 	for (;;) {
-		n = banq_pop(w->q, w->req, NFTSET_BATCH_MAX, 1000);
+		int wait_ms = 1000;
+		if (w->nretry) {
+			int64_t d = w->retry_due_ms - now_ms();
+			wait_ms = d <= 0 ? 0 : d < wait_ms ? (int)d : wait_ms;
+		}
+		n = banq_pop(w->q, w->req, NFTSET_BATCH_MAX, wait_ms);
 		pthread_mutex_lock(&w->lock);
 		if (w->next) {
 			free(w->cur);
@@ -618,6 +834,7 @@ static void *writer_main(void *arg)
 		else if (!atomic_load(&w->running))
 			break;
 		keep_bans(w, false);
+		retry_run(w, false);
 	}
 	return NULL;
 }
@@ -680,6 +897,7 @@ void banwriter_stop(struct banwriter *w)
 	banq_close(w->q); /* the thread drains what is queued, then sees the flag */
 	pthread_join(w->thread, NULL);
 	w->started = false;
+	retry_run(w, true); /* one last try; what fails now is given up, and said so */
 	keep_bans(w, true);
 }
 

@@ -19,7 +19,11 @@ extern const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1];
 
 struct banwriter_stats {
 	uint64_t added, refused_by_kernel, not_banned_allowed, not_banned_protected, already_banned,
-		batches, transport_errors;
+		batches;
+	/* batches that failed as a whole (the table or its sets gone, or the netlink conversation
+	 * broken: outcome unknown); their requests are retried, and given up after the last try */
+	uint64_t batch_errors, retried, given_up;
+	uint64_t restored;         /* bans put back: saved ones at start, or after the table came back */
 	uint64_t expired, removed; /* bans that left the sets: timed out, or deleted by hand */
 	uint64_t active;           /* bans in the sets at the last look */
 	uint64_t last_latency_us;  /* threshold packet to kernel ack, last ban */

@@ -87,7 +87,7 @@ static const struct key keys[] = {
 	{ "evidence", "max_rings", KEY_UINT, OFF(evidence_max_rings), 64, 16777216, "16384",
 	  "sources and connections whose recent packets are kept (least recent forgotten)" },
 	{ "evidence", "attribution", KEY_BOOL, OFF(attribution), 0, 0, "yes",
-	  "name the local processes behind a detected connection (needs CAP_SYS_PTRACE)" },
+	  "name the local processes behind a detected connection (needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH)" },
 	{ "evidence", "attribution_budget_ms", KEY_UINT, OFF(attribution_budget_ms), 1, 10000, "200",
 	  "time one process lookup may take" },
 	{ "evidence", "attribution_max_processes", KEY_UINT, OFF(attribution_max_processes), 1, 4096, "64",
@@ -294,22 +294,32 @@ static int on_value(void *user, const char *section, const char *name, const cha
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
-	char *r = fgets(str, num, st->f);
-	size_t n;
+	int ch, n = 0;
+	bool nul = false;
 
-	if (!r)
+	/* Not fgets(): a NUL byte would hide the line's length from strlen(), and the rest of a
+	 * line too long for @str would then be parsed as a line of its own. */
+	while (n < num - 1 && (ch = getc(st->f)) != EOF) {
+		str[n++] = (char)ch;
+		nul |= ch == '\0';
+		if (ch == '\n')
+			break;
+	}
+	if (n == 0)
 		return NULL;
+	str[n] = '\0';
 	st->line++;
-	n = strlen(str);
-	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(st->f)) {
-		int ch;
+	if (n == num - 1 && str[n - 1] != '\n' && !feof(st->f)) {
 		st->too_long = true;
 		fail(st, st->line, "line too long (split lists over continuation lines starting with a space)");
 		while ((ch = fgetc(st->f)) != EOF && ch != '\n')
 			;
 		str[0] = '\0';
+	} else if (nul) {
+		fail(st, st->line, "NUL byte in the line");
+		str[0] = '\0';
 	}
-	return r;
+	return str;
 }
 
 struct nfs_config *config_new_default(void)
@@ -432,8 +442,15 @@ void config_dump(const struct nfs_config *c, FILE *f)
 		case KEY_NETS: {
 			const struct netlist *l = p;
 			char a[NFS_ADDR_STRLEN];
-			for (size_t j = 0; j < l->n; j++)
-				fprintf(f, "%s%s", j ? ", " : "", nfs_addr_format(&l->net[j], a, sizeof(a)));
+			/* A long list goes on continuation lines, as in a written file: the parser
+			 * refuses a line of 200 bytes (libinih's INI_MAX_LINE). */
+			size_t col = strlen(k->name) + 3;
+			for (size_t j = 0; j < l->n; j++) {
+				size_t w = strlen(nfs_addr_format(&l->net[j], a, sizeof(a)));
+				bool wrap = j && col + 2 + w > 100;
+				fprintf(f, "%s%s", !j ? "" : wrap ? "\n " : ", ", a);
+				col = (wrap ? 1 : col + (j ? 2 : 0)) + w;
+			}
 			fprintf(f, "\n");
 			break;
 		}

@@ -56,6 +56,10 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 		p->icmp_type = l4[0];
 		p->icmp_code = l4[1];
 		p->payload_len = (uint32_t)(l4len - 4);
+		/* After type, code and checksum: an error's 4 unused (or MTU) bytes, then the
+		 * packet it answers, which a replay reads for closed UDP ports. */
+		p->payload = caplen > 4 ? l4 + 4 : NULL;
+		p->payload_caplen = caplen > 4 ? (uint32_t)(caplen - 4) : 0;
 		return PKT_L4;
 	default:
 		return PKT_NO_L4;

@@ -215,7 +215,8 @@ int evstore_open(struct evstore **out, const char *dir, uint64_t max_bytes, char
 		s->total += x.size;
 	}
 	closedir(dh);
-	qsort(s->e, s->n, sizeof(*s->e), cmp_seq);
+	if (s->n) /* an empty folder leaves s->e NULL, which qsort() must not be given */
+		qsort(s->e, s->n, sizeof(*s->e), cmp_seq);
 	s->next_seq = s->n ? s->e[s->n - 1].seq + 1 : 1;
 	s->st.records = s->n;
 	load_anchor(s);

@@ -208,7 +208,38 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
+	uint64_t *handle = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	if (!t) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0 && nftnl_table_is_set(t, NFTNL_TABLE_HANDLE))
+		*handle = nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE);
+	nftnl_table_free(t);
 	return MNL_CB_OK;
+}
+
+int ruleset_table_handle(struct nl *nl, uint64_t *handle)
+{
+	char buf[NL_MSG_BUF];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	uint64_t h = 0;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	/* A GET of the table answers -ENOENT plainly, where a filtered dump would be empty. */
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTSET_TABLE);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, nl_next_seq(nl));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	r = nl_dump(nl, nlh, table_cb, &h);
+	if (r == 0)
+		*handle = h;
+	return r;
 }
 
 int ruleset_queues_read(struct nl *nl, struct ruleset_queues *out)
@@ -217,21 +248,12 @@ int ruleset_queues_read(struct nl *nl, struct ruleset_queues *out)
 	struct ruleset_queues *q = calloc(1, sizeof(*q));
 	struct queues_ctx c = { .q = q };
 	struct nlmsghdr *nlh;
+	uint64_t handle;
 	int r;
 
 	if (!q)
 		return -ENOMEM;
-	/* A GET of the table answers -ENOENT plainly, where a filtered dump would be empty. */
-	struct nftnl_table *t = nftnl_table_alloc();
-	if (!t) {
-		free(q);
-		return -ENOMEM;
-	}
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTSET_TABLE);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, nl_next_seq(nl));
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	r = nl_dump(nl, nlh, table_cb, NULL);
+	r = ruleset_table_handle(nl, &handle);
 	if (r == 0) {
 		struct nftnl_rule *rule = nftnl_rule_alloc();
 		if (!rule) {

@@ -27,3 +27,8 @@ static inline bool ruleset_queues_has(const struct ruleset_queues *q, unsigned n
  * expressions and compat NFQUEUE targets alike). Returns 0, -ENOENT if the table is missing,
  * -EOPNOTSUPP if a rule picks its queue at run time (queue to <expression>), or -errno. */
 int ruleset_queues_read(struct nl *nl, struct ruleset_queues *out);
+
+/* The kernel's handle of table inet nfsentry. Each new table gets a new one, so a changed
+ * handle means the table was deleted and loaded again (its sets empty). Returns 0, -ENOENT
+ * if the table is missing, or -errno. */
+int ruleset_table_handle(struct nl *nl, uint64_t *handle);

@@ -34,3 +34,11 @@ if command -v systemd-analyze >/dev/null; then
 	[ -z "$out" ] || fail "systemd-analyze verify: $out"
 	echo "ok - systemd-analyze verify"
 fi
+if command -v systemd-analyze >/dev/null; then
+	# The unit's exposure (docs/security.md): at most 2.0 on systemd-analyze's scale of 0-10.
+	exposure=$(systemd-analyze security --offline=true "$dest/nfsentry.service" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for nfsentry.service: \([0-9.]*\).*/\1/p')
+	[ -n "$exposure" ] || fail "systemd-analyze security printed no exposure level"
+	awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || fail "unit exposure $exposure is over 2.0"
+	echo "ok - systemd-analyze security: exposure $exposure (at most 2.0)"
+fi

@@ -80,8 +80,9 @@ pass() { echo "PASS: $TEST_NAME"; exit 0; }
 step() { echo "== $*"; }
 
 # wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds; false on timeout.
+# NFSENTRY_TIME_SCALE (default 1) multiplies SECONDS: tests/vm runs on an emulated CPU.
 wait_until() {
-	local deadline=$(( $(date +%s%N) + ${1%.*} * 1000000000 ))
+	local deadline=$(( $(date +%s%N) + ${1%.*} * ${NFSENTRY_TIME_SCALE:-1} * 1000000000 ))
 	shift
 	until "$@"; do
 		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
@@ -103,11 +104,19 @@ setup_netns() {
 	in_s ip link set veth-s up
 }
 
-# load_ruleset [FILE]: load the (shipped) ruleset into the victim namespace.
+# load_ruleset [FILE]: load the (shipped) ruleset into the victim namespace. NFSENTRY_LOAD=nft
+# (tests/vm, kernels with nft_queue) loads it verbatim with nft -f, and then nft must list
+# native queue statements, not xt NFQUEUE targets.
 # shellcheck disable=SC2120
 load_ruleset() {
-	in_v "$NFSENTRY" load-ruleset "${1:-$NFSENTRY_RULESET}" >"$TMPD/load-ruleset.out" 2>&1 ||
-		fail "load-ruleset ${1:-$NFSENTRY_RULESET}: $(cat "$TMPD/load-ruleset.out")"
+	local how=("$NFSENTRY" load-ruleset)
+	[ "${NFSENTRY_LOAD:-}" = nft ] && how=(nft -f)
+	in_v "${how[@]}" "${1:-$NFSENTRY_RULESET}" >"$TMPD/load-ruleset.out" 2>&1 ||
+		fail "${how[*]} ${1:-$NFSENTRY_RULESET}: $(cat "$TMPD/load-ruleset.out")"
+	[ "${NFSENTRY_LOAD:-}" = nft ] || return 0
+	local json
+	json=$(in_v nft -j list ruleset)
+	[[ $json == *'{"queue": {'* && $json != *'{"xt": {'* ]] || fail "nft -f: no native queue statements listed"
 }
 
 # write_config [section.key=value ...]: write $CONF from the test defaults plus overrides.
@@ -120,12 +129,13 @@ write_config() {
 		[daemon.log_level]=info
 		[ban.duration]=30s
 		[allow.resolv_conf]=$TMPD/resolv.conf
+		[evidence.dir]=$TMPD/evidence
 	)
 	local arg sec key
 	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
 	mkdir -p "$TMPD/state"
 	: >"$CONF"
-	for sec in daemon queue scan ban allow detect; do
+	for sec in daemon queue scan ban allow detect evidence; do
 		echo "[$sec]" >>"$CONF"
 		for key in "${!kv[@]}"; do
 			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >>"$CONF"
@@ -141,6 +151,7 @@ start_daemon() {
 	DAEMON_RUNS=$((DAEMON_RUNS + 1))
 	LOG=$TMPD/daemon.$DAEMON_RUNS.log
 	LOG_MARK=0
+	: >"$LOG" # before the daemon's own redirection: daemon_ready may look first
 	# Not through in_v: $! must be the daemon itself, not a subshell running a function.
 	ip netns exec "$VNS" "${DAEMON_PREFIX[@]}" "$NFSENTRY" -c "$CONF" >"$LOG" 2>&1 &
 	DAEMON_PID=$!
@@ -174,7 +185,8 @@ run_daemon_fg() {
 }
 
 log_mark() { LOG_MARK=$(wc -l <"$LOG"); }
-log_has() { tail -n "+$((LOG_MARK + 1))" "$LOG" | grep -qE -- "$1"; }
+# (Not grep -q: under pipefail, tail killed by an early match would make a long log fail.)
+log_has() { tail -n "+$((LOG_MARK + 1))" "$LOG" | grep -E -- "$1" >/dev/null; }
 # wait_for_log PATTERN [SECONDS]: wait for an extended regexp in the log (after log_mark).
 wait_for_log() {
 	wait_until "${2:-10}" log_has "$1" || fail "no log line matching '$1' within ${2:-10} s"
@@ -248,9 +260,12 @@ fetch_ok() { [ "$(fetch "$@")" = hi ]; }
 # scan [nmap options...]: nmap from the scanner (no retries, no ping, no DNS); the target is
 # the victim's IPv4 address, or its IPv6 one when the options include -6.
 scan() {
-	local target=$V4
+	local target=$V4 slow=()
 	[[ " $* " == *" -6 "* ]] && target=$V6
-	timeout 60 ip netns exec "$SNS" nmap -n -Pn --max-retries 0 "$@" "$target" >"$TMPD/nmap.out" 2>&1 ||
+	# nmap's wait for an answer (at least 100 ms) scales too: under emulation an answer that
+	# passes through the daemon can take longer, and the port would be reported filtered.
+	[ "${NFSENTRY_TIME_SCALE:-1}" = 1 ] || slow=(--min-rtt-timeout "$((NFSENTRY_TIME_SCALE * 250))ms")
+	timeout 60 ip netns exec "$SNS" nmap -n -Pn --max-retries 0 "${slow[@]}" "$@" "$target" >"$TMPD/nmap.out" 2>&1 ||
 		fail "nmap $* failed: $(cat "$TMPD/nmap.out")"
 }
 
@@ -316,4 +331,20 @@ setup() {
 	load_ruleset
 	write_config "$@"
 	start_daemon
+}
+
+# ctl_metric NAME [LABEL=VALUE]: the sum of the running daemon's samples of metric NAME (those
+# with that label, when given), asked over the control socket (`nfsentryctl --json status`
+# carries every metric of docs/metrics.md), so nothing waits for the metrics file.
+ctl_metric() {
+	local ctl=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
+	timeout 10 "$ctl" -s "$TMPD/control.sock" --json status 2>/dev/null | python3 -c '
+import json, sys
+name, want = sys.argv[1], sys.argv[2:]
+fam = json.load(sys.stdin)["metrics"].get(name)
+if fam is None:
+    sys.exit("no metric %s" % name)
+print(int(sum(s["value"] for s in fam["samples"] if s.get("name", name) == name and
+              all(s["labels"].get(k) == v for k, v in (w.split("=", 1) for w in want)))))
+' "$@" || fail "cannot read metric $1 over the control socket"
 }

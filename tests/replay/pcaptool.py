@@ -4,6 +4,7 @@
   pcaptool.py synscan OUT        a SYN scan of 15 closed ports, each answered by a reset
   pcaptool.py backscatter OUT    SYN-ACKs with ack 674719802 (synk4) to 12 ports, each reset
   pcaptool.py syndata OUT        a SYN with 64 bytes of data to a closed port, and the reset
+  pcaptool.py udpscan OUT        UDP probes of 15 closed ports, each answered by an ICMP port unreachable
   pcaptool.py linktype OUT N     a pcap header with link type N and one 60-byte frame
   pcaptool.py cut IN OUT K       IN cut 8 bytes into the header of its record K (0-based)
   pcaptool.py frame-of IN TEXT   the index of IN's first record that contains TEXT
@@ -37,6 +38,22 @@ def tcp4(src, dst, sport, dport, flags, seq=0, ack=0, win=1024, data=b"", ttl=64
                       ip4(src), ip4(dst))
     iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
     return iph + hdr + data
+
+
+def ip4hdr(src, dst, proto, payload, ttl=64, ip_id=1):
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ip_id, 0, ttl, proto, 0, ip4(src), ip4(dst))
+    return iph[:10] + struct.pack("!H", csum(iph)) + iph[12:] + payload
+
+
+def udp4(src, dst, sport, dport, data=b""):
+    return ip4hdr(src, dst, 17, struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data)
+
+
+def port_unreachable4(src, probe):
+    """@src's ICMP port unreachable quoting @probe's IP header and 8 bytes, as Linux sends."""
+    body = struct.pack("!BBHI", 3, 3, 0, 0) + probe[:28]
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    return ip4hdr(src, ".".join(str(b) for b in probe[12:16]), 1, body)
 
 
 def ether(ip):
@@ -114,6 +131,13 @@ def main():
             (t0, ether(tcp4(SCANNER, VICTIM, 40001, 4567, SYN, seq=77, data=bytes(range(64))))),
             (t0 + 0.001, ether(tcp4(VICTIM, SCANNER, 4567, 40001, RST | ACK, ack=78 + 64, win=0))),
         ])
+    elif cmd == "udpscan":
+        fr = []
+        for i, port in enumerate(range(2000, 2015)):
+            t, probe = t0 + i * 0.01, udp4(SCANNER, VICTIM, 40000, port)
+            fr.append((t, ether(probe)))
+            fr.append((t + 0.001, ether(port_unreachable4(VICTIM, probe))))
+        write_pcap(out, fr)
     elif cmd == "linktype":
         write_pcap(out, [(t0, bytes(60))], linktype=int(sys.argv[3]))
     elif cmd == "cut":

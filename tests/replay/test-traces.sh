@@ -103,14 +103,23 @@ echo "rc $RC; $(cat "$ERR")"
 [ "$RC" = 1 ] || problem "link type 105: exit status $RC, expected 1"
 grep -qE '105|802' "$ERR" || problem "link type 105: the message does not name it: $(cat "$ERR")"
 
+# scan_and_ban CAPTURE CLASS: pcaptool's CAPTURE holds one CLASS scan of 198.51.100.2 by
+# 198.51.100.1, and the replay bans the scanner.
+scan_and_ban() {
+	python3 "$TOOL" "$1" "$TMPD/$1.pcap"
+	replay "$TMPD/$1.pcap"
+	sed 's/^/    /' "$OUT"
+	[ "$RC" = 0 ] || problem "$1: exit status $RC: $(cat "$ERR")"
+	[ "$(count 'e["event"] == "scan" and e["class"] == "'"$2"'" and e["src"] == "198.51.100.1" and e["dst"] == "198.51.100.2" and e["action"] == "ban"')" = 1 ] ||
+		problem "$1: no single $2 scan event from 198.51.100.1"
+	[ "$(count 'e["event"] == "ban" and e["src"] == "198.51.100.1"')" = 1 ] || problem "$1: no ban event"
+}
+
 echo "== a SYN scan of 15 ports, each reset: scan (syn) and ban"
-python3 "$TOOL" synscan "$TMPD/synscan.pcap"
-replay "$TMPD/synscan.pcap"
-sed 's/^/    /' "$OUT"
-[ "$RC" = 0 ] || problem "synscan: exit status $RC: $(cat "$ERR")"
-[ "$(count 'e["event"] == "scan" and e["class"] == "syn" and e["src"] == "198.51.100.1" and e["dst"] == "198.51.100.2" and e["action"] == "ban"')" = 1 ] ||
-	problem "synscan: no single syn scan event from 198.51.100.1"
-[ "$(count 'e["event"] == "ban" and e["src"] == "198.51.100.1"')" = 1 ] || problem "synscan: no ban event"
+scan_and_ban synscan syn
+
+echo "== a UDP scan of 15 ports, each answered by ICMP port unreachable: scan (udp) and ban"
+scan_and_ban udpscan udp
 
 echo "== SYN-ACK backscatter (ack 674719802) to 12 ports: backscatter, tool synk4, no ban"
 python3 "$TOOL" backscatter "$TMPD/backscatter.pcap"

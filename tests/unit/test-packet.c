@@ -100,6 +100,13 @@ int main(void)
 
 	n = ipv4(pkt, IPPROTO_ICMP, (uint8_t[]){ 8, 0, 0, 0, 0, 1, 0, 1 }, 8);
 	CHECK(pkt_decode(pkt, n, n, &p) == PKT_L4 && p.icmp_type == 8, "ICMP echo");
+	/* A port unreachable quoting a UDP probe: the replay reads the quote (engine.c). */
+	uint8_t quote[8 + 28];
+	memcpy(quote, (uint8_t[]){ 3, 3, 0, 0, 0, 0, 0, 0 }, 8);
+	ipv4(quote + 8, IPPROTO_UDP, l4, udp(l4, 40000, 161, 0));
+	n = ipv4(pkt, IPPROTO_ICMP, quote, sizeof(quote));
+	CHECK(pkt_decode(pkt, n, n, &p) == PKT_L4 && p.icmp_code == 3 && p.payload == pkt + 24 &&
+	      p.payload_caplen == sizeof(quote) - 4, "ICMP error: the quote follows type, code, checksum");
 
 	n = ipv4(pkt, IPPROTO_TCP, l4, tcp(l4, 1, 2, 0, 0));
 	pkt[0] = 0x44;

@@ -1,0 +1,110 @@
+#!/bin/bash
+# Benchmark: the daemon's memory per tracked source and per inspected connection, in the
+# integration tests' namespace lab (tests/integration/lib.sh) with the shipped ruleset.
+# bench/flood.c sends, paced at RATE packets/s:
+#
+#   sources: one UDP datagram to a closed port from each of N spoofed addresses: each becomes
+#            a tracked source (one port: no scan, no ban);
+#   flows:   one SYN to a listening port from each of N other addresses: each opens an
+#            inspected connection (the inspection queue sees connection edges).
+#
+# Two daemon runs: with evidence records off ([evidence] dir empty: the tables alone, N1
+# entries of each kind), then with the defaults (evidence on: every source and connection also
+# gets a ring of its last 8 packets, 160 bytes each, up to max_rings 16384 rings for both
+# kinds together; N2 entries of each kind, 2 x N2 below that bound).
+#
+# The daemon's resident set (VmRSS) is read before and after each step; its own counts
+# (SIGUSR1: "tracking N sources", "inspecting N connections") say how many entries the step
+# added. Bytes per entry = RSS growth / entries added. Printed beside them: the sizes in the
+# code (sizeof from the binary's debug information, via gdb, when it is installed).
+# Usage: sudo bench/memory.sh [N1=40000] [N2=6000] [RATE=20000]
+set -euo pipefail
+N1=${1:-40000} N2=${2:-6000} RATE=${3:-20000}
+BENCH=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../tests/integration/lib.sh
+. "$BENCH/../tests/integration/lib.sh"
+cc -O2 -o "$TMPD/flood" "$BENCH/flood.c"
+
+setup_netns
+in_v sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth-v.rp_filter=0
+VMAC=$(in_v cat /sys/class/net/veth-v/address)
+in_s ip neigh replace "$V4" lladdr "$VMAC" dev veth-s nud permanent
+load_ruleset
+# A listening port outside inspect_skip_tcp: its SYNs take the inspection path.
+ip netns exec "$VNS" python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8000)); s.listen(16)
+time.sleep(600)' &
+wait_until 5 port_listening 8000 || fail "nothing listens on 8000"
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
+# counts: "SOURCES FLOWS" as the daemon tracks them now.
+counts() {
+	log_mark
+	kill -USR1 "$DAEMON_PID"
+	wait_for_log '^tracking [0-9]+ sources' 5
+	tail -n "+$((LOG_MARK + 1))" "$LOG" | awk '/^inspecting / { f = $2 } /^tracking / { s = $2 } END { print s + 0, f + 0 }'
+}
+# step RUN KIND FIRST_SOURCE COUNT: send, let the daemon settle, print
+# "RUN KIND added rss_before rss_after".
+step() {
+	local run=$1 kind=$2 first=$3 n=$4 r0 r1 c0 c1 proto=udp port=9
+	[ "$kind" = flows ] && proto=syn port=8000
+	read -ra c0 < <(counts)
+	r0=$(rss_kb)
+	in_s "$TMPD/flood" -i veth-s -m "$VMAC" -d "$V4" -s "$first" -n "$n" -p "$proto" -P "$port" -c "$n" -r "$RATE" >/dev/null
+	sleep 2
+	read -ra c1 < <(counts)
+	r1=$(rss_kb)
+	if [ "$kind" = sources ]; then
+		echo "$run $kind $((c1[0] - c0[0])) $r0 $r1"
+	else
+		echo "$run $kind $((c1[1] - c0[1])) $r0 $r1"
+	fi
+}
+
+echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores); kernel $(uname -r)"
+: >"$TMPD/results"
+write_config evidence.dir=
+start_daemon
+start_rss=$(rss_kb)
+step off sources 198.18.0.1 "$N1" | tee -a "$TMPD/results"
+step off flows 198.19.0.1 "$N1" | tee -a "$TMPD/results"
+read -ra fin < <(counts)
+end_rss=$(rss_kb)
+stop_daemon
+write_config
+start_daemon
+step on sources 198.18.192.1 "$N2" | tee -a "$TMPD/results"
+step on flows 198.19.192.1 "$N2" | tee -a "$TMPD/results"
+dropped=$(in_v awk '{ n += $6 + $7 } END { print n + 0 }' /proc/net/netfilter/nfnetlink_queue)
+
+sizes=""
+if command -v gdb >/dev/null; then
+	sizes=$(gdb -batch -ex 'print sizeof(struct source)' -ex 'print sizeof(struct port_seen)' \
+		-ex 'print sizeof(struct flow)' -ex 'print sizeof(struct ring)' -ex 'print sizeof(struct slot)' \
+		-ex 'print sizeof(struct lru_node *)' "$NFSENTRY" 2>/dev/null | awk '/^\$[0-9]+ = / { printf "%s ", $3 }')
+fi
+python3 - "$TMPD/results" "$start_rss" "$end_rss" "$sizes" "${fin[0]}" "${fin[1]}" "$dropped" "$N1" "$N2" "$RATE" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+start, end = int(sys.argv[2]), int(sys.argv[3])
+sizes = [int(x) for x in sys.argv[4].split()]
+print("evidence off: daemon RSS at start %.1f MiB, %.1f MiB tracking %s sources and %s connections; "
+      "packets the kernel dropped from the queues: %s" % (start / 1024, end / 1024, sys.argv[5], sys.argv[6], sys.argv[7]))
+print("%-40s %10s %12s %14s" % ("step", "entries", "RSS growth", "bytes/entry"))
+labels = {("off", "sources"): "sources (evidence off: the table)", ("off", "flows"): "connections (evidence off: the table)",
+          ("on", "sources"): "sources (evidence on: table + ring)", ("on", "flows"): "connections (evidence on: table + ring)"}
+for run, kind, added, r0, r1 in rows:
+    added, growth = int(added), (int(r1) - int(r0)) * 1024
+    print("%-40s %10d %10.1f MiB %14.0f" % (labels[(run, kind)], added, growth / 2**20, growth / added if added else 0))
+if len(sizes) == 6:
+    src, port, flow, ring, slot, ptr = sizes
+    ring_bytes = ring + 8 * (slot + 160)
+    print("in the code: struct source %d B + ports array %d B (4 slots of %d, then up to the threshold) + "
+          "a bucket pointer %d B; struct flow %d B + a bucket pointer; an evidence ring %d B "
+          "(struct ring %d + 8 x (slot %d + snaplen 160)); malloc adds 8-16 B a chunk"
+          % (src, 4 * port, port, ptr, flow, ring_bytes, ring, slot))
+print("command: sudo bench/memory.sh %s %s %s" % tuple(sys.argv[8:11]))
+PY

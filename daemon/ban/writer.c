@@ -54,6 +54,12 @@ struct banwriter {
 	uint8_t key[16];
 	_Atomic bool bans_dirty;
 	int64_t bans_saved_ms, bans_synced_ms;
+	/* Thread-owned. The offence history changed since it was last written. It is saved like
+	 * the ban table, at most every BANS_SAVE_MS: rewriting and fsyncing up to max_history
+	 * lines after every batch stalled the writer in a storm until the ban queue overflowed
+	 * (docs/benchmarks.md, "Ban path"). */
+	bool offences_dirty;
+	int64_t offences_saved_ms;
 	pthread_t thread;
 	bool started;         /* the thread exists */
 	_Atomic bool running; /* cleared to make it finish */
@@ -181,7 +187,8 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 
 	if (offence == 0) {
 		offence = 1;
-		offences_record(c->w->offences, &e->addr, 1, c->now / 1000);
+		if (offences_record(c->w->offences, &e->addr, 1, c->now / 1000) == 0)
+			c->w->offences_dirty = true;
 	}
 	struct ban_entry b = {
 		.addr = e->addr, .offence = offence, .det = old ? old->det : DET_MANUAL,
@@ -627,7 +634,6 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		batch_failed(w, req, from, m, r, &d);
 		goto stats;
 	}
-	bool changed = false;
 	for (size_t k = 0; k < m; k++) {
 		const struct ban_request *rq = &req[from[k]];
 		char why[256], dur[32];
@@ -673,7 +679,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		report_ban(&to, &acked, &elems[k].addr, policy_det_name(rq->det), elems[k].timeout_ms / 1000,
 			   offence[k], lat_us);
 		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
-			changed = true;
+			w->offences_dirty = true;
 		d.added++;
 		d.last_latency_us = lat_us > 0 ? (uint64_t)lat_us : 0;
 		unsigned b = 0;
@@ -686,12 +692,6 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	if (n_no_set)
 		batch_failed(w, req, no_set, n_no_set, -ENOENT, &d);
 	full_report(w, now_ms());
-	if (changed) {
-		r = offences_save(w->offences, w->history_path);
-		if (r < 0)
-			log_err("%s: cannot save offence history: %s (escalation will not survive a restart)",
-				w->history_path, strerror(-r));
-	}
 stats:
 	pthread_mutex_lock(&w->lock);
 	w->stats.added += d.added;
@@ -807,6 +807,14 @@ static void keep_bans(struct banwriter *w, bool final)
 			log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
 		w->bans_dirty = false;
 		w->bans_saved_ms = now;
+	}
+	if (w->offences_dirty && (now - w->offences_saved_ms >= BANS_SAVE_MS || final)) {
+		r = offences_save(w->offences, w->history_path);
+		if (r < 0)
+			log_err("%s: cannot save offence history: %s (escalation will not survive a restart)",
+				w->history_path, strerror(-r));
+		w->offences_dirty = false;
+		w->offences_saved_ms = now;
 	}
 }
 

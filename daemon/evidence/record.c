@@ -30,7 +30,7 @@ static json_t *time_json(const struct timespec *t)
 	time_t s = t->tv_sec;
 	if (!gmtime_r(&s, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
 		return json_null();
-	snprintf(frac, sizeof(frac), ".%06ldZ", t->tv_nsec / 1000);
+	snprintf(frac, sizeof(frac), ".%06uZ", (unsigned)(t->tv_nsec / 1000) % 1000000u);
 	strncat(buf, frac, sizeof(buf) - strlen(buf) - 1);
 	return json_string(buf);
 }

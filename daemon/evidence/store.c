@@ -36,7 +36,13 @@ struct evstore {
 	uint64_t next_seq;
 	char anchor[EVSTORE_TOKEN_LEN + 1]; /* token of the last record removed for space, or "" */
 	struct evstore_stats st;
+	/* Removals not yet logged: once full, every new record removes one, and a line each
+	 * would flood the log under attack. Said at once, then at most every PRUNE_LOG_S. */
+	uint64_t unlogged_records, unlogged_bytes;
+	int64_t pruned_logged_s;
 };
+
+#define PRUNE_LOG_S 60
 
 static bool is_token(const char *s, size_t len)
 {
@@ -275,9 +281,20 @@ static void prune(struct evstore *s)
 		return;
 	s->st.pruned += removed;
 	int r = save_anchor(s);
+	if (r < 0)
+		log_err("evidence: cannot save the anchor %s/" ANCHOR_FILE ": %s; verifying will report the chain's "
+			"start as unknown", s->dir, strerror(-r));
+	s->unlogged_records += removed;
+	s->unlogged_bytes += bytes;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->pruned_logged_s && now.tv_sec - s->pruned_logged_s < PRUNE_LOG_S)
+		return;
 	log_notice("evidence: removed the %" PRIu64 " oldest records (%" PRIu64 " bytes) to stay under %" PRIu64
-		   " bytes; the chain now starts after %.16s%s", removed, bytes, s->max_bytes, s->anchor,
-		   r < 0 ? " (could not save the anchor)" : "");
+		   " bytes%s; the chain now starts after %.16s", s->unlogged_records, s->unlogged_bytes, s->max_bytes,
+		   s->pruned_logged_s ? " since the last such line" : "", s->anchor);
+	s->unlogged_records = s->unlogged_bytes = 0;
+	s->pruned_logged_s = now.tv_sec ? now.tv_sec : 1;
 }
 
 int64_t evstore_append(struct evstore *s, json_t *rec, char token[EVSTORE_TOKEN_LEN + 1])

@@ -323,6 +323,7 @@ static pid_t spawn_unrelated(void)
 
 	if (pipe(sync) < 0)
 		bail("pipe");
+	fflush(stdout); /* the child must not print our buffered TAP lines again */
 	pid = fork();
 	if (pid < 0)
 		bail("fork");
@@ -374,6 +375,7 @@ int main(void)
 		bail("accept/pipe/socketpair");
 	json_int_t pipe_ino = ino_of(p[1]), sp_mine = ino_of(sp[0]), sp_child = ino_of(sp[1]);
 	json_int_t tcp2_child = ino_of(afd2), tcp2_mine = ino_of(cfd2);
+	fflush(stdout);
 	child = fork();
 	if (child < 0)
 		bail("fork");

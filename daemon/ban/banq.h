@@ -36,6 +36,7 @@ struct ban_request {
 	uint8_t det;                /* enum det: why (scan, root-sig, ...) */
 	uint8_t retries;            /* the writer's: failed batches this request was in */
 	uint16_t queue;
+	uint32_t by_uid;            /* manual requests: the asker's uid (SO_PEERCRED), for the log */
 };
 
 struct banq;

@@ -449,7 +449,7 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 			reply(rq->reply, err, &e.addr, 0, "%s", err == -ENOENT ? "not banned" : strerror(-err));
 			return;
 		}
-		log_notice("unbanned %s (by hand, through the control socket)", a);
+		log_notice("unbanned %s (by hand: uid %u, through the control socket)", a, (unsigned)rq->by_uid);
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		report_unban(w->events, &now, &e.addr, "manual");
@@ -486,7 +486,8 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 	w->stats.active = bantable_size(w->bans);
 	pthread_mutex_unlock(&w->lock);
 	w->bans_dirty = true;
-	log_notice("banned %s for %llus (by hand, through the control socket)", a, (unsigned long long)secs);
+	log_notice("banned %s for %llus (by hand: uid %u, through the control socket)", a, (unsigned long long)secs,
+		   (unsigned)rq->by_uid);
 	struct report_dest to = ban_dest(w, &e.addr);
 	report_ban(&to, &now, &e.addr, "manual", secs, 1, -1);
 	reply(rq->reply, 0, &e.addr, secs, "banned");

@@ -140,7 +140,7 @@ static json_t *cmd_bans(struct control *c)
 
 /* Hands a ban or unban to the writer thread and waits for its answer (it always answers:
  * the writer drains its queue before it stops, and this server stops first). */
-static json_t *cmd_ban(struct control *c, json_t *req, bool unban)
+static json_t *cmd_ban(struct control *c, json_t *req, bool unban, uid_t uid)
 {
 	const char *a = json_string_value(json_object_get(req, "address"));
 	json_t *secs = json_object_get(req, "seconds");
@@ -158,6 +158,7 @@ static json_t *cmd_ban(struct control *c, json_t *req, bool unban)
 	rq.seconds = secs ? (uint64_t)json_integer_value(secs) : 0;
 	rq.addr = rq.host;
 	rq.det = DET_MANUAL;
+	rq.by_uid = (uint32_t)uid;
 	clock_gettime(CLOCK_REALTIME, &rq.t_packet);
 	pthread_mutex_init(&reply.lock, NULL);
 	pthread_cond_init(&reply.cond, NULL);
@@ -182,7 +183,7 @@ static json_t *cmd_ban(struct control *c, json_t *req, bool unban)
 	return r;
 }
 
-static json_t *cmd_allow(struct control *c, json_t *req)
+static json_t *cmd_allow(struct control *c, json_t *req, uid_t uid)
 {
 	const char *n = json_string_value(json_object_get(req, "network"));
 	struct nfs_addr net;
@@ -192,7 +193,7 @@ static json_t *cmd_allow(struct control *c, json_t *req)
 	int r = banwriter_allow(c->ctx.writer, &net);
 	if (r < 0)
 		return fail("cannot add %s: %s", n, strerror(-r));
-	log_notice("allowlisted %s until the next reload (through the control socket)", n);
+	log_notice("allowlisted %s until the next reload (by uid %u, through the control socket)", n, (unsigned)uid);
 	json_t *o = ok();
 	json_object_set_new(o, "network", addr_json(&net));
 	return o;
@@ -324,16 +325,17 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 	else if (!strcmp(cmd, "bans"))
 		ans = cmd_bans(c);
 	else if (!strcmp(cmd, "ban"))
-		ans = cmd_ban(c, req, false);
+		ans = cmd_ban(c, req, false, uid);
 	else if (!strcmp(cmd, "unban"))
-		ans = cmd_ban(c, req, true);
+		ans = cmd_ban(c, req, true, uid);
 	else if (!strcmp(cmd, "allow"))
-		ans = cmd_allow(c, req);
+		ans = cmd_allow(c, req, uid);
 	else if (!strcmp(cmd, "sources"))
 		ans = cmd_sources(c, req);
 	else if (!strcmp(cmd, "flows"))
 		ans = cmd_flows(c, req);
 	else if (!strcmp(cmd, "reload")) {
+		log_notice("reload asked by uid %u through the control socket", (unsigned)uid);
 		kill(getpid(), SIGHUP); /* the main loop reloads, as for systemctl reload */
 		ans = ok();
 	} else if (!strcmp(cmd, "evidence"))

@@ -21,6 +21,9 @@
 
 #define RECORD_MAX_BYTES (16u << 20) /* a record is a few KiB; anything this big is not ours */
 #define ANCHOR_FILE "anchor"
+/* "SEQ TOKEN" of the newest record. No record follows the newest one, so nothing else in the
+ * folder would show that it was deleted while the daemon was stopped. */
+#define HEAD_FILE "head"
 
 struct entry {
 	uint64_t seq, size;
@@ -40,6 +43,8 @@ struct evstore {
 	 * would flood the log under attack. Said at once, then at most every PRUNE_LOG_S. */
 	uint64_t unlogged_records, unlogged_bytes;
 	int64_t pruned_logged_s;
+	/* What the head file named at start when that record was gone: seq 0 if none was. */
+	struct entry lost_head;
 };
 
 #define PRUNE_LOG_S 60
@@ -171,6 +176,56 @@ static void load_anchor(struct evstore *s)
 	free(data);
 }
 
+/* The newest record when the head file was written: missing from the folder, it was removed
+ * behind the daemon's back (pruning never removes the newest). Numbers go on after it, so
+ * that the gap stays visible. */
+static void load_head(struct evstore *s)
+{
+	char path[4200], *data = NULL, tok[EVSTORE_TOKEN_LEN + 1];
+	size_t len = 0;
+	unsigned long long seq;
+
+	snprintf(path, sizeof(path), "%s/" HEAD_FILE, s->dir);
+	if (read_file(path, &data, &len) < 0)
+		return;
+	char *text = strndup(data, len);
+	free(data);
+	if (!text)
+		return;
+	if (sscanf(text, "%20llu %64s", &seq, tok) != 2 || !seq || !is_token(tok, strlen(tok))) {
+		log_warn("%s: not \"SEQ TOKEN\"; a deletion of the newest evidence record cannot be seen", path);
+		free(text);
+		return;
+	}
+	free(text);
+	for (size_t i = s->n; i-- > s->first;)
+		if (s->e[i].seq == seq && !strcmp(s->e[i].token, tok))
+			return;
+	if (s->n > s->first && s->e[s->n - 1].seq > seq)
+		return; /* written before the last record, which the daemon stopped before naming */
+	s->lost_head.seq = seq;
+	memcpy(s->lost_head.token, tok, sizeof(tok));
+	if (seq >= s->next_seq)
+		s->next_seq = seq + 1;
+	log_err("evidence: the newest record, %llu-%.16s, is gone from %s: deleted while nfsentry was stopped "
+		"(nfsentryctl evidence --verify)", seq, tok, s->dir);
+}
+
+/* Replaces the folder's small file @name with one line, atomically. */
+static int save_line(struct evstore *s, const char *name, const char *line)
+{
+	struct atomic_file af;
+	char path[4200];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+	r = atomic_file_open(&af, path, 0600);
+	if (r < 0)
+		return r;
+	fprintf(af.f, "%s\n", line);
+	return atomic_file_commit(&af);
+}
+
 int evstore_open(struct evstore **out, const char *dir, uint64_t max_bytes, char *err, size_t errlen)
 {
 	struct evstore *s = calloc(1, sizeof(*s));
@@ -226,6 +281,7 @@ int evstore_open(struct evstore **out, const char *dir, uint64_t max_bytes, char
 	s->next_seq = s->n ? s->e[s->n - 1].seq + 1 : 1;
 	s->st.records = s->n;
 	load_anchor(s);
+	load_head(s);
 	*out = s;
 	return 0;
 }
@@ -244,20 +300,6 @@ void evstore_set_max(struct evstore *s, uint64_t max_bytes)
 	pthread_mutex_lock(&s->lock);
 	s->max_bytes = max_bytes;
 	pthread_mutex_unlock(&s->lock);
-}
-
-static int save_anchor(struct evstore *s)
-{
-	struct atomic_file af;
-	char path[4200];
-	int r;
-
-	snprintf(path, sizeof(path), "%s/" ANCHOR_FILE, s->dir);
-	r = atomic_file_open(&af, path, 0600);
-	if (r < 0)
-		return r;
-	fprintf(af.f, "%s\n", s->anchor);
-	return atomic_file_commit(&af);
 }
 
 /* Oldest first until the total fits; the newest record always stays. Under the lock. */
@@ -280,7 +322,7 @@ static void prune(struct evstore *s)
 	if (!removed)
 		return;
 	s->st.pruned += removed;
-	int r = save_anchor(s);
+	int r = save_line(s, ANCHOR_FILE, s->anchor);
 	if (r < 0)
 		log_err("evidence: cannot save the anchor %s/" ANCHOR_FILE ": %s; verifying will report the chain's "
 			"start as unknown", s->dir, strerror(-r));
@@ -305,6 +347,10 @@ int64_t evstore_append(struct evstore *s, json_t *rec, char token[EVSTORE_TOKEN_
 
 	pthread_mutex_lock(&s->lock);
 	const char *prev = s->n > s->first ? s->e[s->n - 1].token : s->anchor[0] ? s->anchor : NULL;
+	/* After a deleted newest record the next one still names it: the gap stays in the chain
+	 * for good, not only until the next start. */
+	if (s->lost_head.seq && (s->n == s->first || s->e[s->n - 1].seq < s->lost_head.seq))
+		prev = s->lost_head.token;
 	json_object_set_new(rec, "seq", json_integer((json_int_t)s->next_seq));
 	json_object_set_new(rec, "prev", prev ? json_string(prev) : json_null());
 	char *text = json_dumps(rec, JSON_COMPACT);
@@ -345,6 +391,12 @@ int64_t evstore_append(struct evstore *s, json_t *rec, char token[EVSTORE_TOKEN_
 	s->next_seq++;
 	s->total += x.size;
 	s->st.written++;
+	char head[32 + EVSTORE_TOKEN_LEN];
+	snprintf(head, sizeof(head), "%" PRIu64 " %s", x.seq, x.token);
+	r = save_line(s, HEAD_FILE, head);
+	if (r < 0)
+		log_warn("evidence: cannot write %s/" HEAD_FILE ": %s; deleting the newest record would not show",
+			 s->dir, strerror(-r));
 	prune(s);
 	pthread_mutex_unlock(&s->lock);
 	return (int64_t)x.size;
@@ -432,6 +484,7 @@ json_t *evstore_verify(struct evstore *s)
 	json_t *res = json_object(), *problems = json_array();
 	struct entry *copy = NULL;
 	char anchor[EVSTORE_TOKEN_LEN + 1];
+	struct entry lost;
 	size_t n;
 	uint64_t bytes;
 
@@ -441,6 +494,7 @@ json_t *evstore_verify(struct evstore *s)
 	n = s->n - s->first;
 	bytes = s->total;
 	memcpy(anchor, s->anchor, sizeof(anchor));
+	lost = s->lost_head;
 	copy = n ? malloc(n * sizeof(*copy)) : NULL;
 	if (copy)
 		memcpy(copy, s->e + s->first, n * sizeof(*copy));
@@ -475,6 +529,12 @@ json_t *evstore_verify(struct evstore *s)
 				json_array_append_new(problems, p);
 		}
 		expect = copy[i].token;
+	}
+	if (lost.seq && (!n || copy[n - 1].seq < lost.seq)) { /* once a record follows, its link says it */
+		json_t *p = json_pack("{sI ss ss}", "seq", (json_int_t)lost.seq, "token", lost.token, "problem",
+				      "the newest record is gone: a record was deleted while nfsentry was stopped");
+		if (p)
+			json_array_append_new(problems, p);
 	}
 	json_object_set_new(res, "records", json_integer((json_int_t)n));
 	json_object_set_new(res, "bytes", json_integer((json_int_t)bytes));

@@ -130,6 +130,9 @@ write_config() {
 		[ban.duration]=30s
 		[allow.resolv_conf]=$TMPD/resolv.conf
 		[evidence.dir]=$TMPD/evidence
+		# An emulated CPU (tests/vm) walks /proc several times slower: scale the budget
+		# as the waits are, or attribution is cut short there.
+		[evidence.attribution_budget_ms]=$((200 * ${NFSENTRY_TIME_SCALE:-1}))
 	)
 	local arg sec key
 	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done

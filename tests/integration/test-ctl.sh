@@ -131,6 +131,9 @@ ctl_ok bans
 out_has "^$OTHER +manual +1 +[0-9ms]+ +2m\$" || fail "bans table has no row for $OTHER: $CTL_OUT"
 ctl_ok unban "$OTHER"
 out_has "^unbanned $OTHER\$" || fail "unban said: $CTL_OUT"
+log_has "banned $OTHER for 120s \(by hand: uid 0, through the control socket\)" &&
+	log_has "unbanned $OTHER \(by hand: uid 0, through the control socket\)" ||
+	fail "the log does not say who banned and unbanned $OTHER"
 ban4_gone "$OTHER" || fail "$OTHER still in ban4 after unban: $(set_elems ban4)"
 wait_for_event 'e["event"] == "unban" and e["src"] == "'"$OTHER"'" and e["detector"] == "manual"'
 wait_until 5 json_has bans 'all(b["address"] != "'"$OTHER"'" for b in a["bans"])' ||

@@ -192,10 +192,75 @@ static void test_store(void)
 	CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* The newest record has no successor to name it: the head file does, so that deleting it
+ * while the daemon is stopped shows, and keeps showing once records follow. */
+static void test_store_head(void)
+{
+	char dir[] = "/tmp/test-evidence.XXXXXX", err[256], tok[4][EVSTORE_TOKEN_LEN + 1], path[4200];
+	struct evstore *s;
+	struct evstore_check chk;
+	char *data;
+	size_t len;
+
+	CHECK(mkdtemp(dir) != NULL, "a scratch folder");
+	CHECK(evstore_open(&s, dir, 1 << 20, err, sizeof(err)) == 0, "store opens: %s", err);
+	for (int i = 0; i < 3; i++)
+		CHECK(append(s, i, tok[i]) > 0, "record %d saved", i);
+	evstore_close(s);
+
+	/* A stop between a record and its head line leaves the head one behind: not a loss. */
+	snprintf(path, sizeof(path), "%s/head", dir);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "2 %s\n", tok[1]);
+		fclose(f);
+	}
+	CHECK(evstore_open(&s, dir, 1 << 20, err, sizeof(err)) == 0 && problems(s) == 0,
+	      "a head naming the record before the newest is no problem");
+	evstore_close(s);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "3 %s\n", tok[2]);
+		fclose(f);
+	}
+
+	record_file(dir, tok[2], path, sizeof(path));
+	CHECK(unlink(path) == 0, "the newest record deleted while stopped");
+	CHECK(evstore_open(&s, dir, 1 << 20, err, sizeof(err)) == 0, "the store opens");
+	CHECK_EQ(problems(s), 1, "verify reports the newest record gone");
+	CHECK(append(s, 3, tok[3]) > 0, "a record after the loss");
+	CHECK(evstore_get(s, tok[3], &data, &len, &chk) == 0 && chk.state == EVSTORE_INTACT && chk.chain[0],
+	      "it names the lost record, so its chain shows the gap: %s", chk.chain);
+	json_t *j = json_loadb(data, len, 0, NULL);
+	CHECK_STR(json_string_value(json_object_get(j, "prev")), tok[2], "its prev is the lost record");
+	CHECK(json_integer_value(json_object_get(j, "seq")) == 4, "and its number follows the lost one's");
+	json_decref(j);
+	free(data);
+	CHECK_EQ(problems(s), 1, "one problem, now the link");
+	evstore_close(s);
+	CHECK(evstore_open(&s, dir, 1 << 20, err, sizeof(err)) == 0 && problems(s) == 1,
+	      "and it is still reported after another restart");
+	evstore_close(s);
+
+	/* A head file that is not "SEQ TOKEN" is ignored with a warning, not trusted. */
+	snprintf(path, sizeof(path), "%s/head", dir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("garbage\n", f);
+		fclose(f);
+	}
+	CHECK(evstore_open(&s, dir, 1 << 20, err, sizeof(err)) == 0 && problems(s) == 1, "a bad head is ignored");
+	evstore_close(s);
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 int main(void)
 {
 	test_ring();
 	test_pcap();
 	test_store();
+	test_store_head();
 	return tap_done();
 }

@@ -45,7 +45,7 @@ struct banq;
 struct banq *banq_new(size_t capacity);
 void banq_free(struct banq *q);
 /* Copies @r in. Returns 0 or -ENOSPC when full (the caller counts it: engine_counters
- * banq_full; the source will cross again after its hold time). */
+ * banq_full; a scan ban is asked again at the source's next attempt: tracker_source_ban_lost). */
 int banq_push(struct banq *q, const struct ban_request *r);
 /* Waits up to @timeout_ms for requests and moves up to @max of them to @out. Returns how many
  * (0 on timeout or after banq_close()). */

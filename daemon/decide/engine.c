@@ -103,8 +103,9 @@ static void counted(struct engine *e, enum det d, struct engine_counters *c)
 	atomic_fetch_add_explicit(&e->detections[d], 1, memory_order_relaxed);
 }
 
-/* Live: hand to the ban writer. Replay: say what would be banned. */
-static void request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
+/* Live: hand to the ban writer. Replay: say what would be banned. Returns false when the
+ * ban queue was full: the request is lost (and counted). */
+static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
 			const struct engine_meta *m, struct engine_counters *c)
 {
 	struct nfs_addr key = ban_key(e, who);
@@ -114,14 +115,16 @@ static void request_ban(struct engine *e, const struct nfs_addr *who, enum det d
 		struct report_dest to = dest(e, NULL);
 		report_ban(&to, &m->when, &key, policy_det_name(d), atomic_load(&e->set.ban_seconds), 1, -1);
 		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
-		return;
+		return true;
 	}
 	struct ban_request req = { .addr = key, .host = *who, .t_packet = m->when, .t_kernel = m->when_kernel,
 				   .queue = m->queue, .det = (uint8_t)d };
 	if (rep)
 		req.report = *rep;
-	if (banq_push(e->banq, &req) < 0)
-		atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
+	if (banq_push(e->banq, &req) == 0)
+		return true;
+	atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
+	return false;
 }
 
 /* Bejtlich: a SYN flood shows as a rate; its sources are forged, so it is reported, never
@@ -196,9 +199,14 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	enum action act = decide(e, DET_SCAN, &p->src, &p->dst, p->dport);
 	if (act == ACTION_IGNORE)
 		return;
-	/* The ban first: writing the event (JSON, a file, the log) would delay it. */
-	if (act == ACTION_BAN && !e->replay)
-		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
+	/* The ban first: writing the event (JSON, a file, the log) would delay it. A request the
+	 * full ban queue refused is made again at the source's next attempt, not after its hold:
+	 * a scanner's last probes would fall inside the hold, and it would never be banned. The
+	 * scan was reported the first time. */
+	if (act == ACTION_BAN && !e->replay && !request_ban(e, &p->src, DET_SCAN, &rep, m, c))
+		tracker_source_ban_lost(e->tracker, &key);
+	if (rep.ban_again)
+		return;
 	report_scan(&to, &m->when, p, &key, &rep, act);
 	counted(e, DET_SCAN, c);
 	if (act == ACTION_BAN && e->replay) /* a replay's ban event follows its scan event */

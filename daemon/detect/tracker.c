@@ -26,7 +26,7 @@ struct source {
 	uint32_t connect_syns, syn_data;
 	uint8_t ttl_min, ttl_max;
 	uint16_t ip_id_first, window_first;
-	bool ip_id_varies, backscatter_reported, probe_reported;
+	bool ip_id_varies, backscatter_reported, probe_reported, ban_lost;
 	uint16_t nports, cap;
 	struct port_seen *ports;
 };
@@ -188,6 +188,8 @@ store:
 	if (src->nports >= p->threshold &&
 	    (!src->ban_requested || a->now - src->ban_requested >= p->hold)) {
 		src->ban_requested = a->now ? a->now : 1;
+		out->ban_again = src->ban_lost;
+		src->ban_lost = false;
 		r = TRK_CROSSED;
 	}
 report:
@@ -205,6 +207,20 @@ report:
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
+{
+	uint64_t h;
+	struct shard *s = shardmap_shard(&t->map, k, &h);
+
+	pthread_mutex_lock(&s->lock);
+	struct source *src = (struct source *)lru_map_find(&s->map, k, h);
+	if (src) {
+		src->ban_requested = 0;
+		src->ban_lost = true;
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out)

@@ -58,6 +58,8 @@ struct trk_report {
 	/* Once-per-source findings, true on the touch that made them */
 	bool backscatter;        /* SYN-ACK/RST to `threshold` distinct ports: someone spoofs it */
 	bool probe;              /* first SYN with data */
+	bool ban_again;          /* TRK_CROSSED again after tracker_source_ban_lost(): the scan
+				  * was reported; only its ban is still to be requested */
 };
 
 enum trk_outcome {
@@ -83,6 +85,9 @@ const char *trk_class_name(enum trk_class c);
  * -ENOMEM (nothing recorded). Thread-safe. */
 int tracker_source_touch(struct tracker *t, const struct nfs_addr *src, const struct trk_attempt *a,
 			 const struct trk_params *p, struct trk_report *out);
+/* The ban requested when @src crossed did not reach the ban writer (its queue was full): the
+ * hold is lifted, so that @src's next attempt crosses again, with ban_again set. */
+void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *src);
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out);
 
 struct trk_summary {

@@ -43,6 +43,15 @@ int main(void)
 	      "counts and times reported");
 	CHECK(touch(t, &s, IPPROTO_TCP, 11, TCPF_SYN, 102, 10, 300, &rep) == TRK_COUNTED, "no second request within the hold");
 	CHECK(touch(t, &s, IPPROTO_TCP, 12, TCPF_SYN, 112, 10, 300, &rep) == TRK_CROSSED, "requested again after the hold");
+	CHECK(!rep.ban_again, "a crossing after the hold is a new one, reported again");
+	/* A request the ban queue refused: the next attempt crosses again at once, as a retry. */
+	tracker_source_ban_lost(t, &s);
+	CHECK(touch(t, &s, IPPROTO_TCP, 12, TCPF_SYN, 113, 10, 300, &rep) == TRK_CROSSED && rep.ban_again,
+	      "after a lost request the next attempt crosses again, flagged as a retry of the ban");
+	CHECK(touch(t, &s, IPPROTO_TCP, 13, TCPF_SYN, 114, 10, 300, &rep) == TRK_COUNTED && !rep.ban_again,
+	      "and once requested, the hold applies again");
+	struct nfs_addr unknown = v4(999);
+	tracker_source_ban_lost(t, &unknown); /* a source gone (evicted) meanwhile: nothing to do */
 
 	/* Window: ports older than the window stop counting. */
 	struct nfs_addr w = v4(2);

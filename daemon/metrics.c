@@ -142,6 +142,8 @@ static void bans(json_t *m, const struct metrics_sources *s)
 			 bs.given_up };
 	for (int i = 0; i < 5; i++)
 		sample(f, NULL, json_pack("{ss}", "reason", why[i]), json_integer((json_int_t)v[i]));
+	single(m, "nfsentry_ban_batches_total", "counter",
+	       "Ban transactions sent to the kernel (up to 256 bans each).", bs.batches);
 	single(m, "nfsentry_ban_batch_errors_total", "counter",
 	       "Ban batches that failed as a whole (table or sets gone, or outcome unknown); retried.", bs.batch_errors);
 	single(m, "nfsentry_ban_retries_total", "counter", "Ban requests tried again after their batch failed.",

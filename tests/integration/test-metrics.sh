@@ -32,5 +32,6 @@ wait_until 10 fresh || fail "nfsentry_bans_added_total is not 1 after 10 s: $(ca
 [ "$(metric nfsentry_ban_latency_seconds_count)" = 1 ] || fail "the latency histogram has no ban"
 [ "$(metric 'nfsentry_ban_latency_seconds_bucket{le="+Inf"}')" = 1 ] || fail "the +Inf bucket is not 1"
 [ "$(metric nfsentry_bans_active)" = 1 ] || fail "nfsentry_bans_active is not 1"
+[ "$(metric nfsentry_ban_batches_total)" = 1 ] || fail "one ban, but nfsentry_ban_batches_total is not 1"
 [ "$(stat -c %a "$M")" = 644 ] || fail "the metrics file is not world-readable"
 pass

@@ -703,9 +703,96 @@ static void test_fuzz(void)
 	CHECK(total > 200, "fuzz: the seeds produced hits (%d over %d connections)", total, conns);
 }
 
+/* telnet-sig's counts do not depend on how the bytes are cut into packets: fed whole, a
+ * byte per packet (each byte alone, as the counting was first written) and in random
+ * pieces, a stream of text, long lines, NULs, high bytes and telnet commands counts the
+ * same. This pins the run-at-a-time fast path to the byte-at-a-time rules. */
+static void test_telnet_chunking(void)
+{
+	enum { N = 20000 };
+	static uint8_t data[N];
+	static const uint8_t pick[] = { 'a', 'Z', ' ', '~', 0x80, 0xc3, 0xfe, '\r', '\n', 0, 0xff, 0xfb, 0xfd, 0xf0, 0xfa };
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		unsigned r = (x >> 16) % 64;
+		data[i] = r < sizeof(pick) ? pick[r] : (uint8_t)('a' + r % 26); /* mostly text: long lines */
+	}
+	data[0] = 'a'; /* no packet may start with IAC DO: telnet-sig would fire and stop counting */
+	struct sig_state whole, bytes, pieces;
+	memset(&whole, 0, sizeof(whole));
+	memset(&bytes, 0, sizeof(bytes));
+	memset(&pieces, 0, sizeof(pieces));
+	feed(&whole, 0, data, N);
+	for (size_t i = 0; i < N; i++)
+		feed(&bytes, 0, data + i, 1);
+	for (size_t i = 0, n; i < N; i += n) {
+		x = x * 1103515245u + 12345u;
+		n = 1 + (x >> 16) % 300;
+		if (n > N - i)
+			n = N - i;
+		if (n >= 2 && data[i] == 0xff && data[i + 1] >= 0xfb && data[i + 1] <= 0xfe)
+			n = 1; /* a piece starting with IAC WILL..DONT would be a negotiation */
+		feed(&pieces, 0, data + i, n);
+	}
+	/* The rules of sec. 4.3 as written in sig.c's comments, a byte at a time: the model. */
+	uint32_t m_bytes = 0, m_ascii = 0, m_lines = 0, m_short = 0, m_line = 0;
+	int state = 0; /* 0 data, 1 after IAC, 2 after IAC and a verb */
+	for (size_t i = 0; i < N; i++) {
+		uint8_t c = data[i];
+		uint8_t text[2];
+		int nt = 0;
+		if (state == 1) {
+			state = 0;
+			if (c >= 0xfb && c <= 0xfe)
+				state = 2;
+			else if (c < 0xf0 || c > 0xfa) { /* not SE..SB: the IAC was data */
+				text[nt++] = 0xff;
+				if (c != 0xff)
+					text[nt++] = c;
+			}
+		} else if (state == 2) {
+			state = 0;
+		} else if (c == 0xff) {
+			state = 1;
+		} else {
+			text[nt++] = c;
+		}
+		for (int k = 0; k < nt; k++) {
+			m_bytes++;
+			m_ascii += text[k] < 0x80;
+			if (text[k] == '\r' || text[k] == '\n') {
+				if (m_line > 0) {
+					m_lines++;
+					m_short += m_line <= 80;
+				}
+				m_line = 0;
+			} else if (text[k] != 0) {
+				m_line++;
+			}
+		}
+	}
+	const struct sig_dir_state *w = &whole.dir[0], *b = &bytes.dir[0], *p = &pieces.dir[0];
+	CHECK(w->text_bytes == m_bytes && w->ascii7 == m_ascii && w->lines == m_lines && w->short_lines == m_short,
+	      "whole, the counts follow the byte-at-a-time rules: %u/%u %u/%u %u/%u %u/%u", w->text_bytes, m_bytes,
+	      w->ascii7, m_ascii, w->lines, m_lines, w->short_lines, m_short);
+	CHECK(w->text_bytes > N / 2 && w->lines > 50 && w->short_lines > 0 && w->short_lines < w->lines &&
+		      w->ascii7 < w->text_bytes, "the stream has text, short and long lines, high bytes (%u %u %u %u)",
+	      w->text_bytes, w->ascii7, w->lines, w->short_lines);
+	CHECK(w->text_bytes == b->text_bytes && w->ascii7 == b->ascii7 && w->lines == b->lines &&
+		      w->short_lines == b->short_lines && w->line_len == b->line_len && w->telnet_cmd == b->telnet_cmd,
+	      "whole and byte by byte count the same: %u/%u %u/%u %u/%u %u/%u", w->text_bytes, b->text_bytes,
+	      w->ascii7, b->ascii7, w->lines, b->lines, w->short_lines, b->short_lines);
+	CHECK(w->text_bytes == p->text_bytes && w->ascii7 == p->ascii7 && w->lines == p->lines &&
+		      w->short_lines == p->short_lines && w->line_len == p->line_len && w->telnet_cmd == p->telnet_cmd,
+	      "and so do random pieces");
+}
+
 int main(void)
 {
 	test_names();
+	test_telnet_chunking();
 	test_ssh();
 	test_root_prompts();
 	test_rlogin();

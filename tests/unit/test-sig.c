@@ -711,13 +711,22 @@ static void test_telnet_chunking(void)
 {
 	enum { N = 20000 };
 	static uint8_t data[N];
-	static const uint8_t pick[] = { 'a', 'Z', ' ', '~', 0x80, 0xc3, 0xfe, '\r', '\n', 0, 0xff, 0xfb, 0xfd, 0xf0, 0xfa };
+	static const uint8_t pick[] = { 'a', 0x80, 0xfe, '\r', '\n', '\r', '\n', 0, 0xff, 0xfb, 0xfd, 0xf0, 0xfa };
 	uint32_t x = 12345;
 
-	for (size_t i = 0; i < N; i++) {
+	/* Runs of 1 to 120 plain bytes (any but NUL, CR, LF and IAC: text, high bytes, the
+	 * telnet verbs) between single bytes of the kinds above. */
+	for (size_t i = 0; i < N;) {
 		x = x * 1103515245u + 12345u;
-		unsigned r = (x >> 16) % 64;
-		data[i] = r < sizeof(pick) ? pick[r] : (uint8_t)('a' + r % 26); /* mostly text: long lines */
+		if ((x >> 16) % 2 == 0) {
+			data[i++] = pick[(x >> 20) % sizeof(pick)];
+			continue;
+		}
+		for (size_t run = 1 + (x >> 17) % 120; run && i < N; run--) {
+			x = x * 1103515245u + 12345u;
+			uint8_t c = (x >> 16) % 4 ? (uint8_t)(' ' + (x >> 20) % 95) : (uint8_t)(0x80 + (x >> 20) % 127);
+			data[i++] = c == '\r' || c == '\n' || c == 0 || c == 0xff ? 'x' : c;
+		}
 	}
 	data[0] = 'a'; /* no packet may start with IAC DO: telnet-sig would fire and stop counting */
 	struct sig_state whole, bytes, pieces;
@@ -780,6 +789,15 @@ static void test_telnet_chunking(void)
 	CHECK(w->text_bytes > N / 2 && w->lines > 50 && w->short_lines > 0 && w->short_lines < w->lines &&
 		      w->ascii7 < w->text_bytes, "the stream has text, short and long lines, high bytes (%u %u %u %u)",
 	      w->text_bytes, w->ascii7, w->lines, w->short_lines);
+	/* NUL is text but not part of a line: 80 letters around 16 NULs are a short line. */
+	uint8_t line[98];
+	struct sig_state nul;
+	memset(&nul, 0, sizeof(nul));
+	memset(line, 'A', 40), memset(line + 40, 0, 16), memset(line + 56, 'B', 40);
+	line[96] = '\r', line[97] = '\n';
+	feed(&nul, 0, line, sizeof(line));
+	CHECK(nul.dir[0].lines == 1 && nul.dir[0].short_lines == 1 && nul.dir[0].text_bytes == 98 &&
+		      nul.dir[0].ascii7 == 98, "NULs count as 7-bit text but not toward a line's length");
 	CHECK(w->text_bytes == b->text_bytes && w->ascii7 == b->ascii7 && w->lines == b->lines &&
 		      w->short_lines == b->short_lines && w->line_len == b->line_len && w->telnet_cmd == b->telnet_cmd,
 	      "whole and byte by byte count the same: %u/%u %u/%u %u/%u %u/%u", w->text_bytes, b->text_bytes,

@@ -29,18 +29,6 @@
 #define RECV_SLACK 65536
 #define CONFIG_MSG_BUF 1024
 
-/* Verdicts waiting to be sent: a run of packets with the same verdict goes to the kernel as
- * one NFQNL_MSG_VERDICT_BATCH (every packet of the queue up to the run's last id), at the
- * end of a burst, when the verdict changes, or when the run is this long. Under a flood this
- * saves a system call per packet; a quiet queue sends each verdict as before, at once. */
-#define VERDICT_RUN_MAX 64
-
-struct verdict_run {
-	uint32_t n, last_id;
-	int verdict;
-	struct timespec rx[VERDICT_RUN_MAX]; /* for the verdict latency of each */
-};
-
 struct worker {
 	struct engine *engine;
 	uint16_t queue;
@@ -55,7 +43,6 @@ struct worker {
 	size_t buflen;
 	char *buf;
 	struct engine_counters c;
-	struct verdict_run run; /* thread-owned */
 	_Atomic uint64_t enobufs, id_gaps, verdict_errors;
 	_Atomic uint64_t verdict_bucket[WORKER_LATENCY_BUCKETS], verdict_sum_us, verdict_count;
 	_Atomic int64_t heartbeat;
@@ -85,35 +72,14 @@ static int64_t mono_s(void)
 	return ts.tv_sec;
 }
 
-/* Sends the pending run's verdict: one message for all of it (the kernel applies a batch
- * verdict to every packet of the queue up to @last_id, and every earlier packet of this queue
- * has had its verdict: ids are handed out in order, and one the kernel failed to deliver was
- * never queued). */
-static void verdict_flush(struct worker *w)
+static void send_verdict(struct worker *w, uint32_t id, int verdict)
 {
-	struct verdict_run *r = &w->run;
 	char buf[256];
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, w->queue);
 
-	if (!r->n)
-		return;
-	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, r->n > 1 ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, w->queue);
-	nfq_nlmsg_verdict_put(nlh, (int)r->last_id, r->verdict);
+	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
 	if (mnl_socket_sendto(w->nl, nlh, nlh->nlmsg_len) < 0)
-		atomic_fetch_add_explicit(&w->verdict_errors, r->n, memory_order_relaxed);
-	for (uint32_t i = 0; i < r->n; i++)
-		count_latency(w, &r->rx[i]);
-	r->n = 0;
-}
-
-static void verdict_add(struct worker *w, uint32_t id, int verdict, const struct timespec *rx)
-{
-	struct verdict_run *r = &w->run;
-
-	if (r->n && (r->verdict != verdict || r->n == VERDICT_RUN_MAX))
-		verdict_flush(w);
-	r->verdict = verdict;
-	r->last_id = id;
-	r->rx[r->n++] = *rx;
+		atomic_fetch_add_explicit(&w->verdict_errors, 1, memory_order_relaxed);
 }
 
 static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const struct timespec *rx)
@@ -163,7 +129,8 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const st
 		.local = ph->hook == NF_INET_LOCAL_IN ? LOCAL_DST : ph->hook == NF_INET_LOCAL_OUT ? LOCAL_SRC : LOCAL_UNKNOWN,
 	};
 	enum engine_verdict v = engine_packet(w->engine, data, len, wire, &m, &w->c);
-	verdict_add(w, id, v == ENGINE_ACCEPT ? NF_ACCEPT : NF_DROP, rx);
+	send_verdict(w, id, v == ENGINE_ACCEPT ? NF_ACCEPT : NF_DROP);
+	count_latency(w, rx);
 }
 
 /* Walks one datagram of messages. Packets are handled; an error or ack for @want_seq is
@@ -203,7 +170,6 @@ static int config_talk(struct worker *w, struct nlmsghdr *nlh)
 		if (n < 0)
 			return -errno;
 		handle_datagram(w, w->buf, (size_t)n, nlh->nlmsg_seq, &ack);
-		verdict_flush(w);
 	}
 	return ack == 1 ? -ETIMEDOUT : ack;
 }
@@ -304,7 +270,6 @@ static void *worker_main(void *arg)
 			}
 			handle_datagram(w, w->buf, (size_t)n, 0, NULL);
 		}
-		verdict_flush(w); /* nothing waits for a verdict while the thread sleeps */
 	}
 	return NULL;
 }

@@ -192,7 +192,9 @@ static void load_head(struct evstore *s)
 	free(data);
 	if (!text)
 		return;
-	if (sscanf(text, "%20llu %64s", &seq, tok) != 2 || !seq || !is_token(tok, strlen(tok))) {
+	/* A record's number has 12 digits in its file name: anything else is not ours. */
+	if (text[0] < '0' || text[0] > '9' || sscanf(text, "%20llu %64s", &seq, tok) != 2 || !seq ||
+	    seq > 999999999999ull || !is_token(tok, strlen(tok))) {
 		log_warn("%s: not \"SEQ TOKEN\"; a deletion of the newest evidence record cannot be seen", path);
 		free(text);
 		return;

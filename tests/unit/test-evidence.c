@@ -246,7 +246,7 @@ static void test_store_head(void)
 	snprintf(path, sizeof(path), "%s/head", dir);
 	f = fopen(path, "w");
 	if (f) {
-		fputs("garbage\n", f);
+		fprintf(f, "-3 %s\n", tok[2]); /* sscanf's %llu would take -3 as 2^64 - 3 */
 		fclose(f);
 	}
 	CHECK(evstore_open(&s, dir, 1 << 20, err, sizeof(err)) == 0 && problems(s) == 1, "a bad head is ignored");

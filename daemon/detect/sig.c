@@ -293,18 +293,6 @@ static void telnet_text_byte(struct sig_dir_state *d, uint8_t c)
 	}
 }
 
-/* Counts a packet's content for telnet-sig, over the connection's whole life and in both
- * directions (sec. 4.3 tests "the bytes" and "the lines" of the connection).
- *
- * Telnet commands are left out of the counts altogether, neither 7-bit nor not: IAC
- * WILL/WONT/DO/DONT <option> (3 bytes) and IAC <SE..SB> (2 bytes) are protocol framing, not
- * text. Counted raw, a login's opening negotiation is two thirds non-7-bit, and when the
- * flow table only sees a connection's first packets it would fail the 75% test; left out,
- * padding binary data with do-nothing options (sec. 2.4) cannot dilute the test either.
- * IAC IAC is one data byte 255 (not 7-bit); IAC before anything else is not a command, so
- * the IAC counts as a data byte. Subnegotiation parameters (terminal type, speed) count as
- * content: they are 7-bit. Bytes not captured, or a sequence gap, leave the parser at data
- * and the current line of unknown length, not counted. */
 /* Bytes that end a run of plain text: the line ends, NUL (not part of a line) and IAC. */
 static const bool telnet_special[256] = { [0] = true, ['\r'] = true, ['\n'] = true, [TN_IAC] = true };
 
@@ -350,6 +338,18 @@ static void telnet_text_run(struct sig_dir_state *d, const uint8_t *b, uint32_t 
 		d->line_len = n > TELNET_LINE_MAX + 1 - d->line_len ? TELNET_LINE_MAX + 1 : d->line_len + n;
 }
 
+/* Counts a packet's content for telnet-sig, over the connection's whole life and in both
+ * directions (sec. 4.3 tests "the bytes" and "the lines" of the connection).
+ *
+ * Telnet commands are left out of the counts altogether, neither 7-bit nor not: IAC
+ * WILL/WONT/DO/DONT <option> (3 bytes) and IAC <SE..SB> (2 bytes) are protocol framing, not
+ * text. Counted raw, a login's opening negotiation is two thirds non-7-bit, and when the
+ * flow table only sees a connection's first packets it would fail the 75% test; left out,
+ * padding binary data with do-nothing options (sec. 2.4) cannot dilute the test either.
+ * IAC IAC is one data byte 255 (not 7-bit); IAC before anything else is not a command, so
+ * the IAC counts as a data byte. Subnegotiation parameters (terminal type, speed) count as
+ * content: they are 7-bit. Bytes not captured, or a sequence gap, leave the parser at data
+ * and the current line of unknown length, not counted. */
 static void telnet_count(struct sig_dir_state *d, const struct sig_packet *p, const uint8_t *b,
 			 uint32_t caplen)
 {

@@ -8,32 +8,16 @@
 #include "core/log.h"
 #include "decide/engine.h"
 #include "tap.h"
+#include "tcp4.h"
 
 static const uint8_t key[16] = "engineengineengi";
-
-/* An IPv4 SYN from 10.0.@src.1 to 192.0.2.1:@dport. */
-static size_t syn4(uint8_t *b, unsigned src, uint16_t dport)
-{
-	memset(b, 0, 40);
-	b[0] = 0x45;
-	b[3] = 40;
-	b[8] = 64;
-	b[9] = IPPROTO_TCP;
-	b[12] = 10, b[14] = (uint8_t)src, b[15] = 1;
-	b[16] = 192, b[18] = 2, b[19] = 1;
-	b[20] = 0x9c, b[21] = 0x40;
-	b[22] = (uint8_t)(dport >> 8), b[23] = (uint8_t)dport;
-	b[32] = 5 << 4;
-	b[33] = 0x02;
-	return 40;
-}
 
 static void probe(struct engine *e, struct engine_counters *c, unsigned src, uint16_t dport)
 {
 	uint8_t pkt[64];
 	struct engine_meta m = { .origin = ORIGIN_CLOSED_PORT, .local = LOCAL_DST };
 	clock_gettime(CLOCK_REALTIME, &m.when);
-	size_t len = syn4(pkt, src, dport);
+	size_t len = tcp4(pkt, src, 40000, dport, 0x02, NULL);
 	engine_packet(e, pkt, len, len, &m, c);
 }
 

@@ -53,12 +53,13 @@ struct banwriter {
 	uint32_t max_bans;
 	uint8_t key[16];
 	_Atomic bool bans_dirty;
-	/* Thread-owned. The offence history changed since it was last written. It is saved with
+	int64_t bans_saved_ms, bans_synced_ms;
+	/* Thread-owned. The offence history changed since it was last written. It is saved like
 	 * the ban table, at most every BANS_SAVE_MS: rewriting and fsyncing up to max_history
 	 * lines after every batch stalled the writer in a storm until the ban queue overflowed
 	 * (docs/benchmarks.md, "Ban path"). */
 	bool offences_dirty;
-	int64_t saved_ms, bans_synced_ms; /* saved_ms: when the state files were last written */
+	int64_t offences_saved_ms;
 	pthread_t thread;
 	bool started;         /* the thread exists */
 	_Atomic bool running; /* cleared to make it finish */
@@ -359,7 +360,7 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 	if (r < 0)
 		log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
 	w->bans_dirty = false;
-	w->saved_ms = now_ms();
+	w->bans_saved_ms = now_ms();
 	return 0;
 }
 
@@ -712,8 +713,8 @@ stats:
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* The saved ban table follows the kernel: re-read every minute (hand-made bans and unbans).
- * It and the offence history are written at most every 5 s when they changed, and at the end. */
+/* The saved ban table follows the kernel: re-read every minute (hand-made bans and unbans),
+ * written at most every 5 s when it changed, and at the end. */
 #define BANS_SYNC_MS 60000
 #define BANS_SAVE_MS 5000
 
@@ -801,22 +802,21 @@ static void keep_bans(struct banwriter *w, bool final)
 			log_warn("cannot re-read the ban sets: %s", strerror(-r));
 		}
 	}
-	if (!(w->bans_dirty || w->offences_dirty) || (now - w->saved_ms < BANS_SAVE_MS && !final))
-		return;
-	if (w->bans_dirty) {
+	if (w->bans_dirty && (now - w->bans_saved_ms >= BANS_SAVE_MS || final)) {
 		r = bantable_save(w->bans, w->bans_path, now);
 		if (r < 0)
 			log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
 		w->bans_dirty = false;
+		w->bans_saved_ms = now;
 	}
-	if (w->offences_dirty) {
+	if (w->offences_dirty && (now - w->offences_saved_ms >= BANS_SAVE_MS || final)) {
 		r = offences_save(w->offences, w->history_path);
 		if (r < 0)
 			log_err("%s: cannot save offence history: %s (escalation will not survive a restart)",
 				w->history_path, strerror(-r));
 		w->offences_dirty = false;
+		w->offences_saved_ms = now;
 	}
-	w->saved_ms = now;
 }
 
 static void *writer_main(void *arg)

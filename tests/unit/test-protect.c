@@ -17,7 +17,7 @@ int main(void)
 	CHECK(protect_read_route4(l, "tests/golden/protect/route") == 1 && has(l, "10.0.2.1"), "IPv4 gateway");
 	CHECK(protect_read_route6(l, "tests/golden/protect/ipv6_route") == 1 && has(l, "fe80::1"), "IPv6 next hop");
 	CHECK(protect_read_route4(l, "/nonexistent") < 0, "missing file reported");
-	CHECK(protect_discover(l, true, "/nonexistent", false) == 1, "discover counts what it could not read");
+	CHECK(protect_discover(l, true, "/nonexistent", false, NULL) == 1, "discover counts what it could not read");
 	free(l);
 	return tap_done();
 }

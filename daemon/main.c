@@ -370,9 +370,10 @@ static void log_stats(struct daemon *d)
 	flowtab_get_stats(d->flows, &fs);
 	log_info("inspecting %llu connections (%llu evicted)", (unsigned long long)fs.flows, (unsigned long long)fs.evicted);
 	log_info("tracking %llu sources (%llu evicted); %llu bans added, %llu refused by the kernel, "
-		 "%llu allowlisted, %llu protected", (unsigned long long)ts.sources, (unsigned long long)ts.evicted,
-		 (unsigned long long)bs.added, (unsigned long long)bs.refused_by_kernel,
-		 (unsigned long long)bs.not_banned_allowed, (unsigned long long)bs.not_banned_protected);
+		 "%llu allowlisted, %llu protected, %llu active peers", (unsigned long long)ts.sources,
+		 (unsigned long long)ts.evicted, (unsigned long long)bs.added, (unsigned long long)bs.refused_by_kernel,
+		 (unsigned long long)bs.not_banned_allowed, (unsigned long long)bs.not_banned_protected,
+		 (unsigned long long)bs.not_banned_active);
 }
 
 static void ban_token(void *writer, const struct nfs_addr *addr, const char *token)

@@ -33,6 +33,7 @@
 #include "control/server.h"
 #include "metrics.h"
 #include "nft/ruleset.h"
+#include "nft/setlookup.h"
 #include "queue/worker.h"
 
 #define BANQ_CAPACITY 4096
@@ -193,6 +194,33 @@ out:
 	return r;
 }
 
+/* The sets of active peers come with the ruleset since issue 10; an older ruleset lacks them.
+ * nfsentry runs without (active peers are then banned like anyone), and says so. */
+static void check_active_sets(struct nl *nl, const struct nfs_config *c)
+{
+	struct nftset_query q[3] = {
+		{ .set = NFTSET_ACTIVE4, .key = { .family = AF_INET, .plen = 32 } },
+		{ .set = NFTSET_ACTIVE6, .key = { .family = AF_INET6, .plen = 128 } },
+		{ .set = NFTSET_ACTIVE6NET, .key = { .family = AF_INET6, .plen = 128 } },
+	};
+
+	if (!c->active_peers)
+		return;
+	char bad[128] = "";
+	size_t o = 0;
+	int r = nftset_lookup(nl, q, 3), err = r;
+	for (int i = 0; i < 3; i++) {
+		if (r < 0 || q[i].err) {
+			o += (size_t)snprintf(bad + o, sizeof(bad) - o, "%s%s", o ? ", " : "", q[i].set);
+			err = r < 0 ? r : q[i].err;
+		}
+	}
+	if (o)
+		log_warn("cannot use set(s) %s of table inet nfsentry (%s): active peers ([allow] active_peers) are not "
+			 "recognised; load the shipped ruleset (nfsentry load-ruleset %s/nfsentry.nft)", bad,
+			 strerror(-err), NFSENTRY_SYSCONFDIR);
+}
+
 /* Creates the folder of @path if missing (one level: /run/nfsentry without systemd). */
 static void mkdir_parent(const char *path)
 {
@@ -275,16 +303,14 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Starts following what protected peers come from (when any kind of them is on). */
+/* Starts following what protected peers come from: addresses and routes (this host's own
+ * addresses are always protected), and resolv_conf when resolvers are. */
 static void daemon_watch(struct daemon *d)
 {
 	protect_watch_close(d->watch);
 	d->watch = NULL;
 	d->watch_first_ms = 0;
-	if (!d->cfg->protect_resolvers && !d->cfg->protect_gateways)
-		return;
-	if (protect_watch_open(&d->watch, d->cfg->protect_resolvers ? d->cfg->resolv_conf : NULL,
-			       d->cfg->protect_gateways) < 0)
+	if (protect_watch_open(&d->watch, d->cfg->protect_resolvers ? d->cfg->resolv_conf : NULL, true) < 0)
 		log_err("out of memory: route and resolver changes are not followed");
 }
 
@@ -442,6 +468,8 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	r = check_ruleset(&nl, d->cfg);
+	if (r == 0)
+		check_active_sets(&nl, d->cfg);
 	nl_close(&nl);
 	if (r < 0)
 		return 1;

@@ -617,8 +617,9 @@ static void active_lookup(struct banwriter *w, const struct ban_request *req, si
 	for (size_t i = 0; i < n; i++) {
 		const struct nftset_query *a = hq[i] >= 0 ? &q[hq[i]] : NULL, *b = nq[i] >= 0 ? &q[nq[i]] : NULL;
 		missing |= (a && a->err) || (b && b->err);
-		out[i].host = a && a->found && a->age_ms <= s->active_peers * 1000;
-		out[i].net = b && b->found && b->age_ms <= s->active_peers * 1000;
+		/* Strictly younger: an element the kernel has not collected yet reads as its full timeout. */
+		out[i].host = a && a->found && a->age_ms < s->active_peers * 1000;
+		out[i].net = b && b->found && b->age_ms < s->active_peers * 1000;
 		out[i].age_s = a ? a->age_ms / 1000 : 0;
 	}
 	if (missing && !w->active_warned)

@@ -137,18 +137,24 @@ static void read_answers(struct lookup *l, const char *buf, size_t len)
 
 int nftset_lookup(struct nl *nl, struct nftset_query *q, size_t n)
 {
-	static _Thread_local char buf[(SETS_MAX + NFTSET_LOOKUP_MAX) * MSG_ROOM + 8192];
-	static _Thread_local char rbuf[NL_RECV_BUF];
 	struct lookup *l;
+	char *buf, *rbuf;
+	size_t buflen = (SETS_MAX + n) * MSG_ROOM + 8192;
 	int r = 0;
 
 	if (n > NFTSET_LOOKUP_MAX)
 		return -E2BIG;
 	if (n == 0)
 		return 0;
+	/* On the heap, sized to the questions: a thread-local buffer for the largest burst would
+	 * sit in every thread's static TLS. */
 	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
+	buf = malloc(buflen);
+	rbuf = malloc(NL_RECV_BUF);
+	if (!l || !buf || !rbuf) {
+		r = -ENOMEM;
+		goto out;
+	}
 	l->q = q;
 	/* The sets first: their own timeout is what their elements' ages are measured against,
 	 * and an error there says the set is missing. Their answers come before the elements'. */
@@ -161,8 +167,8 @@ int nftset_lookup(struct nl *nl, struct nftset_query *q, size_t n)
 			k++;
 		if (k == l->nsets) {
 			if (l->nsets == SETS_MAX) {
-				free(l);
-				return -E2BIG;
+				r = -E2BIG;
+				goto out;
 			}
 			l->sets[l->nsets++] = q[i].set;
 			l->slot[l->nslots++] = (struct slot){ .set = (int)k, .query = -1 };
@@ -175,14 +181,14 @@ int nftset_lookup(struct nl *nl, struct nftset_query *q, size_t n)
 		l->slot[l->nslots++] = (struct slot){ .set = (int)k, .query = (ssize_t)i };
 	}
 
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf) - 4096);
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, buflen - 4096);
 	l->first = nl->seq + 1;
 	for (size_t s = 0; s < l->nslots; s++) {
 		const struct slot *sl = &l->slot[s];
 		if (!put_question(b, l->sets[sl->set], sl->query < 0 ? NULL : &q[sl->query].key, nl_next_seq(nl))) {
 			mnl_nlmsg_batch_stop(b);
-			free(l);
-			return -ENOMEM;
+			r = -ENOMEM;
+			goto out;
 		}
 	}
 	l->left = l->nslots;
@@ -190,12 +196,15 @@ int nftset_lookup(struct nl *nl, struct nftset_query *q, size_t n)
 		r = -errno;
 	mnl_nlmsg_batch_stop(b);
 	while (r == 0 && l->left > 0) {
-		ssize_t got = mnl_socket_recvfrom(nl->sock, rbuf, sizeof(rbuf));
+		ssize_t got = mnl_socket_recvfrom(nl->sock, rbuf, NL_RECV_BUF);
 		if (got < 0)
 			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 		else
 			read_answers(l, rbuf, (size_t)got);
 	}
+out:
+	free(rbuf);
+	free(buf);
 	free(l);
 	return r;
 }

@@ -25,6 +25,7 @@
 #include "core/event.h"
 #include "decide/engine.h"
 #include "decide/protect.h"
+#include "decide/protectwatch.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
 #include "replay/pcapsrc.h"
@@ -32,11 +33,17 @@
 #include "control/server.h"
 #include "metrics.h"
 #include "nft/ruleset.h"
+#include "nft/setlookup.h"
 #include "queue/worker.h"
 
 #define BANQ_CAPACITY 4096
 #define STALL_S 10 /* a worker silent this long stops the watchdog pings */
 #define METRICS_EVERY_S 5
+/* Route and resolver changes come in bursts (DHCP renews an address, replaces a route, rewrites
+ * resolv.conf): read the lists once things are quiet for this long, but no later than
+ * PROTECT_LATEST_MS after the first notice, so a steady stream cannot postpone it. */
+#define PROTECT_QUIET_MS 500
+#define PROTECT_LATEST_MS 3000
 
 static void usage(FILE *f)
 {
@@ -187,6 +194,33 @@ out:
 	return r;
 }
 
+/* The sets of active peers come with the ruleset since issue 10; an older ruleset lacks them.
+ * nfsentry runs without (active peers are then banned like anyone), and says so. */
+static void check_active_sets(struct nl *nl, const struct nfs_config *c)
+{
+	struct nftset_query q[3] = {
+		{ .set = NFTSET_ACTIVE4, .key = { .family = AF_INET, .plen = 32 } },
+		{ .set = NFTSET_ACTIVE6, .key = { .family = AF_INET6, .plen = 128 } },
+		{ .set = NFTSET_ACTIVE6NET, .key = { .family = AF_INET6, .plen = 128 } },
+	};
+
+	if (!c->active_peers)
+		return;
+	char bad[128] = "";
+	size_t o = 0;
+	int r = nftset_lookup(nl, q, 3), err = r;
+	for (int i = 0; i < 3; i++) {
+		if (r < 0 || q[i].err) {
+			o += (size_t)snprintf(bad + o, sizeof(bad) - o, "%s%s", o ? ", " : "", q[i].set);
+			err = r < 0 ? r : q[i].err;
+		}
+	}
+	if (o)
+		log_warn("cannot use set(s) %s of table inet nfsentry (%s): active peers ([allow] active_peers) are not "
+			 "recognised; load the shipped ruleset (nfsentry load-ruleset %s/nfsentry.nft)", bad,
+			 strerror(-err), NFSENTRY_SYSCONFDIR);
+}
+
 /* Creates the folder of @path if missing (one level: /run/nfsentry without systemd). */
 static void mkdir_parent(const char *path)
 {
@@ -215,16 +249,95 @@ struct daemon {
 	struct worker **workers;
 	size_t nworkers;
 	struct netlist protect;
+	struct protect_ends protect_ends;
+	struct protect_watch *watch; /* NULL: nothing followed (neither resolvers nor gateways protected) */
+	int64_t watch_first_ms, watch_last_ms; /* notices since the last read; 0: none pending */
 };
 
 static void daemon_protect(struct daemon *d)
 {
 	int failed = protect_discover(&d->protect, d->cfg->protect_resolvers, d->cfg->resolv_conf,
-				      d->cfg->protect_gateways);
+				      d->cfg->protect_gateways, &d->protect_ends);
 	if (failed)
 		log_warn("could not read %d of the sources of protected peers (resolv_conf, routes)", failed);
 	log_info("%zu protected addresses (this host's, resolvers, gateways), %zu allowlisted networks", d->protect.n,
 		 d->cfg->allow.n);
+}
+
+/* Says which entries of @a are not in @b: "@verb ADDR (KIND)". */
+static void protect_diff(const struct netlist *a, const struct protect_ends *ends, const struct netlist *b,
+			 const char *verb)
+{
+	char buf[NFS_ADDR_STRLEN];
+	for (size_t i = 0; i < a->n; i++) {
+		const struct nfs_addr *m = netlist_match(b, &a->net[i]);
+		if (!m || !nfs_addr_equal(m, &a->net[i]))
+			log_notice("%s %s (%s)", verb, nfs_addr_format(&a->net[i], buf, sizeof(buf)), protect_kind(ends, i));
+	}
+}
+
+/* Routes, addresses or resolv_conf changed: read the protected peers again and hand them on. */
+static void daemon_protect_changed(struct daemon *d)
+{
+	struct netlist *old = malloc(sizeof(*old));
+	struct protect_ends old_ends = d->protect_ends;
+
+	if (!old)
+		return;
+	*old = d->protect;
+	int failed = protect_discover(&d->protect, d->cfg->protect_resolvers, d->cfg->resolv_conf,
+				      d->cfg->protect_gateways, &d->protect_ends);
+	if (failed)
+		log_warn("could not read %d of the sources of protected peers (resolv_conf, routes)", failed);
+	protect_diff(&d->protect, &d->protect_ends, old, "now protected:");
+	protect_diff(old, &old_ends, &d->protect, "no longer protected:");
+	if (banwriter_set_protected(d->writer, &d->protect, &d->protect_ends) < 0)
+		log_err("out of memory: the ban writer keeps the previous protected peers");
+	free(old);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Starts following what protected peers come from: addresses and routes (this host's own
+ * addresses are always protected), and resolv_conf when resolvers are. */
+static void daemon_watch(struct daemon *d)
+{
+	protect_watch_close(d->watch);
+	d->watch = NULL;
+	d->watch_first_ms = 0;
+	if (protect_watch_open(&d->watch, d->cfg->protect_resolvers ? d->cfg->resolv_conf : NULL, true) < 0)
+		log_err("out of memory: route and resolver changes are not followed");
+}
+
+/* One turn of the main loop: notices read, and the lists read again once quiet. */
+static void daemon_watch_turn(struct daemon *d, bool readable)
+{
+	int64_t now = mono_ms();
+	if (readable && d->watch && protect_watch_read(d->watch)) {
+		if (!d->watch_first_ms)
+			d->watch_first_ms = now;
+		d->watch_last_ms = now;
+	}
+	if (d->watch_first_ms &&
+	    (now - d->watch_last_ms >= PROTECT_QUIET_MS || now - d->watch_first_ms >= PROTECT_LATEST_MS)) {
+		d->watch_first_ms = 0;
+		daemon_protect_changed(d);
+	}
+}
+
+/* How long the main loop may sleep with a re-read pending. */
+static int daemon_watch_timeout(const struct daemon *d, int timeout_ms)
+{
+	if (!d->watch_first_ms)
+		return timeout_ms;
+	int64_t due = d->watch_last_ms + PROTECT_QUIET_MS, latest = d->watch_first_ms + PROTECT_LATEST_MS;
+	int64_t left = (due < latest ? due : latest) - mono_ms();
+	return left < 0 ? 0 : left < timeout_ms ? (int)left : timeout_ms;
 }
 
 static void daemon_reload(struct daemon *d)
@@ -258,7 +371,8 @@ static void daemon_reload(struct daemon *d)
 	struct nfs_config *old = d->cfg;
 	d->cfg = nc;
 	daemon_protect(d);
-	banwriter_reconfigure(d->writer, nc, &d->protect);
+	banwriter_reconfigure(d->writer, nc, &d->protect, &d->protect_ends);
+	daemon_watch(d); /* resolv_conf may have moved */
 	config_free(old);
 	log_notice("configuration reloaded from %s", d->cfg_path);
 }
@@ -282,9 +396,10 @@ static void log_stats(struct daemon *d)
 	flowtab_get_stats(d->flows, &fs);
 	log_info("inspecting %llu connections (%llu evicted)", (unsigned long long)fs.flows, (unsigned long long)fs.evicted);
 	log_info("tracking %llu sources (%llu evicted); %llu bans added, %llu refused by the kernel, "
-		 "%llu allowlisted, %llu protected", (unsigned long long)ts.sources, (unsigned long long)ts.evicted,
-		 (unsigned long long)bs.added, (unsigned long long)bs.refused_by_kernel,
-		 (unsigned long long)bs.not_banned_allowed, (unsigned long long)bs.not_banned_protected);
+		 "%llu allowlisted, %llu protected, %llu active peers", (unsigned long long)ts.sources,
+		 (unsigned long long)ts.evicted, (unsigned long long)bs.added, (unsigned long long)bs.refused_by_kernel,
+		 (unsigned long long)bs.not_banned_allowed, (unsigned long long)bs.not_banned_protected,
+		 (unsigned long long)bs.not_banned_active);
 }
 
 static void ban_token(void *writer, const struct nfs_addr *addr, const char *token)
@@ -353,6 +468,8 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	r = check_ruleset(&nl, d->cfg);
+	if (r == 0)
+		check_active_sets(&nl, d->cfg);
 	nl_close(&nl);
 	if (r < 0)
 		return 1;
@@ -390,7 +507,8 @@ static int run(struct daemon *d)
 		log_notice("restored %u saved bans with their time left (%u had expired meanwhile)", rs.restored,
 			   rs.expired);
 	daemon_protect(d);
-	banwriter_reconfigure(d->writer, d->cfg, &d->protect);
+	banwriter_reconfigure(d->writer, d->cfg, &d->protect, &d->protect_ends);
+	daemon_watch(d);
 
 	if (engine_init(&d->engine, d->tracker, d->flows, d->banq, d->events, d->cfg) < 0) {
 		log_err("out of memory");
@@ -482,9 +600,14 @@ static int run(struct daemon *d)
 	time_t last_stats = time(NULL), last_metrics = 0, started = time(NULL);
 	bool metrics_warned = false;
 	for (;;) {
-		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
-		int pr = poll(&pfd, 1, timeout_ms);
-		if (pr > 0) {
+		struct pollfd pfd[1 + PROTECT_WATCH_FDS] = { { .fd = sfd, .events = POLLIN } };
+		size_t npfd = 1 + (d->watch ? protect_watch_fds(d->watch, pfd + 1) : 0);
+		int pr = poll(pfd, npfd, daemon_watch_timeout(d, timeout_ms));
+		bool watched = false;
+		for (size_t i = 1; pr > 0 && i < npfd; i++)
+			watched |= pfd[i].revents != 0;
+		daemon_watch_turn(d, watched);
+		if (pr > 0 && pfd[0].revents) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -536,6 +659,7 @@ static void daemon_teardown(struct daemon *d)
 	struct engine_counters fin = { 0 };
 	/* The control socket first: its requests wait on the writer, which still runs. */
 	control_free(d->control);
+	protect_watch_close(d->watch);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	if (d->engine_ready)

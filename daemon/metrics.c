@@ -137,10 +137,10 @@ static void bans(json_t *m, const struct metrics_sources *s)
 	single(m, "nfsentry_bans_removed_total", "counter", "Bans deleted by hand before their time.", bs.removed);
 	single(m, "nfsentry_bans_active", "gauge", "Bans in the sets at the last look.", bs.active);
 	json_t *f = family(m, "nfsentry_bans_refused_total", "counter", "Bans not made, by reason.");
-	static const char *const why[] = { "kernel", "allowlisted", "protected", "already_banned", "given_up" };
+	static const char *const why[] = { "kernel", "allowlisted", "protected", "already_banned", "given_up", "active" };
 	uint64_t v[] = { bs.refused_by_kernel, bs.not_banned_allowed, bs.not_banned_protected, bs.already_banned,
-			 bs.given_up };
-	for (int i = 0; i < 5; i++)
+			 bs.given_up, bs.not_banned_active };
+	for (int i = 0; i < 6; i++)
 		sample(f, NULL, json_pack("{ss}", "reason", why[i]), json_integer((json_int_t)v[i]));
 	single(m, "nfsentry_ban_batches_total", "counter",
 	       "Ban transactions sent to the kernel (up to 256 bans each).", bs.batches);

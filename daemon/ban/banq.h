@@ -37,6 +37,12 @@ struct ban_request {
 	uint8_t retries;            /* the writer's: failed batches this request was in */
 	uint16_t queue;
 	uint32_t by_uid;            /* manual requests: the asker's uid (SO_PEERCRED), for the log */
+	/* A scan whose event the writer writes once it has decided (action ban or refused, and
+	 * why): the threshold packet's other end, ports and protocol. Cleared once written. */
+	bool scan_event;
+	uint8_t proto;
+	uint16_t sport, dport;
+	struct nfs_addr dst;
 };
 
 struct banq;

@@ -19,10 +19,12 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "decide/netlist.h"
+#include "decide/protect.h"
 #include "decide/report.h"
 #include "detect/tracker.h"
 #include "nft/ruleset.h"
 #include "nft/setelem.h"
+#include "nft/setlookup.h"
 
 /* A batch that failed as a whole (table inet nfsentry or its sets gone, or the netlink
  * conversation broken) is tried again after 1, 2, 4, 8 and 16 s; a request is given up after
@@ -37,8 +39,10 @@
 
 struct settings {
 	uint64_t duration, max_duration, forget, ipv6_prefix;
+	uint64_t active_peers; /* seconds; 0: active peers are banned like anyone */
 	double factor;
 	struct netlist allow, protect;
+	struct protect_ends ends; /* what each protected entry is */
 };
 
 struct banwriter {
@@ -85,6 +89,10 @@ struct banwriter {
 	struct settings *next; /* set by reconfigure, taken by the thread */
 	struct settings *cur;  /* thread-owned */
 	struct banwriter_stats stats;
+	/* Thread-owned. The questions about active peers of one burst, and whether the sets'
+	 * absence was said. */
+	struct nftset_query active_q[2 * NFTSET_BATCH_MAX];
+	bool active_warned;
 };
 
 const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1] = { 100, 250, 500, 1000, 2500,
@@ -97,7 +105,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct settings *settings_from(const struct nfs_config *c, const struct netlist *protect)
+static struct settings *settings_from(const struct nfs_config *c, const struct netlist *protect,
+				      const struct protect_ends *ends)
 {
 	struct settings *s = malloc(sizeof(*s));
 	if (!s)
@@ -106,12 +115,14 @@ static struct settings *settings_from(const struct nfs_config *c, const struct n
 	s->max_duration = c->max_duration;
 	s->forget = c->forget;
 	s->ipv6_prefix = c->ipv6_prefix;
+	s->active_peers = c->active_peers;
 	s->factor = c->factor;
 	s->allow = c->allow;
 	if (protect)
 		s->protect = *protect;
 	else
 		s->protect.n = 0;
+	s->ends = ends ? *ends : (struct protect_ends){ s->protect.n, s->protect.n };
 	return s;
 }
 
@@ -131,7 +142,7 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, stru
 	snprintf(w->bans_path, sizeof(w->bans_path), "%s/bans", c->state_dir);
 	memcpy(w->key, key16, sizeof(w->key));
 	w->max_bans = (uint32_t)c->max_history;
-	w->cur = settings_from(c, NULL);
+	w->cur = settings_from(c, NULL, NULL);
 	w->offences = offences_new((uint32_t)c->max_history, key16);
 	w->bans = bantable_new(w->max_bans, key16);
 	if (!w->cur || !w->offences || !w->bans) {
@@ -465,8 +476,8 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 		return;
 	}
 	if ((net = netlist_overlap(&s->protect, &e.addr))) {
-		reply(rq->reply, -EPERM, &e.addr, 0, "protected (%s: this host, a resolver or a gateway)",
-		      nfs_addr_format(net, nb, sizeof(nb)));
+		reply(rq->reply, -EPERM, &e.addr, 0, "protected (%s: %s)", nfs_addr_format(net, nb, sizeof(nb)),
+		      protect_kind(&s->ends, (size_t)(net - s->protect.net)));
 		return;
 	}
 	uint64_t secs = rq->seconds ? rq->seconds : s->duration;
@@ -563,6 +574,89 @@ static void full_report(struct banwriter *w, int64_t now)
 	w->full_logged_ms = now;
 }
 
+/* What the ruleset saw of a scan request's source (sets active4, active6, active6net): it
+ * exchanged data with this host within [allow] active_peers (host), or an address of its /64
+ * did (net). Only a peer that completed a handshake gets data from this host, so neither can
+ * be forged by a scan (docs/security.md, "Item 6"). */
+struct active_answer {
+	bool host, net;
+	uint64_t age_s;
+};
+
+static void active_lookup(struct banwriter *w, const struct ban_request *req, size_t n, struct active_answer *out)
+{
+	struct settings *s = w->cur;
+	struct nftset_query *q = w->active_q;
+	ssize_t hq[NFTSET_BATCH_MAX], nq[NFTSET_BATCH_MAX];
+	size_t m = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (!s->active_peers)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct nfs_addr *h = &req[i].host;
+		hq[i] = nq[i] = -1;
+		if (req[i].op != BAN_OP_AUTO || req[i].det != DET_SCAN || !h->family)
+			continue;
+		hq[i] = (ssize_t)m;
+		q[m++] = (struct nftset_query){ .set = h->family == AF_INET ? NFTSET_ACTIVE4 : NFTSET_ACTIVE6, .key = *h };
+		if (h->family == AF_INET6) {
+			nq[i] = (ssize_t)m;
+			q[m++] = (struct nftset_query){ .set = NFTSET_ACTIVE6NET, .key = nfs_addr_prefix(h, 64) };
+		}
+	}
+	if (m == 0)
+		return;
+	int r = nftset_lookup(&w->nl, q, m);
+	if (r < 0) {
+		/* Fail towards the ban: a forged scan may then cut off an active peer, as before. */
+		log_warn("cannot look up active peers (%s): %zu scan ban(s) decided without", strerror(-r), m);
+		return;
+	}
+	bool missing = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct nftset_query *a = hq[i] >= 0 ? &q[hq[i]] : NULL, *b = nq[i] >= 0 ? &q[nq[i]] : NULL;
+		missing |= (a && a->err) || (b && b->err);
+		/* Strictly younger: an element the kernel has not collected yet reads as its full timeout. */
+		out[i].host = a && a->found && a->age_ms < s->active_peers * 1000;
+		out[i].net = b && b->found && b->age_ms < s->active_peers * 1000;
+		out[i].age_s = a ? a->age_ms / 1000 : 0;
+	}
+	if (missing && !w->active_warned)
+		log_warn("sets %s, %s or %s are missing from table inet nfsentry: active peers are not recognised "
+			 "([allow] active_peers); load the shipped ruleset (nfsentry load-ruleset)", NFTSET_ACTIVE4,
+			 NFTSET_ACTIVE6, NFTSET_ACTIVE6NET);
+	w->active_warned = missing;
+}
+
+/* A scan request carries its event, written here with what was done (once: a retried request
+ * does not write it again). */
+static void scan_outcome(struct banwriter *w, struct ban_request *rq, const char *action, const char *reason)
+{
+	if (!rq->scan_event)
+		return;
+	rq->scan_event = false;
+	struct pkt p = { .src = rq->host, .dst = rq->dst, .sport = rq->sport, .dport = rq->dport, .proto = rq->proto };
+	struct report_dest to = { .events = w->events, .evidence = w->evidence };
+	pktring_source_key(&to.ctx.ring, &rq->addr);
+	report_scan_outcome(&to, &rq->t_packet, &p, &rq->addr, &rq->report, action, reason);
+}
+
+/* A ban not made: the scan's event says so, or, for a detection whose event is already out (a
+ * backdoor), a ban event with action "refused". */
+static void refused(struct banwriter *w, struct ban_request *rq, const struct nfs_addr *addr, const char *reason)
+{
+	if (rq->scan_event) {
+		scan_outcome(w, rq, "refused", reason);
+		return;
+	}
+	if (rq->det == DET_SCAN)
+		return; /* a source that kept scanning after a refusal: its event was written then */
+	struct report_dest to = { .events = w->events, .evidence = w->evidence };
+	pktring_source_key(&to.ctx.ring, addr);
+	report_ban_refused(&to, &rq->t_packet, addr, policy_det_name(rq->det), reason);
+}
+
 /* Decides and commits one burst of requests. */
 static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 {
@@ -575,7 +669,9 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	struct settings *s = w->cur;
 	char a[NFS_ADDR_STRLEN];
 	struct banwriter_stats d = { 0 };
+	struct active_answer act[NFTSET_BATCH_MAX];
 
+	active_lookup(w, req, n, act);
 	for (size_t i = 0; i < n; i++) {
 		const struct nfs_addr *addr = &req[i].addr;
 		const struct nfs_addr *net;
@@ -596,24 +692,48 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 				 nfs_addr_format(addr, pb, sizeof(pb)), nfs_addr_format(&req[i].host, hb, sizeof(hb)));
 			addr = &req[i].host;
 		}
+		/* The same for a prefix that holds an active peer (not the scanner itself): forged
+		 * scans from its neighbours' addresses must not cut it off. */
+		if (act[i].net && !act[i].host && addr->family == AF_INET6 && !nfs_addr_equal(addr, &req[i].host)) {
+			char pb[NFS_ADDR_STRLEN], hb[NFS_ADDR_STRLEN];
+			log_info("narrowing the ban of %s to %s: the prefix holds an active peer",
+				 nfs_addr_format(addr, pb, sizeof(pb)), nfs_addr_format(&req[i].host, hb, sizeof(hb)));
+			addr = &req[i].host;
+		}
 		for (size_t k = 0; k < m && !dup; k++)
 			dup = nfs_addr_equal(&elems[k].addr, addr);
-		if (dup)
+		if (dup) {
+			scan_outcome(w, &req[i], "ban", NULL);
 			continue;
+		}
 		nfs_addr_format(addr, a, sizeof(a));
 		if ((net = netlist_overlap(&s->allow, addr))) {
-			char nb[NFS_ADDR_STRLEN];
+			char nb[NFS_ADDR_STRLEN], why[NFS_ADDR_STRLEN + 16];
 			log_notice("not banning %s (crossed the threshold: %u closed ports): allowlisted by %s", a,
 				   req[i].report.ports, nfs_addr_format(net, nb, sizeof(nb)));
 			d.not_banned_allowed++;
+			snprintf(why, sizeof(why), "allowlisted %s", nb);
+			refused(w, &req[i], addr, why);
 			continue;
 		}
 		if ((net = netlist_overlap(&s->protect, addr))) {
-			char nb[NFS_ADDR_STRLEN];
-			log_notice("not banning %s (crossed the threshold: %u closed ports): protected peer %s "
-				   "(this host, a resolver or a gateway)", a, req[i].report.ports,
-				   nfs_addr_format(net, nb, sizeof(nb)));
+			char nb[NFS_ADDR_STRLEN], why[64];
+			const char *kind = protect_kind(&s->ends, (size_t)(net - s->protect.net));
+			log_notice("not banning %s (crossed the threshold: %u closed ports): protected peer %s (%s)", a,
+				   req[i].report.ports, nfs_addr_format(net, nb, sizeof(nb)), kind);
 			d.not_banned_protected++;
+			snprintf(why, sizeof(why), "protected peer (%s)", kind);
+			refused(w, &req[i], addr, why);
+			continue;
+		}
+		if (act[i].host) {
+			/* Closed-port evidence only: an alert. A backdoor signature needs the handshake,
+			 * so it still bans; no offence is recorded, so nothing escalates. */
+			log_notice("not banning %s (crossed the threshold: %u closed ports): active peer (exchanged data "
+				   "with this host %llus ago); a scan does not prove who sent it", a, req[i].report.ports,
+				   (unsigned long long)act[i].age_s);
+			d.not_banned_active++;
+			refused(w, &req[i], addr, "active peer");
 			continue;
 		}
 		offence[m] = offences_count(w->offences, addr, now / 1000, s->forget) + 1;
@@ -630,6 +750,8 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	struct timespec acked;
 	clock_gettime(CLOCK_REALTIME, &acked);
 	d.batches++;
+	for (size_t k = 0; k < m; k++) /* after the commit: the ban first */
+		scan_outcome(w, &req[from[k]], "ban", NULL);
 	if (r < 0) {
 		/* The outcome is unknown: tried again (a ban that did land comes back EEXIST). */
 		batch_failed(w, req, from, m, r, &d);
@@ -699,6 +821,7 @@ stats:
 	w->stats.refused_by_kernel += d.refused_by_kernel;
 	w->stats.not_banned_allowed += d.not_banned_allowed;
 	w->stats.not_banned_protected += d.not_banned_protected;
+	w->stats.not_banned_active += d.not_banned_active;
 	w->stats.already_banned += d.already_banned;
 	w->stats.batches += d.batches;
 	w->stats.batch_errors += d.batch_errors;
@@ -819,11 +942,68 @@ static void keep_bans(struct banwriter *w, bool final)
 	}
 }
 
+struct protected_ctx {
+	const struct settings *s;
+	struct nftset_elem e[NFTSET_BATCH_MAX];
+	size_t net[NFTSET_BATCH_MAX]; /* the protected entry inside each */
+	size_t n;
+};
+
+static int protected_cb(const struct ban_entry *e, void *data)
+{
+	struct protected_ctx *c = data;
+	const struct nfs_addr *net = netlist_overlap(&c->s->protect, &e->addr);
+
+	if (!net)
+		return 0;
+	c->e[c->n] = (struct nftset_elem){ .addr = e->addr };
+	c->net[c->n++] = (size_t)(net - c->s->protect.net);
+	return c->n == NFTSET_BATCH_MAX; /* the rest at the next change; more is not a real case */
+}
+
+/* A peer that became protected while banned (a new gateway or resolver that a forged scan had
+ * already got banned) would stay cut off until the ban expires: its ban is lifted, and said. */
+static void unban_protected(struct banwriter *w)
+{
+	struct protected_ctx *c = calloc(1, sizeof(*c));
+	int res[NFTSET_BATCH_MAX];
+	char a[NFS_ADDR_STRLEN], nb[NFS_ADDR_STRLEN];
+
+	if (!c)
+		return;
+	c->s = w->cur;
+	pthread_mutex_lock(&w->lock);
+	bantable_foreach(w->bans, protected_cb, c);
+	pthread_mutex_unlock(&w->lock);
+	int r = c->n ? nftset_commit(&w->nl, NFT_MSG_DELSETELEM, c->e, c->n, res) : 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct nfs_addr *net = &c->s->protect.net[c->net[i]];
+		const char *kind = protect_kind(&c->s->ends, c->net[i]);
+		nfs_addr_format(&c->e[i].addr, a, sizeof(a));
+		nfs_addr_format(net, nb, sizeof(nb));
+		if (r < 0 || (res[i] < 0 && res[i] != -ENOENT)) {
+			log_err("%s is banned but now holds a protected peer %s (%s); cannot lift the ban: %s", a, nb, kind,
+				strerror(-(r < 0 ? r : res[i])));
+			continue;
+		}
+		if (res[i] == -ENOENT)
+			continue; /* expired meanwhile */
+		log_notice("unbanned %s: it holds a protected peer %s (%s) now", a, nb, kind);
+		report_unban(w->events, &now, &c->e[i].addr, "protected");
+	}
+	if (c->n)
+		w->bans_synced_ms = 0; /* re-read the sets soon: the table follows */
+	free(c);
+}
+
 static void *writer_main(void *arg)
 {
 	struct banwriter *w = arg;
 	size_t n;
 
+	unban_protected(w);
 	for (;;) {
 		int wait_ms = 1000;
 		if (w->nretry) {
@@ -832,12 +1012,15 @@ static void *writer_main(void *arg)
 		}
 		n = banq_pop(w->q, w->req, NFTSET_BATCH_MAX, wait_ms);
 		pthread_mutex_lock(&w->lock);
+		bool changed = w->next != NULL;
 		if (w->next) {
 			free(w->cur);
 			w->cur = w->next;
 			w->next = NULL;
 		}
 		pthread_mutex_unlock(&w->lock);
+		if (changed)
+			unban_protected(w);
 		if (n > 0)
 			handle_burst(w, w->req, n);
 		else if (!atomic_load(&w->running))
@@ -880,14 +1063,9 @@ int banwriter_start(struct banwriter *w)
 	return 0;
 }
 
-void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect)
+/* Hands @s to the thread (taken before its next request), or applies it now before the start. */
+static void settings_swap(struct banwriter *w, struct settings *s)
 {
-	struct settings *s = settings_from(c, protect);
-	if (!s) {
-		log_err("ban writer: out of memory; keeping the previous ban settings");
-		return;
-	}
-	pthread_mutex_lock(&w->lock);
 	free(w->next);
 	w->next = s;
 	if (!w->started) { /* not running yet: apply now */
@@ -895,7 +1073,34 @@ void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, cons
 		w->cur = s;
 		w->next = NULL;
 	}
+}
+
+void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect,
+			   const struct protect_ends *ends)
+{
+	struct settings *s = settings_from(c, protect, ends);
+	if (!s) {
+		log_err("ban writer: out of memory; keeping the previous ban settings");
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	settings_swap(w, s);
 	pthread_mutex_unlock(&w->lock);
+}
+
+int banwriter_set_protected(struct banwriter *w, const struct netlist *protect, const struct protect_ends *ends)
+{
+	struct settings *s = malloc(sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_lock(&w->lock);
+	*s = w->next ? *w->next : *w->cur;
+	s->protect = *protect;
+	s->ends = *ends;
+	settings_swap(w, s);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
 }
 
 void banwriter_stop(struct banwriter *w)

@@ -20,6 +20,7 @@ extern const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1];
 struct banwriter_stats {
 	uint64_t added, refused_by_kernel, not_banned_allowed, not_banned_protected, already_banned,
 		batches;
+	uint64_t not_banned_active; /* scans of peers that exchanged data lately: alerts only */
 	/* batches that failed as a whole (the table or its sets gone, or the netlink conversation
 	 * broken: outcome unknown); their requests are retried, and given up after the last try */
 	uint64_t batch_errors, retried, given_up;
@@ -53,8 +54,15 @@ void banwriter_set_evidence(struct banwriter *w, struct evidence *ev);
 /* Remembers the token of @addr's ban record in the ban table. Thread-safe. */
 void banwriter_set_token(struct banwriter *w, const struct nfs_addr *addr, const char *token);
 int banwriter_start(struct banwriter *w);
-/* Swaps in the ban settings of @c and the list of protected peers (both copied). */
-void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect);
+struct protect_ends;
+/* Swaps in the ban settings of @c and the list of protected peers with what each entry is
+ * (all copied; @ends may be NULL: all "gateway"). */
+void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect,
+			   const struct protect_ends *ends);
+/* Swaps in a new list of protected peers (copied), the rest unchanged: the resolvers or routes
+ * changed while running. Bans of addresses now protected are lifted by the thread, and said.
+ * Returns 0 or -ENOMEM (the old list stays). */
+int banwriter_set_protected(struct banwriter *w, const struct netlist *protect, const struct protect_ends *ends);
 /* Commits what is queued, stops the thread, saves the history. */
 void banwriter_stop(struct banwriter *w);
 void banwriter_free(struct banwriter *w);

@@ -63,6 +63,10 @@ static const struct key keys[] = {
 	  "never ban the nameservers in resolv_conf" },
 	{ "allow", "protect_gateways", KEY_BOOL, OFF(protect_gateways), 0, 0, "yes", "never ban the default gateways" },
 	{ "allow", "resolv_conf", KEY_PATH, OFF(resolv_conf), 0, 0, "/etc/resolv.conf", "where nameservers are read" },
+	/* At most the timeout of active4/active6 in nfsentry.nft: the kernel forgets a peer then. */
+	{ "allow", "active_peers", KEY_DURATION, OFF(active_peers), 0, 3600, "10m",
+	  "closed-port evidence against a peer that exchanged data with this host this recently only alerts "
+	  "(0: off)" },
 #define ACT(det, def) { "detect", NULL, KEY_ACTION, OFF(policy.action[det]), det, 0, def, "ignore, alert, drop or ban" }
 	ACT(DET_SCAN, "ban"), ACT(DET_BACKSCATTER, "alert"), ACT(DET_FLOOD, "alert"), ACT(DET_PROBE, "alert"),
 	ACT(DET_SSH_SIG, "alert"), ACT(DET_SSH_LEN, "alert"), ACT(DET_RLOGIN_SIG, "alert"),

@@ -44,6 +44,7 @@ struct nfs_config {
 	bool protect_resolvers;
 	bool protect_gateways;
 	char resolv_conf[PATH_MAX];
+	uint64_t active_peers; /* seconds: a peer that sent and got data lately is not banned for closed ports */
 	/* [detect] */
 	struct policy policy; /* actions per detector and the backdoor allowlist */
 	uint64_t max_flows;

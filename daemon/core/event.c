@@ -162,6 +162,8 @@ json_t *event_new(const struct event_head *h)
 		r |= json_object_set_new(ev, "proto", proto_value(h->proto));
 	if (h->action)
 		r |= json_object_set_new(ev, "action", json_string(h->action));
+	if (h->reason)
+		r |= json_object_set_new(ev, "reason", json_string(h->reason));
 	if (r) {
 		json_decref(ev);
 		return NULL;

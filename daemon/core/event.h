@@ -30,7 +30,8 @@ struct event_head {
 	const struct nfs_addr *src, *dst; /* dst may be NULL */
 	uint16_t sport, dport;
 	uint8_t proto;             /* IPPROTO_TCP, ...; 0 if none */
-	const char *action;        /* ignore, alert, drop, ban */
+	const char *action;        /* ignore, alert, drop, ban; refused (a ban the writer did not make) */
+	const char *reason;        /* why a ban was refused ("active peer", ...); NULL otherwise */
 };
 
 /* A new event object with the common fields set ("time" as RFC 3339 UTC with microseconds,

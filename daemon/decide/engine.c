@@ -104,9 +104,10 @@ static void counted(struct engine *e, enum det d, struct engine_counters *c)
 }
 
 /* Live: hand to the ban writer. Replay: say what would be banned. Returns false when the
- * ban queue was full: the request is lost (and counted). */
+ * ban queue was full: the request is lost (and counted). @scan: the scan's threshold packet,
+ * whose event the writer then writes with its decision; NULL when the event is written here. */
 static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
-			const struct engine_meta *m, struct engine_counters *c)
+			const struct pkt *scan, const struct engine_meta *m, struct engine_counters *c)
 {
 	struct nfs_addr key = ban_key(e, who);
 
@@ -121,6 +122,13 @@ static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d
 				   .queue = m->queue, .det = (uint8_t)d };
 	if (rep)
 		req.report = *rep;
+	if (scan) {
+		req.scan_event = true;
+		req.proto = scan->proto;
+		req.sport = scan->sport;
+		req.dport = scan->dport;
+		req.dst = scan->dst;
+	}
 	if (banq_push(e->banq, &req) == 0)
 		return true;
 	atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
@@ -202,15 +210,21 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	/* The ban first: writing the event (JSON, a file, the log) would delay it. A request the
 	 * full ban queue refused is made again at the source's next attempt, not after its hold:
 	 * a scanner's last probes would fall inside the hold, and it would never be banned. The
-	 * scan was reported the first time. */
-	if (act == ACTION_BAN && !e->replay && !request_ban(e, &p->src, DET_SCAN, &rep, m, c))
-		tracker_source_ban_lost(e->tracker, &key);
+	 * scan was reported the first time. A request that went through carries the event to the
+	 * writer, which decides (allowlisted, protected, active peer) and writes what it did. */
+	bool handed = false;
+	if (act == ACTION_BAN && !e->replay) {
+		handed = request_ban(e, &p->src, DET_SCAN, &rep, rep.ban_again ? NULL : p, m, c);
+		if (!handed)
+			tracker_source_ban_lost(e->tracker, &key);
+	}
 	if (rep.ban_again)
 		return;
-	report_scan(&to, &m->when, p, &key, &rep, act);
+	if (!handed)
+		report_scan(&to, &m->when, p, &key, &rep, act);
 	counted(e, DET_SCAN, c);
 	if (act == ACTION_BAN && e->replay) /* a replay's ban event follows its scan event */
-		request_ban(e, &p->src, DET_SCAN, &rep, m, c);
+		request_ban(e, &p->src, DET_SCAN, &rep, NULL, m, c);
 }
 
 static enum det det_of(const struct flow_finding *f, bool ssh_len)
@@ -311,7 +325,7 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			if (a >= ACTION_DROP)
 				drop = true;
 			if (a == ACTION_BAN)
-				request_ban(e, remote_side(rep, f, m), d, NULL, m, c);
+				request_ban(e, remote_side(rep, f, m), d, NULL, NULL, m, c);
 		}
 	}
 	return drop;

@@ -113,15 +113,20 @@ static int read_local(struct netlist *out)
 	return n;
 }
 
-int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways)
+int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways,
+		     struct protect_ends *ends)
 {
 	int failed = 0;
 
 	out->n = 0;
 	if (read_local(out) < 0)
 		failed++;
+	if (ends)
+		ends->local = out->n;
 	if (resolvers && protect_read_resolv_conf(out, resolv_conf) < 0)
 		failed++;
+	if (ends)
+		ends->resolvers = out->n;
 	if (gateways) {
 		if (protect_read_route4(out, "/proc/net/route") < 0)
 			failed++;
@@ -129,4 +134,9 @@ int protect_discover(struct netlist *out, bool resolvers, const char *resolv_con
 			failed++;
 	}
 	return failed;
+}
+
+const char *protect_kind(const struct protect_ends *ends, size_t i)
+{
+	return i < ends->local ? "this host" : i < ends->resolvers ? "resolver" : "gateway";
 }

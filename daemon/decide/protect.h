@@ -6,10 +6,20 @@
 
 #include "decide/netlist.h"
 
+/* What each entry of a discovered list is: entries [0, local) are this host's addresses,
+ * [local, resolvers) its resolvers, the rest its gateways. */
+struct protect_ends {
+	size_t local, resolvers;
+};
+
 /* Fills @out with this host's own addresses, the nameservers of @resolv_conf (if @resolvers)
- * and the next hops of the IPv4/IPv6 routing tables (if @gateways). Unreadable sources are skipped: returns the number
+ * and the next hops of the IPv4/IPv6 routing tables (if @gateways), in that order, and @ends
+ * (may be NULL) with where each kind ends. Unreadable sources are skipped: returns the number
  * of sources that could not be read (0 = all read). */
-int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways);
+int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways,
+		     struct protect_ends *ends);
+/* "this host", "resolver" or "gateway": what entry @i of a list with @ends is. */
+const char *protect_kind(const struct protect_ends *ends, size_t i);
 
 /* The parsers, for tests: each reads one file's text format from @path. Return entries added
  * or -errno. */

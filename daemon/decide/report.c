@@ -30,10 +30,21 @@ static void add_tool_fields(json_t *ev, const struct trk_report *r, const struct
 void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
 		 const struct trk_report *r, enum action a)
 {
-	json_t *ev = pkt_event(t, "scan", "scan", scan_class(r), src, p, a);
-	json_t *counts = json_object();
+	report_scan_outcome(to, t, p, src, r, policy_action_name(a), NULL);
+}
+
+void report_scan_outcome(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
+			 const struct nfs_addr *src, const struct trk_report *r, const char *action, const char *reason)
+{
+	struct event_head h = {
+		.time = *t, .event = "scan", .detector = "scan", .class_ = scan_class(r), .src = src ? src : &p->src,
+		.dst = &p->dst, .sport = p->sport, .dport = p->dport, .proto = p->proto, .action = action, .reason = reason,
+	};
+	json_t *ev = event_new(&h);
+	json_t *counts;
 	if (!ev)
 		return;
+	counts = json_object();
 	for (int i = 0; i < TRK_CLASSES; i++)
 		if (r->counts[i])
 			json_object_set_new(counts, trk_class_name(i), json_integer(r->counts[i]));
@@ -129,6 +140,16 @@ void report_ban(const struct report_dest *to, const struct timespec *t, const st
 	if (latency_us >= 0)
 		json_object_set_new(ev, "latency_us", json_integer(latency_us));
 	evidence_submit(to->evidence, to->events, ev, &to->ctx);
+}
+
+void report_ban_refused(const struct report_dest *to, const struct timespec *t, const struct nfs_addr *addr,
+			const char *detector, const char *reason)
+{
+	struct event_head h = { .time = *t, .event = "ban", .detector = detector, .src = addr, .action = "refused",
+				.reason = reason };
+	json_t *ev = event_new(&h);
+	if (ev)
+		evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 
 void report_unban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector)

@@ -23,6 +23,10 @@ struct report_dest {
 /* A source crossed the scan threshold; @src is the tracked source (an IPv6 prefix). */
 void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
 		 const struct trk_report *r, enum action a);
+/* The same event with the ban writer's outcome: @action "ban" or "refused", and @reason why a
+ * ban was refused (NULL when it was not). */
+void report_scan_outcome(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
+			 const struct nfs_addr *src, const struct trk_report *r, const char *action, const char *reason);
 void report_backscatter(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
 			const struct trk_report *r, enum action a);
 void report_probe(const struct report_dest *to, const struct timespec *t, const struct pkt *p, enum action a);
@@ -31,6 +35,10 @@ void report_flood(const struct report_dest *to, const struct timespec *t, const 
 /* @standard: the protocol is on its standard port (only reported when auditing). */
 void report_backdoor(const struct report_dest *to, const struct timespec *t, const struct flow_report *rep,
 		     const struct flow_finding *f, enum det d, enum action a, bool standard);
+/* A ban the writer refused (@reason: "allowlisted 192.0.2.0/24", "protected peer (gateway)", ...)
+ * for a detection whose own event was written before the decision (a backdoor). */
+void report_ban_refused(const struct report_dest *to, const struct timespec *t, const struct nfs_addr *addr,
+			const char *detector, const char *reason);
 /* A ban removed by hand (no record: nothing was detected). */
 void report_unban(struct event_sink *s, const struct timespec *t, const struct nfs_addr *addr, const char *detector);
 /* A ban in the kernel (live) or the ban a replay would have made. @detector: why. */

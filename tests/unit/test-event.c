@@ -13,6 +13,7 @@
 #include "tap.h"
 
 #define GOLDEN "tests/golden/events/one.json"
+#define GOLDEN_REFUSED "tests/golden/events/refused.json"
 
 static char dir[] = "/tmp/test-event-XXXXXX";
 
@@ -307,13 +308,9 @@ static void test_junk(void)
 	json_decref(j);
 }
 
-static void test_golden(void)
+/* The event of @h with two evidence fields, written and compared with the file @path. */
+static void golden(const struct event_head *h, const char *path)
 {
-	struct nfs_addr src = addr("192.0.2.7"), dst = addr("198.51.100.9");
-	struct event_head h = {
-		.time = { 1795316753, 123456789 }, .event = "scan", .detector = "scan", .class_ = "syn",
-		.src = &src, .dst = &dst, .sport = 61000, .dport = 22, .proto = IPPROTO_TCP, .action = "ban",
-	};
 	struct event_sink *s = NULL;
 	json_t *ev;
 	char *got, *want;
@@ -321,17 +318,33 @@ static void test_golden(void)
 	CHECK(event_sink_open(&s, tmppath("golden.json"), NULL) == 0, "sink for the golden event");
 	if (!s)
 		return;
-	ev = event_new(&h);
+	ev = event_new(h);
 	json_object_set_new(ev, "ports", json_integer(25));
 	json_object_set_new(ev, "window", json_integer(300));
 	emit_ok(s, ev, "golden event written");
 	event_sink_close(s);
 	got = slurp(tmppath("golden.json"), NULL);
-	want = slurp(GOLDEN, NULL);
-	CHECK(got && want && !strcmp(got, want), "matches %s%s%s", GOLDEN, want ? "" : " (missing)",
+	want = slurp(path, NULL);
+	CHECK(got && want && !strcmp(got, want), "matches %s%s%s", path, want ? "" : " (missing)",
 	      got && want && strcmp(got, want) ? oneline(got) : "");
 	free(got);
 	free(want);
+	unlink(tmppath("golden.json"));
+}
+
+static void test_golden(void)
+{
+	struct nfs_addr src = addr("192.0.2.7"), dst = addr("198.51.100.9");
+	struct event_head h = {
+		.time = { 1795316753, 123456789 }, .event = "scan", .detector = "scan", .class_ = "syn",
+		.src = &src, .dst = &dst, .sport = 61000, .dport = 22, .proto = IPPROTO_TCP, .action = "ban",
+	};
+
+	golden(&h, GOLDEN);
+	/* A ban the writer refused: the reason right after the action (docs/events.md). */
+	h.action = "refused";
+	h.reason = "active peer";
+	golden(&h, GOLDEN_REFUSED);
 }
 
 static void test_reopen(void)

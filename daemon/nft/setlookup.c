@@ -1,0 +1,210 @@
+/* setlookup.c - see setlookup.h. Requests outside a transaction: nfnetlink hands each message
+ * of a datagram to nf_tables in turn (netlink_rcv_skb), and each answers with its element
+ * (NEWSETELEM) or set (NEWSET), then an ack or an error carrying the request's sequence. */
+#include "nft/setlookup.h"
+
+#include <errno.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nft/setelem.h"
+
+#define MSG_ROOM 256 /* one question: headers, table and set names, one key; well under this */
+#define SETS_MAX 4   /* distinct sets per call */
+
+/* One message of the datagram and what came back for it. */
+struct slot {
+	int set;       /* index in sets[] */
+	ssize_t query; /* -1 for the question about the set itself */
+	bool done;
+};
+
+struct lookup {
+	struct nftset_query *q;
+	const char *sets[SETS_MAX];
+	uint64_t set_timeout[SETS_MAX];
+	size_t nsets;
+	struct slot slot[SETS_MAX + NFTSET_LOOKUP_MAX];
+	size_t nslots, left;
+	uint32_t first;
+};
+
+static struct nlmsghdr *put_question(struct mnl_nlmsg_batch *b, const char *set, const struct nfs_addr *key,
+				     uint32_t seq)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTSET_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	if (!key) {
+		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_GETSET, NFPROTO_INET, NLM_F_ACK, seq);
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	} else {
+		struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+		if (!el) {
+			nftnl_set_free(s);
+			return NULL;
+		}
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key->a, (uint32_t)nfs_addr_len(key));
+		nftnl_set_elem_add(s, el); /* @s owns @el */
+		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK,
+					    seq);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	}
+	nftnl_set_free(s);
+	return mnl_nlmsg_batch_next(b) ? nlh : NULL;
+}
+
+static void got_set(struct lookup *l, const struct slot *sl, const struct nlmsghdr *h)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	if (!s)
+		return;
+	if (nftnl_set_nlmsg_parse(h, s) == 0 && nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
+		l->set_timeout[sl->set] = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
+	nftnl_set_free(s);
+}
+
+static void got_elem(struct lookup *l, const struct slot *sl, const struct nlmsghdr *h)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftset_query *q = &l->q[sl->query];
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *el;
+
+	if (!s)
+		return;
+	if (nftnl_set_elems_nlmsg_parse(h, s) < 0 || !(it = nftnl_set_elems_iter_create(s))) {
+		nftnl_set_free(s);
+		return;
+	}
+	el = nftnl_set_elems_iter_next(it);
+	if (el) {
+		/* An element whose timeout is the set's own carries none (the kernel leaves it out). */
+		uint64_t timeout = nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_TIMEOUT)
+					   ? nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_TIMEOUT)
+					   : l->set_timeout[sl->set];
+		uint64_t expires = nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_EXPIRATION)
+					   ? nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION)
+					   : 0;
+		q->found = true;
+		q->age_ms = expires < timeout ? timeout - expires : 0;
+	}
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+}
+
+/* One datagram of answers. */
+static void read_answers(struct lookup *l, const char *buf, size_t len)
+{
+	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+		if (h->nlmsg_seq < l->first || h->nlmsg_seq - l->first >= l->nslots)
+			continue; /* not ours */
+		struct slot *sl = &l->slot[h->nlmsg_seq - l->first];
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			if (h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)) || sl->done)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+			sl->done = true;
+			l->left--;
+			if (e->error == 0 || (e->error == -ENOENT && sl->query >= 0))
+				continue; /* -ENOENT for an element: not in the set */
+			if (sl->query >= 0) {
+				l->q[sl->query].err = e->error;
+				continue;
+			}
+			for (size_t i = 0; i < l->nslots; i++) /* the set itself is missing or refused */
+				if (l->slot[i].set == sl->set && l->slot[i].query >= 0)
+					l->q[l->slot[i].query].err = e->error;
+		} else if (sl->query < 0 && h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSET)) {
+			got_set(l, sl, h);
+		} else if (sl->query >= 0 && h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM)) {
+			got_elem(l, sl, h);
+		}
+	}
+}
+
+int nftset_lookup(struct nl *nl, struct nftset_query *q, size_t n)
+{
+	struct lookup *l;
+	char *buf, *rbuf;
+	size_t buflen = (SETS_MAX + n) * MSG_ROOM + 8192;
+	int r = 0;
+
+	if (n > NFTSET_LOOKUP_MAX)
+		return -E2BIG;
+	if (n == 0)
+		return 0;
+	/* On the heap, sized to the questions: a thread-local buffer for the largest burst would
+	 * sit in every thread's static TLS. */
+	l = calloc(1, sizeof(*l));
+	buf = malloc(buflen);
+	rbuf = malloc(NL_RECV_BUF);
+	if (!l || !buf || !rbuf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	l->q = q;
+	/* The sets first: their own timeout is what their elements' ages are measured against,
+	 * and an error there says the set is missing. Their answers come before the elements'. */
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		q[i].found = false;
+		q[i].age_ms = 0;
+		q[i].err = 0;
+		while (k < l->nsets && strcmp(l->sets[k], q[i].set))
+			k++;
+		if (k == l->nsets) {
+			if (l->nsets == SETS_MAX) {
+				r = -E2BIG;
+				goto out;
+			}
+			l->sets[l->nsets++] = q[i].set;
+			l->slot[l->nslots++] = (struct slot){ .set = (int)k, .query = -1 };
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (strcmp(l->sets[k], q[i].set))
+			k++;
+		l->slot[l->nslots++] = (struct slot){ .set = (int)k, .query = (ssize_t)i };
+	}
+
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, buflen - 4096);
+	l->first = nl->seq + 1;
+	for (size_t s = 0; s < l->nslots; s++) {
+		const struct slot *sl = &l->slot[s];
+		if (!put_question(b, l->sets[sl->set], sl->query < 0 ? NULL : &q[sl->query].key, nl_next_seq(nl))) {
+			mnl_nlmsg_batch_stop(b);
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	l->left = l->nslots;
+	if (mnl_socket_sendto(nl->sock, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) < 0)
+		r = -errno;
+	mnl_nlmsg_batch_stop(b);
+	while (r == 0 && l->left > 0) {
+		ssize_t got = mnl_socket_recvfrom(nl->sock, rbuf, NL_RECV_BUF);
+		if (got < 0)
+			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+		else
+			read_answers(l, rbuf, (size_t)got);
+	}
+out:
+	free(rbuf);
+	free(buf);
+	free(l);
+	return r;
+}

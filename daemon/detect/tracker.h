@@ -1,9 +1,10 @@
 /* tracker.h - per-source closed-port attempts, shared by all workers.
  *
  * A source is an IPv4 address or an IPv6 prefix (so rotating addresses inside one /64 is one
- * source). Memory is bounded by max_sources (least recently seen evicted first) and by the
- * threshold (a source keeps at most that many distinct ports). Buckets are chosen by SipHash
- * with a secret key so chosen source addresses cannot pile into one bucket. */
+ * source). Memory is bounded by max_sources (new sources wait on probation and are evicted
+ * first; see tracker.c), by a ghost list of 2 x max_sources hashes, and by the threshold (a
+ * source keeps at most that many distinct ports). Buckets are chosen by SipHash with a secret
+ * key so chosen source addresses cannot pile into one bucket. */
 #pragma once
 
 #include <stdbool.h>
@@ -70,6 +71,9 @@ enum trk_outcome {
 
 struct tracker_stats {
 	uint64_t sources, evicted;
+	uint64_t probation;                       /* of sources: on probation (one port so far) */
+	uint64_t evicted_probation, evicted_main; /* of evicted: per stage */
+	uint64_t promoted;                        /* sources that left probation with a second port */
 };
 
 struct tracker;

@@ -259,6 +259,8 @@ static void daemon_reload(struct daemon *d)
 	d->cfg = nc;
 	daemon_protect(d);
 	banwriter_reconfigure(d->writer, nc, &d->protect);
+	if (engine_set_spared(&d->engine, &nc->allow, &d->protect) < 0)
+		log_err("reload: out of memory; IPv6 prefixes keep the previous allowlist and protected peers");
 	config_free(old);
 	log_notice("configuration reloaded from %s", d->cfg_path);
 }
@@ -397,6 +399,10 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	d->engine_ready = true;
+	if (engine_set_spared(&d->engine, &d->cfg->allow, &d->protect) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
 	engine_set_evidence(&d->engine, d->evidence, d->ring);
 	if (d->evidence && (r = evidence_start(d->evidence)) < 0) {
 		log_err("cannot start the evidence thread: %s", strerror(-r));

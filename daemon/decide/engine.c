@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -56,7 +57,43 @@ void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pkt
 
 void engine_deinit(struct engine *e)
 {
+	free(e->spared);
+	e->spared = NULL;
 	pthread_rwlock_destroy(&e->policy_lock);
+}
+
+/* What engine_set_spared() keeps: two lists of up to NETLIST_MAX networks each. */
+struct engine_spared {
+	struct netlist allow, protect;
+};
+
+int engine_set_spared(struct engine *e, const struct netlist *allow, const struct netlist *protect)
+{
+	struct engine_spared *n = malloc(sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->allow.n = n->protect.n = 0;
+	if (allow)
+		n->allow = *allow;
+	if (protect)
+		n->protect = *protect;
+	pthread_rwlock_wrlock(&e->policy_lock);
+	struct engine_spared *old = e->spared;
+	e->spared = n;
+	pthread_rwlock_unlock(&e->policy_lock);
+	free(old);
+	return 0;
+}
+
+int engine_spare(struct engine *e, const struct nfs_addr *net)
+{
+	int r = -ENOENT;
+	pthread_rwlock_wrlock(&e->policy_lock);
+	if (e->spared)
+		r = netlist_add(&e->spared->allow, net);
+	pthread_rwlock_unlock(&e->policy_lock);
+	return r;
 }
 
 /* Seconds for the tracker: monotonic live, capture time in a replay. */
@@ -82,9 +119,22 @@ static enum action decide(struct engine *e, enum det d, const struct nfs_addr *c
 	return a;
 }
 
+/* What a source is tracked and banned as: an IPv4 address, or its IPv6 prefix. A prefix that
+ * holds an allowed or protected address (the scanner shares this host's own /64, or its
+ * router's) is not banned as a whole (the ban writer narrows it), so its addresses are
+ * tracked one by one too: counted as one prefix, the ban request's hold left every other
+ * address of the prefix uncounted for ENGINE_HOLD_S (issue 10, item 3). */
 static struct nfs_addr ban_key(struct engine *e, const struct nfs_addr *a)
 {
-	return a->family == AF_INET6 ? nfs_addr_prefix(a, atomic_load(&e->set.ipv6_prefix)) : *a;
+	if (a->family != AF_INET6)
+		return *a;
+	struct nfs_addr p = nfs_addr_prefix(a, atomic_load(&e->set.ipv6_prefix));
+	if (p.plen == a->plen)
+		return p;
+	pthread_rwlock_rdlock(&e->policy_lock);
+	bool narrow = e->spared && (netlist_overlap(&e->spared->allow, &p) || netlist_overlap(&e->spared->protect, &p));
+	pthread_rwlock_unlock(&e->policy_lock);
+	return narrow ? *a : p;
 }
 
 /* Where an event about the source or connection @k goes; its record holds @k's packets. */

@@ -13,6 +13,7 @@
 #include "ban/banq.h"
 #include "core/config.h"
 #include "core/event.h"
+#include "decide/netlist.h"
 #include "decide/policy.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
@@ -28,6 +29,8 @@ struct engine_settings {
 	_Atomic bool report_standard;
 };
 
+struct engine_spared;
+
 struct engine {
 	struct tracker *tracker; /* not owned */
 	struct flowtab *flows;   /* not owned */
@@ -39,6 +42,9 @@ struct engine {
 	struct engine_settings set;
 	pthread_rwlock_t policy_lock;
 	struct policy policy;
+	/* Under policy_lock. The allowlist and the protected peers: an IPv6 prefix that holds
+	 * one of them is tracked address by address. NULL: none known (a replay). */
+	struct engine_spared *spared;
 	struct timespec t0;      /* monotonic origin of tracker time (live) */
 	int64_t replay_t0;       /* capture second of the first packet (replay) */
 	/* SYN flood: SYNs in the current second, and when a flood was last reported */
@@ -83,6 +89,15 @@ void engine_configure(struct engine *e, const struct nfs_config *c);
 /* Live: events become evidence records (@evidence), which hold the packets @ring keeps of
  * each source and connection. Either may be NULL. Call before the first packet. */
 void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pktring *ring);
+
+/* The allowlist and the protected peers (both copied; either may be NULL): the ban writer
+ * narrows a ban of an IPv6 prefix that holds one of them to the scanner's own address, so
+ * such a prefix is tracked address by address too (docs/security.md, item 3). Call at start
+ * and whenever either list changes. Returns 0, or -ENOMEM (the previous lists stay). */
+int engine_set_spared(struct engine *e, const struct netlist *allow, const struct netlist *protect);
+/* Adds @net to the allowlist set by engine_set_spared() (a network allowed at run time).
+ * Returns 0 or -errno. */
+int engine_spare(struct engine *e, const struct nfs_addr *net);
 
 /* Takes @len captured bytes of a packet of @wire_len bytes. Returns the verdict. */
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,10 @@ void engine_configure(struct engine *e, const struct nfs_config *c)
 	atomic_store(&e->set.window, (uint32_t)c->window);
 	atomic_store(&e->set.hold, c->duration < ENGINE_HOLD_S ? (uint32_t)c->duration : ENGINE_HOLD_S);
 	atomic_store(&e->set.ipv6_prefix, (uint32_t)c->ipv6_prefix);
+	atomic_store(&e->set.prefix4, (uint32_t)c->prefix4);
+	atomic_store(&e->set.prefix6, (uint32_t)c->prefix6);
+	atomic_store(&e->set.prefix_threshold, (uint32_t)c->prefix_threshold);
+	atomic_store(&e->set.prefix_sources, (uint32_t)c->prefix_sources);
 	atomic_store(&e->set.accept, c->verdict_accept);
 	atomic_store(&e->set.flood_syn_rate, c->flood_syn_rate);
 	atomic_store(&e->set.ban_seconds, c->duration);
@@ -53,6 +58,11 @@ void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pkt
 {
 	e->evidence = evidence;
 	e->ring = ring;
+}
+
+void engine_set_prefixes(struct engine *e, struct tracker *prefixes)
+{
+	e->prefixes = prefixes;
 }
 
 void engine_deinit(struct engine *e)
@@ -154,11 +164,12 @@ static void counted(struct engine *e, enum det d, struct engine_counters *c)
 }
 
 /* Live: hand to the ban writer. Replay: say what would be banned. Returns false when the
- * ban queue was full: the request is lost (and counted). */
-static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
-			const struct engine_meta *m, struct engine_counters *c)
+ * ban queue was full: the request is lost (and counted). @key: what to ban; @who: the
+ * offending address in it. */
+static bool request_ban_key(struct engine *e, const struct nfs_addr *key_, const struct nfs_addr *who, enum det d,
+			    const struct trk_report *rep, const struct engine_meta *m, struct engine_counters *c)
 {
-	struct nfs_addr key = ban_key(e, who);
+	struct nfs_addr key = *key_;
 
 	atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
 	if (e->replay) {
@@ -175,6 +186,94 @@ static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d
 		return true;
 	atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
 	return false;
+}
+
+static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
+			const struct engine_meta *m, struct engine_counters *c)
+{
+	struct nfs_addr key = ban_key(e, who);
+	return request_ban_key(e, &key, who, d, rep, m, c);
+}
+
+/* Why prefix @net must not be banned as a whole, into @buf: it holds an allowed or protected
+ * address. Returns NULL when nothing stands in the way. */
+static const char *net_spared(struct engine *e, const struct nfs_addr *net, char *buf, size_t len)
+{
+	const struct nfs_addr *hit = NULL;
+	bool allowed = false;
+	char nb[NFS_ADDR_STRLEN];
+
+	pthread_rwlock_rdlock(&e->policy_lock);
+	if (e->spared && (hit = netlist_overlap(&e->spared->allow, net)))
+		allowed = true;
+	else if (e->spared)
+		hit = netlist_overlap(&e->spared->protect, net);
+	if (hit)
+		nfs_addr_format(hit, nb, sizeof(nb));
+	pthread_rwlock_unlock(&e->policy_lock);
+	if (!hit)
+		return NULL;
+	snprintf(buf, len, allowed ? "holds allowlisted %s" : "holds protected %s (this host, a resolver or a gateway)", nb);
+	return buf;
+}
+
+/* Which source of a prefix tried a port, for counting distinct sources: an IPv4 address
+ * exactly; an IPv6 source (a /64) by its first 64 bits folded to 32, which keeps the /64s of
+ * one prefix of /32 or longer apart. */
+static uint32_t source_tag(const struct nfs_addr *src_key)
+{
+	uint32_t w0, w1;
+	memcpy(&w0, src_key->a, 4);
+	memcpy(&w1, src_key->a + 4, 4);
+	return src_key->family == AF_INET ? w0 : w0 ^ w1;
+}
+
+/* Distributed scans: the closed port @a of @p's source (tracked as @src_key) also counts for
+ * its prefix. Counted: distinct (proto, port) pairs across the prefix within the window, and
+ * the distinct sources they came from: a busy network whose clients retry a few closed ports
+ * (an office, a NAT pool) shows many sources but few ports, one source scanning shows many
+ * ports but one source; both stay below. The prefix is banned as a whole unless it holds an
+ * allowed or protected address: then it is reported with the reason, and its sources keep
+ * their own thresholds. */
+static void net_closed_port(struct engine *e, const struct pkt *p, struct trk_attempt a, const struct nfs_addr *src_key,
+			    const struct report_dest *to, const struct engine_meta *m, struct engine_counters *c)
+{
+	struct trk_params tp = {
+		.threshold = atomic_load(&e->set.prefix_threshold),
+		.window = atomic_load(&e->set.window),
+		.hold = atomic_load(&e->set.hold),
+		.min_sources = atomic_load(&e->set.prefix_sources),
+	};
+	if (!e->prefixes || tp.threshold == 0)
+		return;
+	struct nfs_addr net = nfs_addr_prefix(&p->src, atomic_load(p->src.family == AF_INET ? &e->set.prefix4
+											     : &e->set.prefix6));
+	if (src_key->plen <= net.plen)
+		return; /* the source covers the prefix: nothing to add up */
+	a.who = source_tag(src_key);
+	struct trk_report rep;
+	int r = tracker_source_touch(e->prefixes, &net, &a, &tp, &rep);
+	if (r < 0) {
+		atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
+		return;
+	}
+	if (r != TRK_CROSSED)
+		return;
+	enum action act = decide(e, DET_DSCAN, &p->src, &p->dst, p->dport);
+	char why[160];
+	const char *reason = act == ACTION_BAN ? net_spared(e, &net, why, sizeof(why)) : NULL;
+	if (act == ACTION_IGNORE)
+		return;
+	if (reason)
+		act = ACTION_ALERT;
+	if (act == ACTION_BAN && !e->replay && !request_ban_key(e, &net, &net, DET_DSCAN, &rep, m, c))
+		tracker_source_ban_lost(e->prefixes, &net);
+	if (rep.ban_again)
+		return;
+	report_distributed_scan(to, &m->when, p, &net, &rep, act, reason);
+	counted(e, DET_DSCAN, c);
+	if (act == ACTION_BAN && e->replay)
+		request_ban_key(e, &net, &net, DET_DSCAN, &rep, m, c);
 }
 
 /* Bejtlich: a SYN flood shows as a rate; its sources are forged, so it is reported, never
@@ -230,6 +329,8 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 		atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
 		return;
 	}
+	if (r != TRK_IGNORED)
+		net_closed_port(e, p, a, &key, &to, m, c);
 	if (rep.backscatter) {
 		enum action act = decide(e, DET_BACKSCATTER, &p->src, &p->dst, p->dport);
 		if (act != ACTION_IGNORE) {

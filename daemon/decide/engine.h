@@ -23,6 +23,7 @@
 /* Settings the packet path reads on every packet; a reload stores new values. */
 struct engine_settings {
 	_Atomic uint32_t threshold, window, hold, ipv6_prefix;
+	_Atomic uint32_t prefix4, prefix6, prefix_threshold, prefix_sources; /* distributed scans */
 	_Atomic bool accept; /* verdict for closed-port attempts */
 	_Atomic uint64_t flood_syn_rate;
 	_Atomic uint64_t ban_seconds; /* replay: the ban a replay reports */
@@ -33,6 +34,7 @@ struct engine_spared;
 
 struct engine {
 	struct tracker *tracker; /* not owned */
+	struct tracker *prefixes; /* not owned; NULL: no distributed-scan detection */
 	struct flowtab *flows;   /* not owned */
 	struct banq *banq;       /* not owned; NULL in replay: bans become events */
 	struct event_sink *events; /* not owned; may be NULL (events only logged) */
@@ -95,6 +97,9 @@ void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pkt
  * such a prefix is tracked address by address too (docs/security.md, item 3). Call at start
  * and whenever either list changes. Returns 0, or -ENOMEM (the previous lists stay). */
 int engine_set_spared(struct engine *e, const struct netlist *allow, const struct netlist *protect);
+/* Distributed scans: closed ports are also counted per prefix ([scan] prefix4, prefix6) in
+ * @prefixes (not owned). Call before the first packet. */
+void engine_set_prefixes(struct engine *e, struct tracker *prefixes);
 /* Adds @net to the allowlist set by engine_set_spared() (a network allowed at run time).
  * Returns 0 or -errno. */
 int engine_spare(struct engine *e, const struct nfs_addr *net);

@@ -27,20 +27,44 @@ static void add_tool_fields(json_t *ev, const struct trk_report *r, const struct
 		json_object_set_new(ev, "tcp_window", json_integer(r->window_first));
 }
 
-void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
-		 const struct trk_report *r, enum action a)
+/* A "scan" event of @detector: the ports, how long, the classes. */
+static json_t *scan_event(const struct timespec *t, const char *detector, const struct pkt *p,
+			  const struct nfs_addr *src, const struct trk_report *r, enum action a)
 {
-	json_t *ev = pkt_event(t, "scan", "scan", scan_class(r), src, p, a);
+	json_t *ev = pkt_event(t, "scan", detector, scan_class(r), src, p, a);
 	json_t *counts = json_object();
-	if (!ev)
-		return;
+	if (!ev) {
+		json_decref(counts);
+		return NULL;
+	}
 	for (int i = 0; i < TRK_CLASSES; i++)
 		if (r->counts[i])
 			json_object_set_new(counts, trk_class_name(i), json_integer(r->counts[i]));
 	json_object_set_new(ev, "ports", json_integer(r->ports));
 	json_object_set_new(ev, "seconds", json_integer(r->last_seen - r->first_seen));
 	json_object_set_new(ev, "counts", counts);
+	return ev;
+}
+
+void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
+		 const struct trk_report *r, enum action a)
+{
+	json_t *ev = scan_event(t, "scan", p, src, r, a);
+	if (!ev)
+		return;
 	add_tool_fields(ev, r, p);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
+}
+
+void report_distributed_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
+			     const struct nfs_addr *net, const struct trk_report *r, enum action a, const char *reason)
+{
+	json_t *ev = scan_event(t, "distributed-scan", p, net, r, a);
+	if (!ev)
+		return;
+	json_object_set_new(ev, "sources", json_integer(r->sources));
+	if (reason)
+		json_object_set_new(ev, "reason", json_string(reason));
 	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 

@@ -30,6 +30,7 @@
 
 struct port_seen {
 	uint32_t when;
+	uint32_t who; /* trk_attempt.who of its last try */
 	uint16_t port;
 	uint8_t proto;
 };
@@ -137,7 +138,7 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 
 /* Records (@proto, @port) tried at @when: a retry refreshes its time; a source keeps at most
  * @threshold ports (the oldest is replaced). Returns 0 or -ENOMEM (nothing changed). */
-static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t when, uint32_t threshold)
+static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t when, uint32_t who, uint32_t threshold)
 {
 	uint16_t i;
 	for (i = 0; i < src->nports; i++)
@@ -145,6 +146,7 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 			break;
 	if (i < src->nports) {
 		src->ports[i].when = when; /* a retry of the same port is not a new port */
+		src->ports[i].who = who;
 		return 0;
 	}
 	if (src->nports == src->cap) {
@@ -157,7 +159,7 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 			for (uint16_t j = 1; j < src->nports; j++)
 				if (src->ports[j].when < src->ports[old].when)
 					old = j;
-			src->ports[old] = (struct port_seen){ .when = when, .port = port, .proto = proto };
+			src->ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
 			return 0;
 		}
 		struct port_seen *np = realloc(src->ports, cap * sizeof(*np));
@@ -166,8 +168,21 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 		src->ports = np;
 		src->cap = (uint16_t)cap;
 	}
-	src->ports[src->nports++] = (struct port_seen){ .when = when, .port = port, .proto = proto };
+	src->ports[src->nports++] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
 	return 0;
+}
+
+/* Distinct who among @src's ports, counted up to @max (at most threshold x max steps). */
+static uint32_t count_who(const struct source *src, uint32_t max)
+{
+	uint32_t n = 0;
+	for (uint16_t i = 0; i < src->nports && n < max; i++) {
+		uint16_t j = 0;
+		while (j < i && src->ports[j].who != src->ports[i].who)
+			j++;
+		n += j == i;
+	}
+	return n;
 }
 
 /* Makes room for one more source in shard @s (probation @p) when it is full: probation's
@@ -243,7 +258,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		/* Back after probation flushed it: its last port counts again, within the window. */
 		struct ghost_entry g;
 		if (ghost_take(&pr->ghost, h, &g) && a->now - g.when < p->window &&
-		    add_port(src, g.proto, g.port, g.when, p->threshold) == 0) {
+		    add_port(src, g.proto, g.port, g.when, 0, p->threshold) == 0) {
 			src->first_seen = g.when;
 			src->counts[g.cls < TRK_CLASSES ? g.cls : TRK_TCP_OTHER]++;
 		}
@@ -278,7 +293,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	if (cls == TRK_SYN && a->tcp_opts)
 		src->connect_syns++;
 	expire_ports(src, a->now, p->window);
-	if (add_port(src, a->proto, a->port, a->now, p->threshold) < 0) {
+	if (add_port(src, a->proto, a->port, a->now, a->who, p->threshold) < 0) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -287,7 +302,9 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		lru_map_insert(&s->map, &src->node);
 		pr->promoted++;
 	}
-	if (src->nports >= p->threshold &&
+	if (src->nports >= p->threshold && p->min_sources > 1)
+		out->sources = count_who(src, p->min_sources);
+	if (src->nports >= p->threshold && (p->min_sources <= 1 || out->sources >= p->min_sources) &&
 	    (!src->ban_requested || a->now - src->ban_requested >= p->hold)) {
 		src->ban_requested = a->now ? a->now : 1;
 		out->ban_again = src->ban_lost;

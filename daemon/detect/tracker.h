@@ -37,17 +37,23 @@ struct trk_attempt {
 	uint8_t ttl;
 	uint16_t ip_id, window;
 	uint32_t now;   /* seconds on the daemon's monotonic clock */
+	uint32_t who;   /* a prefix's table: which of its sources tried the port (see trk_params) */
 };
 
 struct trk_params {
 	uint32_t threshold; /* distinct (proto, port) pairs within window that cross */
 	uint32_t window;    /* seconds */
 	uint32_t hold;      /* after a ban request, seconds before another may be made */
+	/* A table of prefixes (a distributed scan): the ports within the window must also come
+	 * from at least this many distinct trk_attempt.who. 0 or 1: no such condition. */
+	uint32_t min_sources;
 };
 
 /* What a touch saw. Filled on every successful touch. */
 struct trk_report {
 	uint32_t ports;          /* distinct ports within the window, this one included */
+	uint32_t sources;        /* with min_sources: distinct who among those ports, counted up
+				  * to min_sources when the ports reach the threshold, else 0 */
 	uint32_t first_seen, last_seen;
 	uint32_t counts[TRK_CLASSES];
 	uint32_t connect_syns;   /* SYNs with OS connect() options (a connect scan, not raw) */

@@ -105,7 +105,9 @@ flood_account() {
 	local pre ban kq kd ku rx gaps enob
 	SENT=$(awk '{ n += $2 } END { print n }' "$TMPD/floodgen.out" "$TMPD/tail.out")
 	pre=$(in_v nft list chain ip floodcount prerouting | awk '$1 == "ip" && $2 == "ttl" { print $6 }')
-	ban=$(drop_counter 4)
+	# Hosts in ban4, and the /24s of FLOOD_NET that the flood's many sources and ports made
+	# distributed scans in bannet4 (docs/security.md, item 4).
+	ban=$(( $(drop_counter 4) + $(drop_counter net4) ))
 	# The closed-port queues: ids handed out (delivered, or lost to a full socket), queue full.
 	read -r kq kd ku < <(in_v awk '$1 < 8 { q += $8; d += $6; u += $7 } END { print q, d, u }' \
 		/proc/net/netfilter/nfnetlink_queue)

@@ -105,6 +105,40 @@ int main(void)
 	tracker_free(t);
 	tracker_free(NULL);
 
+	/* Issue 10, item 4: a prefix's table needs its ports from min_sources distinct sources. */
+	t = tracker_new(1024, key);
+	struct nfs_addr net = v4(0x4000);
+	struct trk_params pp = { .threshold = 40, .window = 300, .hold = 10, .min_sources = 4 };
+	struct trk_attempt at = { .proto = IPPROTO_TCP, .tcp_flags = TCPF_SYN, .now = 100, .who = 1 };
+	r = TRK_COUNTED;
+	for (at.port = 1; at.port <= 60; at.port++)
+		r = tracker_source_touch(t, &net, &at, &pp, &rep);
+	CHECK(r == TRK_COUNTED && rep.ports == 40 && rep.sources == 1, "one source's 60 ports: no distributed scan");
+	struct nfs_addr office = v4(0x4001);
+	int crossed_office = 0;
+	for (uint32_t who = 1; who <= 200; who++) { /* 200 clients retrying three closed ports */
+		at.who = who;
+		for (at.port = 1; at.port <= 3; at.port++)
+			crossed_office |= tracker_source_touch(t, &office, &at, &pp, &rep) == TRK_CROSSED;
+	}
+	CHECK(!crossed_office && rep.ports == 3, "200 sources retrying 3 ports: no distributed scan");
+	struct nfs_addr dist = v4(0x4002);
+	uint32_t crossed_at = 0;
+	for (uint32_t who = 1; who <= 30 && !crossed_at; who++) {
+		at.who = who;
+		for (uint16_t k = 0; k < 9 && !crossed_at; k++) {
+			at.port = (uint16_t)(1000 + who * 9 + k);
+			if (tracker_source_touch(t, &dist, &at, &pp, &rep) == TRK_CROSSED)
+				crossed_at = who;
+		}
+	}
+	CHECK(crossed_at == 5 && rep.ports == 40 && rep.sources == 4, "30 sources x 9 ports cross at the 5th source (%u)",
+	      crossed_at);
+	at.who = 6;
+	at.port = 2000;
+	CHECK(tracker_source_touch(t, &dist, &at, &pp, &rep) == TRK_COUNTED, "then the hold");
+	tracker_free(t);
+
 	/* Issue 10, item 9: a flood of forged one-port sources, larger than the table, between a
 	 * real scanner's probes. It churns probation only: a source with several ports stays. */
 	t = tracker_new(1024, key);

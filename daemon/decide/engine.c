@@ -164,12 +164,12 @@ static void counted(struct engine *e, enum det d, struct engine_counters *c)
 }
 
 /* Live: hand to the ban writer. Replay: say what would be banned. Returns false when the
- * ban queue was full: the request is lost (and counted). @key: what to ban; @who: the
- * offending address in it. */
-static bool request_ban_key(struct engine *e, const struct nfs_addr *key_, const struct nfs_addr *who, enum det d,
+ * ban queue was full: the request is lost (and counted). @what: the address or prefix to
+ * ban; @who: the offending address in it. */
+static bool request_ban_key(struct engine *e, const struct nfs_addr *what, const struct nfs_addr *who, enum det d,
 			    const struct trk_report *rep, const struct engine_meta *m, struct engine_counters *c)
 {
-	struct nfs_addr key = *key_;
+	struct nfs_addr key = *what;
 
 	atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
 	if (e->replay) {

@@ -5,7 +5,8 @@
 # 48): 40 distinct ports from at least 4 sources ban the prefix, in sets bannet4 and bannet6.
 # A prefix that holds an allowlisted or protected address is not banned (an alert says why),
 # and its sources keep their own thresholds. A busy network whose 30 clients retry the same
-# few closed ports is not a scan.
+# few closed ports is not a scan. Prefix bans survive a reboot like others, and nfsentryctl
+# unbans them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -90,4 +91,21 @@ wait_nmaps
 sleep 1
 ! set_has bannet4 "$OFFICE4.0/24" || fail "the busy network $OFFICE4.0/24 was banned"
 no_event 'e["detector"] == "distributed-scan" and e["src"] == "'$OFFICE4'.0/24"'
+
+step "a reboot: the prefix bans come back from state_dir/bans, in their own sets"
+stop_daemon TERM
+grep -q "^$NET4.0/24 1 300 [0-9]* distributed-scan" "$TMPD/state/bans" || fail "no saved prefix ban: $(cat "$TMPD/state/bans")"
+in_v nft flush ruleset
+load_ruleset
+start_daemon
+set_has bannet4 "$NET4.0/24" && set_has bannet6 "$NET6::/48" ||
+	fail "prefix bans not restored: $(set_elems bannet4) / $(set_elems bannet6)"
+set_empty ban6 || fail "a prefix ban went into ban6: $(set_elems ban6)"
+
+step "nfsentryctl unban of an address inside a banned prefix lifts the prefix ban"
+CTL=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
+timeout 10 "$CTL" -s "$TMPD/control.sock" unban "$NET4.77" >"$TMPD/unban.out" 2>&1 ||
+	fail "nfsentryctl unban $NET4.77: $(cat "$TMPD/unban.out")"
+! set_has bannet4 "$NET4.0/24" || fail "$NET4.0/24 still in bannet4 after the unban"
+fetch_ok "$V4" 8080 "$NET4.77" || fail "$NET4.77 still cut off after the unban"
 pass

@@ -379,6 +379,11 @@ int config_load(const char *path, struct nfs_config **out, char *err, size_t err
 	if (!st.failed && st.c->max_duration < st.c->duration)
 		fail(&st, line_of(&st, OFF(max_duration)) ? line_of(&st, OFF(max_duration)) : line_of(&st, OFF(duration)),
 		     "max_duration is shorter than duration");
+	/* A prefix keeps at most prefix_threshold ports, each remembering one source. */
+	if (!st.failed && st.c->prefix_threshold && st.c->prefix_threshold < st.c->prefix_sources)
+		fail(&st, line_of(&st, OFF(prefix_threshold)) ? line_of(&st, OFF(prefix_threshold))
+							      : line_of(&st, OFF(prefix_sources)),
+		     "prefix_threshold is below prefix_sources (distinct ports must come from that many sources)");
 	if (!st.failed && st.c->inspect_base < st.c->base + st.c->queues && st.c->base < st.c->inspect_base + st.c->queues)
 		fail(&st, line_of(&st, OFF(inspect_base)) ? line_of(&st, OFF(inspect_base)) : line_of(&st, OFF(base)),
 		     "the inspection queues (inspect_base) overlap the closed-port queues (base)");

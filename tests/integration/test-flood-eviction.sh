@@ -22,8 +22,9 @@ load_ruleset
 # forged SYNs (closed ports, dropped), so no neighbour is ever looked up.
 in_v ip route add "$FORGED" dev veth-v
 in_v sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth-v.rp_filter=0
+# A kernel queue that holds a whole round: no forged packet is dropped unseen on a busy machine.
 write_config scan.max_sources=$MAX scan.threshold=$THRESHOLD scan.window=10m ban.duration=5m \
-	daemon.log_level=notice
+	queue.max_len=16384 daemon.log_level=notice
 start_daemon
 
 received() { ctl_metric nfsentry_queue_packets_total; }

@@ -17,6 +17,21 @@ NET6=2001:db8:7   # scanned from the /64s 2001:db8:7:1::/64 .. 2001:db8:7:30::/6
 PROT6=2001:db8:9  # holds a protected address (a resolver); same scan
 echo "nameserver $PROT6::53" >"$TMPD/resolv.conf"
 setup_netns
+
+step "a ruleset from before the prefix sets: the daemon refuses to start and says what to do"
+python3 - "$NFSENTRY_RULESET" >"$TMPD/old.nft" <<'EOF2'
+import re, sys
+s = open(sys.argv[1]).read()
+s = re.sub(r"\tset bannet[46] \{[^}]*\}\n", "", s)
+print("\n".join(l for l in s.splitlines() if "@bannet" not in l))
+EOF2
+! grep -q bannet "$TMPD/old.nft" || fail "the old ruleset still names bannet"
+load_ruleset "$TMPD/old.nft"
+write_config
+run_daemon_fg
+[ "$RUN_RC" != 0 ] || fail "started without bannet4 and bannet6"
+grep -q 'bannet4 or bannet6 is missing.*load-ruleset' <<<"$RUN_OUT" || fail "no hint to load the ruleset again: $RUN_OUT"
+in_v nft delete table inet nfsentry
 load_ruleset
 for n in $NET4 $ALLOWED4 $OFFICE4; do in_v ip route add "$n.0/24" dev veth-v; done
 for n in $NET6 $PROT6; do in_v ip -6 route add "$n::/48" dev veth-v; done

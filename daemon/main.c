@@ -44,6 +44,8 @@
  * PROTECT_LATEST_MS after the first notice, so a steady stream cannot postpone it. */
 #define PROTECT_QUIET_MS 500
 #define PROTECT_LATEST_MS 3000
+/* Prefixes tracked for distributed scans: a quarter of max_sources, at least 64. */
+#define PREFIXES_OF(max_sources) ((uint32_t)((max_sources) / 4 > 64 ? (max_sources) / 4 : 64))
 
 static void usage(FILE *f)
 {
@@ -82,7 +84,7 @@ static int cmd_replay(const char *file, const char *cfg_path)
 	struct nfs_config *c = NULL;
 	struct pcapsrc *src = NULL;
 	struct event_sink *sink = NULL;
-	struct tracker *t = NULL;
+	struct tracker *t = NULL, *prefixes = NULL;
 	struct flowtab *flows = NULL;
 	struct engine e;
 	struct engine_counters cnt = { 0 };
@@ -109,13 +111,15 @@ static int cmd_replay(const char *file, const char *cfg_path)
 		goto out;
 	randombytes_buf(key, sizeof(key));
 	t = tracker_new((uint32_t)c->max_sources, key);
+	prefixes = tracker_new(PREFIXES_OF(c->max_sources), key);
 	flows = flowtab_new((uint32_t)c->max_flows, key);
-	if (!t || !flows || event_sink_open(&sink, NULL, stdout) < 0 ||
+	if (!t || !prefixes || !flows || event_sink_open(&sink, NULL, stdout) < 0 ||
 	    engine_init(&e, t, flows, NULL, sink, c) < 0) {
 		fprintf(stderr, "out of memory\n");
 		goto out;
 	}
 	engine_ok = true;
+	engine_set_prefixes(&e, prefixes);
 	struct pcapsrc_packet pk;
 	while ((r = pcapsrc_next(src, &pk, err, sizeof(err))) > 0) {
 		struct engine_meta m = { .when = pk.ts, .origin = ORIGIN_REPLAY, .local = LOCAL_UNKNOWN };
@@ -137,6 +141,7 @@ out:
 	event_sink_close(sink);
 	flowtab_free(flows);
 	tracker_free(t);
+	tracker_free(prefixes);
 	pcapsrc_close(src);
 	config_free(c);
 	return rc;
@@ -241,6 +246,7 @@ struct daemon {
 	struct flowtab *flows;
 	bool engine_ready;
 	struct tracker *tracker;
+	struct tracker *prefixes; /* distributed scans: sources added up per prefix */
 	struct banq *banq;
 	struct banwriter *writer;
 	struct engine engine;
@@ -293,6 +299,8 @@ static void daemon_protect_changed(struct daemon *d)
 	protect_diff(old, &old_ends, &d->protect, "no longer protected:");
 	if (banwriter_set_protected(d->writer, &d->protect, &d->protect_ends) < 0)
 		log_err("out of memory: the ban writer keeps the previous protected peers");
+	if (engine_set_spared(&d->engine, &d->cfg->allow, &d->protect) < 0)
+		log_err("out of memory: IPv6 prefixes keep the previous allowlist and protected peers");
 	free(old);
 }
 
@@ -372,6 +380,8 @@ static void daemon_reload(struct daemon *d)
 	d->cfg = nc;
 	daemon_protect(d);
 	banwriter_reconfigure(d->writer, nc, &d->protect, &d->protect_ends);
+	if (engine_set_spared(&d->engine, &nc->allow, &d->protect) < 0)
+		log_err("reload: out of memory; IPv6 prefixes keep the previous allowlist and protected peers");
 	daemon_watch(d); /* resolv_conf may have moved */
 	config_free(old);
 	log_notice("configuration reloaded from %s", d->cfg_path);
@@ -481,9 +491,10 @@ static int run(struct daemon *d)
 			log_warn("%s: cannot open the events file: %s; events are only logged", d->cfg->events, strerror(-r));
 	}
 	d->tracker = tracker_new((uint32_t)d->cfg->max_sources, key);
+	d->prefixes = tracker_new(PREFIXES_OF(d->cfg->max_sources), key);
 	d->flows = flowtab_new((uint32_t)d->cfg->max_flows, key);
 	d->banq = banq_new(BANQ_CAPACITY);
-	if (!d->tracker || !d->flows || !d->banq) {
+	if (!d->tracker || !d->prefixes || !d->flows || !d->banq) {
 		log_err("out of memory");
 		return 1;
 	}
@@ -495,7 +506,7 @@ static int run(struct daemon *d)
 		return 1;
 	r = banwriter_restore(d->writer, &rs);
 	if (r == -ENOENT) {
-		log_err("set ban4 or ban6 is missing from table inet nfsentry: reload the shipped ruleset "
+		log_err("set ban4, ban6, bannet4 or bannet6 is missing from table inet nfsentry: reload the shipped ruleset "
 			"(nfsentry load-ruleset %s/nfsentry.nft)", NFSENTRY_SYSCONFDIR);
 		return 1;
 	} else if (r < 0) {
@@ -515,6 +526,11 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	d->engine_ready = true;
+	engine_set_prefixes(&d->engine, d->prefixes);
+	if (engine_set_spared(&d->engine, &d->cfg->allow, &d->protect) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
 	engine_set_evidence(&d->engine, d->evidence, d->ring);
 	if (d->evidence && (r = evidence_start(d->evidence)) < 0) {
 		log_err("cannot start the evidence thread: %s", strerror(-r));
@@ -679,6 +695,7 @@ static void daemon_teardown(struct daemon *d)
 	banq_free(d->banq);
 	flowtab_free(d->flows);
 	tracker_free(d->tracker);
+	tracker_free(d->prefixes);
 	event_sink_close(d->events);
 	config_free(d->cfg);
 }

@@ -196,7 +196,13 @@ json_t *metrics_collect(const struct metrics_sources *s)
 	tracker_get_stats(s->tracker, &ts);
 	flowtab_get_stats(s->flows, &fs);
 	single(m, "nfsentry_sources_tracked", "gauge", "Sources with closed-port attempts being tracked.", ts.sources);
-	single(m, "nfsentry_sources_evicted_total", "counter", "Tracked sources pushed out to make room.", ts.evicted);
+	json_t *ev = family(m, "nfsentry_sources_evicted_total", "counter",
+			    "Tracked sources pushed out to make room, per stage (probation: one port so far).");
+	sample(ev, NULL, json_pack("{ss}", "stage", "probation"), json_integer((json_int_t)ts.evicted_probation));
+	sample(ev, NULL, json_pack("{ss}", "stage", "main"), json_integer((json_int_t)ts.evicted_main));
+	single(m, "nfsentry_sources_probation", "gauge", "Tracked sources on probation (one port so far).", ts.probation);
+	single(m, "nfsentry_sources_promoted_total", "counter", "Sources promoted from probation by a second port.",
+	       ts.promoted);
 	single(m, "nfsentry_flows_inspected", "gauge", "Connections under inspection.", fs.flows);
 	single(m, "nfsentry_flows_evicted_total", "counter", "Connections pushed out to make room.", fs.evicted);
 	evidence(m, s);

@@ -119,7 +119,7 @@ static int ban_line(const char *line, void *data)
 
 	if (fields < 4 || fields > 6 || d < 0 || (strcmp(token, "-") && strlen(token) != 64) || offence == 0 || timeout_s == 0 ||
 	    timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||
-	    (e.addr.family == AF_INET && e.addr.plen != 32))
+	    (e.addr.family == AF_INET && e.addr.plen != 32 && d != DET_DSCAN)) /* IPv4 prefixes: bannet4 only */
 		return TEXTLINE_BAD;
 	e.offence = offence;
 	e.det = (uint8_t)d;

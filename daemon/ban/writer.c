@@ -201,8 +201,9 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 		if (offences_record(c->w->offences, &e->addr, 1, c->now / 1000) == 0)
 			c->w->offences_dirty = true;
 	}
+	/* A prefix found in bannet4 or bannet6 is a distributed scan's ban, whoever made it. */
 	struct ban_entry b = {
-		.addr = e->addr, .offence = offence, .det = old ? old->det : DET_MANUAL,
+		.addr = e->addr, .offence = offence, .det = old ? old->det : e->net ? DET_DSCAN : DET_MANUAL,
 		.timeout_s = e->timeout_ms ? e->timeout_ms / 1000 : 365ULL * 86400,
 		.until_ms = c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000),
 	};
@@ -224,11 +225,15 @@ static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6, boo
 	if (!c.fresh)
 		return -ENOMEM;
 	r = nftset_dump(&w->nl, NFTSET_BAN4, sync_cb, &c);
+	if (r == 0)
+		r = nftset_dump(&w->nl, NFTSET_BANNET4, sync_cb, &c);
 	unsigned four = c.n;
 	if (r == 0) {
 		c.n = 0;
 		r = nftset_dump(&w->nl, NFTSET_BAN6, sync_cb, &c);
 	}
+	if (r == 0)
+		r = nftset_dump(&w->nl, NFTSET_BANNET6, sync_cb, &c);
 	if (r < 0) {
 		bantable_free(c.fresh);
 		return r;
@@ -299,7 +304,8 @@ static int readd_cb(const struct ban_entry *e, void *data)
 		return 0;
 	}
 	c->elems[c->n] = (struct nftset_elem){
-		.addr = e->addr, .timeout_ms = e->timeout_s * 1000, .expires_ms = (uint64_t)(e->until_ms - c->now),
+		.addr = e->addr, .net = e->det == DET_DSCAN, .timeout_ms = e->timeout_s * 1000,
+		.expires_ms = (uint64_t)(e->until_ms - c->now),
 	};
 	c->from[c->n++] = *e;
 	if (c->n == NFTSET_BATCH_MAX)
@@ -386,7 +392,9 @@ static void describe(const struct trk_report *rep, char *buf, size_t len)
 		first = false;
 	}
 	if (o < len)
-		snprintf(buf + o, len - o, ")");
+		o += (size_t)snprintf(buf + o, len - o, ")");
+	if (rep->sources && o < len) /* a distributed scan */
+		snprintf(buf + o, len - o, " from at least %u of its sources", rep->sources);
 }
 
 static void reply(struct ban_reply *r, int rc, const struct nfs_addr *addr, uint64_t seconds, const char *fmt, ...)
@@ -449,8 +457,10 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 	if (rq->op == BAN_OP_MANUAL_UNBAN) {
 		struct find_ctx f = { .host = &rq->host };
 		bantable_foreach(w->bans, find_cb, &f);
-		if (f.ok)
+		if (f.ok) {
 			e.addr = f.found.addr;
+			e.net = f.found.det == DET_DSCAN;
+		}
 		else if (e.addr.family == AF_INET6 && e.addr.plen == 128)
 			e.addr = nfs_addr_prefix(&e.addr, (unsigned)s->ipv6_prefix);
 		r = nftset_commit(&w->nl, NFT_MSG_DELSETELEM, &e, 1, &res);
@@ -738,7 +748,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		}
 		offence[m] = offences_count(w->offences, addr, now / 1000, s->forget) + 1;
 		elems[m] = (struct nftset_elem){
-			.addr = *addr,
+			.addr = *addr, .net = req[i].det == DET_DSCAN,
 			.timeout_ms = 1000 * offences_ban_seconds(s->duration, s->factor, s->max_duration, offence[m]),
 		};
 		from[m++] = i;
@@ -764,7 +774,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		if (res[k] == -EEXIST) {
 			/* The kernel set is the truth: banned by hand, or packets that were queued
 			 * before an earlier ban took effect. Not a new offence. */
-			log_info("%s is already in set %s; not counted as an offence", a, nftset_name(&elems[k].addr));
+			log_info("%s is already in set %s; not counted as an offence", a, nftset_elem_set(&elems[k]));
 			d.already_banned++;
 			continue;
 		}
@@ -779,13 +789,13 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			continue;
 		}
 		if (res[k] < 0) {
-			log_err("kernel refused ban of %s in set %s: %s", a, nftset_name(&elems[k].addr), strerror(-res[k]));
+			log_err("kernel refused ban of %s in set %s: %s", a, nftset_elem_set(&elems[k]), strerror(-res[k]));
 			d.refused_by_kernel++;
 			continue;
 		}
 		int64_t lat_us = ((int64_t)acked.tv_sec - rq->t_packet.tv_sec) * 1000000 +
 				 (acked.tv_nsec - rq->t_packet.tv_nsec) / 1000;
-		if (rq->det == DET_SCAN)
+		if (rq->det == DET_SCAN || rq->det == DET_DSCAN)
 			describe(&rq->report, why, sizeof(why));
 		else
 			snprintf(why, sizeof(why), "%s", policy_det_name(rq->det));

@@ -191,6 +191,8 @@ static json_t *cmd_allow(struct control *c, json_t *req, uid_t uid)
 	if (!n || nfs_addr_parse(n, false, &net) < 0)
 		return fail("\"network\": expected an address or a network (host bits zero)");
 	int r = banwriter_allow(c->ctx.writer, &net);
+	if (r == 0)
+		r = engine_spare(c->ctx.engine, &net);
 	if (r < 0)
 		return fail("cannot add %s: %s", n, strerror(-r));
 	log_notice("allowlisted %s until the next reload (by uid %u, through the control socket)", n, (unsigned)uid);

@@ -51,6 +51,12 @@ static const struct key keys[] = {
 	{ "scan", "verdict", KEY_VERDICT, OFF(verdict_accept), 0, 0, "drop",
 	  "drop, or accept so the kernel answers like a closed port" },
 	{ "scan", "max_sources", KEY_UINT, OFF(max_sources), 64, 16777216, "65536", "tracked sources (oldest evicted)" },
+	{ "scan", "prefix4", KEY_UINT, OFF(prefix4), 8, 31, "24", "a distributed scan is counted per IPv4 prefix of this length" },
+	{ "scan", "prefix6", KEY_UINT, OFF(prefix6), 16, 64, "48", "a distributed scan is counted per IPv6 prefix of this length" },
+	{ "scan", "prefix_threshold", KEY_UINT, OFF(prefix_threshold), 0, 256, "40",
+	  "distinct closed ports across one prefix that make a distributed scan (0: off)" },
+	{ "scan", "prefix_sources", KEY_UINT, OFF(prefix_sources), 2, 64, "4",
+	  "distinct sources of the prefix those ports must come from" },
 	{ "ban", "duration", KEY_DURATION, OFF(duration), 1, 31536000, "10m", "first ban" },
 	{ "ban", "factor", KEY_FACTOR, OFF(factor), 0, 0, "4", "each repeat offence multiplies the ban by this" },
 	{ "ban", "max_duration", KEY_DURATION, OFF(max_duration), 1, 31536000, "7d", "longest ban" },
@@ -72,7 +78,7 @@ static const struct key keys[] = {
 	ACT(DET_SSH_SIG, "alert"), ACT(DET_SSH_LEN, "alert"), ACT(DET_RLOGIN_SIG, "alert"),
 	ACT(DET_TELNET_SIG, "alert"), ACT(DET_FTP_SIG, "alert"), ACT(DET_ROOT_SIG, "ban"),
 	ACT(DET_ROOT_SIG_WEAK, "alert"), ACT(DET_NAPSTER_SIG, "alert"), ACT(DET_GNUTELLA_SIG, "alert"),
-	ACT(DET_INTERACTIVE, "alert"),
+	ACT(DET_INTERACTIVE, "alert"), ACT(DET_DSCAN, "ban"),
 #undef ACT
 	{ "detect", "allow", KEY_BDALLOW, OFF(policy), 0, 0, "",
 	  "legitimate backdoors: DETECTOR PORT SERVER CLIENT, * for any; repeat the key for more" },
@@ -377,6 +383,11 @@ int config_load(const char *path, struct nfs_config **out, char *err, size_t err
 	if (!st.failed && st.c->max_duration < st.c->duration)
 		fail(&st, line_of(&st, OFF(max_duration)) ? line_of(&st, OFF(max_duration)) : line_of(&st, OFF(duration)),
 		     "max_duration is shorter than duration");
+	/* A prefix keeps at most prefix_threshold ports, each remembering one source. */
+	if (!st.failed && st.c->prefix_threshold && st.c->prefix_threshold < st.c->prefix_sources)
+		fail(&st, line_of(&st, OFF(prefix_threshold)) ? line_of(&st, OFF(prefix_threshold))
+							      : line_of(&st, OFF(prefix_sources)),
+		     "prefix_threshold is below prefix_sources (distinct ports must come from that many sources)");
 	if (!st.failed && st.c->inspect_base < st.c->base + st.c->queues && st.c->base < st.c->inspect_base + st.c->queues)
 		fail(&st, line_of(&st, OFF(inspect_base)) ? line_of(&st, OFF(inspect_base)) : line_of(&st, OFF(base)),
 		     "the inspection queues (inspect_base) overlap the closed-port queues (base)");

@@ -32,6 +32,9 @@ struct nfs_config {
 	uint64_t window;      /* seconds an attempt counts */
 	bool verdict_accept;  /* false: drop closed-port attempts; true: let the kernel answer */
 	uint64_t max_sources; /* tracked sources, oldest evicted past it */
+	uint64_t prefix4, prefix6; /* a distributed scan is counted per prefix of these lengths */
+	uint64_t prefix_threshold; /* distinct closed ports across a prefix (0: off) */
+	uint64_t prefix_sources;   /* from at least this many of its sources */
 	/* [ban] */
 	uint64_t duration;    /* first ban, seconds */
 	double factor;        /* escalation per repeat offence */

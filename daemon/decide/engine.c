@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -22,6 +24,10 @@ void engine_configure(struct engine *e, const struct nfs_config *c)
 	atomic_store(&e->set.window, (uint32_t)c->window);
 	atomic_store(&e->set.hold, c->duration < ENGINE_HOLD_S ? (uint32_t)c->duration : ENGINE_HOLD_S);
 	atomic_store(&e->set.ipv6_prefix, (uint32_t)c->ipv6_prefix);
+	atomic_store(&e->set.prefix4, (uint32_t)c->prefix4);
+	atomic_store(&e->set.prefix6, (uint32_t)c->prefix6);
+	atomic_store(&e->set.prefix_threshold, (uint32_t)c->prefix_threshold);
+	atomic_store(&e->set.prefix_sources, (uint32_t)c->prefix_sources);
 	atomic_store(&e->set.accept, c->verdict_accept);
 	atomic_store(&e->set.flood_syn_rate, c->flood_syn_rate);
 	atomic_store(&e->set.ban_seconds, c->duration);
@@ -54,9 +60,50 @@ void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pkt
 	e->ring = ring;
 }
 
+void engine_set_prefixes(struct engine *e, struct tracker *prefixes)
+{
+	e->prefixes = prefixes;
+}
+
 void engine_deinit(struct engine *e)
 {
+	free(e->spared);
+	e->spared = NULL;
 	pthread_rwlock_destroy(&e->policy_lock);
+}
+
+/* What engine_set_spared() keeps: two lists of up to NETLIST_MAX networks each. */
+struct engine_spared {
+	struct netlist allow, protect;
+};
+
+int engine_set_spared(struct engine *e, const struct netlist *allow, const struct netlist *protect)
+{
+	struct engine_spared *n = malloc(sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->allow.n = n->protect.n = 0;
+	if (allow)
+		n->allow = *allow;
+	if (protect)
+		n->protect = *protect;
+	pthread_rwlock_wrlock(&e->policy_lock);
+	struct engine_spared *old = e->spared;
+	e->spared = n;
+	pthread_rwlock_unlock(&e->policy_lock);
+	free(old);
+	return 0;
+}
+
+int engine_spare(struct engine *e, const struct nfs_addr *net)
+{
+	int r = -ENOENT;
+	pthread_rwlock_wrlock(&e->policy_lock);
+	if (e->spared)
+		r = netlist_add(&e->spared->allow, net);
+	pthread_rwlock_unlock(&e->policy_lock);
+	return r;
 }
 
 /* Seconds for the tracker: monotonic live, capture time in a replay. */
@@ -82,9 +129,22 @@ static enum action decide(struct engine *e, enum det d, const struct nfs_addr *c
 	return a;
 }
 
+/* What a source is tracked and banned as: an IPv4 address, or its IPv6 prefix. A prefix that
+ * holds an allowed or protected address (the scanner shares this host's own /64, or its
+ * router's) is not banned as a whole (the ban writer narrows it), so its addresses are
+ * tracked one by one too: counted as one prefix, the ban request's hold left every other
+ * address of the prefix uncounted for ENGINE_HOLD_S (issue 10, item 3). */
 static struct nfs_addr ban_key(struct engine *e, const struct nfs_addr *a)
 {
-	return a->family == AF_INET6 ? nfs_addr_prefix(a, atomic_load(&e->set.ipv6_prefix)) : *a;
+	if (a->family != AF_INET6)
+		return *a;
+	struct nfs_addr p = nfs_addr_prefix(a, atomic_load(&e->set.ipv6_prefix));
+	if (p.plen == a->plen)
+		return p;
+	pthread_rwlock_rdlock(&e->policy_lock);
+	bool narrow = e->spared && (netlist_overlap(&e->spared->allow, &p) || netlist_overlap(&e->spared->protect, &p));
+	pthread_rwlock_unlock(&e->policy_lock);
+	return narrow ? *a : p;
 }
 
 /* Where an event about the source or connection @k goes; its record holds @k's packets. */
@@ -104,12 +164,14 @@ static void counted(struct engine *e, enum det d, struct engine_counters *c)
 }
 
 /* Live: hand to the ban writer. Replay: say what would be banned. Returns false when the
- * ban queue was full: the request is lost (and counted). @scan: the scan's threshold packet,
- * whose event the writer then writes with its decision; NULL when the event is written here. */
-static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
-			const struct pkt *scan, const struct engine_meta *m, struct engine_counters *c)
+ * ban queue was full: the request is lost (and counted). @what: the address or prefix to
+ * ban; @who: the offending address in it. @scan: the scan's threshold packet, whose event
+ * the writer then writes with its decision; NULL when the event is written here. */
+static bool request_ban_key(struct engine *e, const struct nfs_addr *what, const struct nfs_addr *who, enum det d,
+			    const struct trk_report *rep, const struct pkt *scan, const struct engine_meta *m,
+			    struct engine_counters *c)
 {
-	struct nfs_addr key = ban_key(e, who);
+	struct nfs_addr key = *what;
 
 	atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
 	if (e->replay) {
@@ -133,6 +195,94 @@ static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d
 		return true;
 	atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
 	return false;
+}
+
+static bool request_ban(struct engine *e, const struct nfs_addr *who, enum det d, const struct trk_report *rep,
+			const struct pkt *scan, const struct engine_meta *m, struct engine_counters *c)
+{
+	struct nfs_addr key = ban_key(e, who);
+	return request_ban_key(e, &key, who, d, rep, scan, m, c);
+}
+
+/* Why prefix @net must not be banned as a whole, into @buf: it holds an allowed or protected
+ * address. Returns NULL when nothing stands in the way. */
+static const char *net_spared(struct engine *e, const struct nfs_addr *net, char *buf, size_t len)
+{
+	const struct nfs_addr *hit = NULL;
+	bool allowed = false;
+	char nb[NFS_ADDR_STRLEN];
+
+	pthread_rwlock_rdlock(&e->policy_lock);
+	if (e->spared && (hit = netlist_overlap(&e->spared->allow, net)))
+		allowed = true;
+	else if (e->spared)
+		hit = netlist_overlap(&e->spared->protect, net);
+	if (hit)
+		nfs_addr_format(hit, nb, sizeof(nb));
+	pthread_rwlock_unlock(&e->policy_lock);
+	if (!hit)
+		return NULL;
+	snprintf(buf, len, allowed ? "holds allowlisted %s" : "holds protected %s (this host, a resolver or a gateway)", nb);
+	return buf;
+}
+
+/* Which source of a prefix tried a port, for counting distinct sources: an IPv4 address
+ * exactly; an IPv6 source (a /64) by its first 64 bits folded to 32, which keeps the /64s of
+ * one prefix of /32 or longer apart. */
+static uint32_t source_tag(const struct nfs_addr *src_key)
+{
+	uint32_t w0, w1;
+	memcpy(&w0, src_key->a, 4);
+	memcpy(&w1, src_key->a + 4, 4);
+	return src_key->family == AF_INET ? w0 : w0 ^ w1;
+}
+
+/* Distributed scans: the closed port @a of @p's source (tracked as @src_key) also counts for
+ * its prefix. Counted: distinct (proto, port) pairs across the prefix within the window, and
+ * the distinct sources they came from: a busy network whose clients retry a few closed ports
+ * (an office, a NAT pool) shows many sources but few ports, one source scanning shows many
+ * ports but one source; both stay below. The prefix is banned as a whole unless it holds an
+ * allowed or protected address: then it is reported with the reason, and its sources keep
+ * their own thresholds. */
+static void net_closed_port(struct engine *e, const struct pkt *p, struct trk_attempt a, const struct nfs_addr *src_key,
+			    const struct report_dest *to, const struct engine_meta *m, struct engine_counters *c)
+{
+	struct trk_params tp = {
+		.threshold = atomic_load(&e->set.prefix_threshold),
+		.window = atomic_load(&e->set.window),
+		.hold = atomic_load(&e->set.hold),
+		.min_sources = atomic_load(&e->set.prefix_sources),
+	};
+	if (!e->prefixes || tp.threshold == 0)
+		return;
+	struct nfs_addr net = nfs_addr_prefix(&p->src, atomic_load(p->src.family == AF_INET ? &e->set.prefix4
+											     : &e->set.prefix6));
+	if (src_key->plen <= net.plen)
+		return; /* the source covers the prefix: nothing to add up */
+	a.who = source_tag(src_key);
+	struct trk_report rep;
+	int r = tracker_source_touch(e->prefixes, &net, &a, &tp, &rep);
+	if (r < 0) {
+		atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
+		return;
+	}
+	if (r != TRK_CROSSED)
+		return;
+	enum action act = decide(e, DET_DSCAN, &p->src, &p->dst, p->dport);
+	char why[160];
+	const char *reason = act == ACTION_BAN ? net_spared(e, &net, why, sizeof(why)) : NULL;
+	if (act == ACTION_IGNORE)
+		return;
+	if (reason)
+		act = ACTION_ALERT;
+	if (act == ACTION_BAN && !e->replay && !request_ban_key(e, &net, &net, DET_DSCAN, &rep, NULL, m, c))
+		tracker_source_ban_lost(e->prefixes, &net);
+	if (rep.ban_again)
+		return;
+	report_distributed_scan(to, &m->when, p, &net, &rep, act, reason);
+	counted(e, DET_DSCAN, c);
+	if (act == ACTION_BAN && e->replay)
+		request_ban_key(e, &net, &net, DET_DSCAN, &rep, NULL, m, c);
 }
 
 /* Bejtlich: a SYN flood shows as a rate; its sources are forged, so it is reported, never
@@ -188,6 +338,8 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 		atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
 		return;
 	}
+	if (r != TRK_IGNORED)
+		net_closed_port(e, p, a, &key, &to, m, c);
 	if (rep.backscatter) {
 		enum action act = decide(e, DET_BACKSCATTER, &p->src, &p->dst, p->dport);
 		if (act != ACTION_IGNORE) {

@@ -13,6 +13,7 @@
 #include "ban/banq.h"
 #include "core/config.h"
 #include "core/event.h"
+#include "decide/netlist.h"
 #include "decide/policy.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
@@ -22,14 +23,18 @@
 /* Settings the packet path reads on every packet; a reload stores new values. */
 struct engine_settings {
 	_Atomic uint32_t threshold, window, hold, ipv6_prefix;
+	_Atomic uint32_t prefix4, prefix6, prefix_threshold, prefix_sources; /* distributed scans */
 	_Atomic bool accept; /* verdict for closed-port attempts */
 	_Atomic uint64_t flood_syn_rate;
 	_Atomic uint64_t ban_seconds; /* replay: the ban a replay reports */
 	_Atomic bool report_standard;
 };
 
+struct engine_spared;
+
 struct engine {
 	struct tracker *tracker; /* not owned */
+	struct tracker *prefixes; /* not owned; NULL: no distributed-scan detection */
 	struct flowtab *flows;   /* not owned */
 	struct banq *banq;       /* not owned; NULL in replay: bans become events */
 	struct event_sink *events; /* not owned; may be NULL (events only logged) */
@@ -39,6 +44,9 @@ struct engine {
 	struct engine_settings set;
 	pthread_rwlock_t policy_lock;
 	struct policy policy;
+	/* Under policy_lock. The allowlist and the protected peers: an IPv6 prefix that holds
+	 * one of them is tracked address by address. NULL: none known (a replay). */
+	struct engine_spared *spared;
 	struct timespec t0;      /* monotonic origin of tracker time (live) */
 	int64_t replay_t0;       /* capture second of the first packet (replay) */
 	/* SYN flood: SYNs in the current second, and when a flood was last reported */
@@ -83,6 +91,18 @@ void engine_configure(struct engine *e, const struct nfs_config *c);
 /* Live: events become evidence records (@evidence), which hold the packets @ring keeps of
  * each source and connection. Either may be NULL. Call before the first packet. */
 void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pktring *ring);
+
+/* The allowlist and the protected peers (both copied; either may be NULL): the ban writer
+ * narrows a ban of an IPv6 prefix that holds one of them to the scanner's own address, so
+ * such a prefix is tracked address by address too (docs/security.md, item 3). Call at start
+ * and whenever either list changes. Returns 0, or -ENOMEM (the previous lists stay). */
+int engine_set_spared(struct engine *e, const struct netlist *allow, const struct netlist *protect);
+/* Distributed scans: closed ports are also counted per prefix ([scan] prefix4, prefix6) in
+ * @prefixes (not owned). Call before the first packet. */
+void engine_set_prefixes(struct engine *e, struct tracker *prefixes);
+/* Adds @net to the allowlist set by engine_set_spared() (a network allowed at run time).
+ * Returns 0 or -errno. */
+int engine_spare(struct engine *e, const struct nfs_addr *net);
 
 /* Takes @len captured bytes of a packet of @wire_len bytes. Returns the verdict. */
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,

@@ -34,6 +34,9 @@ static const struct {
 	[DET_GNUTELLA_SIG] = { "gnutella-sig", "gnutella-sig", "gnutella", ACTION_ALERT },
 	/* Most interactive flows found are games, chat, IMAP (sec. 5.7, 5.8). */
 	[DET_INTERACTIVE] = { "interactive", "interactive", "interactive", ACTION_ALERT },
+	/* A scan of closed ports spread over one network's sources: banned like a scan, as the
+	 * prefix (docs/security.md, item 4). */
+	[DET_DSCAN] = { "distributed-scan", "distributed-scan", NULL, ACTION_BAN },
 	/* Not a detector: the reason of a ban an administrator made. No [detect] key. */
 	[DET_MANUAL] = { "manual", "manual", NULL, ACTION_BAN },
 };

@@ -23,6 +23,7 @@ enum det {
 	DET_ROOT_SIG_WEAK, /* "# " elsewhere in a connection (config key root-sig-weak) */
 	DET_NAPSTER_SIG, DET_GNUTELLA_SIG,
 	DET_INTERACTIVE, /* the timing algorithm */
+	DET_DSCAN,       /* closed-port scan spread over the sources of one prefix (distributed-scan) */
 	DET_MANUAL,      /* a ban made by an administrator (nfsentryctl, or nft by hand) */
 	DET_COUNT
 };

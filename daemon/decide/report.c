@@ -27,6 +27,31 @@ static void add_tool_fields(json_t *ev, const struct trk_report *r, const struct
 		json_object_set_new(ev, "tcp_window", json_integer(r->window_first));
 }
 
+/* A "scan" event of @detector: the ports, how long, the classes. @action is what was done
+ * ("ban", "refused", ...); @reason (NULL: none) why a ban was not made. */
+static json_t *scan_event(const struct timespec *t, const char *detector, const struct pkt *p,
+			  const struct nfs_addr *src, const struct trk_report *r, const char *action, const char *reason)
+{
+	struct event_head h = {
+		.time = *t, .event = "scan", .detector = detector, .class_ = scan_class(r), .src = src ? src : &p->src,
+		.dst = &p->dst, .sport = p->sport, .dport = p->dport, .proto = p->proto, .action = action, .reason = reason,
+	};
+	json_t *ev = event_new(&h);
+	json_t *counts = json_object();
+	if (!ev || !counts) {
+		json_decref(ev);
+		json_decref(counts);
+		return NULL;
+	}
+	for (int i = 0; i < TRK_CLASSES; i++)
+		if (r->counts[i])
+			json_object_set_new(counts, trk_class_name(i), json_integer(r->counts[i]));
+	json_object_set_new(ev, "ports", json_integer(r->ports));
+	json_object_set_new(ev, "seconds", json_integer(r->last_seen - r->first_seen));
+	json_object_set_new(ev, "counts", counts);
+	return ev;
+}
+
 void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
 		 const struct trk_report *r, enum action a)
 {
@@ -36,22 +61,20 @@ void report_scan(const struct report_dest *to, const struct timespec *t, const s
 void report_scan_outcome(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
 			 const struct nfs_addr *src, const struct trk_report *r, const char *action, const char *reason)
 {
-	struct event_head h = {
-		.time = *t, .event = "scan", .detector = "scan", .class_ = scan_class(r), .src = src ? src : &p->src,
-		.dst = &p->dst, .sport = p->sport, .dport = p->dport, .proto = p->proto, .action = action, .reason = reason,
-	};
-	json_t *ev = event_new(&h);
-	json_t *counts;
+	json_t *ev = scan_event(t, "scan", p, src, r, action, reason);
 	if (!ev)
 		return;
-	counts = json_object();
-	for (int i = 0; i < TRK_CLASSES; i++)
-		if (r->counts[i])
-			json_object_set_new(counts, trk_class_name(i), json_integer(r->counts[i]));
-	json_object_set_new(ev, "ports", json_integer(r->ports));
-	json_object_set_new(ev, "seconds", json_integer(r->last_seen - r->first_seen));
-	json_object_set_new(ev, "counts", counts);
 	add_tool_fields(ev, r, p);
+	evidence_submit(to->evidence, to->events, ev, &to->ctx);
+}
+
+void report_distributed_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
+			     const struct nfs_addr *net, const struct trk_report *r, enum action a, const char *reason)
+{
+	json_t *ev = scan_event(t, "distributed-scan", p, net, r, policy_action_name(a), reason);
+	if (!ev)
+		return;
+	json_object_set_new(ev, "sources", json_integer(r->sources));
 	evidence_submit(to->evidence, to->events, ev, &to->ctx);
 }
 

@@ -27,6 +27,10 @@ void report_scan(const struct report_dest *to, const struct timespec *t, const s
  * ban was refused (NULL when it was not). */
 void report_scan_outcome(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
 			 const struct nfs_addr *src, const struct trk_report *r, const char *action, const char *reason);
+/* The sources of prefix @net crossed its thresholds together (a distributed scan); @p is the
+ * crossing packet. @reason (NULL: none): why a ban became an alert. */
+void report_distributed_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
+			     const struct nfs_addr *net, const struct trk_report *r, enum action a, const char *reason);
 void report_backscatter(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
 			const struct trk_report *r, enum action a);
 void report_probe(const struct report_dest *to, const struct timespec *t, const struct pkt *p, enum action a);

@@ -1,4 +1,15 @@
-/* tracker.c - per-source state in a shardmap (one lock per shard, LRU eviction). */
+/* tracker.c - per-source state in a shardmap (one lock per shard), in two stages.
+ *
+ * Eviction with a probation stage, after 2Q (Johnson & Shasha, VLDB 1994) and S3-FIFO (Yang
+ * et al., "FIFO queues are all you need for cache eviction", SOSP 2023): a new source enters
+ * a FIFO, probation, and is promoted to the main stage (LRU) when it tries a second distinct
+ * port. When a shard is full, probation gives way first, as long as it holds at least
+ * PROBATION_MIN_PCT of the shard: a flood of forged one-port sources only churns probation and
+ * never pushes out a source that has tried several ports. A source evicted from probation
+ * leaves its last port in a ghost FIFO (ghost.h), GHOST_FACTOR times the table's size, hashes
+ * only: a real scanner whose first probe was flushed by the flood is promoted at its next
+ * probe, with both ports. The main stage evicts the source with the fewest ports among its
+ * MAIN_SAMPLE least recently seen (sampled, as Space-Saving evicts its smallest counter). */
 #include "detect/tracker.h"
 
 #include <errno.h>
@@ -11,9 +22,15 @@
 
 #include "core/shardmap.h"
 #include "decode/packet.h"
+#include "detect/ghost.h"
+
+#define PROBATION_MIN_PCT 10 /* S3-FIFO's small queue: 10% of the cache */
+#define GHOST_FACTOR 2       /* ghost entries per source the table holds (24 bytes each) */
+#define MAIN_SAMPLE 8
 
 struct port_seen {
 	uint32_t when;
+	uint32_t who; /* trk_attempt.who of its last try */
 	uint16_t port;
 	uint8_t proto;
 };
@@ -31,8 +48,17 @@ struct source {
 	struct port_seen *ports;
 };
 
+/* Probation and the ghost of one shard, under that shard's lock. */
+struct probation {
+	struct lru_map map;  /* FIFO: a hit does not move an entry */
+	struct ghost ghost;
+	uint64_t evicted, promoted;
+};
+
 struct tracker {
-	struct shardmap map;
+	struct shardmap map; /* the main stage: sources with two ports or more; LRU */
+	struct probation prob[SHARDMAP_SHARDS];
+	uint32_t per_shard, prob_min; /* sources a shard holds in both stages; probation's share */
 };
 
 enum trk_class trk_classify(uint8_t proto, uint8_t f)
@@ -66,11 +92,18 @@ struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16])
 
 	if (!t)
 		return NULL;
-	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0) {
-		tracker_free(t);
-		return NULL;
-	}
+	t->per_shard = max_sources / SHARDMAP_SHARDS ? max_sources / SHARDMAP_SHARDS : 1;
+	t->prob_min = t->per_shard * PROBATION_MIN_PCT / 100 ? t->per_shard * PROBATION_MIN_PCT / 100 : 1;
+	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0)
+		goto fail;
+	for (int i = 0; i < SHARDMAP_SHARDS; i++)
+		if (lru_map_init(&t->prob[i].map, t->per_shard, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0 ||
+		    ghost_init(&t->prob[i].ghost, GHOST_FACTOR * t->per_shard) < 0)
+			goto fail;
 	return t;
+fail:
+	tracker_free(t);
+	return NULL;
 }
 
 static void source_free(struct lru_node *n)
@@ -85,6 +118,11 @@ void tracker_free(struct tracker *t)
 	if (!t)
 		return;
 	shardmap_deinit(&t->map, source_free);
+	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
+		if (t->prob[i].map.buckets)
+			lru_map_deinit(&t->prob[i].map, source_free);
+		ghost_deinit(&t->prob[i].ghost);
+	}
 	free(t);
 }
 
@@ -98,30 +136,132 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 	src->nports = w;
 }
 
+/* Records (@proto, @port) tried at @when: a retry refreshes its time; a source keeps at most
+ * @threshold ports (the oldest is replaced). Returns 0 or -ENOMEM (nothing changed). */
+static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t when, uint32_t who, uint32_t threshold)
+{
+	uint16_t i;
+	for (i = 0; i < src->nports; i++)
+		if (src->ports[i].port == port && src->ports[i].proto == proto)
+			break;
+	if (i < src->nports) {
+		src->ports[i].when = when; /* a retry of the same port is not a new port */
+		src->ports[i].who = who;
+		return 0;
+	}
+	if (src->nports == src->cap) {
+		uint32_t cap = src->cap ? src->cap * 2u : 4u;
+		if (cap > threshold)
+			cap = threshold;
+		if (cap <= src->cap) {
+			/* Full at threshold: replace the oldest; the count stays at threshold. */
+			uint16_t old = 0;
+			for (uint16_t j = 1; j < src->nports; j++)
+				if (src->ports[j].when < src->ports[old].when)
+					old = j;
+			src->ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+			return 0;
+		}
+		struct port_seen *np = realloc(src->ports, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		src->ports = np;
+		src->cap = (uint16_t)cap;
+	}
+	src->ports[src->nports++] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+	return 0;
+}
+
+/* Distinct who among @src's ports, counted up to @max (at most threshold x max steps). */
+static uint32_t count_who(const struct source *src, uint32_t max)
+{
+	uint32_t n = 0;
+	for (uint16_t i = 0; i < src->nports && n < max; i++) {
+		uint16_t j = 0;
+		while (j < i && src->ports[j].who != src->ports[i].who)
+			j++;
+		n += j == i;
+	}
+	return n;
+}
+
+/* Makes room for one more source in shard @s (probation @p) when it is full: probation's
+ * oldest goes first, into the ghost, unless probation is below its share; else the main
+ * stage's source with the fewest ports among its MAIN_SAMPLE least recently seen. */
+static void make_room(struct tracker *t, struct shard *s, struct probation *p)
+{
+	if (s->map.count + p->map.count < t->per_shard)
+		return;
+	if (p->map.count && (p->map.count >= t->prob_min || s->map.count == 0)) {
+		struct source *old = (struct source *)lru_map_oldest(&p->map);
+		if (old->nports) {
+			const struct port_seen *last = &old->ports[old->nports - 1];
+			int cls = 0; /* the class that counted its port: backscatter never does */
+			while (cls < TRK_CLASSES - 1 && (!old->counts[cls] || cls == TRK_SYNACK || cls == TRK_RST))
+				cls++;
+			ghost_put(&p->ghost, old->node.hash, last->proto, last->port, (uint8_t)cls, last->when);
+		}
+		lru_map_remove(&p->map, &old->node);
+		source_free(&old->node);
+		p->evicted++;
+		return;
+	}
+	struct source *victim = (struct source *)lru_map_oldest(&s->map);
+	int k = 0;
+	for (struct lru_node *n = victim->node.prev; n && ++k < MAIN_SAMPLE; n = n->prev)
+		if (((struct source *)n)->nports < victim->nports)
+			victim = (struct source *)n;
+	lru_map_remove(&s->map, &victim->node);
+	source_free(&victim->node);
+	s->evicted++;
+}
+
+/* Finds @k (hash @h) in either stage. *@in_main says which. */
+static struct source *find_source(struct shard *s, struct probation *p, const struct nfs_addr *k, uint64_t h,
+				  bool *in_main)
+{
+	struct source *src = (struct source *)lru_map_find(&s->map, k, h);
+	*in_main = src != NULL;
+	return src ? src : (struct source *)lru_map_find(&p->map, k, h);
+}
+
 int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const struct trk_attempt *a,
 			 const struct trk_params *p, struct trk_report *out)
 {
 	uint64_t h;
 	struct shard *s = shardmap_shard(&t->map, k, &h);
+	struct probation *pr = &t->prob[s - t->map.shards];
 	enum trk_class cls = trk_classify(a->proto, a->tcp_flags);
 	struct source *src;
 	int r = TRK_COUNTED;
-
-	bool created, evicted;
+	bool in_main;
 
 	pthread_mutex_lock(&s->lock);
-	/* A new source pushes out the least recently seen one when the shard is full. */
-	src = (struct source *)lru_map_upsert(&s->map, k, h, sizeof(*src), source_free, &created, &evicted);
-	if (!src) {
-		pthread_mutex_unlock(&s->lock);
-		return -ENOMEM;
-	}
-	s->evicted += evicted;
-	if (created) {
+	src = find_source(s, pr, k, h, &in_main);
+	if (in_main) {
+		lru_map_touch(&s->map, &src->node);
+	} else if (!src) {
+		src = calloc(1, sizeof(*src));
+		if (!src) {
+			pthread_mutex_unlock(&s->lock);
+			return -ENOMEM;
+		}
+		/* A new source starts on probation, pushing out another when the shard is full. */
+		make_room(t, s, pr);
+		memcpy(&src->key, k, sizeof(src->key));
+		src->node.hash = h;
+		lru_map_insert(&pr->map, &src->node);
 		src->first_seen = a->now;
 		src->ttl_min = src->ttl_max = a->ttl;
 		src->ip_id_first = a->ip_id;
 		src->window_first = a->window;
+		/* Back after probation flushed it: its last port counts again, within the window. */
+		struct ghost_entry g;
+		if (ghost_take(&pr->ghost, h, &g) && a->now - g.when < p->window &&
+		    add_port(src, g.proto, g.port, g.when, 0, p->threshold) == 0) {
+			src->first_seen = g.when;
+			src->counts[g.cls < TRK_CLASSES ? g.cls : TRK_TCP_OTHER]++;
+		}
 	}
 	src->ttl_min = a->ttl < src->ttl_min ? a->ttl : src->ttl_min;
 	src->ttl_max = a->ttl > src->ttl_max ? a->ttl : src->ttl_max;
@@ -153,39 +293,18 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	if (cls == TRK_SYN && a->tcp_opts)
 		src->connect_syns++;
 	expire_ports(src, a->now, p->window);
-	uint16_t i;
-	for (i = 0; i < src->nports; i++)
-		if (src->ports[i].port == a->port && src->ports[i].proto == a->proto)
-			break;
-	if (i < src->nports) {
-		src->ports[i].when = a->now; /* a retry of the same port is not a new port */
-	} else {
-		if (src->nports == src->cap) {
-			uint32_t cap = src->cap ? src->cap * 2u : 4u;
-			if (cap > p->threshold)
-				cap = p->threshold;
-			if (cap <= src->cap) {
-				/* Full at threshold: replace the oldest; the count stays at threshold. */
-				uint16_t old = 0;
-				for (uint16_t j = 1; j < src->nports; j++)
-					if (src->ports[j].when < src->ports[old].when)
-						old = j;
-				i = old;
-				goto store;
-			}
-			struct port_seen *np = realloc(src->ports, cap * sizeof(*np));
-			if (!np) {
-				r = -ENOMEM;
-				goto out;
-			}
-			src->ports = np;
-			src->cap = (uint16_t)cap;
-		}
-		i = src->nports++;
-store:
-		src->ports[i] = (struct port_seen){ .when = a->now, .port = a->port, .proto = a->proto };
+	if (add_port(src, a->proto, a->port, a->now, a->who, p->threshold) < 0) {
+		r = -ENOMEM;
+		goto out;
 	}
-	if (src->nports >= p->threshold &&
+	if (!in_main && src->nports >= 2) { /* a second distinct port: off probation */
+		lru_map_remove(&pr->map, &src->node);
+		lru_map_insert(&s->map, &src->node);
+		pr->promoted++;
+	}
+	if (src->nports >= p->threshold && p->min_sources > 1)
+		out->sources = count_who(src, p->min_sources);
+	if (src->nports >= p->threshold && (p->min_sources <= 1 || out->sources >= p->min_sources) &&
 	    (!src->ban_requested || a->now - src->ban_requested >= p->hold)) {
 		src->ban_requested = a->now ? a->now : 1;
 		out->ban_again = src->ban_lost;
@@ -214,8 +333,10 @@ void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
 	uint64_t h;
 	struct shard *s = shardmap_shard(&t->map, k, &h);
 
+	bool in_main;
+
 	pthread_mutex_lock(&s->lock);
-	struct source *src = (struct source *)lru_map_find(&s->map, k, h);
+	struct source *src = find_source(s, &t->prob[s - t->map.shards], k, h, &in_main);
 	if (src) {
 		src->ban_requested = 0;
 		src->ban_lost = true;
@@ -225,10 +346,19 @@ void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
 
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
 {
-	struct shardmap_stats st;
-	shardmap_get_stats(&t->map, &st);
-	out->sources = st.entries;
-	out->evicted = st.evicted;
+	struct tracker_stats st = { 0 };
+	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
+		struct shard *s = &t->map.shards[i];
+		pthread_mutex_lock(&s->lock);
+		st.sources += s->map.count + t->prob[i].map.count;
+		st.probation += t->prob[i].map.count;
+		st.evicted_main += s->evicted;
+		st.evicted_probation += t->prob[i].evicted;
+		st.promoted += t->prob[i].promoted;
+		pthread_mutex_unlock(&s->lock);
+	}
+	st.evicted = st.evicted_main + st.evicted_probation;
+	*out = st;
 }
 
 /* Keeps @out sorted by ports, most first; @n entries used of @max. */
@@ -254,13 +384,16 @@ size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint3
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
 		pthread_mutex_lock(&s->lock);
-		for (struct lru_node *nd = s->map.head; nd; nd = nd->next) {
-			const struct source *src = (const struct source *)nd;
-			struct trk_summary sum = { .addr = src->key, .first_seen = src->first_seen, .last_seen = src->last_seen };
-			for (uint16_t k = 0; k < src->nports; k++)
-				sum.ports += now - src->ports[k].when < window;
-			memcpy(sum.counts, src->counts, sizeof(sum.counts));
-			top_insert(out, &n, max, &sum);
+		for (int stage = 0; stage < 2; stage++) {
+			for (struct lru_node *nd = stage ? t->prob[i].map.head : s->map.head; nd; nd = nd->next) {
+				const struct source *src = (const struct source *)nd;
+				struct trk_summary sum = { .addr = src->key, .first_seen = src->first_seen,
+							   .last_seen = src->last_seen };
+				for (uint16_t k = 0; k < src->nports; k++)
+					sum.ports += now - src->ports[k].when < window;
+				memcpy(sum.counts, src->counts, sizeof(sum.counts));
+				top_insert(out, &n, max, &sum);
+			}
 		}
 		pthread_mutex_unlock(&s->lock);
 	}

@@ -1,9 +1,10 @@
 /* tracker.h - per-source closed-port attempts, shared by all workers.
  *
  * A source is an IPv4 address or an IPv6 prefix (so rotating addresses inside one /64 is one
- * source). Memory is bounded by max_sources (least recently seen evicted first) and by the
- * threshold (a source keeps at most that many distinct ports). Buckets are chosen by SipHash
- * with a secret key so chosen source addresses cannot pile into one bucket. */
+ * source). Memory is bounded by max_sources (new sources wait on probation and are evicted
+ * first; see tracker.c), by a ghost list of 2 x max_sources hashes, and by the threshold (a
+ * source keeps at most that many distinct ports). Buckets are chosen by SipHash with a secret
+ * key so chosen source addresses cannot pile into one bucket. */
 #pragma once
 
 #include <stdbool.h>
@@ -36,17 +37,23 @@ struct trk_attempt {
 	uint8_t ttl;
 	uint16_t ip_id, window;
 	uint32_t now;   /* seconds on the daemon's monotonic clock */
+	uint32_t who;   /* a prefix's table: which of its sources tried the port (see trk_params) */
 };
 
 struct trk_params {
 	uint32_t threshold; /* distinct (proto, port) pairs within window that cross */
 	uint32_t window;    /* seconds */
 	uint32_t hold;      /* after a ban request, seconds before another may be made */
+	/* A table of prefixes (a distributed scan): the ports within the window must also come
+	 * from at least this many distinct trk_attempt.who. 0 or 1: no such condition. */
+	uint32_t min_sources;
 };
 
 /* What a touch saw. Filled on every successful touch. */
 struct trk_report {
 	uint32_t ports;          /* distinct ports within the window, this one included */
+	uint32_t sources;        /* with min_sources: distinct who among those ports, counted up
+				  * to min_sources when the ports reach the threshold, else 0 */
 	uint32_t first_seen, last_seen;
 	uint32_t counts[TRK_CLASSES];
 	uint32_t connect_syns;   /* SYNs with OS connect() options (a connect scan, not raw) */
@@ -70,6 +77,9 @@ enum trk_outcome {
 
 struct tracker_stats {
 	uint64_t sources, evicted;
+	uint64_t probation;                       /* of sources: on probation (one port so far) */
+	uint64_t evicted_probation, evicted_main; /* of evicted: per stage */
+	uint64_t promoted;                        /* sources that left probation with a second port */
 };
 
 struct tracker;

@@ -11,17 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* End of the interval that covers prefix @p: p + 2^(128 - plen). Returns false when the
- * prefix runs to the top of the address space (then there is no end element, as nft does). */
+/* End of the interval that covers prefix @p: p + 2^(bits - plen), in its family's length.
+ * Returns false when the prefix runs to the top of the address space (then there is no end
+ * element, as nft does). */
 static bool prefix_end(const struct nfs_addr *p, uint8_t out[16])
 {
-	unsigned bit = 128 - p->plen; /* add 1 << bit */
+	unsigned bits = (unsigned)nfs_addr_len(p) * 8, bit = bits - p->plen; /* add 1 << bit */
 	int carry;
 
 	memcpy(out, p->a, 16);
-	if (bit >= 128)
+	if (bit >= bits)
 		return false;
-	int byte = 15 - (int)(bit / 8);
+	int byte = (int)(bits / 8) - 1 - (int)(bit / 8);
 	unsigned add = 1u << (bit % 8);
 	for (int i = byte; i >= 0; i--) {
 		unsigned v = out[i] + add;
@@ -41,13 +42,14 @@ int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nfts
 	struct nlmsghdr *nlh;
 	uint8_t end[16];
 
-	if (e->addr.family == AF_INET && e->addr.plen != 32)
-		return -EINVAL;
+	const char *set = nftset_elem_set(e);
+	bool interval = strcmp(set, NFTSET_BAN4) != 0;
+
 	s = nftnl_set_alloc();
 	if (!s)
 		return -ENOMEM;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTSET_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, nftset_name(&e->addr));
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 
 	el = nftnl_set_elem_alloc();
 	if (!el)
@@ -60,14 +62,14 @@ int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nfts
 		nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_EXPIRATION, e->expires_ms);
 	nftnl_set_elem_add(s, el); /* @s owns @el from here */
 
-	/* ban6 is an interval set (rbtree): a prefix is a start element plus an end element
-	 * flagged INTERVAL_END one past its last address. The kernel expires the pair through
-	 * the start element's timeout. */
-	if (e->addr.family == AF_INET6 && prefix_end(&e->addr, end)) {
+	/* ban6 and the bannet sets are interval sets (rbtree): a prefix is a start element plus
+	 * an end element flagged INTERVAL_END one past its last address. The kernel expires the
+	 * pair through the start element's timeout. */
+	if (interval && prefix_end(&e->addr, end)) {
 		el = nftnl_set_elem_alloc();
 		if (!el)
 			goto oom;
-		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, end, 16);
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, end, (uint32_t)nfs_addr_len(&e->addr));
 		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
 		nftnl_set_elem_add(s, el);
 	}
@@ -159,7 +161,7 @@ struct raw {
 struct dump_ctx {
 	int (*cb)(const struct nftset_elem *e, void *data);
 	void *data;
-	bool v6;
+	bool v6, interval, net;
 	/* interval sets: collected and paired after the dump */
 	size_t n, cap;
 	struct raw *raw;
@@ -181,7 +183,7 @@ static int elem_cb(struct nftnl_set_elem *el, void *data)
 		r.timeout = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_TIMEOUT);
 	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_EXPIRATION))
 		r.expires = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION);
-	if (!d->v6) {
+	if (!d->interval) {
 		struct nftset_elem e = { .addr = { .family = AF_INET, .plen = 32 },
 					 .timeout_ms = r.timeout, .expires_ms = r.expires };
 		memcpy(e.addr.a, r.key, 4);
@@ -231,8 +233,8 @@ static int fold_intervals(struct dump_ctx *d)
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->raw[i].end)
 			continue;
-		struct nftset_elem e = { .addr = { .family = AF_INET6, .plen = 128 },
-					 .timeout_ms = d->raw[i].timeout, .expires_ms = d->raw[i].expires };
+		struct nftset_elem e = { .addr = { .family = d->v6 ? AF_INET6 : AF_INET, .plen = d->v6 ? 128 : 32 },
+					 .net = d->net, .timeout_ms = d->raw[i].timeout, .expires_ms = d->raw[i].expires };
 		memcpy(e.addr.a, d->raw[i].key, 16);
 		const uint8_t *end = NULL;
 		for (size_t j = i + 1; j < d->n; j++) {
@@ -242,7 +244,7 @@ static int fold_intervals(struct dump_ctx *d)
 			}
 		}
 		/* Shortest prefix starting at key whose end does not pass @end. */
-		for (unsigned plen = 0; plen <= 128; plen++) {
+		for (unsigned plen = 0; plen <= e.addr.plen; plen++) {
 			struct nfs_addr p = nfs_addr_prefix(&e.addr, plen);
 			uint8_t pe[16];
 			if (memcmp(p.a, e.addr.a, 16) != 0)
@@ -262,7 +264,9 @@ static int fold_intervals(struct dump_ctx *d)
 int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data)
 {
 	char buf[NL_MSG_BUF];
-	struct dump_ctx d = { .cb = cb, .data = data, .v6 = strcmp(set, NFTSET_BAN6) == 0 };
+	bool net = !strcmp(set, NFTSET_BANNET4) || !strcmp(set, NFTSET_BANNET6);
+	struct dump_ctx d = { .cb = cb, .data = data, .v6 = !strcmp(set, NFTSET_BAN6) || !strcmp(set, NFTSET_BANNET6),
+			      .interval = strcmp(set, NFTSET_BAN4) != 0, .net = net };
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 	int r;
@@ -277,7 +281,7 @@ int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_el
 	r = nl_dump(nl, nlh, set_elems_cb, &d);
 	if (r == 0 && d.err)
 		r = d.err;
-	if (r == 0 && d.v6)
+	if (r == 0 && d.interval)
 		r = fold_intervals(&d);
 	free(d.raw);
 	return r;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <libmnl/libmnl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,10 +13,16 @@
 #define NFTSET_TABLE "nfsentry"
 #define NFTSET_BAN4 "ban4"
 #define NFTSET_BAN6 "ban6" /* flags interval, timeout: holds prefixes */
+/* Prefix bans of distributed scans (flags interval, timeout): apart from ban4, a hash set
+ * that cannot hold prefixes, and from ban6, whose /64s a /48 would overlap (an interval set
+ * refuses overlapping elements). */
+#define NFTSET_BANNET4 "bannet4"
+#define NFTSET_BANNET6 "bannet6"
 #define NFTSET_BATCH_MAX 256 /* elements per transaction; bounds the ack burst */
 
 struct nftset_elem {
-	struct nfs_addr addr; /* IPv4 host (ban4), or IPv6 prefix (ban6) */
+	struct nfs_addr addr; /* IPv4 host (ban4), or IPv6 prefix (ban6); with @net a prefix */
+	bool net;             /* a prefix ban of a distributed scan: bannet4 or bannet6 */
 	uint64_t timeout_ms;  /* 0 = the set's default */
 	uint64_t expires_ms;  /* time left: filled by nftset_dump(); when adding, 0 = the
 				 whole timeout, else a restored ban's remaining time */
@@ -26,10 +33,18 @@ static inline const char *nftset_name(const struct nfs_addr *a)
 	return a->family == AF_INET ? NFTSET_BAN4 : NFTSET_BAN6;
 }
 
+/* The set that holds @e: nftset_name(), or bannet4/bannet6 for a prefix ban (an IPv4 prefix
+ * is always one). */
+static inline const char *nftset_elem_set(const struct nftset_elem *e)
+{
+	if (e->addr.family == AF_INET)
+		return e->net || e->addr.plen != 32 ? NFTSET_BANNET4 : NFTSET_BAN4;
+	return e->net ? NFTSET_BANNET6 : NFTSET_BAN6;
+}
+
 /* Appends one message (NEWSETELEM or DELSETELEM per @type) for @e to @b with sequence @seq,
  * asking for an ack. NEWSETELEM is exclusive: an element already in the set is refused with
- * -EEXIST rather than silently kept. Returns 0, -ENOSPC (batch full) or -EINVAL (an IPv4 prefix, which ban4
- * cannot hold). */
+ * -EEXIST rather than silently kept. Returns 0 or -ENOSPC (batch full). */
 int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nftset_elem *e, uint32_t seq);
 
 /* Adds (NFT_MSG_NEWSETELEM) or removes (NFT_MSG_DELSETELEM) @n <= NFTSET_BATCH_MAX elements
@@ -39,6 +54,7 @@ int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nfts
  * failed and the outcome is unknown. */
 int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, size_t n, int *res);
 
-/* Calls @cb for each element of @set (intervals folded back into prefixes). Returns 0, or
- * -ENOENT when the table or the set does not exist, or another -errno. */
+/* Calls @cb for each element of @set (intervals folded back into prefixes; e->net set for
+ * bannet4 and bannet6). Returns 0, or -ENOENT when the table or the set does not exist, or
+ * another -errno. */
 int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data);

@@ -43,8 +43,10 @@ flood_config() {
 
 # flood_rss_bound_kb IDLE_KB: what the daemon may hold at most under any flood, from its
 # configuration ($CONF's keys; the per-entry sizes are upper bounds of the structs plus
-# malloc's overhead: struct source 136 bytes + threshold ports of 8, struct flow 544, a
-# packet ring 88 + packets x (24 + snaplen), a ban or an offender about 112): IDLE_KB, plus
+# malloc's overhead: struct source 136 bytes + threshold ports of 12, and 48 bytes of ghost
+# (docs/security.md, item 9); max_sources / 4 prefixes, each a struct source with
+# prefix_threshold ports (item 4); struct flow 544, a packet ring 88 + packets x (24 +
+# snaplen), a ban or an offender about 112): IDLE_KB, plus
 # every table at its cap, plus 16 MiB for the allocator's per-thread arenas, thread stacks
 # and buffers. The same flood without the caps would need over 100 MiB for its 65,534
 # sources' rings alone.
@@ -55,6 +57,7 @@ flood_rss_bound_kb() {
 	c.read(sys.argv[1])
 	g = lambda s, k, d: int(c.get(s, k, fallback=d))
 	b = (g("scan", "max_sources", 65536) * 512 + g("detect", "max_flows", 65536) * 1024
+	     + max(64, g("scan", "max_sources", 65536) // 4) * (512 + 16 * g("scan", "prefix_threshold", 40))
 	     + g("evidence", "max_rings", 16384) * (g("evidence", "packets", 8) * (24 + g("evidence", "snaplen", 160)) + 128)
 	     + g("ban", "max_history", 100000) * 2 * 256
 	     + g("evidence", "max_mb", 256) * 1024 * 96          # record index: >= 1 KiB a record
@@ -105,7 +108,9 @@ flood_account() {
 	local pre ban kq kd ku rx gaps enob
 	SENT=$(awk '{ n += $2 } END { print n }' "$TMPD/floodgen.out" "$TMPD/tail.out")
 	pre=$(in_v nft list chain ip floodcount prerouting | awk '$1 == "ip" && $2 == "ttl" { print $6 }')
-	ban=$(drop_counter 4)
+	# Hosts in ban4, and the /24s of FLOOD_NET that the flood's many sources and ports made
+	# distributed scans in bannet4 (docs/security.md, item 4).
+	ban=$(( $(drop_counter 4) + $(drop_counter net4) ))
 	# The closed-port queues: ids handed out (delivered, or lost to a full socket), queue full.
 	read -r kq kd ku < <(in_v awk '$1 < 8 { q += $8; d += $6; u += $7 } END { print q, d, u }' \
 		/proc/net/netfilter/nfnetlink_queue)

@@ -296,7 +296,8 @@ ban6_has() { set_has ban6 "$1"; }
 # elem_timeout SET VALUE: the element's timeout in seconds (empty when absent).
 elem_timeout() { set_elems "$1" | awk -v a="$2" '$1 == a { print $2 }'; }
 
-# drop_counter [4|6]: packets counted by the prerouting drop rule for @ban4 (default) or @ban6.
+# drop_counter [4|6|net4|net6]: packets counted by the prerouting drop rule for @ban4 (default),
+# @ban6, @bannet4 or @bannet6.
 drop_counter() {
 	in_v nft -j list chain inet nfsentry prerouting 2>/dev/null | python3 -c '
 import json, sys

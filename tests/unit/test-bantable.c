@@ -57,14 +57,15 @@ int main(void)
 	CHECK(g && g->until_ms == 2000000 && g->timeout_s == 600, "round trip keeps times");
 	FILE *f = fopen(path, "a");
 	fprintf(f, "junk\n10.0.0.0/8 1 60 5000\n198.51.100.7 0 60 5000\n198.51.100.8 1 0 5000\n198.51.100.6 1 60 5000 x\n"
-		   "203.0.113.1 3 7200 99999999\n");
+		   "203.0.113.1 3 7200 99999999\n10.1.0.0/24 1 60 5000 distributed-scan\n");
 	fclose(f);
 	bantable_clear(u);
 	CHECK(bantable_size(u) == 0, "clear");
-	CHECK(bantable_load(u, path, &bad) == 3 && bad == 5, "damaged lines skipped (%u), the rest loads", bad);
+	CHECK(bantable_load(u, path, &bad) == 4 && bad == 5, "damaged lines skipped (%u), the rest loads, a distributed "
+	      "scan's IPv4 prefix too", bad);
 	int n = 0;
 	bantable_foreach(u, count_cb, &n);
-	CHECK(n == 3, "foreach");
+	CHECK(n == 4, "foreach");
 	CHECK(bantable_load(u, "/nonexistent/bans", &bad) == 0, "no file: nothing");
 	CHECK(bantable_save(u, "/nonexistent/dir/bans", 0) == -ENOENT, "unwritable reported");
 	unlink(path);

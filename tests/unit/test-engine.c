@@ -3,6 +3,7 @@
  * hold applies once the request is in. (A 20,000-source storm lost bans this way:
  * docs/benchmarks.md, "Ban path".) */
 #include <netinet/in.h>
+#include <stdlib.h>
 
 #include "ban/banq.h"
 #include "core/log.h"
@@ -19,6 +20,20 @@ static void probe(struct engine *e, struct engine_counters *c, unsigned src, uin
 	clock_gettime(CLOCK_REALTIME, &m.when);
 	size_t len = tcp4(pkt, src, 40000, dport, 0x02, NULL);
 	engine_packet(e, pkt, len, len, &m, c);
+}
+
+/* A SYN from 2001:db8:@net::@host to 2001:db8:1::1 port @dport. */
+static void probe6(struct engine *e, struct engine_counters *c, uint8_t net, uint8_t host, uint16_t dport)
+{
+	uint8_t b[60] = { 0x60 };
+	struct engine_meta m = { .origin = ORIGIN_CLOSED_PORT, .local = LOCAL_DST };
+	clock_gettime(CLOCK_REALTIME, &m.when);
+	b[5] = 20, b[6] = IPPROTO_TCP, b[7] = 64;
+	b[8] = 0x20, b[9] = 0x01, b[10] = 0x0d, b[11] = 0xb8, b[13] = net, b[23] = host;
+	b[24] = 0x20, b[25] = 0x01, b[26] = 0x0d, b[27] = 0xb8, b[29] = 1, b[39] = 1;
+	b[40] = 40000 >> 8, b[41] = 40000 & 0xff, b[42] = (uint8_t)(dport >> 8), b[43] = (uint8_t)dport;
+	b[52] = 5 << 4, b[53] = 0x02;
+	engine_packet(e, b, sizeof(b), sizeof(b), &m, c);
 }
 
 int main(void)
@@ -60,6 +75,29 @@ int main(void)
 	CHECK_EQ(c.ban_requests, 4, "once in, the hold applies again (and to source 1)");
 	CHECK(banq_pop(q, req, 4, 0) == 1 && req[0].addr.a[2] == 2 && req[0].det == DET_SCAN,
 	      "the queue holds source 2's request, a scan ban");
+
+	/* Issue 10, item 3: a /64 that holds a protected address is tracked address by address. */
+	struct netlist *prot = calloc(1, sizeof(*prot));
+	char bad[64];
+	CHECK(prot && netlist_add_csv(prot, "2001:db8:1::1", bad, sizeof(bad)) == 0 &&
+	      engine_set_spared(&e, &cfg->allow, prot) == 0, "protected: 2001:db8:1::1");
+	uint64_t before = c.ban_requests;
+	for (unsigned p = 1; p <= threshold; p++)
+		probe6(&e, &c, 1, 0xa, (uint16_t)p);
+	CHECK(c.ban_requests == before + 1 && banq_pop(q, req, 4, 0) == 1 && req[0].addr.plen == 128 &&
+	      req[0].addr.a[15] == 0xa, "2001:db8:1::a crosses; its request is for the /128");
+	for (unsigned p = 1; p < threshold; p++)
+		probe6(&e, &c, 1, 0xb, (uint16_t)p);
+	CHECK_EQ(c.ban_requests, before + 1, "2001:db8:1::b's ports count apart from ::a's");
+	probe6(&e, &c, 1, 0xb, (uint16_t)threshold);
+	CHECK(c.ban_requests == before + 2 && banq_pop(q, req, 4, 0) == 1 && req[0].addr.a[15] == 0xb,
+	      "2001:db8:1::b crosses at its own threshold, within ::a's hold");
+	/* Another /64 is still one source: rotating addresses does not escape. */
+	for (unsigned p = 1; p <= threshold; p++)
+		probe6(&e, &c, 5, (uint8_t)p, (uint16_t)p);
+	CHECK(c.ban_requests == before + 3 && banq_pop(q, req, 4, 0) == 1 && req[0].addr.plen == 64,
+	      "ten addresses of 2001:db8:5::/64 cross as one /64");
+	free(prot);
 
 	engine_deinit(&e);
 	event_sink_close(events);

@@ -70,13 +70,20 @@ int main(void)
 	struct nftset_elem v6top = { .addr = { .family = AF_INET6, .plen = 64 }, .timeout_ms = 1000 };
 	memset(v6top.addr.a, 0xff, 8);
 	struct nftset_elem v6odd = { .addr = { .family = AF_INET6, .plen = 61, .a = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0x08 } } };
-	struct nftset_elem bad = { .addr = { .family = AF_INET, .plen = 24, .a = { 10, 0, 0, 0 } } };
+	/* Distributed scans: prefix bans in their own interval sets. */
+	struct nftset_elem net4 = { .addr = { .family = AF_INET, .plen = 24, .a = { 10, 0, 0, 0 } }, .net = true,
+				    .timeout_ms = 1000 };
+	struct nftset_elem net6 = { .addr = { .family = AF_INET6, .plen = 48, .a = { 0x20, 0x01, 0x0d, 0xb8, 0, 7 } },
+				    .net = true, .timeout_ms = 1000 };
+	struct nftset_elem top4 = { .addr = { .family = AF_INET, .plen = 24, .a = { 255, 255, 255, 0 } }, .net = true };
 
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &v4, 101) == 0, "add IPv4");
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &v6, 102) == 0, "add IPv6 prefix");
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &v6top, 103) == 0, "add IPv6 prefix at the top");
 	CHECK(nftset_batch_add(b, NFT_MSG_DELSETELEM, &v6odd, 104) == 0, "delete IPv6 /61");
-	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &bad, 105) == -EINVAL, "an IPv4 prefix cannot go in ban4");
+	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &net4, 105) == 0, "add an IPv4 prefix ban");
+	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &net6, 106) == 0, "add an IPv6 prefix ban");
+	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &top4, 107) == 0, "add the top IPv4 /24");
 
 	const struct nlmsghdr *nlh = mnl_nlmsg_batch_head(b);
 	int left = (int)mnl_nlmsg_batch_size(b);
@@ -102,6 +109,22 @@ int main(void)
 	uint8_t end61[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0x10 };
 	CHECK(s.n == 2 && !memcmp(s.key[1], end61, 16) && s.timeout[0] == 0, "/61 ends 2^67 later; deletes carry no timeout");
 	CHECK(!(nlh->nlmsg_flags & NLM_F_CREATE), "DELSETELEM does not create");
+
+	nlh = mnl_nlmsg_next(nlh, &left);
+	s = parse(nlh, NFT_MSG_NEWSETELEM, 105, "bannet4");
+	uint8_t end24[4] = { 10, 0, 1, 0 };
+	CHECK(s.n == 2 && s.klen[0] == 4 && !memcmp(s.key[0], net4.addr.a, 4) && s.timeout[0] == 1000 &&
+	      s.klen[1] == 4 && !memcmp(s.key[1], end24, 4) && s.flags[1] == NFT_SET_ELEM_INTERVAL_END,
+	      "an IPv4 /24 goes in bannet4 as 10.0.0.0 up to 10.0.1.0");
+	nlh = mnl_nlmsg_next(nlh, &left);
+	s = parse(nlh, NFT_MSG_NEWSETELEM, 106, "bannet6");
+	uint8_t end48[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 8 };
+	CHECK(s.n == 2 && !memcmp(s.key[1], end48, 16), "an IPv6 /48 prefix ban goes in bannet6, not ban6");
+	nlh = mnl_nlmsg_next(nlh, &left);
+	s = parse(nlh, NFT_MSG_NEWSETELEM, 107, "bannet4");
+	CHECK(s.n == 1, "255.255.255.0/24 reaches the top: no end element");
+	CHECK(!strcmp(nftset_elem_set(&(struct nftset_elem){ .addr = v4.addr }), "ban4") &&
+	      !strcmp(nftset_elem_set(&(struct nftset_elem){ .addr = v6.addr }), "ban6"), "hosts and /64s stay in ban4 and ban6");
 	nlh = mnl_nlmsg_next(nlh, &left);
 	CHECK(!mnl_nlmsg_ok(nlh, left), "nothing else in the batch");
 

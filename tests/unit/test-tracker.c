@@ -105,6 +105,94 @@ int main(void)
 	tracker_free(t);
 	tracker_free(NULL);
 
+	/* Issue 10, item 4: a prefix's table needs its ports from min_sources distinct sources. */
+	t = tracker_new(1024, key);
+	struct nfs_addr net = v4(0x4000);
+	struct trk_params pp = { .threshold = 40, .window = 300, .hold = 10, .min_sources = 4 };
+	struct trk_attempt at = { .proto = IPPROTO_TCP, .tcp_flags = TCPF_SYN, .now = 100, .who = 1 };
+	r = TRK_COUNTED;
+	for (at.port = 1; at.port <= 60; at.port++)
+		r = tracker_source_touch(t, &net, &at, &pp, &rep);
+	CHECK(r == TRK_COUNTED && rep.ports == 40 && rep.sources == 1, "one source's 60 ports: no distributed scan");
+	struct nfs_addr office = v4(0x4001);
+	int crossed_office = 0;
+	for (uint32_t who = 1; who <= 200; who++) { /* 200 clients retrying three closed ports */
+		at.who = who;
+		for (at.port = 1; at.port <= 3; at.port++)
+			crossed_office |= tracker_source_touch(t, &office, &at, &pp, &rep) == TRK_CROSSED;
+	}
+	CHECK(!crossed_office && rep.ports == 3, "200 sources retrying 3 ports: no distributed scan");
+	struct nfs_addr dist = v4(0x4002);
+	uint32_t crossed_at = 0;
+	for (uint32_t who = 1; who <= 30 && !crossed_at; who++) {
+		at.who = who;
+		for (uint16_t k = 0; k < 9 && !crossed_at; k++) {
+			at.port = (uint16_t)(1000 + who * 9 + k);
+			if (tracker_source_touch(t, &dist, &at, &pp, &rep) == TRK_CROSSED)
+				crossed_at = who;
+		}
+	}
+	CHECK(crossed_at == 5 && rep.ports == 40 && rep.sources == 4, "30 sources x 9 ports cross at the 5th source (%u)",
+	      crossed_at);
+	at.who = 6;
+	at.port = 2000;
+	CHECK(tracker_source_touch(t, &dist, &at, &pp, &rep) == TRK_COUNTED, "then the hold");
+	tracker_free(t);
+
+	/* Issue 10, item 9: a flood of forged one-port sources, larger than the table, between a
+	 * real scanner's probes. It churns probation only: a source with several ports stays. */
+	t = tracker_new(1024, key);
+	struct nfs_addr scanner = v4(0x7fffff);
+	uint32_t now = 100, flood = 0x100000;
+	for (uint16_t port = 1; port <= 3; port++)
+		touch(t, &scanner, IPPROTO_TCP, port, TCPF_SYN, now, 10, 300, &rep);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct nfs_addr a = v4(flood++);
+		touch(t, &a, IPPROTO_TCP, (uint16_t)(1000 + i % 1000), TCPF_SYN, now, 10, 300, &rep);
+	}
+	tracker_get_stats(t, &st);
+	CHECK(st.sources <= 1024 && st.evicted_probation >= 5000 - 1024 && st.evicted_main == 0,
+	      "the flood evicted %llu on probation, %llu in the main stage", (unsigned long long)st.evicted_probation,
+	      (unsigned long long)st.evicted_main);
+	CHECK(touch(t, &scanner, IPPROTO_TCP, 4, TCPF_SYN, now + 1, 10, 300, &rep) == TRK_COUNTED && rep.ports == 4,
+	      "a three-port source survives 5000 one-port sources in a 1024-source table (%u ports)", rep.ports);
+	/* The attack itself: the scanner's first probe is flushed too, yet the ghost remembers
+	 * it, so its second probe promotes it; from then on the flood cannot touch it. */
+	struct nfs_addr fresh = v4(0x7ffffe);
+	int crossed = 0;
+	for (uint16_t port = 1; port <= 12; port++) {
+		crossed |= touch(t, &fresh, IPPROTO_TCP, port, TCPF_SYN, now + port, 10, 300, &rep) == TRK_CROSSED;
+		for (uint32_t i = 0; i < 1100; i++) { /* 1.07 x the table, the issue's ratio */
+			struct nfs_addr a = v4(flood++);
+			touch(t, &a, IPPROTO_TCP, (uint16_t)(1000 + i % 1000), TCPF_SYN, now + port, 10, 300, &rep);
+		}
+	}
+	CHECK(crossed, "a scanner probing once per 1100 forged sources crosses at its tenth port");
+	tracker_get_stats(t, &st);
+	CHECK(st.promoted >= 2, "promoted: %llu", (unsigned long long)st.promoted);
+	/* A one-port source (a retry) is never promoted, whatever the flood. */
+	struct nfs_addr retry = v4(0x7ffffd);
+	for (int k = 0; k < 3; k++) {
+		touch(t, &retry, IPPROTO_TCP, 80, TCPF_SYN, now + 20 + k, 10, 300, &rep);
+		for (uint32_t i = 0; i < 1100; i++) {
+			struct nfs_addr a = v4(flood++);
+			touch(t, &a, IPPROTO_TCP, (uint16_t)(1000 + i % 1000), TCPF_SYN, now + 20 + k, 10, 300, &rep);
+		}
+	}
+	CHECK(rep.ports == 1, "forged sources keep one port each");
+	touch(t, &retry, IPPROTO_TCP, 80, TCPF_SYN, now + 30, 10, 300, &rep);
+	CHECK(rep.ports == 1, "a retried single port stays one port");
+	/* Outside the window the ghost's port no longer counts. */
+	struct nfs_addr late = v4(0x7ffffc);
+	touch(t, &late, IPPROTO_TCP, 1, TCPF_SYN, now, 10, 300, &rep);
+	for (uint32_t i = 0; i < 1100; i++) {
+		struct nfs_addr a = v4(flood++);
+		touch(t, &a, IPPROTO_TCP, 7, TCPF_SYN, now, 10, 300, &rep);
+	}
+	touch(t, &late, IPPROTO_TCP, 2, TCPF_SYN, now + 400, 10, 300, &rep);
+	CHECK(rep.ports == 1, "a ghost port older than the window is forgotten");
+	tracker_free(t);
+
 	/* Keyed hashing: the bucket of an address depends on the secret. */
 	uint8_t key2[16] = "fedcba9876543210";
 	struct lru_map m1, m2;

@@ -142,6 +142,9 @@ static void bans(json_t *m, const struct metrics_sources *s)
 			 bs.given_up };
 	for (int i = 0; i < 5; i++)
 		sample(f, NULL, json_pack("{ss}", "reason", why[i]), json_integer((json_int_t)v[i]));
+	single(m, "nfsentry_bans_displaced_total", "counter",
+	       "Bans deleted before their time to make room for a new one in a full set (the soonest to expire).",
+	       bs.displaced);
 	single(m, "nfsentry_ban_batches_total", "counter",
 	       "Ban transactions sent to the kernel (up to 256 bans each).", bs.batches);
 	single(m, "nfsentry_ban_batch_errors_total", "counter",

@@ -227,6 +227,16 @@ static void daemon_protect(struct daemon *d)
 		 d->cfg->allow.n);
 }
 
+/* Says what config_load() found odd but valid, one line each, at start, on reload and for --check. */
+static void config_warn(const struct nfs_config *c)
+{
+	for (const char *p = c->warnings; *p;) {
+		size_t n = strcspn(p, "\n");
+		log_warn("%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static void daemon_reload(struct daemon *d)
 {
 	struct nfs_config *nc;
@@ -237,6 +247,7 @@ static void daemon_reload(struct daemon *d)
 		log_err("reload refused, keeping the running configuration: %s", err);
 		return;
 	}
+	config_warn(nc);
 	if (nc->queues != d->cfg->queues || nc->base != d->cfg->base || nc->max_len != d->cfg->max_len ||
 	    nc->copy_range != d->cfg->copy_range || nc->fail_open != d->cfg->fail_open ||
 	    nc->max_sources != d->cfg->max_sources || nc->max_history != d->cfg->max_history ||
@@ -607,6 +618,7 @@ bad:
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	config_warn(d.cfg);
 	if (check) {
 		printf("configuration OK\n");
 		config_free(d.cfg);

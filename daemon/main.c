@@ -442,7 +442,7 @@ static int run(struct daemon *d)
 		struct control_ctx cc = {
 			.workers = d->workers, .nworkers = d->nworkers, .nclosed = d->cfg->queues, .writer = d->writer,
 			.banq = d->banq, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
-			.evidence = d->evidence, .ring = d->ring, .started = time(NULL),
+			.evidence = d->evidence, .ring = d->ring, .started = time(NULL), .events = d->events,
 		};
 		gid_t gid = (gid_t)-1;
 		char err[512];
@@ -523,6 +523,7 @@ static int run(struct daemon *d)
 			struct metrics_sources ms = {
 				.workers = d->workers, .nworkers = d->nworkers, .writer = d->writer, .tracker = d->tracker,
 				.flows = d->flows, .engine = &d->engine, .evidence = d->evidence, .ring = d->ring,
+				.events = d->events,
 				.uptime_s = difftime(time(NULL), started),
 			};
 			r = metrics_write(d->cfg->metrics_file, &ms);

@@ -203,6 +203,9 @@ json_t *metrics_collect(const struct metrics_sources *s)
 	single(m, "nfsentry_flows_inspected", "gauge", "Connections under inspection.", fs.flows);
 	single(m, "nfsentry_flows_evicted_total", "counter", "Connections pushed out to make room.", fs.evicted);
 	evidence(m, s);
+	single(m, "nfsentry_events_lost_total", "counter",
+	       "Events that could not be written to the events file (a full disk, an I/O error); they were logged.",
+	       event_sink_lost(s->events));
 	return m;
 }
 

@@ -142,7 +142,7 @@ static json_t *cmd_status(struct control *c)
 	struct metrics_sources ms = {
 		.workers = c->ctx.workers, .nworkers = c->ctx.nworkers, .writer = c->ctx.writer,
 		.tracker = c->ctx.tracker, .flows = c->ctx.flows, .engine = c->ctx.engine, .evidence = c->ctx.evidence,
-		.ring = c->ctx.ring, .uptime_s = difftime(time(NULL), c->ctx.started),
+		.ring = c->ctx.ring, .events = c->ctx.events, .uptime_s = difftime(time(NULL), c->ctx.started),
 	};
 	json_t *m = metrics_collect(&ms);
 	if (m)

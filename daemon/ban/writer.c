@@ -621,7 +621,7 @@ static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, 
 
 	for (int tries = 0; tries < DISPLACE_TRIES; tries++) {
 		struct soonest_ctx c = { .in = &in->addr };
-		int res[2];
+		int res[2] = { 0, 0 };
 
 		bantable_foreach(w->bans, soonest_cb, &c);
 		if (!c.ok)

@@ -13,7 +13,7 @@ setup_netns
 for a in $A $B1 $B2 $B3 $N "${FORGED[@]}"; do
 	in_s ip addr add "$a/24" dev veth-s
 done
-sed 's/size 1048576/size 4/' "$NFSENTRY_RULESET" >"$TMPD/size4.nft"
+sed 's/size 1048576/size 4/g' "$NFSENTRY_RULESET" >"$TMPD/size4.nft"
 grep -q 'size 4$' "$TMPD/size4.nft" || fail "no 'size 1048576' to shrink in $NFSENTRY_RULESET"
 load_ruleset "$TMPD/size4.nft"
 write_config ban.duration=1m
@@ -60,5 +60,22 @@ for a in "${FORGED[@]:1}"; do
 done
 [ "$(set_elems ban4 | wc -l)" = 4 ] || fail "ban4 does not hold its size: $(set_elems ban4)"
 [ "$(ctl_metric nfsentry_bans_displaced_total)" = 5 ] || fail "nfsentry_bans_displaced_total is not 5"
+
+step "ban6 (an interval set: a /64 is a start and an end element) full: the soonest /64 gives way"
+for p in 2 3 4 5 6; do
+	in_s ip addr add 2001:db8:$p::2/64 dev veth-s nodad
+done
+for p in 2 3 4 5; do
+	scan -6 -sS -p 1-30 -S 2001:db8:$p::2 -e veth-s
+	wait_for_log "^banned 2001:db8:$p::/64 "
+done
+scan -6 -sS -p 1-30 -S 2001:db8:6::2 -e veth-s
+wait_for_log "^banned 2001:db8:6::/64 "
+ban6_has 2001:db8:6::/64 || fail "2001:db8:6::/64 is not in ban6: $(set_elems ban6)"
+! ban6_has 2001:db8:2::/64 || fail "2001:db8:2::/64, the soonest to expire, is still in ban6: $(set_elems ban6)"
+for p in 3 4 5; do
+	ban6_has 2001:db8:$p::/64 || fail "2001:db8:$p::/64 gave way instead: $(set_elems ban6)"
+done
+[ "$(ctl_metric nfsentry_bans_displaced_total)" = 6 ] || fail "nfsentry_bans_displaced_total is not 6"
 daemon_alive || fail "the daemon died"
 pass

@@ -60,6 +60,7 @@ int main(void)
 	golden_dump("etc/nfsentry.conf", "tests/golden/config/defaults.dump");
 	golden_dump("tests/golden/config/full.conf", "tests/golden/config/full.dump");
 	golden_dump("tests/golden/config/long-allow.conf", "tests/golden/config/long-allow.dump");
+	golden_dump("tests/golden/config/trailing-comma.conf", "tests/golden/config/trailing-comma.dump");
 
 	struct nfs_config *d = config_new_default();
 	CHECK(d && d->threshold == 10 && d->window == 300 && d->duration == 600 && d->queues == 2 && d->ipv6_prefix == 64 &&

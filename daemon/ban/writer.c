@@ -434,8 +434,11 @@ static int find_cb(const struct ban_entry *e, void *data)
 	return 0;
 }
 
+static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, struct banwriter_stats *d);
+
 /* A ban or unban asked for on the control socket: one transaction, answered at once. The
- * same rules as for automatic bans: allowlisted and protected addresses are refused. */
+ * same rules as for automatic bans: allowlisted and protected addresses are refused, and in
+ * a full set the automatic ban that expires soonest gives way. */
 static void handle_manual(struct banwriter *w, struct ban_request *rq)
 {
 	struct settings *s = w->cur;
@@ -479,8 +482,11 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 		return;
 	}
 	uint64_t secs = rq->seconds ? rq->seconds : s->duration;
+	struct banwriter_stats d = { 0 };
 	e.timeout_ms = secs * 1000;
 	r = nftset_commit(&w->nl, NFT_MSG_NEWSETELEM, &e, 1, &res);
+	if (r >= 0 && res == -ENFILE && set_full_displace(w, &e, &d) == 0)
+		res = 0;
 	if (r < 0 || res < 0) {
 		int err = r < 0 ? r : res;
 		reply(rq->reply, err, &e.addr, 0, "%s", err == -EEXIST ? "already banned" : strerror(-err));
@@ -492,6 +498,7 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 	bantable_put(w->bans, &(struct ban_entry){ .addr = e.addr, .offence = 1, .timeout_s = secs,
 						   .until_ms = now_ms() + (int64_t)secs * 1000, .det = DET_MANUAL });
 	w->stats.added++;
+	w->stats.displaced += d.displaced;
 	w->stats.active = bantable_size(w->bans);
 	pthread_mutex_unlock(&w->lock);
 	w->bans_dirty = true;

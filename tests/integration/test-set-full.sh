@@ -3,7 +3,8 @@
 # ban that expires soonest gives way (deleted in the same transaction), which is logged,
 # counted (nfsentry_bans_displaced_total) and an unban event ("displaced"). A repeat
 # offender's escalated ban expires last, so a flood of forged scans that fills the set pushes
-# out first offences, not it, even though it is the oldest ban of the set.
+# out first offences, not it, even though it is the oldest ban of the set. A ban by hand
+# lands in a full set the same way, and never gives way itself. ban6 too.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -61,6 +62,14 @@ done
 [ "$(set_elems ban4 | wc -l)" = 4 ] || fail "ban4 does not hold its size: $(set_elems ban4)"
 [ "$(ctl_metric nfsentry_bans_displaced_total)" = 5 ] || fail "nfsentry_bans_displaced_total is not 5"
 
+step "a ban by hand in the full set: it lands, and the soonest automatic ban (${FORGED[1]}) gives way"
+timeout 10 "${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}" -s "$TMPD/control.sock" ban 192.0.2.9 --for 10m ||
+	fail "a ban by hand was refused in a full set"
+ban4_has 192.0.2.9 || fail "192.0.2.9 is not in ban4: $(set_elems ban4)"
+! ban4_has "${FORGED[1]}" || fail "${FORGED[1]} did not give way: $(set_elems ban4)"
+ban4_has $A || fail "the repeat offender $A was pushed out: $(set_elems ban4)"
+[ "$(ctl_metric nfsentry_bans_displaced_total)" = 6 ] || fail "nfsentry_bans_displaced_total is not 6"
+
 step "ban6 (an interval set: a /64 is a start and an end element) full: the soonest /64 gives way"
 for p in 2 3 4 5 6; do
 	in_s ip addr add 2001:db8:$p::2/64 dev veth-s nodad
@@ -76,6 +85,6 @@ ban6_has 2001:db8:6::/64 || fail "2001:db8:6::/64 is not in ban6: $(set_elems ba
 for p in 3 4 5; do
 	ban6_has 2001:db8:$p::/64 || fail "2001:db8:$p::/64 gave way instead: $(set_elems ban6)"
 done
-[ "$(ctl_metric nfsentry_bans_displaced_total)" = 6 ] || fail "nfsentry_bans_displaced_total is not 6"
+[ "$(ctl_metric nfsentry_bans_displaced_total)" = 7 ] || fail "nfsentry_bans_displaced_total is not 7"
 daemon_alive || fail "the daemon died"
 pass

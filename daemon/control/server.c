@@ -507,8 +507,25 @@ static bool conn_write(struct conn *k)
 	return false;
 }
 
+/* Moves @k on as far as it goes without waiting (@ready: poll said it may), and closes it
+ * once it is answered, gone, or past its deadline. */
+static void conn_step(struct control *c, struct conn *k, bool ready, int64_t now)
+{
+	bool keep = true;
+
+	if (ready && !k->answering)
+		keep = conn_read(c, k);
+	if (keep && k->answering && (ready || k->sent == 0))
+		keep = conn_write(k); /* a fresh answer is tried at once */
+	if (keep && now >= k->deadline_ms)
+		keep = false; /* too slow to send its line, or to take its answer */
+	if (!keep)
+		conn_close(k);
+}
+
 /* Takes the waiting connections in, into free slots of @conns; at CONN_MAX the oldest
- * connection is dropped for each newcomer. */
+ * connection is dropped for each newcomer. A newcomer is read at once: a client that sent
+ * its line with its connect (nfsentryctl does) is answered before later ones can push it out. */
 static void conns_accept(struct control *c, struct conn *conns, uint64_t *serial)
 {
 	for (int i = 0; i < CONN_MAX; i++) { /* a bounded share per round: the others get served too */
@@ -536,6 +553,7 @@ static void conns_accept(struct control *c, struct conn *conns, uint64_t *serial
 		}
 		*slot = (struct conn){ .fd = fd, .uid = cred.uid, .gid = cred.gid, .serial = (*serial)++,
 				       .deadline_ms = mono_ms() + REQUEST_TIMEOUT_S * 1000 };
+		conn_step(c, slot, true, mono_ms());
 	}
 }
 
@@ -569,21 +587,9 @@ static void *control_main(void *arg)
 		if (pfd[1].revents)
 			break;
 		now = mono_ms();
-		for (int i = 0; i < CONN_MAX && 2 + (nfds_t)i < n; i++) {
-			struct conn *k = &conns[i];
-			short ev = pfd[2 + i].revents;
-			bool keep = true;
-			if (k->fd < 0)
-				continue;
-			if (ev && !k->answering)
-				keep = conn_read(c, k);
-			if (keep && k->answering && (ev || k->sent == 0))
-				keep = conn_write(k); /* a fresh answer is tried at once */
-			if (keep && now >= k->deadline_ms)
-				keep = false; /* too slow to send its line, or to take its answer */
-			if (!keep)
-				conn_close(k);
-		}
+		for (int i = 0; i < CONN_MAX && 2 + (nfds_t)i < n; i++)
+			if (conns[i].fd >= 0)
+				conn_step(c, &conns[i], pfd[2 + i].revents != 0, now);
 		if (pfd[0].revents & POLLIN)
 			conns_accept(c, conns, &serial);
 	}

@@ -266,7 +266,8 @@ static int raw_cmp(const void *a, const void *b)
  * them (the largest aligned prefix starting there, if an admin added an odd range). */
 static int fold_intervals(struct dump_ctx *d)
 {
-	qsort(d->raw, d->n, sizeof(*d->raw), raw_cmp);
+	if (d->n) /* an empty set leaves raw NULL, which qsort() must not be given (UBSan) */
+		qsort(d->raw, d->n, sizeof(*d->raw), raw_cmp);
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->raw[i].end)
 			continue;

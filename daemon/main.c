@@ -348,6 +348,16 @@ static int daemon_watch_timeout(const struct daemon *d, int timeout_ms)
 	return left < 0 ? 0 : left < timeout_ms ? (int)left : timeout_ms;
 }
 
+/* Says what config_load() found odd but valid, one line each, at start, on reload and for --check. */
+static void config_warn(const struct nfs_config *c)
+{
+	for (const char *p = c->warnings; *p;) {
+		size_t n = strcspn(p, "\n");
+		log_warn("%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static void daemon_reload(struct daemon *d)
 {
 	struct nfs_config *nc;
@@ -358,6 +368,7 @@ static void daemon_reload(struct daemon *d)
 		log_err("reload refused, keeping the running configuration: %s", err);
 		return;
 	}
+	config_warn(nc);
 	if (nc->queues != d->cfg->queues || nc->base != d->cfg->base || nc->max_len != d->cfg->max_len ||
 	    nc->copy_range != d->cfg->copy_range || nc->fail_open != d->cfg->fail_open ||
 	    nc->max_sources != d->cfg->max_sources || nc->max_history != d->cfg->max_history ||
@@ -565,7 +576,7 @@ static int run(struct daemon *d)
 		struct control_ctx cc = {
 			.workers = d->workers, .nworkers = d->nworkers, .nclosed = d->cfg->queues, .writer = d->writer,
 			.banq = d->banq, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
-			.evidence = d->evidence, .ring = d->ring, .started = time(NULL),
+			.evidence = d->evidence, .ring = d->ring, .started = time(NULL), .events = d->events,
 		};
 		gid_t gid = (gid_t)-1;
 		char err[512];
@@ -651,6 +662,7 @@ static int run(struct daemon *d)
 			struct metrics_sources ms = {
 				.workers = d->workers, .nworkers = d->nworkers, .writer = d->writer, .tracker = d->tracker,
 				.flows = d->flows, .engine = &d->engine, .evidence = d->evidence, .ring = d->ring,
+				.events = d->events,
 				.uptime_s = difftime(time(NULL), started),
 			};
 			r = metrics_write(d->cfg->metrics_file, &ms);
@@ -748,6 +760,7 @@ bad:
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	config_warn(d.cfg);
 	if (check) {
 		printf("configuration OK\n");
 		config_free(d.cfg);

@@ -142,6 +142,9 @@ static void bans(json_t *m, const struct metrics_sources *s)
 			 bs.given_up, bs.not_banned_active };
 	for (int i = 0; i < 6; i++)
 		sample(f, NULL, json_pack("{ss}", "reason", why[i]), json_integer((json_int_t)v[i]));
+	single(m, "nfsentry_bans_displaced_total", "counter",
+	       "Bans deleted before their time to make room for a new one in a full set (the soonest to expire).",
+	       bs.displaced);
 	single(m, "nfsentry_ban_batches_total", "counter",
 	       "Ban transactions sent to the kernel (up to 256 bans each).", bs.batches);
 	single(m, "nfsentry_ban_batch_errors_total", "counter",
@@ -206,6 +209,9 @@ json_t *metrics_collect(const struct metrics_sources *s)
 	single(m, "nfsentry_flows_inspected", "gauge", "Connections under inspection.", fs.flows);
 	single(m, "nfsentry_flows_evicted_total", "counter", "Connections pushed out to make room.", fs.evicted);
 	evidence(m, s);
+	single(m, "nfsentry_events_lost_total", "counter",
+	       "Events that could not be written to the events file (a full disk, an I/O error); they were logged.",
+	       event_sink_lost(s->events));
 	return m;
 }
 

@@ -14,7 +14,7 @@
 #include "evidence/saver.h"
 #include "queue/worker.h"
 
-/* Not owned. evidence and ring may be NULL. */
+/* Not owned. evidence, ring and events may be NULL. */
 struct metrics_sources {
 	struct worker **workers;
 	size_t nworkers;
@@ -24,6 +24,7 @@ struct metrics_sources {
 	struct engine *engine;
 	struct evidence *evidence;
 	struct pktring *ring;
+	struct event_sink *events; /* may be NULL */
 	double uptime_s;
 };
 

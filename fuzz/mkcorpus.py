@@ -42,7 +42,7 @@ def clean(kind):
 def config_seeds():
     clean("config")
     files = ["etc/nfsentry.conf"] + sorted(glob.glob("tests/golden/config/*.conf")) + \
-        sorted(glob.glob("tests/golden/config-bad/*.conf"))
+        sorted(glob.glob("tests/golden/config-bad/*.conf")) + sorted(glob.glob("tests/golden/config-warn/*.conf"))
     for f in files:
         put("config", os.path.basename(os.path.dirname(f)) + "-" + os.path.basename(f), open(f, "rb").read())
     for f in sorted(glob.glob("tests/golden/config/*.dump")):  # --dump-config output loads too

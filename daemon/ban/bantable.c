@@ -63,6 +63,17 @@ const struct ban_entry *bantable_get(struct bantable *t, const struct nfs_addr *
 	return b ? &b->e : NULL;
 }
 
+int bantable_del(struct bantable *t, const struct nfs_addr *addr)
+{
+	struct lru_node *n = lru_map_find(&t->map, addr, lru_map_hash(&t->map, addr));
+
+	if (!n)
+		return -ENOENT;
+	lru_map_remove(&t->map, n);
+	node_free(n);
+	return 0;
+}
+
 void bantable_clear(struct bantable *t)
 {
 	while (t->map.tail) {

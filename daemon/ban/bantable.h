@@ -27,6 +27,8 @@ void bantable_free(struct bantable *t);
 int bantable_put(struct bantable *t, const struct ban_entry *e);
 /* The entry of @addr, or NULL. Valid until the next change. */
 const struct ban_entry *bantable_get(struct bantable *t, const struct nfs_addr *addr);
+/* Forgets the entry of @addr. Returns 0, or -ENOENT when there is none. */
+int bantable_del(struct bantable *t, const struct nfs_addr *addr);
 void bantable_clear(struct bantable *t);
 size_t bantable_size(const struct bantable *t);
 /* Calls @cb for every entry, oldest first; stops early when @cb returns non-zero. */

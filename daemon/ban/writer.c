@@ -36,6 +36,10 @@
 #define TABLE_CHECK_MS 1000
 /* A full set refuses every ban until elements expire: said at once, then at most this often. */
 #define FULL_LOG_MS 10000
+/* A full set makes room for a new ban by deleting the one that expires soonest; a candidate
+ * the kernel has already let go (it expired, or was deleted by hand, before the minute's
+ * sync) is forgotten and the next one tried, this many times at most. */
+#define DISPLACE_TRIES 8
 
 struct settings {
 	uint64_t duration, max_duration, forget, ipv6_prefix;
@@ -84,6 +88,12 @@ struct banwriter {
 	uint64_t full_refused;
 	int64_t full_logged_ms;
 	struct nfs_addr full_last;
+	const char *full_set, *displaced_set; /* the sets those were in (static names) */
+	/* Thread-owned. Bans that gave way to new ones in a full set since the last line about it,
+	 * and the last of them: which ban left, how long it had to run, and which came in. */
+	uint64_t displaced;
+	int64_t displaced_logged_ms, displaced_left_ms;
+	struct nfs_addr displaced_out, displaced_in;
 
 	pthread_mutex_t lock; /* guards next and stats */
 	struct settings *next; /* set by reconfigure, taken by the thread */
@@ -444,8 +454,11 @@ static int find_cb(const struct ban_entry *e, void *data)
 	return 0;
 }
 
+static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, struct banwriter_stats *d);
+
 /* A ban or unban asked for on the control socket: one transaction, answered at once. The
- * same rules as for automatic bans: allowlisted and protected addresses are refused. */
+ * same rules as for automatic bans: allowlisted and protected addresses are refused, and in
+ * a full set the automatic ban that expires soonest gives way. */
 static void handle_manual(struct banwriter *w, struct ban_request *rq)
 {
 	struct settings *s = w->cur;
@@ -491,8 +504,11 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 		return;
 	}
 	uint64_t secs = rq->seconds ? rq->seconds : s->duration;
+	struct banwriter_stats d = { 0 };
 	e.timeout_ms = secs * 1000;
 	r = nftset_commit(&w->nl, NFT_MSG_NEWSETELEM, &e, 1, &res);
+	if (r >= 0 && res == -ENFILE && set_full_displace(w, &e, &d) == 0)
+		res = 0;
 	if (r < 0 || res < 0) {
 		int err = r < 0 ? r : res;
 		reply(rq->reply, err, &e.addr, 0, "%s", err == -EEXIST ? "already banned" : strerror(-err));
@@ -504,6 +520,7 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 	bantable_put(w->bans, &(struct ban_entry){ .addr = e.addr, .offence = 1, .timeout_s = secs,
 						   .until_ms = now_ms() + (int64_t)secs * 1000, .det = DET_MANUAL });
 	w->stats.added++;
+	w->stats.displaced += d.displaced;
 	w->stats.active = bantable_size(w->bans);
 	pthread_mutex_unlock(&w->lock);
 	w->bans_dirty = true;
@@ -577,7 +594,7 @@ static void full_report(struct banwriter *w, int64_t now)
 	if (!w->full_refused || now - w->full_logged_ms < FULL_LOG_MS)
 		return;
 	log_err("set %s is full (its size in nfsentry.nft): %llu bans refused%s, the last of %s; they are not in the "
-		"kernel (nfsentry_bans_refused_total{reason=\"kernel\"})", nftset_name(&w->full_last),
+		"kernel (nfsentry_bans_refused_total{reason=\"kernel\"})", w->full_set,
 		(unsigned long long)w->full_refused, w->full_logged_ms ? " since the last report" : "",
 		nfs_addr_format(&w->full_last, a, sizeof(a)));
 	w->full_refused = 0;
@@ -665,6 +682,93 @@ static void refused(struct banwriter *w, struct ban_request *rq, const struct nf
 	struct report_dest to = { .events = w->events, .evidence = w->evidence };
 	pktring_source_key(&to.ctx.ring, addr);
 	report_ban_refused(&to, &rq->t_packet, addr, policy_det_name(rq->det), reason);
+}
+
+/* Says that bans gave way in a full set, at once and then at most once per FULL_LOG_MS. */
+static void displace_report(struct banwriter *w, int64_t now)
+{
+	char o[NFS_ADDR_STRLEN], i[NFS_ADDR_STRLEN], left[32];
+
+	if (!w->displaced || now - w->displaced_logged_ms < FULL_LOG_MS)
+		return;
+	duration_format((uint64_t)(w->displaced_left_ms > 0 ? w->displaced_left_ms / 1000 : 0), left, sizeof(left));
+	log_warn("set %s is full (its size in nfsentry.nft): %llu bans gave way to new ones%s, the ones that expired "
+		 "soonest; the last was %s (%s left), for %s (nfsentry_bans_displaced_total)",
+		 w->displaced_set, (unsigned long long)w->displaced,
+		 w->displaced_logged_ms ? " since the last report" : "", nfs_addr_format(&w->displaced_out, o, sizeof(o)),
+		 left, nfs_addr_format(&w->displaced_in, i, sizeof(i)));
+	w->displaced = 0;
+	w->displaced_logged_ms = now;
+}
+
+struct soonest_ctx {
+	const struct nftset_elem *in;
+	struct ban_entry found;
+	bool ok;
+};
+
+/* The ban of @in's set that expires soonest. Bans made by hand (through the control socket,
+ * or with nft and adopted) are the operator's and never give way. */
+static int soonest_cb(const struct ban_entry *e, void *data)
+{
+	struct soonest_ctx *c = data;
+
+	/* Only a ban of the same set makes room: ban4/ban6 hold sources, bannet4/bannet6 prefixes. */
+	if (e->addr.family != c->in->addr.family || (e->det == DET_DSCAN) != c->in->net || e->det == DET_MANUAL ||
+	    nfs_addr_equal(&e->addr, &c->in->addr))
+		return 0;
+	if (!c->ok || e->until_ms < c->found.until_ms) {
+		c->found = *e;
+		c->ok = true;
+	}
+	return 0;
+}
+
+/* The set of @in is full (the kernel said ENFILE): the ban that expires soonest gives way to
+ * @in, in one transaction. A set filled with bans of forged sources thus cannot keep the next
+ * real scanner out, and the long bans of repeat offenders are the last to go (docs/security.md,
+ * "Item 10"). Returns 0 when @in is in the set, or the -errno of the last try (-ENFILE: no
+ * ban could give way). */
+static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, struct banwriter_stats *d)
+{
+	int r = -ENFILE;
+
+	for (int tries = 0; tries < DISPLACE_TRIES; tries++) {
+		struct soonest_ctx c = { .in = in };
+		int res[2] = { 0, 0 };
+
+		bantable_foreach(w->bans, soonest_cb, &c);
+		if (!c.ok)
+			return -ENFILE;
+		r = nftset_swap(&w->nl, &(struct nftset_elem){ .addr = c.found.addr, .net = c.found.det == DET_DSCAN }, in,
+				res);
+		if (r == -ENOENT && res[0] == -ENOENT) { /* already gone from the kernel: not a ban */
+			pthread_mutex_lock(&w->lock);
+			bantable_del(w->bans, &c.found.addr);
+			pthread_mutex_unlock(&w->lock);
+			r = -ENFILE;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		int64_t now = now_ms();
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		pthread_mutex_lock(&w->lock);
+		bantable_del(w->bans, &c.found.addr);
+		pthread_mutex_unlock(&w->lock);
+		w->bans_dirty = true;
+		d->displaced++;
+		w->displaced++;
+		w->displaced_out = c.found.addr;
+		w->displaced_in = in->addr;
+		w->displaced_set = nftset_elem_set(in);
+		w->displaced_left_ms = c.found.until_ms - now;
+		report_unban(w->events, &t, &c.found.addr, "displaced");
+		displace_report(w, now);
+		return 0;
+	}
+	return r;
 }
 
 /* Decides and commits one burst of requests. */
@@ -782,10 +886,13 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			no_set[n_no_set++] = from[k];
 			continue;
 		}
+		if (res[k] == -ENFILE && set_full_displace(w, &elems[k], &d) == 0)
+			res[k] = 0; /* the ban that expired soonest gave way to this one */
 		if (res[k] == -ENFILE) { /* the set is at its size; one line for a flood of these */
 			d.refused_by_kernel++;
 			w->full_refused++;
 			w->full_last = elems[k].addr;
+			w->full_set = nftset_elem_set(&elems[k]);
 			continue;
 		}
 		if (res[k] < 0) {
@@ -829,6 +936,7 @@ stats:
 	pthread_mutex_lock(&w->lock);
 	w->stats.added += d.added;
 	w->stats.refused_by_kernel += d.refused_by_kernel;
+	w->stats.displaced += d.displaced;
 	w->stats.not_banned_allowed += d.not_banned_allowed;
 	w->stats.not_banned_protected += d.not_banned_protected;
 	w->stats.not_banned_active += d.not_banned_active;
@@ -928,6 +1036,7 @@ static void keep_bans(struct banwriter *w, bool final)
 
 	check_table(w, now);
 	full_report(w, now);
+	displace_report(w, now);
 	if (now - w->bans_synced_ms >= BANS_SYNC_MS || final) {
 		r = sync_from_kernel(w, NULL, NULL, true);
 		if (r < 0) {

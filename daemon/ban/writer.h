@@ -24,6 +24,7 @@ struct banwriter_stats {
 	/* batches that failed as a whole (the table or its sets gone, or the netlink conversation
 	 * broken: outcome unknown); their requests are retried, and given up after the last try */
 	uint64_t batch_errors, retried, given_up;
+	uint64_t displaced;        /* bans deleted to make room for a new one in a full set */
 	uint64_t restored;         /* bans put back: saved ones at start, or after the table came back */
 	uint64_t expired, removed; /* bans that left the sets: timed out, or deleted by hand */
 	uint64_t active;           /* bans in the sets at the last look */

@@ -1,5 +1,6 @@
-/* server.c - see server.h. Sequential: one connection at a time, each bounded to 5 s and
- * 64 KiB, so a stuck or hostile client delays the next by at most that. */
+/* server.c - see server.h. One thread, one poll(2) loop over non-blocking connections, each
+ * with its own buffer and deadline: a client that sends slowly, or not at all, holds only its
+ * own connection, and only until its deadline (docs/control.md, "Limits"). */
 #define _GNU_SOURCE /* struct ucred, accept4 */
 #include "control/server.h"
 
@@ -26,7 +27,18 @@
 #include "metrics.h"
 
 #define REQUEST_MAX (64 * 1024)
+/* The whole request line must arrive within this of the connection being accepted, and the
+ * whole answer be taken within this of its being ready: a deadline per connection, not per
+ * read, so a client trickling a byte at a time is cut off like one that sends nothing. */
 #define REQUEST_TIMEOUT_S 5
+/* Connections served at once. At the cap the oldest (the one that has stalled longest; an
+ * honest client sends its line at once) is dropped for the newcomer, so stalled clients
+ * cannot lock the others out. Each holds at most REQUEST_MAX bytes of request. */
+#define CONN_MAX 64
+/* How long ban and unban wait for the ban writer's answer; a request it has not answered by
+ * then stays queued, and its answer slot is kept (at most ORPHANS_MAX) until it comes. */
+#define BAN_WAIT_S 5
+#define ORPHANS_MAX 16
 #define LIST_DEFAULT 20
 #define LIST_MAX 10000
 
@@ -37,7 +49,38 @@ struct control {
 	struct control_ctx ctx;
 	pthread_t thread;
 	bool started;
+	pthread_mutex_t orphan_lock;
+	struct ban_reply *orphans[ORPHANS_MAX]; /* answers the writer still owes to gone askers */
+	size_t norphans;
 };
+
+static void ban_reply_free(struct ban_reply *r)
+{
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Frees the orphaned answers the writer has filled. Returns how many are still owed. */
+static size_t orphans_reap(struct control *c)
+{
+	pthread_mutex_lock(&c->orphan_lock);
+	for (size_t i = 0; i < c->norphans;) {
+		struct ban_reply *r = c->orphans[i];
+		pthread_mutex_lock(&r->lock);
+		bool done = r->done;
+		pthread_mutex_unlock(&r->lock);
+		if (done) {
+			ban_reply_free(r);
+			c->orphans[i] = c->orphans[--c->norphans];
+		} else {
+			i++;
+		}
+	}
+	size_t n = c->norphans;
+	pthread_mutex_unlock(&c->orphan_lock);
+	return n;
+}
 
 static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *fail(const char *fmt, ...)
@@ -99,7 +142,7 @@ static json_t *cmd_status(struct control *c)
 	struct metrics_sources ms = {
 		.workers = c->ctx.workers, .nworkers = c->ctx.nworkers, .writer = c->ctx.writer,
 		.tracker = c->ctx.tracker, .flows = c->ctx.flows, .engine = c->ctx.engine, .evidence = c->ctx.evidence,
-		.ring = c->ctx.ring, .uptime_s = difftime(time(NULL), c->ctx.started),
+		.ring = c->ctx.ring, .events = c->ctx.events, .uptime_s = difftime(time(NULL), c->ctx.started),
 	};
 	json_t *m = metrics_collect(&ms);
 	if (m)
@@ -138,15 +181,18 @@ static json_t *cmd_bans(struct control *c)
 	return r;
 }
 
-/* Hands a ban or unban to the writer thread and waits for its answer (it always answers:
- * the writer drains its queue before it stops, and this server stops first). */
+/* Hands a ban or unban to the writer thread and waits for its answer, at most BAN_WAIT_S (the
+ * writer answers at once unless it is stuck in the kernel; this server stops before it). */
 static json_t *cmd_ban(struct control *c, json_t *req, bool unban, uid_t uid)
 {
 	const char *a = json_string_value(json_object_get(req, "address"));
 	json_t *secs = json_object_get(req, "seconds");
 	struct ban_request rq = { .op = unban ? BAN_OP_MANUAL_UNBAN : BAN_OP_MANUAL_BAN };
-	struct ban_reply reply = { .done = false };
+	struct ban_reply *reply, got;
+	pthread_condattr_t ca;
+	struct timespec until;
 	char buf[NFS_ADDR_STRLEN];
+	int w = 0;
 
 	if (!a || nfs_addr_parse(a, false, &rq.host) < 0)
 		return fail("\"address\": expected an address or prefix");
@@ -155,31 +201,47 @@ static json_t *cmd_ban(struct control *c, json_t *req, bool unban, uid_t uid)
 	if (secs && (!json_is_integer(secs) || json_integer_value(secs) <= 0 ||
 		     json_integer_value(secs) > 10LL * 365 * 86400))
 		return fail("\"seconds\": expected a number of seconds (1 s to 10 years)");
+	if (orphans_reap(c) >= ORPHANS_MAX)
+		return fail("the ban writer has not answered %d earlier requests; try again later", ORPHANS_MAX);
 	rq.seconds = secs ? (uint64_t)json_integer_value(secs) : 0;
 	rq.addr = rq.host;
 	rq.det = DET_MANUAL;
 	rq.by_uid = (uint32_t)uid;
 	clock_gettime(CLOCK_REALTIME, &rq.t_packet);
-	pthread_mutex_init(&reply.lock, NULL);
-	pthread_cond_init(&reply.cond, NULL);
-	rq.reply = &reply;
+	reply = calloc(1, sizeof(*reply));
+	if (!reply)
+		return fail("out of memory");
+	pthread_mutex_init(&reply->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&reply->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	rq.reply = reply;
 	if (banq_push(c->ctx.banq, &rq) < 0) {
-		pthread_cond_destroy(&reply.cond);
-		pthread_mutex_destroy(&reply.lock);
+		ban_reply_free(reply);
 		return fail("the ban queue is full; try again");
 	}
-	pthread_mutex_lock(&reply.lock);
-	while (!reply.done)
-		pthread_cond_wait(&reply.cond, &reply.lock);
-	pthread_mutex_unlock(&reply.lock);
-	pthread_cond_destroy(&reply.cond);
-	pthread_mutex_destroy(&reply.lock);
-	if (reply.rc < 0)
-		return fail("%s: %s", nfs_addr_format(&reply.addr, buf, sizeof(buf)), reply.msg);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += BAN_WAIT_S;
+	pthread_mutex_lock(&reply->lock);
+	while (!reply->done && w != ETIMEDOUT)
+		w = pthread_cond_timedwait(&reply->cond, &reply->lock, &until);
+	got = *reply;
+	pthread_mutex_unlock(&reply->lock);
+	if (!got.done) { /* the writer still holds the request: its answer slot must outlive us */
+		pthread_mutex_lock(&c->orphan_lock);
+		c->orphans[c->norphans++] = reply; /* room: checked by orphans_reap() above */
+		pthread_mutex_unlock(&c->orphan_lock);
+		return fail("the ban writer did not answer within %d s; the request is still queued (see the log)",
+			    BAN_WAIT_S);
+	}
+	ban_reply_free(reply);
+	if (got.rc < 0)
+		return fail("%s: %s", nfs_addr_format(&got.addr, buf, sizeof(buf)), got.msg);
 	json_t *r = ok();
-	json_object_set_new(r, "address", addr_json(&reply.addr));
+	json_object_set_new(r, "address", addr_json(&got.addr));
 	if (!unban)
-		json_object_set_new(r, "seconds", json_integer((json_int_t)reply.seconds));
+		json_object_set_new(r, "seconds", json_integer((json_int_t)got.seconds));
 	return r;
 }
 
@@ -348,66 +410,193 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 	return ans ? ans : fail("out of memory");
 }
 
-/* Reads one request line (bounded in size and time), answers it, closes. */
-static void serve(struct control *c, int fd)
-{
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
-	char *buf = malloc(REQUEST_MAX + 1);
-	size_t len = 0;
-	json_t *ans = NULL;
+/* One connection: reading its request line, then writing its answer. */
+struct conn {
+	int fd; /* -1: a free slot */
+	uid_t uid;
+	gid_t gid;
+	uint64_t serial;     /* accept order: the lowest is the oldest */
+	int64_t deadline_ms; /* CLOCK_MONOTONIC: for the whole request, then for the whole answer */
+	bool answering;
+	char *buf; /* the request as read, then the answer */
+	size_t len, cap, sent;
+};
 
-	if (!buf)
-		goto out;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
-		goto out;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (len < REQUEST_MAX) {
-		ssize_t n = read(fd, buf + len, REQUEST_MAX - len);
-		if (n <= 0)
-			break; /* closed, timed out or failed: answer what we have, if anything */
-		len += (size_t)n;
-		if (memchr(buf + len - (size_t)n, '\n', (size_t)n))
-			break;
-	}
-	char *nl = memchr(buf, '\n', len);
-	if (!nl && len == 0)
-		goto out; /* connected and left */
-	if (!nl && len == REQUEST_MAX)
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_close(struct conn *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	free(k->buf);
+	*k = (struct conn){ .fd = -1 };
+}
+
+/* Turns the request read so far into the answer to send. @nl: its end, or NULL. */
+static void conn_answer(struct control *c, struct conn *k, const char *nl)
+{
+	json_t *ans;
+
+	if (!nl && k->len == REQUEST_MAX)
 		ans = fail("request longer than %d bytes", REQUEST_MAX);
 	else
-		ans = control_handle(c, buf, nl ? (size_t)(nl - buf) : len, cred.uid, cred.gid);
+		ans = control_handle(c, k->buf, nl ? (size_t)(nl - k->buf) : k->len, k->uid, k->gid);
 	char *text = json_dumps(ans, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (text) {
-		size_t tl = strlen(text);
-		text[tl] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
-		(void)!send(fd, text, tl + 1, MSG_NOSIGNAL);
-		free(text);
-	}
-out:
 	json_decref(ans);
-	free(buf);
-	close(fd);
+	free(k->buf);
+	k->buf = text;
+	k->len = k->sent = 0;
+	if (text) {
+		k->len = strlen(text);
+		text[k->len++] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
+	}
+	k->answering = true;
+	k->deadline_ms = mono_ms() + REQUEST_TIMEOUT_S * 1000;
+}
+
+/* Reads what @k's client sent. Returns false when the connection is done with. */
+static bool conn_read(struct control *c, struct conn *k)
+{
+	for (;;) {
+		if (k->cap - k->len < 1024 && k->cap < REQUEST_MAX + 1) {
+			size_t cap = k->cap ? k->cap * 4 : 4096;
+			char *b = realloc(k->buf, cap < REQUEST_MAX + 1 ? cap : REQUEST_MAX + 1);
+			if (!b)
+				return false;
+			k->buf = b;
+			k->cap = cap < REQUEST_MAX + 1 ? cap : REQUEST_MAX + 1;
+		}
+		ssize_t n = read(k->fd, k->buf + k->len, k->cap - 1 - k->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true; /* more later */
+		if (n < 0 || (n == 0 && k->len == 0))
+			return false; /* failed, or connected and left */
+		if (n == 0) { /* closed after a partial line: answer what we have */
+			conn_answer(c, k, NULL);
+			return true;
+		}
+		char *nl = memchr(k->buf + k->len, '\n', (size_t)n);
+		k->len += (size_t)n;
+		if (nl || k->len == REQUEST_MAX) {
+			conn_answer(c, k, nl);
+			return true;
+		}
+	}
+}
+
+/* Sends what the client will take of its answer. Returns false when done (or failed). */
+static bool conn_write(struct conn *k)
+{
+	if (!k->buf)
+		return false; /* out of memory for the answer: close */
+	while (k->sent < k->len) {
+		ssize_t n = send(k->fd, k->buf + k->sent, k->len - k->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0)
+			return false;
+		k->sent += (size_t)n;
+	}
+	return false;
+}
+
+/* Moves @k on as far as it goes without waiting (@ready: poll said it may), and closes it
+ * once it is answered, gone, or past its deadline. */
+static void conn_step(struct control *c, struct conn *k, bool ready, int64_t now)
+{
+	bool keep = true;
+
+	if (ready && !k->answering)
+		keep = conn_read(c, k);
+	if (keep && k->answering && (ready || k->sent == 0))
+		keep = conn_write(k); /* a fresh answer is tried at once */
+	if (keep && now >= k->deadline_ms)
+		keep = false; /* too slow to send its line, or to take its answer */
+	if (!keep)
+		conn_close(k);
+}
+
+/* Takes the waiting connections in, into free slots of @conns; at CONN_MAX the oldest
+ * connection is dropped for each newcomer. A newcomer is read at once: a client that sent
+ * its line with its connect (nfsentryctl does) is answered before later ones can push it out. */
+static void conns_accept(struct control *c, struct conn *conns, uint64_t *serial)
+{
+	for (int i = 0; i < CONN_MAX; i++) { /* a bounded share per round: the others get served too */
+		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+			close(fd);
+			continue;
+		}
+		struct conn *slot = NULL, *oldest = NULL;
+		for (int j = 0; j < CONN_MAX && !slot; j++) {
+			if (conns[j].fd < 0)
+				slot = &conns[j];
+			else if (!oldest || conns[j].serial < oldest->serial)
+				oldest = &conns[j];
+		}
+		if (!slot) {
+			log_debug("control socket: %d connections; dropping the oldest (uid %u) for a new one", CONN_MAX,
+				  (unsigned)oldest->uid);
+			conn_close(oldest); /* it has stalled longest */
+			slot = oldest;
+		}
+		*slot = (struct conn){ .fd = fd, .uid = cred.uid, .gid = cred.gid, .serial = (*serial)++,
+				       .deadline_ms = mono_ms() + REQUEST_TIMEOUT_S * 1000 };
+		conn_step(c, slot, true, mono_ms());
+	}
 }
 
 static void *control_main(void *arg)
 {
 	struct control *c = arg;
-	struct pollfd pfd[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = c->stop_fd, .events = POLLIN } };
+	struct conn conns[CONN_MAX];
+	struct pollfd pfd[2 + CONN_MAX];
+	uint64_t serial = 0;
 
+	for (int i = 0; i < CONN_MAX; i++)
+		conns[i] = (struct conn){ .fd = -1 };
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		int64_t now = mono_ms(), wait = -1;
+		nfds_t n = 2;
+
+		pfd[0] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = c->stop_fd, .events = POLLIN };
+		for (int i = 0; i < CONN_MAX; i++) {
+			/* fd -1 is ignored by poll(2): the slots keep their places in pfd */
+			pfd[2 + i] = (struct pollfd){ .fd = conns[i].fd, .events = conns[i].answering ? POLLOUT : POLLIN };
+			if (conns[i].fd < 0)
+				continue;
+			n = 2 + (nfds_t)i + 1;
+			int64_t left = conns[i].deadline_ms - now;
+			if (wait < 0 || left < wait)
+				wait = left < 0 ? 0 : left;
+		}
+		if (poll(pfd, n, (int)wait) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
-		if (pfd[0].revents & POLLIN) {
-			int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0)
-				serve(c, fd);
-		}
+		now = mono_ms();
+		for (int i = 0; i < CONN_MAX && 2 + (nfds_t)i < n; i++)
+			if (conns[i].fd >= 0)
+				conn_step(c, &conns[i], pfd[2 + i].revents != 0, now);
+		if (pfd[0].revents & POLLIN)
+			conns_accept(c, conns, &serial);
 	}
+	for (int i = 0; i < CONN_MAX; i++)
+		conn_close(&conns[i]);
 	return NULL;
 }
 
@@ -423,6 +612,7 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 		return -ENOMEM;
 	c->fd = c->stop_fd = -1;
 	c->gid = gid;
+	pthread_mutex_init(&c->orphan_lock, NULL);
 	c->ctx = *ctx;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "%s: path too long for a UNIX socket", path);
@@ -434,10 +624,10 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 	/* A socket file left by a previous run (we never remove anything else). */
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); /* accepts until EAGAIN */
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
 	mode_t old = umask(0117);
-	r = c->fd < 0 || c->stop_fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->fd, 16) < 0
+	r = c->fd < 0 || c->stop_fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->fd, CONN_MAX) < 0
 		    ? -errno : 0;
 	umask(old);
 	if (r < 0) {
@@ -456,6 +646,7 @@ fail:
 		close(c->fd);
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
+	pthread_mutex_destroy(&c->orphan_lock);
 	free(c);
 	return r;
 }
@@ -481,5 +672,9 @@ void control_free(struct control *c)
 	close(c->fd);
 	close(c->stop_fd);
 	unlink(c->path);
+	/* Answers the writer still owes stay allocated: it may fill them after this (it stops
+	 * after the server). Only a writer stuck for BAN_WAIT_S leaves any. */
+	orphans_reap(c);
+	pthread_mutex_destroy(&c->orphan_lock);
 	free(c);
 }

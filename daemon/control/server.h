@@ -27,6 +27,7 @@ struct control_ctx {
 	struct engine *engine;
 	struct evidence *evidence; /* may be NULL: records are off */
 	struct pktring *ring;      /* may be NULL */
+	struct event_sink *events; /* may be NULL: for nfsentry_events_lost_total */
 	time_t started;
 };
 

@@ -105,6 +105,21 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+/* "a,,b", ", a" and ",,," hold an entry that is empty: a typo, which would otherwise drop
+ * out silently, and an all-comma value would replace the default list with nothing. A comma
+ * that ends the value is not one (the list goes on on a continuation line). */
+static bool nets_empty_entry(const char *v)
+{
+	const char *p = v + strspn(v, " \t");
+
+	if (*p == ',')
+		return true;
+	for (; *p; p++)
+		if (*p == ',' && p[1 + strspn(p + 1, " \t")] == ',')
+			return true;
+	return false;
+}
+
 struct parse_state {
 	struct nfs_config *c;
 	const char *path;
@@ -182,6 +197,10 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 	}
 	case KEY_NETS: {
 		char bad[80];
+		if (nets_empty_entry(v)) {
+			snprintf(why, whylen, "%s: empty entry in \"%.80s\" (a comma with no network before it)", k->name, v);
+			return -EINVAL;
+		}
 		int r = netlist_add_csv(p, v, bad, sizeof(bad));
 		if (r == -E2BIG)
 			snprintf(why, whylen, "%s: more than %d networks", k->name, NETLIST_MAX);
@@ -266,6 +285,21 @@ static void fail(struct parse_state *st, unsigned line, const char *why)
 	snprintf(st->err, st->errlen, "%s:%u: %s", st->path, line, why);
 }
 
+/* A network of length 0 in the allowlist (0.0.0.0/0, ::/0) matches every address of its
+ * family: banning is off for it. Valid, and maybe meant (a lab), so a warning, not an error. */
+static void nets_warn(struct parse_state *st, const struct netlist *l, size_t from)
+{
+	for (size_t i = from; i < l->n; i++) {
+		if (l->net[i].plen != 0)
+			continue;
+		size_t o = strlen(st->c->warnings);
+		snprintf(st->c->warnings + o, sizeof(st->c->warnings) - o,
+			 "%s%s:%u: networks: %s allowlists every %s address: no %s source is ever banned",
+			 o ? "\n" : "", st->path, st->line, l->net[i].family == AF_INET ? "0.0.0.0/0" : "::/0",
+			 l->net[i].family == AF_INET ? "IPv4" : "IPv6", l->net[i].family == AF_INET ? "IPv4" : "IPv6");
+	}
+}
+
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
@@ -284,8 +318,11 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		if (!st->key_line[i] && k->type == KEY_NETS)
 			((struct netlist *)((char *)st->c + k->off))->n = 0; /* replace the default list */
 		st->key_line[i] = st->line;
+		size_t had = k->type == KEY_NETS ? ((struct netlist *)((char *)st->c + k->off))->n : 0;
 		if (set_value(st->c, k, value, why, sizeof(why)) < 0)
 			fail(st, st->line, why);
+		else if (k->type == KEY_NETS)
+			nets_warn(st, (struct netlist *)((char *)st->c + k->off), had);
 		return 1;
 	}
 	bool known_section = false;

@@ -44,6 +44,9 @@ struct nfs_config {
 	uint64_t max_history; /* offenders remembered */
 	/* [allow] */
 	struct netlist allow;
+	/* What config_load() found odd but valid, one "FILE:LINE: ..." per line (e.g. an
+	 * allowlist of 0.0.0.0/0, which disables banning for IPv4), or "". Not a key. */
+	char warnings[512];
 	bool protect_resolvers;
 	bool protect_gateways;
 	char resolv_conf[PATH_MAX];

@@ -15,6 +15,8 @@
 /* Six significant digits: a metric of 0.99 prints as 0.99, not 0.98999999999999999. */
 #define EVENT_DUMP_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
 #define EVENT_MAX_DEPTH 32 /* evidence nesting we repair; detectors build flat objects */
+/* Events that cannot be written (a full disk) are said at once, then at most this often. */
+#define LOST_LOG_MS 60000
 
 struct event_sink {
 	/* Shared for writes to the file: O_APPEND makes each write(2) land whole at the end, so
@@ -24,6 +26,11 @@ struct event_sink {
 	char *path;   /* NULL: no file */
 	int fd;       /* -1 when no file */
 	FILE *stream; /* not ours: never closed here */
+	/* Events that could not be written: counted (nfsentry_events_lost_total), and said in a
+	 * line at most every LOST_LOG_MS, with the number lost since the last such line. */
+	pthread_mutex_t lost_lock;
+	uint64_t lost, lost_unsaid;
+	int64_t lost_said_ms; /* CLOCK_MONOTONIC; 0: never said */
 };
 
 static int open_path(const char *path)
@@ -57,6 +64,7 @@ int event_sink_open(struct event_sink **out, const char *path, FILE *stream)
 	r = -pthread_rwlock_init(&s->lock, NULL);
 	if (r)
 		goto cleanup;
+	pthread_mutex_init(&s->lost_lock, NULL);
 	*out = s;
 	return 0;
 cleanup:
@@ -74,8 +82,40 @@ void event_sink_close(struct event_sink *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	pthread_rwlock_destroy(&s->lock);
+	pthread_mutex_destroy(&s->lost_lock);
 	free(s->path);
 	free(s);
+}
+
+uint64_t event_sink_lost(struct event_sink *s)
+{
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lost_lock);
+	uint64_t n = s->lost;
+	pthread_mutex_unlock(&s->lost_lock);
+	return n;
+}
+
+/* An event that could not be written (@err): counted, and said at once, then at most once
+ * per LOST_LOG_MS, so that a full disk is one line a minute, not one per event. */
+static void lost_count(struct event_sink *s, int err)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+	pthread_mutex_lock(&s->lost_lock);
+	s->lost++;
+	s->lost_unsaid++;
+	if (!s->lost_said_ms || now - s->lost_said_ms >= LOST_LOG_MS) {
+		log_err("%s: cannot write events: %s; %llu lost%s (they are in this log; nfsentry_events_lost_total)",
+			s->path ? s->path : "event stream", strerror(-err), (unsigned long long)s->lost_unsaid,
+			s->lost_said_ms ? " since the last report" : "");
+		s->lost_unsaid = 0;
+		s->lost_said_ms = now ? now : 1;
+	}
+	pthread_mutex_unlock(&s->lost_lock);
 }
 
 int event_sink_reopen(struct event_sink *s)
@@ -349,5 +389,7 @@ int event_emit(struct event_sink *s, json_t *ev)
 	free(line);
 	r = write_line(s, buf, len + 1);
 	free(buf);
+	if (r < 0)
+		lost_count(s, r);
 	return r;
 }

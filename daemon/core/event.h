@@ -17,6 +17,9 @@ struct event_sink;
  * be NULL too (events are only logged). Returns 0 or -errno. */
 int event_sink_open(struct event_sink **out, const char *path, FILE *stream);
 void event_sink_close(struct event_sink *s); /* accepts NULL */
+/* Events that could not be written to the file or stream (a full disk, an I/O error) since
+ * it was opened; each was still logged. Thread-safe; 0 for NULL. */
+uint64_t event_sink_lost(struct event_sink *s);
 /* Reopens the file (after log rotation; called on SIGHUP). Returns 0 or -errno. */
 int event_sink_reopen(struct event_sink *s);
 
@@ -39,5 +42,6 @@ struct event_head {
  * evidence fields (json_object_set_new) and passes it to event_emit(), which takes it. */
 json_t *event_new(const struct event_head *h);
 /* Writes @ev as one compact line to @s (if any) and logs it at notice. Takes ownership of
- * @ev. Returns 0 or -errno (the event is still logged). */
+ * @ev. Returns 0 or -errno (the event is still logged); a failed write is counted
+ * (event_sink_lost()) and logged here, at most once a minute. */
 int event_emit(struct event_sink *s, json_t *ev);

@@ -84,10 +84,39 @@ oom:
 	return -ENOMEM;
 }
 
+/* Room for NFTSET_BATCH_MAX elements: 2 pages per element is far more than needed; a fixed
+ * buffer per thread keeps a commit allocation-free. */
+static _Thread_local char txn_buf[NFTSET_BATCH_MAX * 512 + 8192];
+
+/* Opens a transaction (NFNL_MSG_BATCH_BEGIN) in txn_buf. @first gets the sequence number of
+ * the first message to come. */
+static struct mnl_nlmsg_batch *txn_begin(struct nl *nl, uint32_t *first)
+{
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(txn_buf, sizeof(txn_buf) - 4096);
+
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), nl_next_seq(nl));
+	mnl_nlmsg_batch_next(b);
+	*first = nl->seq + 1;
+	return b;
+}
+
+/* Closes the transaction of @m messages from @first, sends it (unless empty) and reads every
+ * ack into @errs. Returns 0 or -errno when the conversation failed. Frees @b. */
+static int txn_end(struct nl *nl, struct mnl_nlmsg_batch *b, uint32_t first, size_t m, int *errs)
+{
+	int r = 0;
+
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), nl_next_seq(nl));
+	mnl_nlmsg_batch_next(b);
+	if (m > 0)
+		r = nl_batch_talk(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b), first, first + (uint32_t)m - 1,
+				  errs);
+	mnl_nlmsg_batch_stop(b);
+	return r;
+}
+
 int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, size_t n, int *res)
 {
-	/* 2 pages per element is far more than needed; a fixed buffer keeps this allocation-free. */
-	static _Thread_local char buf[NFTSET_BATCH_MAX * 512 + 8192];
 	int errs[NFTSET_BATCH_MAX];
 	size_t idx[NFTSET_BATCH_MAX];
 	bool pending[NFTSET_BATCH_MAX];
@@ -101,14 +130,11 @@ int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, siz
 	}
 	/* Each round either applies everything pending or removes at least one refused element. */
 	while (left > 0) {
-		struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf) - 4096);
 		uint32_t first, seq;
+		struct mnl_nlmsg_batch *b = txn_begin(nl, &first);
 		size_t m = 0;
 		int r;
 
-		nftnl_batch_begin(mnl_nlmsg_batch_current(b), nl_next_seq(nl));
-		mnl_nlmsg_batch_next(b);
-		first = nl->seq + 1;
 		for (size_t i = 0; i < n; i++) {
 			if (!pending[i])
 				continue;
@@ -124,17 +150,11 @@ int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, siz
 			}
 			idx[m++] = i;
 		}
-		nftnl_batch_end(mnl_nlmsg_batch_current(b), nl_next_seq(nl));
-		mnl_nlmsg_batch_next(b);
-		if (m == 0) {
-			mnl_nlmsg_batch_stop(b);
-			break;
-		}
-		r = nl_batch_talk(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b), first,
-				  first + (uint32_t)m - 1, errs);
-		mnl_nlmsg_batch_stop(b);
+		r = txn_end(nl, b, first, m, errs);
 		if (r < 0)
 			return r;
+		if (m == 0)
+			break;
 		bool refused = false;
 		for (size_t k = 0; k < m; k++) {
 			if (errs[k] < 0) {
@@ -150,6 +170,25 @@ int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, siz
 		}
 	}
 	return (int)applied;
+}
+
+int nftset_swap(struct nl *nl, const struct nftset_elem *out, const struct nftset_elem *in, int res[2])
+{
+	uint32_t first;
+	struct mnl_nlmsg_batch *b = txn_begin(nl, &first);
+	int r = nftset_batch_add(b, NFT_MSG_DELSETELEM, out, nl_next_seq(nl));
+
+	if (r == 0)
+		r = nftset_batch_add(b, NFT_MSG_NEWSETELEM, in, nl_next_seq(nl));
+	if (r < 0) {
+		nl->seq = first - 1; /* nothing sent: the numbers go back */
+		txn_end(nl, b, first, 0, res);
+		return r;
+	}
+	r = txn_end(nl, b, first, 2, res);
+	if (r < 0)
+		return r;
+	return res[0] < 0 ? res[0] : res[1] < 0 ? res[1] : 0;
 }
 
 struct raw {
@@ -229,7 +268,8 @@ static int raw_cmp(const void *a, const void *b)
  * them (the largest aligned prefix starting there, if an admin added an odd range). */
 static int fold_intervals(struct dump_ctx *d)
 {
-	qsort(d->raw, d->n, sizeof(*d->raw), raw_cmp);
+	if (d->n) /* an empty set leaves raw NULL, which qsort() must not be given (UBSan) */
+		qsort(d->raw, d->n, sizeof(*d->raw), raw_cmp);
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->raw[i].end)
 			continue;

@@ -54,6 +54,13 @@ int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nfts
  * failed and the outcome is unknown. */
 int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, size_t n, int *res);
 
+/* Deletes @out and adds @in in one transaction, so that a full set takes @in in place of @out
+ * (the kernel lets an add use the room a delete of the same transaction frees) and neither
+ * happens without the other. @res gets the kernel's answer to each: 0 or -errno. Returns 0
+ * when both were applied, the first refusal's -errno (nothing applied), or -errno when the
+ * conversation failed and the outcome is unknown. */
+int nftset_swap(struct nl *nl, const struct nftset_elem *out, const struct nftset_elem *in, int res[2]);
+
 /* Calls @cb for each element of @set (intervals folded back into prefixes; e->net set for
  * bannet4 and bannet6). Returns 0, or -ENOENT when the table or the set does not exist, or
  * another -errno. */

@@ -5,8 +5,9 @@
 #    after the last try (counted), and the source's next scan asks again;
 # 2. the ruleset loaded again: the bans the table took with it are put back, and banning
 #    works as before;
-# 3. a full set (size 4): every refused ban is counted, said in one line, and nothing else
-#    breaks; once there is room the source's next scan is banned.
+# 3. a full set (size 4) of bans made by hand, which never give way: every refused ban is
+#    counted, said in one line, and nothing else breaks; once there is room the source's
+#    next scan is banned. (test-set-full.sh: automatic bans give way, soonest expiry first.)
 # (test-batch-refusal.sh: one refused element does not sink the others of its batch.)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -51,25 +52,29 @@ wait_for_log "^banned $S4b "
 ban4_has $S4b || fail "$S4b not in ban4 after the table came back"
 [ "$(ctl_metric nfsentry_bans_restored_total)" = 1 ] || fail "nfsentry_bans_restored_total is not 1"
 
-step "a set of size 4: two bans in it, three more scanners"
+step "a set of size 4 full of bans made by hand (they never give way, test-set-full.sh), one more scanner"
 stop_daemon
 sed 's/size 1048576/size 4/' "$NFSENTRY_RULESET" >"$TMPD/size4.nft"
 in_v nft delete table inet nfsentry
 load_ruleset "$TMPD/size4.nft"
 start_daemon
 wait_for_log "^restored 2 saved bans"
-for a in 198.51.100.5 198.51.100.6 198.51.100.7; do
-	scan_from $a
+ctl() { timeout 10 "${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}" -s "$TMPD/control.sock" "$@" >/dev/null; }
+ctl unban $S3 && ctl unban $S4b || fail "cannot unban the restored bans"
+for a in 192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4; do
+	ctl ban $a --for 10m || fail "cannot ban $a by hand"
 done
-wait_for_log "^error: set ban4 is full \(its size in nfsentry.nft\): 1 bans refused, the last of 198.51.100.7; "
-ban4_has 198.51.100.5 && ban4_has 198.51.100.6 || fail "the bans that fit are missing: $(set_elems ban4)"
+scan_from 198.51.100.5
+wait_for_log "^error: set ban4 is full \(its size in nfsentry.nft\): 1 bans refused, the last of 198.51.100.5; "
+! ban4_has 198.51.100.5 || fail "198.51.100.5 is in ban4 although only hand-made bans could give way"
 [ "$(set_elems ban4 | wc -l)" = 4 ] || fail "ban4 does not hold exactly its size: $(set_elems ban4)"
 [ "$(ctl_metric nfsentry_bans_refused_total reason=kernel)" = 1 ] || fail "the refused ban is not counted"
+[ "$(ctl_metric nfsentry_bans_displaced_total)" = 0 ] || fail "a hand-made ban gave way"
 daemon_alive || fail "the daemon died on a full set"
 
 step "room again: the refused source's next scan (after its 10 s hold) is banned"
-in_v nft delete element inet nfsentry ban4 "{ 198.51.100.5 }"
+in_v nft delete element inet nfsentry ban4 "{ 192.0.2.1 }"
 sleep 10
-scan_from 198.51.100.7 31-60
-wait_for_log "^banned 198.51.100.7 "
+scan_from 198.51.100.5 31-60
+wait_for_log "^banned 198.51.100.5 "
 pass

@@ -1,5 +1,6 @@
 #!/bin/bash
-# The daemon refuses to start, and names why, when the kernel side does not match; --check.
+# The daemon refuses to start, and names why, when the kernel side does not match; --check;
+# [allow] networks that are wrong (an empty entry) or that disable banning (0.0.0.0/0, ::/0).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -27,4 +28,25 @@ grep -q "^$CONF:$line:" <<<"$out" || fail "--check did not print $CONF:$line:, g
 write_config
 out=$("$NFSENTRY" -c "$CONF" --check 2>&1) || fail "--check on a good config failed: $out"
 grep -q 'configuration OK' <<<"$out" || fail "--check on a good config printed: $out"
+
+step "(d) [allow] networks: an empty entry is an error; 0.0.0.0/0 and ::/0 are warned about"
+write_config allow.networks=",,,"
+line=$(grep -n '^networks = ,,,' "$CONF" | cut -d: -f1)
+rc=0; out=$("$NFSENTRY" -c "$CONF" --check 2>&1) || rc=$?
+[ "$rc" = 1 ] || fail "--check accepted networks = ,,, (exit $rc): $out"
+grep -q "^$CONF:$line: networks: empty entry" <<<"$out" || fail "--check did not name $CONF:$line: $out"
+write_config allow.networks="127.0.0.0/8, ::1/128, 0.0.0.0/0"
+line=$(grep -n '^networks = ' "$CONF" | cut -d: -f1)
+warn4="^warning: $CONF:$line: networks: 0.0.0.0/0 allowlists every IPv4 address: no IPv4 source is ever banned$"
+out=$("$NFSENTRY" -c "$CONF" --check 2>&1) || fail "--check refused 0.0.0.0/0: $out"
+grep -q 'configuration OK' <<<"$out" && grep -qE "$warn4" <<<"$out" || fail "--check did not warn about 0.0.0.0/0: $out"
+start_daemon
+log_has "$warn4" || fail "no warning about 0.0.0.0/0 at start"
+write_config allow.networks="127.0.0.0/8, ::/0"
+log_mark
+kill -HUP "$DAEMON_PID"
+wait_for_log "^configuration reloaded"
+log_has "^warning: $CONF:$line: networks: ::/0 allowlists every IPv6 address: no IPv6 source is ever banned$" ||
+	fail "no warning about ::/0 on reload"
+! log_has "0.0.0.0/0" || fail "a warning about 0.0.0.0/0, no longer in the file"
 pass

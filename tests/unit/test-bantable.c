@@ -50,6 +50,13 @@ int main(void)
 	CHECK(bantable_save(t, path, 1000) == 2, "save skips the expired one");
 	put(t, "198.51.100.9", 1, 60, 9000); /* max 3: oldest goes */
 	CHECK(bantable_size(t) == 3 && !get(t, "198.51.100.2"), "bounded");
+	struct ban_entry gone = B("2001:db8:5::/64", 0, 0, 0), never = B("192.0.2.1", 0, 0, 0);
+	CHECK(bantable_del(t, &gone.addr) == 0 && !get(t, "2001:db8:5::/64") && bantable_size(t) == 2 &&
+	      get(t, "198.51.100.9"), "del: that one only");
+	CHECK(bantable_del(t, &gone.addr) == -ENOENT && bantable_del(t, &never.addr) == -ENOENT, "del: none, -ENOENT");
+	put(t, "198.51.100.10", 1, 60, 9000);
+	put(t, "198.51.100.11", 1, 60, 9000); /* room again after the del: one more, then the oldest goes */
+	CHECK(bantable_size(t) == 3 && !get(t, "198.51.100.3") && get(t, "198.51.100.9"), "del frees room");
 
 	struct bantable *u = bantable_new(100, key);
 	CHECK(bantable_load(u, path, &bad) == 2 && bad == 0, "load");

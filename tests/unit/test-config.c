@@ -1,5 +1,6 @@
 /* test-config.c - golden files: good configs dump to a known text; bad ones fail with a known
- * "FILE:LINE: what" message. Files live in tests/golden/. */
+ * "FILE:LINE: what" message; odd but valid ones load with known "FILE:LINE: what" warnings
+ * (config-warn/NAME.warn, one per line). Files live in tests/golden/. */
 #include <dirent.h>
 #include <errno.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@ static void golden_dump(const char *conf, const char *dump)
 	CHECK(r == 0, "%s loads (%s)", conf, r ? err : "ok");
 	if (r)
 		return;
+	CHECK(!c->warnings[0], "%s loads without warnings (%s)", conf, c->warnings);
 	FILE *f = fmemopen(out, sizeof(out), "w");
 	config_dump(c, f);
 	fclose(f);
@@ -58,6 +60,7 @@ int main(void)
 	golden_dump("etc/nfsentry.conf", "tests/golden/config/defaults.dump");
 	golden_dump("tests/golden/config/full.conf", "tests/golden/config/full.dump");
 	golden_dump("tests/golden/config/long-allow.conf", "tests/golden/config/long-allow.dump");
+	golden_dump("tests/golden/config/trailing-comma.conf", "tests/golden/config/trailing-comma.dump");
 
 	struct nfs_config *d = config_new_default();
 	CHECK(d && d->threshold == 10 && d->window == 300 && d->duration == 600 && d->queues == 2 && d->ipv6_prefix == 64 &&
@@ -69,13 +72,39 @@ int main(void)
 	CHECK(config_load("/nonexistent/nfsentry.conf", &c, err, sizeof(err)) == -ENOENT &&
 	      !strcmp(err, "/nonexistent/nfsentry.conf:0: cannot open: No such file or directory"), "missing file: %s", err);
 
-	if (chdir("tests/golden/config-bad") < 0) {
-		printf("Bail out! tests/golden/config-bad\n");
+	if (chdir("tests/golden/config-warn") < 0) {
+		printf("Bail out! tests/golden/config-warn\n");
 		return 1;
 	}
 	DIR *dir = opendir(".");
 	struct dirent *de;
 	int n = 0;
+	while ((de = readdir(dir))) {
+		size_t len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".conf"))
+			continue;
+		char warnpath[512], want[1024];
+		snprintf(warnpath, sizeof(warnpath), "%.*s.warn", (int)(len - 5), de->d_name);
+		const char *w = slurp(warnpath);
+		snprintf(want, sizeof(want), "%.1000s", w ? w : "(missing .warn file)");
+		size_t wl = strlen(want);
+		if (wl && want[wl - 1] == '\n')
+			want[wl - 1] = '\0'; /* the file ends its last line */
+		int r = config_load(de->d_name, &c, err, sizeof(err));
+		CHECK(r == 0 && !strcmp(c->warnings, want), "%s: %s", de->d_name, r < 0 ? err : c->warnings);
+		if (r == 0)
+			config_free(c);
+		n++;
+	}
+	closedir(dir);
+	CHECK(n >= 2, "%d configs with warnings checked", n);
+
+	if (chdir("../config-bad") < 0) {
+		printf("Bail out! tests/golden/config-bad\n");
+		return 1;
+	}
+	dir = opendir(".");
+	n = 0;
 	while ((de = readdir(dir))) {
 		size_t len = strlen(de->d_name);
 		if (len < 6 || strcmp(de->d_name + len - 5, ".conf"))

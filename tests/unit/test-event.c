@@ -417,8 +417,11 @@ static void test_stream_and_log(void)
 		capture_begin();
 		int r = s ? event_emit(s, event_new(&h)) : 0;
 		log = capture_end();
+		uint64_t lost = event_sink_lost(s);
 		event_sink_close(s);
 		CHECK(r == -ENOSPC && log && strstr(log, "event: {"), "full disk: %d, still logged", r);
+		CHECK(lost == 1 && log && strstr(log, "error: /dev/full: cannot write events: No space left on device; 1 lost"),
+		      "full disk: counted (%llu) and said: %s", (unsigned long long)lost, log ? oneline(log) : "");
 		free(log);
 
 		f = fopen("/dev/full", "we");
@@ -427,10 +430,14 @@ static void test_stream_and_log(void)
 		int ra = s ? event_emit(s, event_new(&h)) : 0;
 		int rb = s ? event_emit(s, event_new(&h)) : 0;
 		log = capture_end();
+		lost = event_sink_lost(s);
 		event_sink_close(s);
 		if (f)
 			fclose(f);
-		CHECK(ra == -ENOSPC && rb == -ENOSPC && log && count_lines(log) == 2, "stream: %d, %d, both logged", ra, rb);
+		/* Two events logged, and one line about both failures: at most one a minute. */
+		CHECK(ra == -ENOSPC && rb == -ENOSPC && log && count_lines(log) == 3 &&
+		      strstr(log, "cannot write events: No space left on device; 1 lost") && lost == 2,
+		      "stream: %d, %d, both logged, both counted (%llu), said once", ra, rb, (unsigned long long)lost);
 		free(log);
 	} else {
 		CHECK(1, "# SKIP no /dev/full");

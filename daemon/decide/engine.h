@@ -72,6 +72,7 @@ struct engine_meta {
 	uint16_t queue;
 	enum engine_origin origin;
 	enum engine_local local;
+	uint32_t mark;           /* the packet mark (NFQA_MARK; 0 when none): see decode/marktag.h */
 };
 
 /* @flows and @events may be NULL (no connection detectors; events only logged). @q NULL

@@ -45,6 +45,7 @@ int engine_init(struct engine *e, struct tracker *t, struct flowtab *flows, stru
 	clock_gettime(CLOCK_MONOTONIC, &e->t0);
 	if (pthread_rwlock_init(&e->policy_lock, NULL))
 		return -ENOMEM;
+	sctpeps_init(&e->sctp, "/proc/net/sctp/eps");
 	engine_configure(e, c);
 	return 0;
 }
@@ -57,6 +58,7 @@ void engine_set_evidence(struct engine *e, struct evidence *evidence, struct pkt
 
 void engine_deinit(struct engine *e)
 {
+	sctpeps_deinit(&e->sctp);
 	pthread_rwlock_destroy(&e->policy_lock);
 }
 
@@ -417,6 +419,25 @@ static void keep_packet(struct engine *e, const struct pkt *p, bool source, cons
 	pktring_add(e->ring, &k, &m->when, data, len, wire_len);
 }
 
+/* An SCTP INIT the input chain queued (nmap -sY): nft cannot tell whether an endpoint takes
+ * it, so the endpoint table decides. To a closed port it counts like UDP, with the closed-port
+ * verdict @closed; otherwise it goes on (its queue is `bypass` for the same reason). */
+static enum engine_verdict sctp_init(struct engine *e, int r, const struct pkt *p, const uint8_t *data, size_t len,
+				     size_t wire_len, const struct engine_meta *m, struct engine_counters *c,
+				     enum engine_verdict closed)
+{
+	struct timespec ts;
+	/* RFC 9260 sec. 3.3.2: INIT is chunk type 1 and travels alone. */
+	if (r != PKT_L4 || p->payload_caplen < 1 || p->payload[0] != 1)
+		return ENGINE_ACCEPT;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (sctpeps_bound(&e->sctp, p->dport, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000))
+		return ENGINE_ACCEPT;
+	keep_packet(e, p, true, data, len, wire_len, m);
+	closed_port(e, p, 0, m, c);
+	return closed;
+}
+
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
 				  const struct engine_meta *m, struct engine_counters *c)
 {
@@ -441,6 +462,8 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 		if (l4 && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
 			keep_packet(e, &p, true, data, len, wire_len, m);
 			closed_port(e, &p, p.tcp_flags, m, c);
+		} else if (p.proto == IPPROTO_SCTP && r >= 0 && m->local == LOCAL_DST) {
+			v = sctp_init(e, r, &p, data, len, wire_len, m, c, def);
 		} else if (l4 && (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6) && m->local == LOCAL_SRC) {
 			closed_by_icmp(e, &p, data, len, wire_len, m, c); /* from the output hook */
 		} else if (r == PKT_UNCAPTURED && marktag_read(m->mark, &tag)) {

@@ -15,6 +15,7 @@
 #include "core/event.h"
 #include "decide/policy.h"
 #include "detect/flow.h"
+#include "detect/sctpeps.h"
 #include "detect/tracker.h"
 #include "evidence/pktring.h"
 #include "evidence/saver.h"
@@ -46,6 +47,7 @@ struct engine {
 	_Atomic uint64_t flood_syns;
 	_Atomic int64_t flood_reported;
 	_Atomic uint64_t detections[DET_COUNT]; /* events raised, per detector */
+	struct sctpeps sctp;     /* which SCTP ports are open (nft cannot tell) */
 };
 
 /* Per-worker counters; the worker increments, anyone may read. */

@@ -3,6 +3,8 @@
  * protocol nothing handles counts by the kernel's ICMP answer, queued from the output hook. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "ban/banq.h"
 #include "core/log.h"
@@ -77,6 +79,17 @@ static size_t unreach4(uint8_t *b, uint8_t code, uint8_t proto, const uint8_t l4
 	return 56;
 }
 
+/* IPv4 SCTP 10.0.0.7 -> 192.0.2.1 with @l4 (the common header and chunks). */
+static size_t ipv4_sctp(uint8_t *b, const uint8_t *l4, size_t l4len)
+{
+	memset(b, 0, 20);
+	b[0] = 0x45, b[2] = (uint8_t)((20 + l4len) >> 8), b[3] = (uint8_t)(20 + l4len), b[8] = 64, b[9] = IPPROTO_SCTP;
+	b[12] = 10, b[15] = 7;
+	b[16] = 192, b[18] = 2, b[19] = 1;
+	memcpy(b + 20, l4, l4len);
+	return 20 + l4len;
+}
+
 static uint32_t tag(uint8_t kind, uint16_t port)
 {
 	return ntohl((uint32_t)MARKTAG_MAGIC << 24 | (uint32_t)kind << 16 | port);
@@ -147,6 +160,35 @@ int main(void)
 		feed(&l, pkt, n, n, LOCAL_SRC, 0); /* a retry is not another port */
 	}
 	CHECK(l.c.ban_requests == 1, "SCTP INITs to %u ports (nmap -sY): a scan", threshold);
+	lab_close(&l);
+
+	/* SCTP INITs queued on input: the endpoint table says which ports are open. */
+	CHECK(lab_open(&l) == 0, "engine");
+	char eps[] = "/tmp/test-closed-eps.XXXXXX";
+	int fd = mkstemp(eps);
+	const char table[] = " ENDPT     SOCK   STY SST HBKT LPORT   UID INODE LADDRS\n"
+			     "0000000000000000 0000000000000000 2   10  29   80      0 1 192.0.2.1 \n";
+	CHECK(fd >= 0 && write(fd, table, sizeof(table) - 1) == (ssize_t)(sizeof(table) - 1), "an endpoint on port 80");
+	close(fd);
+	sctpeps_deinit(&l.e.sctp);
+	sctpeps_init(&l.e.sctp, eps);
+	uint8_t init[8 + 4 + 20] = { 0x9c, 0x40, 0, 80 };
+	init[12] = 1; /* chunk type INIT */
+	struct engine_meta m = { .origin = ORIGIN_CLOSED_PORT, .local = LOCAL_DST };
+	clock_gettime(CLOCK_REALTIME, &m.when);
+	n = ipv4_sctp(pkt, init, sizeof(init));
+	CHECK(engine_packet(&l.e, pkt, n, n, &m, &l.c) == ENGINE_ACCEPT, "an INIT to the open port goes on");
+	enum engine_verdict v = ENGINE_ACCEPT;
+	for (unsigned p = 1; p <= threshold; p++) {
+		init[2] = 1, init[3] = (uint8_t)p; /* ports 257.. : closed */
+		n = ipv4_sctp(pkt, init, sizeof(init));
+		v = engine_packet(&l.e, pkt, n, n, &m, &l.c);
+	}
+	CHECK(v == ENGINE_DROP && l.c.ban_requests == 1, "INITs to %u closed ports: dropped, and a scan", threshold);
+	init[12] = 0; /* DATA: not an INIT, not ours to judge */
+	n = ipv4_sctp(pkt, init, sizeof(init));
+	CHECK(engine_packet(&l.e, pkt, n, n, &m, &l.c) == ENGINE_ACCEPT, "other SCTP chunks go on");
+	unlink(eps);
 	lab_close(&l);
 	return tap_done();
 }

@@ -10,11 +10,22 @@ set -euo pipefail
 RAWPROBE=$LIB_DIR/rawprobe.py
 BCAST=ff:ff:ff:ff:ff:ff
 setup
-# An IPv4 and an IPv6 socket (a v4-mapped one would not take IPv4 multicast).
-ip netns exec "$VNS" socat UDP4-RECVFROM:7000,fork SYSTEM:'echo hi' </dev/null >/dev/null 2>&1 &
-ip netns exec "$VNS" socat UDP6-RECVFROM:7000,fork,ipv6only=1 SYSTEM:'echo hi' </dev/null >/dev/null 2>&1 &
+# An open UDP port that answers every datagram, on an IPv4 and an IPv6 socket (a v4-mapped
+# one would not take IPv4 multicast). One process: every answer goes out at once.
+ip netns exec "$VNS" python3 -c '
+import select, socket
+s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s4.bind(("0.0.0.0", 7000))
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s6.bind(("::", 7000))
+while True:
+    for s in select.select([s4, s6], [], [])[0]:
+        _, peer = s.recvfrom(2048)
+        s.sendto(b"hi\n", peer)
+' </dev/null >/dev/null 2>&1 &
 udp_listening() { [ "$(in_v ss -Hlun "sport = :7000" | wc -l)" = 2 ]; }
-wait_until 5 udp_listening || fail "socat did not listen on UDP port 7000"
+wait_until 5 udp_listening || fail "nothing listens on UDP port 7000"
 
 # send MAC SRC DST: the open port 7000 first, and its answer (in $TMPD/probe.out) awaited
 # before the closed ports 1-100: once banned, the source could not even answer the victim's

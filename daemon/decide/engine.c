@@ -342,7 +342,8 @@ static void closed_by_icmp(struct engine *e, const struct pkt *p, const uint8_t 
 	const uint8_t *quote = p->payload + 4;
 	size_t qlen = p->payload_caplen - 4;
 	int r = pkt_decode(quote, qlen, 65535, &q);
-	if (r < 0 || !nfs_addr_equal(&q.dst, &p->src))
+	/* An error answers its packet's source, about a packet to this host. */
+	if (r < 0 || !nfs_addr_equal(&q.dst, &p->src) || !nfs_addr_equal(&q.src, &p->dst))
 		return;
 	if (port4 || port6) {
 		if (r == PKT_L4 && q.proto == IPPROTO_UDP)

@@ -24,14 +24,14 @@ enum trk_class {
 	TRK_SYNACK, /* unsolicited SYN-ACK: backscatter of a spoofed SYN flood, not a probe */
 	TRK_RST,    /* RST: backscatter or a late reset, not a probe */
 	TRK_UDP,
-	TRK_SCTP,   /* SCTP (nmap -sY), when the kernel has no SCTP: its protocol unreachable */
+	TRK_SCTP,   /* SCTP INIT to a closed port (nmap -sY) */
 	TRK_PROTO,  /* a protocol nothing on the host handles (nmap -sO), port 0 */
 	TRK_CLASSES
 };
 
 struct trk_attempt {
-	uint8_t proto;  /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, or any protocol (TRK_PROTO) */
-	uint16_t port;  /* destination port (0 for a protocol without ports) */
+	uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;  /* destination port */
 	uint8_t tcp_flags;
 	bool syn_data;  /* a SYN carrying payload: a probe (load balancers), not a scan by itself */
 	bool tcp_opts;  /* a SYN with the options an OS connect() sends (timestamps, window scale) */

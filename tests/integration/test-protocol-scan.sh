@@ -13,9 +13,11 @@ set -euo pipefail
 [ ! -e /proc/net/sctp ] || echo "note: this kernel has SCTP loaded; nmap -sY's INITs are answered with ABORT (not counted: README)"
 
 # nmap_default ARGS...: nmap with its default retries and timing (lib.sh's scan() sends each
-# probe once), bounded; the output is in $TMPD/nmap.out.
+# probe once), bounded by its own host timeout (a scan whose answers come back, rate-limited,
+# slows down for minutes); the output is in $TMPD/nmap.out.
 nmap_default() {
-	timeout 60 ip netns exec "$SNS" nmap -n -Pn "$@" >"$TMPD/nmap.out" 2>&1 || fail "nmap $* failed: $(cat "$TMPD/nmap.out")"
+	timeout 90 ip netns exec "$SNS" nmap -n -Pn --host-timeout 40s "$@" >"$TMPD/nmap.out" 2>&1 ||
+		fail "nmap $* failed: $(cat "$TMPD/nmap.out")"
 }
 
 setup

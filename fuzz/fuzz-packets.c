@@ -4,12 +4,16 @@
  *   kind (1) | time step (1) | length (2, big-endian) | the packet, from its IP header
  * kind bits 0-1: the queue (0 closed-port, 1 inspection, 2 replay, 3 inspection); bits 2-3:
  * which side is this host (0 unknown, 1 destination, 2 source, 3 unknown); bit 4: captured
- * short of the wire (copy_range); bit 5: a wire length past 64 KiB (BIG TCP GSO).
+ * short of the wire (copy_range), and on the closed-port queue the ruleset's tag in the mark
+ * too (a TCP SYN to port = the record's length: decode/marktag.h); bit 5: a wire length past
+ * 64 KiB (BIG TCP GSO).
  * A length past the end takes what is left. Each packet is copied to a buffer of exactly its
  * length, so AddressSanitizer sees a read past it. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode/marktag.h"
 #include "fuzz.h"
 
 /* Steps that cover keystroke timing (ms), RTTs and the scan window (s). */
@@ -48,6 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t wire = len + (kind & 0x10 ? 1500 : 0) + (kind & 0x20 ? 65536 : 0);
 		struct engine_meta m = { .when = now, .queue = kind >> 6, .origin = origins[kind & 3],
 					 .local = locals[(kind >> 2) & 3] };
+		if ((kind & 0x10) && m.origin == ORIGIN_CLOSED_PORT)
+			m.mark = ntohl((uint32_t)MARKTAG_MAGIC << 24 | (uint32_t)MARKTAG_TCP_SYN << 16 | (uint32_t)len);
 		uint8_t *pkt = malloc(len ? len : 1);
 		if (!pkt)
 			break;

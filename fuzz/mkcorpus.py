@@ -147,6 +147,42 @@ def packets_seeds(traces):
     put("packets", "replay-syndata", stream(0, [(t, strip(fr, 1)) for t, fr in pcaptool_frames("syndata")], 2))
     # A UDP scan seen through the ICMP port unreachables that quote its probes.
     put("packets", "replay-udpscan", stream(0, [(t, strip(fr, 1)) for t, fr in pcaptool_frames("udpscan")], 2))
+    evasion_seeds()
+
+
+def evasion_seeds():
+    """Issue 10's evasions as the closed-port queue sees them (tests/integration/rawprobe.py
+    builds the same packets): SYNs behind 9-12 and 2 KB of IPv6 destination options (cut at
+    copy_range, tagged), this host's protocol unreachables quoting -sO and -sY probes (output
+    hook), and SCTP INITs (input hook)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "rawprobe", os.path.join(HERE, "..", "tests", "integration", "rawprobe.py"))
+    rp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rp)
+    s6, d6, s4, d4 = "2001:db8:5::2", "2001:db8:1::1", "198.51.100.2", "198.51.100.1"
+    local_dst, local_src = 1 << 2, 2 << 2
+    recs = bytes([0x01])
+    for port in range(1, 6):
+        recs += record(local_dst, 0.001, rp.build("syn6-mixed", s6, d6, port))
+        recs += record(local_dst, 0.001, rp.build("syn6-deep-1", s6, d6, port))
+    put("packets", "closed-exthdr", recs)
+
+    def sctp_init(dport):
+        return struct.pack("!HHII", 40000, dport, 0, 0) + struct.pack("!BBH", 1, 0, 20) + bytes(16)
+
+    recs = bytes([0x01])
+    for proto, l4 in ((47, bytes(8)), (132, sctp_init(80)), (253, b"")):
+        probe = rp.ipv4(s4, d4, proto, l4, 7)
+        icmp = struct.pack("!BBHI", 3, 2, 0, 0) + probe
+        recs += record(local_src, 0.3, rp.ipv4(d4, s4, 1, icmp, 9))
+        probe6 = rp.ipv6(s6, d6, proto, l4)
+        icmp6 = struct.pack("!BBHI", 4, 1, 0, 6) + probe6  # pointer 6: the next header byte
+        recs += record(local_src, 0.3, rp.ipv6(d6, s6, 58, icmp6))
+    for port in range(1, 4):
+        recs += record(local_dst, 0.001, rp.ipv4(s4, d4, 132, sctp_init(port), port))
+        recs += record(local_dst, 0.001, rp.ipv6(s6, d6, 132, sctp_init(port)))
+    put("packets", "closed-protoscan", recs)
 
 
 def pcaptool_frames(cmd):

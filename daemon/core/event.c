@@ -194,7 +194,7 @@ json_t *event_new(const struct event_head *h)
 		r |= json_object_set_new(ev, "src", addr_value(h->src));
 	if (h->dst)
 		r |= json_object_set_new(ev, "dst", addr_value(h->dst));
-	if (h->proto == IPPROTO_TCP || h->proto == IPPROTO_UDP) {
+	if (h->proto == IPPROTO_TCP || h->proto == IPPROTO_UDP || h->proto == IPPROTO_SCTP) {
 		r |= json_object_set_new(ev, "sport", json_integer(h->sport));
 		r |= json_object_set_new(ev, "dport", json_integer(h->dport));
 	}

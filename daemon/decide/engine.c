@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "decide/report.h"
+#include "decode/marktag.h"
 #include "decode/packet.h"
 #include "detect/scan.h"
 
@@ -50,6 +51,7 @@ int engine_init(struct engine *e, struct tracker *t, struct flowtab *flows, stru
 	clock_gettime(CLOCK_MONOTONIC, &e->t0);
 	if (pthread_rwlock_init(&e->policy_lock, NULL))
 		return -ENOMEM;
+	sctpeps_init(&e->sctp, "/proc/net/sctp/eps");
 	engine_configure(e, c);
 	return 0;
 }
@@ -69,6 +71,7 @@ void engine_deinit(struct engine *e)
 {
 	free(e->spared);
 	e->spared = NULL;
+	sctpeps_deinit(&e->sctp);
 	pthread_rwlock_destroy(&e->policy_lock);
 }
 
@@ -483,6 +486,60 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 	return drop;
 }
 
+/* An ICMP error of this host's that says nothing here takes the packet it quotes: port
+ * unreachable for UDP (replays: live, closed UDP ports are queued on input), and the
+ * kernel's answer to a protocol without a handler (nmap -sO; nmap -sY when the kernel has no
+ * SCTP), which only it knows: IPv4 protocol unreachable (RFC 1122 sec. 3.2.2.1), IPv6
+ * parameter problem "unrecognized next header" (RFC 4443 sec. 3.4), queued from the output
+ * hook. Counted against the quoted source as (protocol, 0), or (sctp, port). The quote follows
+ * 4 bytes of unused/MTU/pointer field and is usually truncated. Live, @data is the ICMP
+ * packet, kept as evidence under the quoted source. */
+static void closed_by_icmp(struct engine *e, const struct pkt *p, const uint8_t *data, size_t len, size_t wire_len,
+			   const struct engine_meta *m, struct engine_counters *c)
+{
+	bool port4 = p->proto == IPPROTO_ICMP && p->icmp_type == 3 && p->icmp_code == 3;
+	bool port6 = p->proto == IPPROTO_ICMPV6 && p->icmp_type == 1 && p->icmp_code == 4;
+	bool proto4 = p->proto == IPPROTO_ICMP && p->icmp_type == 3 && p->icmp_code == 2;
+	bool proto6 = p->proto == IPPROTO_ICMPV6 && p->icmp_type == 4 && p->icmp_code == 1;
+	struct pkt q;
+
+	if (!(port4 || port6 || proto4 || proto6) || !p->payload || p->payload_caplen <= 4)
+		return;
+	const uint8_t *quote = p->payload + 4;
+	size_t qlen = p->payload_caplen - 4;
+	int r = pkt_decode(quote, qlen, 65535, &q);
+	/* An error answers its packet's source, about a packet to this host. */
+	if (r < 0 || !nfs_addr_equal(&q.dst, &p->src) || !nfs_addr_equal(&q.src, &p->dst))
+		return;
+	if (port4 || port6) {
+		if (r == PKT_L4 && q.proto == IPPROTO_UDP)
+			closed_port(e, &q, 0, m, c);
+		return;
+	}
+	if (proto6) {
+		/* The pointer is the offset of the next-header byte the kernel did not know: its
+		 * own word for the protocol, whatever the decoder made of the chain. */
+		uint32_t ptr = (uint32_t)p->payload[0] << 24 | (uint32_t)p->payload[1] << 16 |
+			       (uint32_t)p->payload[2] << 8 | p->payload[3];
+		if (ptr < qlen && quote[ptr] != q.proto) {
+			q.proto = quote[ptr];
+			r = PKT_NO_L4;
+		}
+	}
+	/* TCP and UDP always have a handler: such a quote is not this kind of answer. */
+	if (q.proto == IPPROTO_TCP || q.proto == IPPROTO_UDP)
+		return;
+	if (q.proto != IPPROTO_SCTP || r == PKT_NO_L4)
+		q.sport = q.dport = 0;
+	if (data && e->ring) {
+		struct nfs_addr key = ban_key(e, &q.src);
+		struct pktring_key k;
+		pktring_source_key(&k, &key);
+		pktring_add(e->ring, &k, &m->when, data, len, wire_len);
+	}
+	closed_port(e, &q, 0, m, c);
+}
+
 /* Replay: a closed port shows as a reset for a connection never accepted, or as an ICMP
  * port unreachable quoting the probe. A SYN-ACK or reset that opens a flow answered nothing
  * we saw: like such a packet arriving at a closed port live, it is backscatter. */
@@ -509,15 +566,8 @@ static void infer_closed_port(struct engine *e, const struct pkt *p, const struc
 		closed_port(e, &probe, rep->client_flags, m, c);
 		return;
 	}
-	bool unreach4 = p->proto == IPPROTO_ICMP && p->icmp_type == 3 && p->icmp_code == 3;
-	bool unreach6 = p->proto == IPPROTO_ICMPV6 && p->icmp_type == 1 && p->icmp_code == 4;
-	if ((unreach4 || unreach6) && p->payload && p->payload_caplen > 4) {
-		struct pkt quoted;
-		/* The quote follows 4 bytes of unused/MTU field; it is usually truncated. */
-		if (pkt_decode(p->payload + 4, p->payload_caplen - 4, 65535, &quoted) == PKT_L4 &&
-		    quoted.proto == IPPROTO_UDP && nfs_addr_equal(&quoted.dst, &p->src))
-			closed_port(e, &quoted, 0, m, c);
-	}
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		closed_by_icmp(e, p, NULL, 0, 0, m, c);
 }
 
 /* The evidence ring: the last packets of a source (closed ports) or of a connection. */
@@ -534,6 +584,25 @@ static void keep_packet(struct engine *e, const struct pkt *p, bool source, cons
 		pktring_flow_key(&k, &p->src, p->sport, &p->dst, p->dport);
 	}
 	pktring_add(e->ring, &k, &m->when, data, len, wire_len);
+}
+
+/* An SCTP INIT the input chain queued (nmap -sY): nft cannot tell whether an endpoint takes
+ * it, so the endpoint table decides. To a closed port it counts like UDP, with the closed-port
+ * verdict @closed; otherwise it goes on (its queue is `bypass` for the same reason). */
+static enum engine_verdict sctp_init(struct engine *e, int r, const struct pkt *p, const uint8_t *data, size_t len,
+				     size_t wire_len, const struct engine_meta *m, struct engine_counters *c,
+				     enum engine_verdict closed)
+{
+	struct timespec ts;
+	/* RFC 9260 sec. 3.3.2: INIT is chunk type 1 and travels alone. */
+	if (r != PKT_L4 || p->payload_caplen < 1 || p->payload[0] != 1)
+		return ENGINE_ACCEPT;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (sctpeps_bound(&e->sctp, p->dport, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000))
+		return ENGINE_ACCEPT;
+	keep_packet(e, p, true, data, len, wire_len, m);
+	closed_port(e, p, 0, m, c);
+	return closed;
 }
 
 enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t len, size_t wire_len,
@@ -556,7 +625,24 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 		atomic_fetch_add_explicit(&c->no_l4, 1, memory_order_relaxed);
 
 	if (m->origin == ORIGIN_CLOSED_PORT) {
+		struct marktag tag;
 		if (l4 && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+			keep_packet(e, &p, true, data, len, wire_len, m);
+			closed_port(e, &p, p.tcp_flags, m, c);
+		} else if (p.proto == IPPROTO_SCTP && r >= 0 && m->local == LOCAL_DST) {
+			v = sctp_init(e, r, &p, data, len, wire_len, m, c, def);
+		} else if (l4 && (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6) && m->local == LOCAL_SRC) {
+			closed_by_icmp(e, &p, data, len, wire_len, m, c); /* from the output hook */
+		} else if (r == PKT_UNCAPTURED && marktag_read(m->mark, &tag)) {
+			/* The transport header lies beyond copy_range (a long extension header
+			 * chain): the kernel's tag says what it was. Nothing else of it is known. */
+			p.proto = tag.proto;
+			p.dport = tag.dport;
+			p.sport = 0;
+			p.tcp_flags = tag.tcp_flags;
+			p.payload_len = 0;
+			p.tcp_optlen = 0;
+			p.tcp_window = 0;
 			keep_packet(e, &p, true, data, len, wire_len, m);
 			closed_port(e, &p, p.tcp_flags, m, c);
 		}

@@ -16,6 +16,7 @@
 #include "decide/netlist.h"
 #include "decide/policy.h"
 #include "detect/flow.h"
+#include "detect/sctpeps.h"
 #include "detect/tracker.h"
 #include "evidence/pktring.h"
 #include "evidence/saver.h"
@@ -54,6 +55,7 @@ struct engine {
 	_Atomic uint64_t flood_syns;
 	_Atomic int64_t flood_reported;
 	_Atomic uint64_t detections[DET_COUNT]; /* events raised, per detector */
+	struct sctpeps sctp;     /* which SCTP ports are open (nft cannot tell) */
 };
 
 /* Per-worker counters; the worker increments, anyone may read. */
@@ -80,6 +82,7 @@ struct engine_meta {
 	uint16_t queue;
 	enum engine_origin origin;
 	enum engine_local local;
+	uint32_t mark;           /* the packet mark (NFQA_MARK; 0 when none): see decode/marktag.h */
 };
 
 /* @flows and @events may be NULL (no connection detectors; events only logged). @q NULL

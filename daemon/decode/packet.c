@@ -18,8 +18,10 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 {
 	switch (p->proto) {
 	case IPPROTO_TCP: {
-		if (caplen < 20 || l4len < 20)
+		if (l4len < 20)
 			return -EBADMSG;
+		if (caplen < 20)
+			return PKT_UNCAPTURED;
 		size_t doff = (size_t)(l4[12] >> 4) * 4;
 		if (doff < 20 || doff > l4len)
 			return -EBADMSG;
@@ -36,8 +38,10 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 		return PKT_L4;
 	}
 	case IPPROTO_UDP: {
-		if (caplen < 8 || l4len < 8)
+		if (l4len < 8)
 			return -EBADMSG;
+		if (caplen < 8)
+			return PKT_UNCAPTURED;
 		size_t ulen = rd16(l4 + 4);
 		/* 0 is legal for IPv6 jumbograms only; otherwise the UDP length must fit IP's. */
 		if (ulen < 8 || ulen > l4len)
@@ -51,8 +55,10 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 	}
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		if (caplen < 4 || l4len < 4)
+		if (l4len < 4)
 			return -EBADMSG;
+		if (caplen < 4)
+			return PKT_UNCAPTURED;
 		p->icmp_type = l4[0];
 		p->icmp_code = l4[1];
 		p->payload_len = (uint32_t)(l4len - 4);
@@ -60,6 +66,21 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 		 * packet it answers, which a replay reads for closed UDP ports. */
 		p->payload = caplen > 4 ? l4 + 4 : NULL;
 		p->payload_caplen = caplen > 4 ? (uint32_t)(caplen - 4) : 0;
+		return PKT_L4;
+	case IPPROTO_SCTP:
+		/* RFC 9260 sec. 3.1: the common header, ports first (nmap -sY, the kernel's
+		 * protocol unreachable quoting an INIT). */
+		if (l4len < 12)
+			return -EBADMSG;
+		if (caplen < 4)
+			return PKT_UNCAPTURED;
+		p->sport = rd16(l4);
+		p->dport = rd16(l4 + 2);
+		if (caplen < 12) /* the ports only: an ICMP error may quote just 8 bytes (RFC 792) */
+			return PKT_UNCAPTURED;
+		p->payload_len = (uint32_t)(l4len - 12);
+		p->payload = caplen > 12 ? l4 + 12 : NULL;
+		p->payload_caplen = caplen > 12 ? (uint32_t)(caplen - 12) : 0;
 		return PKT_L4;
 	default:
 		return PKT_NO_L4;
@@ -120,7 +141,11 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 	p->ttl = d[7];
 	nh = d[6];
 
-	for (int i = 0;; i++) {
+	/* No limit on the number of headers: the kernel walks them all (ipv6_find_hdr, the
+	 * input path), so a limit here would only hide packets it delivers (nine destination
+	 * options before a SYN, an evasion). Each header is at least 8 bytes and @off only grows,
+	 * so the walk ends within @len / 8 steps. */
+	for (;;) {
 		switch (nh) {
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
@@ -128,8 +153,11 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 		case IPPROTO_FRAGMENT:
 		case IPPROTO_AH: {
 			size_t hlen;
-			if (i >= PKT_IPV6_MAX_EXTHDRS || off + 8 > len || off + 8 > end)
+			p->proto = nh;
+			if (off + 8 > end)
 				return -EBADMSG;
+			if (off + 8 > len)
+				return PKT_UNCAPTURED;
 			if (nh == IPPROTO_FRAGMENT) {
 				hlen = 8;
 				if (rd16(d + off + 2) & 0xfff8) { /* offset != 0 */
@@ -146,8 +174,10 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 				return -EBADMSG;
 			nh = d[off];
 			off += hlen;
-			if (off > len) /* header chain runs past what we were given */
-				return -EBADMSG;
+			if (off > len) { /* the chain runs past the capture: the packet does not */
+				p->proto = nh;
+				return PKT_UNCAPTURED;
+			}
 			continue;
 		}
 		case IPPROTO_NONE:

@@ -15,14 +15,13 @@
 #define TCPF_ACK 0x10
 #define TCPF_URG 0x20
 
-#define PKT_IPV6_MAX_EXTHDRS 8 /* deeper chains are treated as malformed (RFC 7112 spirit) */
-
 struct pkt {
 	struct nfs_addr src, dst;
-	uint8_t proto;          /* IPPROTO_* of the transport header that was reached */
+	uint8_t proto;          /* IPPROTO_* of the transport header that was reached (PKT_UNCAPTURED:
+				   the next header the capture ended in) */
 	uint8_t ttl;            /* TTL / hop limit */
 	uint16_t ip_id;         /* IPv4 identification (0 for IPv6) */
-	uint16_t sport, dport;  /* TCP/UDP only */
+	uint16_t sport, dport;  /* TCP, UDP and SCTP only */
 	uint8_t tcp_flags;
 	uint8_t icmp_type, icmp_code;
 	uint16_t tcp_window;
@@ -37,10 +36,16 @@ enum pkt_outcome {
 	PKT_L4 = 0,      /* TCP/UDP/ICMP/ICMPv6 header decoded */
 	PKT_NO_L4 = 1,   /* valid IP, but no transport header to read: a non-first fragment, ESP,
 			    "no next header", or another protocol */
+	PKT_UNCAPTURED = 2, /* valid as far as captured, but the capture ends before the end of the
+			       transport header (a long extension header chain, copy_range): the
+			       kernel saw a transport header that we cannot read (SCTP: the
+			       ports are filled when their 4 bytes were captured) */
 };
 
 /* Decodes @len captured bytes of a packet whose length on the wire was @wire_len (>= @len).
- * Returns PKT_L4 or PKT_NO_L4 and fills @out, or -EBADMSG for a malformed packet (bad version,
- * header lengths that contradict each other or the capture, too many extension headers) and
- * leaves @out untouched. Reads nothing past @len. */
+ * Returns PKT_L4, PKT_NO_L4 or PKT_UNCAPTURED and fills @out, or -EBADMSG for a malformed
+ * packet (bad version, header lengths that contradict each other or the wire length) and
+ * leaves @out untouched. IPv6 extension headers are walked however many there are, as the
+ * kernel does (each is at least 8 bytes, so the walk is bounded by @len). Reads nothing past
+ * @len. */
 int pkt_decode(const uint8_t *data, size_t len, size_t wire_len, struct pkt *out);

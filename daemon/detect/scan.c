@@ -5,7 +5,7 @@ const char *scan_class(const struct trk_report *r)
 {
 	static const struct { enum trk_class c; const char *name; } kinds[] = {
 		{ TRK_SYN, "syn" }, { TRK_FIN, "fin" }, { TRK_NULL, "null" }, { TRK_XMAS, "xmas" },
-		{ TRK_ACK, "ack" }, { TRK_UDP, "udp" },
+		{ TRK_ACK, "ack" }, { TRK_UDP, "udp" }, { TRK_SCTP, "sctp" }, { TRK_PROTO, "proto" },
 	};
 	uint64_t total = 0;
 

@@ -7,7 +7,8 @@
 
 #include "detect/tracker.h"
 
-/* "syn", "connect", "fin", "null", "xmas", "ack", "udp" when one kind makes at least 90% of
+/* "syn", "connect", "fin", "null", "xmas", "ack", "udp", "sctp" (nmap -sY), "proto" (nmap -sO:
+ * protocols nothing on the host handles) when one kind makes at least 90% of
  * the probes, else "mixed". A SYN scan is "connect" when most SYNs carry the options an
  * operating system's connect() sends (raw-socket scanners send bare SYNs). */
 const char *scan_class(const struct trk_report *r);

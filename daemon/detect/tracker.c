@@ -65,6 +65,10 @@ enum trk_class trk_classify(uint8_t proto, uint8_t f)
 {
 	if (proto == IPPROTO_UDP)
 		return TRK_UDP;
+	if (proto == IPPROTO_SCTP)
+		return TRK_SCTP;
+	if (proto != IPPROTO_TCP)
+		return TRK_PROTO;
 	f &= TCPF_FIN | TCPF_SYN | TCPF_RST | TCPF_PSH | TCPF_ACK | TCPF_URG;
 	if (f & TCPF_RST)
 		return TRK_RST;
@@ -82,7 +86,7 @@ enum trk_class trk_classify(uint8_t proto, uint8_t f)
 const char *trk_class_name(enum trk_class c)
 {
 	static const char *const n[TRK_CLASSES] = { "syn", "fin", "null", "xmas", "ack", "tcp-other",
-						    "synack", "rst", "udp" };
+						    "synack", "rst", "udp", "sctp", "proto" };
 	return (unsigned)c < TRK_CLASSES ? n[c] : "?";
 }
 

@@ -25,6 +25,8 @@ enum trk_class {
 	TRK_SYNACK, /* unsolicited SYN-ACK: backscatter of a spoofed SYN flood, not a probe */
 	TRK_RST,    /* RST: backscatter or a late reset, not a probe */
 	TRK_UDP,
+	TRK_SCTP,   /* SCTP INIT to a closed port (nmap -sY) */
+	TRK_PROTO,  /* a protocol nothing on the host handles (nmap -sO), port 0 */
 	TRK_CLASSES
 };
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "decode/marktag.h"
 
 /* What one queued packet costs in the socket buffer beyond its copied bytes: netlink and
  * nfqueue headers, attributes, skb overhead. */
@@ -72,12 +73,16 @@ static int64_t mono_s(void)
 	return ts.tv_sec;
 }
 
-static void send_verdict(struct worker *w, uint32_t id, int verdict)
+/* @clear_mark: also set the packet's mark back to 0 (it carries the ruleset's tag, which
+ * must not outlive the queue: decode/marktag.h). */
+static void send_verdict(struct worker *w, uint32_t id, int verdict, bool clear_mark)
 {
 	char buf[256];
 	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, w->queue);
 
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	if (clear_mark)
+		nfq_nlmsg_verdict_put_mark(nlh, 0);
 	if (mnl_socket_sendto(w->nl, nlh, nlh->nlmsg_len) < 0)
 		atomic_fetch_add_explicit(&w->verdict_errors, 1, memory_order_relaxed);
 }
@@ -127,9 +132,15 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const st
 	struct engine_meta m = {
 		.when = when, .when_kernel = kernel_time, .queue = w->queue, .origin = w->origin,
 		.local = ph->hook == NF_INET_LOCAL_IN ? LOCAL_DST : ph->hook == NF_INET_LOCAL_OUT ? LOCAL_SRC : LOCAL_UNKNOWN,
+		/* Sent only when not 0; nfq_nlmsg_parse checked it is a u32. */
+		.mark = attr[NFQA_MARK] ? ntohl(mnl_attr_get_u32(attr[NFQA_MARK])) : 0,
 	};
 	enum engine_verdict v = engine_packet(w->engine, data, len, wire, &m, &w->c);
-	send_verdict(w, id, v == ENGINE_ACCEPT ? NF_ACCEPT : NF_DROP);
+	struct marktag tag;
+	/* An accepted closed-port attempt goes on with the mark it came with: 0, as the ruleset
+	 * tags only unmarked packets. */
+	bool clear = v == ENGINE_ACCEPT && w->origin == ORIGIN_CLOSED_PORT && marktag_read(m.mark, &tag);
+	send_verdict(w, id, v == ENGINE_ACCEPT ? NF_ACCEPT : NF_DROP, clear);
 	count_latency(w, rx);
 }
 

@@ -256,9 +256,14 @@ static void test_fields(void)
 	CHECK(j && !strcmp(str(j, "proto"), "icmp"), "proto icmp");
 	json_decref(j);
 
-	h.proto = 132; /* SCTP */
+	h.proto = 132; /* SCTP: a number, with its ports (nmap -sY) */
 	j = roundtrip(&h, NULL);
-	CHECK(j && num(j, "proto") == 132 && !json_object_get(j, "sport"), "other protocols as a number, no ports");
+	CHECK(j && num(j, "proto") == 132 && num(j, "sport") == 53 && num(j, "dport") == 33434, "SCTP as a number, with ports");
+	json_decref(j);
+
+	h.proto = 47; /* GRE, say: no ports */
+	j = roundtrip(&h, NULL);
+	CHECK(j && num(j, "proto") == 47 && !json_object_get(j, "sport"), "other protocols as a number, no ports");
 	json_decref(j);
 
 	h.proto = 0;

@@ -29,7 +29,7 @@ ip link set lo up
 printf '#!/bin/sh\nexec /sbin/modprobe -d %q "$@"\n' "$NFSENTRY_VM_MODULES" >/run/modprobe
 chmod 755 /run/modprobe
 echo /run/modprobe >/proc/sys/kernel/modprobe
-for mod in nf_tables nft_queue nfnetlink_queue nft_socket veth; do
+for mod in nf_tables nft_queue nfnetlink_queue nft_socket nft_fib_inet veth; do
 	modprobe -d "$NFSENTRY_VM_MODULES" "$mod" || { say "cannot load module $mod"; exit 1; }
 done
 

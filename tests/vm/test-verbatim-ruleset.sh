@@ -26,7 +26,8 @@ for obj in json.load(open(sys.argv[1]))["nftables"]:
             queues.append((rule["chain"], json.dumps(q["num"]), q.get("flags", "")))
         if "xt" in x:
             xt.append((rule["chain"], x["xt"]))
-want = [("inspect_queue", '{"range": [8, 9]}', "bypass"), ("input", '{"range": [0, 1]}', "")]
+want = [("inspect_queue", '{"range": [8, 9]}', "bypass"), ("input", '{"range": [0, 1]}', ""),
+        ("closed_queue", '{"range": [0, 1]}', ""), ("sctp_queue", '{"range": [0, 1]}', "bypass")]
 if xt or sorted(queues) != sorted(want):
     print("queue statements %s (want %s), xt expressions %s" % (sorted(queues), want, xt))
     sys.exit(1)

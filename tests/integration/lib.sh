@@ -352,3 +352,16 @@ print(int(sum(s["value"] for s in fam["samples"] if s.get("name", name) == name 
               all(s["labels"].get(k) == v for k, v in (w.split("=", 1) for w in want)))))
 ' "$@" || fail "cannot read metric $1 over the control socket"
 }
+
+# root_shell_visit: a root shell listens on the victim's port 4444 (socat EXEC:'sh -i', as an
+# intruder leaves it) and a client from the scanner namespace connects to it for 2 s: its
+# "# " prompt is root-sig's evidence against the client.
+root_shell_visit() {
+	ip netns exec "$VNS" socat TCP-LISTEN:4444,reuseaddr EXEC:'sh -i',stderr </dev/null >/dev/null 2>&1 &
+	wait_until 5 port_listening 4444 || fail "socat did not listen on 4444"
+	timeout 10 ip netns exec "$SNS" python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 4444), timeout=3)
+time.sleep(2)
+' "$V4" >/dev/null 2>&1 || true
+}

@@ -114,13 +114,7 @@ wait_until 10 ban4_has "$OTHER4" || fail "$OTHER4 not banned: $(set_elems ban4)"
 wait_for_event 'e["event"] == "scan" and e["src"] == "'$OTHER4'" and e["action"] == "ban" and "reason" not in e'
 
 step "evidence that needs a handshake still bans an active peer: a root shell answers it"
-ip netns exec "$VNS" socat TCP-LISTEN:4444,reuseaddr EXEC:'sh -i',stderr </dev/null >/dev/null 2>&1 &
-wait_until 5 port_listening 4444 || fail "socat did not listen on 4444"
-timeout 10 ip netns exec "$SNS" python3 -c '
-import socket, sys, time
-s = socket.create_connection((sys.argv[1], 4444), timeout=3)
-time.sleep(2)
-' "$V4" >/dev/null 2>&1 || true
+root_shell_visit
 wait_until 10 ban4_has "$S4" || fail "$S4 not banned for the root shell: $(set_elems ban4)"
 # Offence 1: the refused scans before were no offence, so nothing escalated.
 wait_for_event 'e["event"] == "ban" and e["src"] == "'$S4'" and e["detector"] == "root-sig" and e["action"] == "ban" and e["offence"] == 1'

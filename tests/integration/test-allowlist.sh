@@ -13,13 +13,7 @@ wait_for_event 'e["event"] == "scan" and e["src"] == "'$S4'" and e["action"] == 
 no_event 'e["action"] == "ban"'
 
 step "a backdoor whose action is ban: its ban is refused too, said by a ban event"
-ip netns exec "$VNS" socat TCP-LISTEN:4444,reuseaddr EXEC:'sh -i',stderr </dev/null >/dev/null 2>&1 &
-wait_until 5 port_listening 4444 || fail "socat did not listen on 4444"
-timeout 10 ip netns exec "$SNS" python3 -c '
-import socket, sys, time
-s = socket.create_connection((sys.argv[1], 4444), timeout=3)
-time.sleep(2)
-' "$V4" >/dev/null 2>&1 || true
+root_shell_visit
 wait_for_event 'e["event"] == "backdoor" and e["detector"] == "root-sig" and e["src"] == "'$S4'"'
 wait_for_event 'e["event"] == "ban" and e["detector"] == "root-sig" and e["src"] == "'$S4'" and
 	e["action"] == "refused" and e["reason"] in ("allowlisted '$S4'", "allowlisted '$S4'/32")'

@@ -103,6 +103,7 @@ struct banwriter {
 	 * absence was said. */
 	struct nftset_query active_q[2 * NFTSET_BATCH_MAX];
 	bool active_warned;
+	bool prefix_warned[2]; /* the same for active4 and active6 in active_prefixes() */
 };
 
 const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1] = { 100, 250, 500, 1000, 2500,
@@ -608,6 +609,9 @@ static void full_report(struct banwriter *w, int64_t now)
 struct active_answer {
 	bool host, net;
 	uint64_t age_s;
+	/* A distributed scan's request: its prefix holds active peer @peer (age_s is then its). */
+	bool in_prefix;
+	struct nfs_addr peer;
 };
 
 static void active_lookup(struct banwriter *w, const struct ban_request *req, size_t n, struct active_answer *out)
@@ -654,6 +658,67 @@ static void active_lookup(struct banwriter *w, const struct ban_request *req, si
 			 "([allow] active_peers); load the shipped ruleset (nfsentry load-ruleset)", NFTSET_ACTIVE4,
 			 NFTSET_ACTIVE6, NFTSET_ACTIVE6NET);
 	w->active_warned = missing;
+}
+
+struct prefix_ctx {
+	const struct ban_request *req;
+	struct active_answer *out;
+	size_t idx[NFTSET_BATCH_MAX], n; /* the distributed scans' requests of one family */
+	uint64_t max_age_ms;
+};
+
+static void prefix_cb(const struct nfs_addr *peer, uint64_t age_ms, void *data)
+{
+	struct prefix_ctx *c = data;
+
+	if (age_ms >= c->max_age_ms) /* strictly younger, as in active_lookup() */
+		return;
+	for (size_t k = 0; k < c->n; k++) {
+		struct active_answer *o = &c->out[c->idx[k]];
+		if (!o->in_prefix && nfs_addr_in(&c->req[c->idx[k]].addr, peer)) {
+			o->in_prefix = true;
+			o->peer = *peer;
+			o->age_s = age_ms / 1000;
+		}
+	}
+}
+
+/* Which distributed scans' prefixes (DET_DSCAN requests) hold an active peer: their sources
+ * are as easy to forge as a single scanner's, and a prefix ban would cut the peer off with
+ * everyone else there (docs/security.md, "Item 4"). A prefix has no element of its own in
+ * active4/active6 to look up, so each set is dumped once for the burst, and only when the
+ * burst holds such a request of its family (rare: the engine holds a prefix after each
+ * request). The dump is as long as the set (at most its size, 65536 as shipped), and each of
+ * its addresses is compared with at most a burst's prefixes. */
+static void active_prefixes(struct banwriter *w, const struct ban_request *req, size_t n, struct active_answer *out)
+{
+	static const struct {
+		int family;
+		const char *set;
+	} sets[] = { { AF_INET, NFTSET_ACTIVE4 }, { AF_INET6, NFTSET_ACTIVE6 } };
+	struct prefix_ctx c = { .req = req, .out = out, .max_age_ms = w->cur->active_peers * 1000 };
+
+	if (!w->cur->active_peers)
+		return;
+	for (size_t f = 0; f < sizeof(sets) / sizeof(sets[0]); f++) {
+		c.n = 0;
+		for (size_t i = 0; i < n; i++)
+			if (req[i].op == BAN_OP_AUTO && req[i].det == DET_DSCAN && req[i].addr.family == sets[f].family)
+				c.idx[c.n++] = i;
+		if (c.n == 0)
+			continue;
+		int r = nftset_ages(&w->nl, sets[f].set, prefix_cb, &c);
+		/* Fail towards the ban, as active_lookup() does. An active peer found before a dump
+		 * broke off was in the kernel's set all the same: it stands. */
+		if (r == -ENOENT && !w->prefix_warned[f])
+			log_warn("set %s is missing from table inet nfsentry: prefix bans of distributed scans are "
+				 "made without looking for active peers ([allow] active_peers); load the shipped "
+				 "ruleset (nfsentry load-ruleset)", sets[f].set);
+		else if (r < 0 && r != -ENOENT)
+			log_warn("cannot read set %s (%s): %zu prefix ban(s) decided without looking for active peers",
+				 sets[f].set, strerror(-r), c.n);
+		w->prefix_warned[f] = r == -ENOENT;
+	}
 }
 
 /* A scan request carries its event, written here with what was done (once: a retried request
@@ -786,6 +851,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	struct active_answer act[NFTSET_BATCH_MAX];
 
 	active_lookup(w, req, n, act);
+	active_prefixes(w, req, n, act);
 	for (size_t i = 0; i < n; i++) {
 		const struct nfs_addr *addr = &req[i].addr;
 		const struct nfs_addr *net;
@@ -848,6 +914,19 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 				   (unsigned long long)act[i].age_s);
 			d.not_banned_active++;
 			refused(w, &req[i], addr, "active peer");
+			continue;
+		}
+		if (act[i].in_prefix) {
+			/* Forged sources cost nothing; a real client of the prefix would pay for them. */
+			char pb[NFS_ADDR_STRLEN], why[NFS_ADDR_STRLEN + 24];
+			nfs_addr_format(&act[i].peer, pb, sizeof(pb));
+			log_notice("not banning %s (crossed the threshold: %u closed ports from at least %u of its "
+				   "sources): holds active peer %s (exchanged data with this host %llus ago); forged "
+				   "sources do not prove who scanned", a, req[i].report.ports, req[i].report.sources,
+				   pb, (unsigned long long)act[i].age_s);
+			d.not_banned_active++;
+			snprintf(why, sizeof(why), "holds active peer %s", pb);
+			refused(w, &req[i], addr, why);
 			continue;
 		}
 		offence[m] = offences_count(w->offences, addr, now / 1000, s->forget) + 1;

@@ -213,7 +213,8 @@ static int elem_cb(struct nftnl_set_elem *el, void *data)
 	uint32_t klen = 0;
 	const void *key = nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &klen);
 
-	if (!key || klen != (d->v6 ? 16u : 4u))
+	/* An address set (ban4, active4, active6) holds either family: the key's length says which. */
+	if (!key || (d->interval ? klen != (d->v6 ? 16u : 4u) : klen != 4u && klen != 16u))
 		return 0; /* not ours to interpret */
 	struct raw r = { .end = nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_FLAGS) &&
 				(nftnl_set_elem_get_u32(el, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END) };
@@ -223,9 +224,10 @@ static int elem_cb(struct nftnl_set_elem *el, void *data)
 	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_EXPIRATION))
 		r.expires = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION);
 	if (!d->interval) {
-		struct nftset_elem e = { .addr = { .family = AF_INET, .plen = 32 },
+		bool v4 = klen == 4;
+		struct nftset_elem e = { .addr = { .family = v4 ? AF_INET : AF_INET6, .plen = v4 ? 32 : 128 },
 					 .timeout_ms = r.timeout, .expires_ms = r.expires };
-		memcpy(e.addr.a, r.key, 4);
+		memcpy(e.addr.a, r.key, klen);
 		return d->cb(&e, d->data) < 0 ? -1 : 0;
 	}
 	if (d->n == d->cap) {
@@ -301,23 +303,35 @@ static int fold_intervals(struct dump_ctx *d)
 	return 0;
 }
 
+struct nlmsghdr *nftset_request(char *buf, uint16_t type, uint16_t flags, const char *set, uint32_t seq)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTSET_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
+	if (type == NFT_MSG_GETSET)
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	else
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return nlh;
+}
+
 int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data)
 {
 	char buf[NL_MSG_BUF];
 	bool net = !strcmp(set, NFTSET_BANNET4) || !strcmp(set, NFTSET_BANNET6);
 	struct dump_ctx d = { .cb = cb, .data = data, .v6 = !strcmp(set, NFTSET_BAN6) || !strcmp(set, NFTSET_BANNET6),
-			      .interval = strcmp(set, NFTSET_BAN4) != 0, .net = net };
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh;
+			      .interval = !strcmp(set, NFTSET_BAN6) || net, .net = net };
+	struct nlmsghdr *nlh = nftset_request(buf, NFT_MSG_GETSETELEM, NLM_F_DUMP | NLM_F_ACK, set, nl_next_seq(nl));
 	int r;
 
-	if (!s)
+	if (!nlh)
 		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTSET_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, nl_next_seq(nl));
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
 	r = nl_dump(nl, nlh, set_elems_cb, &d);
 	if (r == 0 && d.err)
 		r = d.err;

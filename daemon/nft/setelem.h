@@ -61,7 +61,13 @@ int nftset_commit(struct nl *nl, uint16_t type, const struct nftset_elem *e, siz
  * conversation failed and the outcome is unknown. */
 int nftset_swap(struct nl *nl, const struct nftset_elem *out, const struct nftset_elem *in, int res[2]);
 
-/* Calls @cb for each element of @set (intervals folded back into prefixes; e->net set for
- * bannet4 and bannet6). Returns 0, or -ENOENT when the table or the set does not exist, or
+/* Builds in @buf (NL_MSG_BUF bytes) a request of @type (NFT_MSG_GETSET, or NFT_MSG_GETSETELEM)
+ * about @set of table inet nfsentry, with @flags and sequence @seq. Returns the message in
+ * @buf, or NULL when out of memory. */
+struct nlmsghdr *nftset_request(char *buf, uint16_t type, uint16_t flags, const char *set, uint32_t seq);
+
+/* Calls @cb for each element of @set: the intervals of ban6, bannet4 and bannet6 folded back
+ * into prefixes (e->net set for bannet4 and bannet6); any other set is taken to hold addresses
+ * (ban4, active4, active6). Returns 0, or -ENOENT when the table or the set does not exist, or
  * another -errno. */
 int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data);

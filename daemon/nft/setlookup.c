@@ -63,14 +63,26 @@ static struct nlmsghdr *put_question(struct mnl_nlmsg_batch *b, const char *set,
 	return mnl_nlmsg_batch_next(b) ? nlh : NULL;
 }
 
-static void got_set(struct lookup *l, const struct slot *sl, const struct nlmsghdr *h)
+/* The set's own timeout from its NEWSET message into @timeout_ms (left alone if it has none). */
+static void parse_set_timeout(const struct nlmsghdr *h, uint64_t *timeout_ms)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	if (!s)
 		return;
 	if (nftnl_set_nlmsg_parse(h, s) == 0 && nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
-		l->set_timeout[sl->set] = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
+		*timeout_ms = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
 	nftnl_set_free(s);
+}
+
+static void got_set(struct lookup *l, const struct slot *sl, const struct nlmsghdr *h)
+{
+	parse_set_timeout(h, &l->set_timeout[sl->set]);
+}
+
+/* An element's age: its timeout (@timeout_ms, its own or the set's) minus the time it has left. */
+static uint64_t elem_age(uint64_t timeout_ms, uint64_t expires_ms)
+{
+	return expires_ms < timeout_ms ? timeout_ms - expires_ms : 0;
 }
 
 static void got_elem(struct lookup *l, const struct slot *sl, const struct nlmsghdr *h)
@@ -96,7 +108,7 @@ static void got_elem(struct lookup *l, const struct slot *sl, const struct nlmsg
 					   ? nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION)
 					   : 0;
 		q->found = true;
-		q->age_ms = expires < timeout ? timeout - expires : 0;
+		q->age_ms = elem_age(timeout, expires);
 	}
 	nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s);
@@ -207,4 +219,39 @@ out:
 	free(buf);
 	free(l);
 	return r;
+}
+
+static int set_timeout_cb(const struct nlmsghdr *nlh, void *data)
+{
+	parse_set_timeout(nlh, data);
+	return MNL_CB_OK;
+}
+
+struct ages_ctx {
+	uint64_t set_timeout;
+	void (*cb)(const struct nfs_addr *a, uint64_t age_ms, void *data);
+	void *data;
+};
+
+static int ages_cb(const struct nftset_elem *e, void *data)
+{
+	struct ages_ctx *c = data;
+	/* An element whose timeout is the set's own carries none (the kernel leaves it out). */
+	c->cb(&e->addr, elem_age(e->timeout_ms ? e->timeout_ms : c->set_timeout, e->expires_ms), c->data);
+	return 0;
+}
+
+int nftset_ages(struct nl *nl, const char *set, void (*cb)(const struct nfs_addr *a, uint64_t age_ms, void *data),
+		void *data)
+{
+	char buf[NL_MSG_BUF];
+	struct ages_ctx c = { .cb = cb, .data = data };
+	/* The set first, for its own timeout: one message, answered by the set and an ack. */
+	struct nlmsghdr *nlh = nftset_request(buf, NFT_MSG_GETSET, NLM_F_ACK, set, nl_next_seq(nl));
+	int r;
+
+	if (!nlh)
+		return -ENOMEM;
+	r = nl_dump(nl, nlh, set_timeout_cb, &c.set_timeout);
+	return r < 0 ? r : nftset_dump(nl, set, ages_cb, &c);
 }

@@ -27,6 +27,12 @@ struct nftset_query {
 				 the kernel's -errno */
 };
 
+/* Calls @cb for each address in @set (active4 or active6) with its age as above, in one dump:
+ * as many calls as the set holds (at most its size in the ruleset, 65536 as shipped).
+ * Returns 0, -ENOENT when the table or the set does not exist, or -errno. */
+int nftset_ages(struct nl *nl, const char *set, void (*cb)(const struct nfs_addr *a, uint64_t age_ms, void *data),
+		void *data);
+
 /* Asks about @n <= NFTSET_LOOKUP_MAX elements. Returns 0 (each query answered in its fields),
  * -E2BIG, or -errno when the conversation failed (then no answer can be trusted). */
 int nftset_lookup(struct nl *nl, struct nftset_query *q, size_t n);

@@ -337,6 +337,69 @@ setup() {
 	start_daemon
 }
 
+# session HOST TAG [SRC]: a client in the scanner namespace that connects to the echo server on
+# $ECHO_PORT of HOST (from SRC), says hello, then waits for $TMPD/TAG.go and says it again; it
+# writes what came back to $TMPD/TAG.out ("ok 1" after the first exchange, "ok 2" after the
+# second, or why it failed). Runs in the background, at most 200 s.
+session() {
+	ip netns exec "$SNS" timeout 200 python3 -c '
+import os, socket, sys, time
+host, port, tag, tmpd, src = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+out = os.path.join(tmpd, tag + ".out")
+def say(what):
+    with open(out + ".tmp", "w") as f:
+        f.write(what + "\n")
+    os.rename(out + ".tmp", out)
+try:
+    s = socket.create_connection((host, port), timeout=5, source_address=(src, 0) if src else None)
+    for n in (1, 2):
+        if n == 2:
+            while not os.path.exists(os.path.join(tmpd, tag + ".go")):
+                time.sleep(0.1)
+        msg = b"hello %d\n" % n
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            chunk = s.recv(64)
+            if not chunk:
+                raise OSError("closed by the server")
+            got += chunk
+        say("ok %d" % n if got == msg else "bad echo %r" % got)
+except OSError as err:
+    say("error %s" % err)
+' "$1" "$ECHO_PORT" "$2" "$TMPD" "${3:-}" &
+}
+session_says() { [ "$(cat "$TMPD/$1.out" 2>/dev/null)" = "$2" ]; }
+
+# NMAPS: scans running in the background (not the daemon: a bare wait would wait for it).
+NMAPS=()
+wait_nmaps() {
+	local p
+	for p in "${NMAPS[@]}"; do wait "$p" || fail "an nmap failed"; done
+	NMAPS=()
+}
+
+# spread NET|PREFIX6 FIRST_PORT: a distributed scan: 30 sources (NET.10-.39, or the /64s
+# PREFIX6:1:: .. PREFIX6:30::), 9 distinct closed ports each (270 across the prefix, each
+# source below a threshold of 10), nmap -S from each, ten at a time.
+spread() {
+	local i src ports opts=()
+	for i in $(seq 1 30); do
+		if [[ $1 == *:* ]]; then
+			src=$1:$i::2 opts=(-6)
+			in_s ip addr replace "$src/64" dev veth-s nodad
+		else
+			src=$1.$((9 + i)) opts=()
+			in_s ip addr replace "$src/24" dev veth-s
+		fi
+		ports=$(($2 + i * 9))-$(($2 + i * 9 + 8))
+		scan "${opts[@]}" -sS -p "$ports" -S "$src" -e veth-s &
+		NMAPS+=($!)
+		[ $((i % 10)) != 0 ] || wait_nmaps
+	done
+	wait_nmaps
+}
+
 # ctl_metric NAME [LABEL=VALUE]: the sum of the running daemon's samples of metric NAME (those
 # with that label, when given), asked over the control socket (`nfsentryctl --json status`
 # carries every metric of docs/metrics.md), so nothing waits for the metrics file.

@@ -23,38 +23,6 @@ step "an echo server in the victim, a client session from the scanner (IPv4 and 
 ip netns exec "$VNS" socat "TCP6-LISTEN:$ECHO_PORT,fork,reuseaddr,ipv6only=0" EXEC:cat </dev/null >/dev/null 2>&1 &
 wait_until 5 port_listening "$ECHO_PORT" || fail "no echo server"
 
-# session HOST TAG [SRC]: a client that says hello, then waits for $TMPD/TAG.go and says it again;
-# it writes what came back to $TMPD/TAG.out ("ok 1" after the first exchange, "ok 2" after the
-# second, or why it failed).
-session() {
-	ip netns exec "$SNS" timeout 120 python3 -c '
-import os, socket, sys, time
-host, port, tag, tmpd, src = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-out = os.path.join(tmpd, tag + ".out")
-def say(what):
-    with open(out + ".tmp", "w") as f:
-        f.write(what + "\n")
-    os.rename(out + ".tmp", out)
-try:
-    s = socket.create_connection((host, port), timeout=5, source_address=(src, 0) if src else None)
-    for n in (1, 2):
-        if n == 2:
-            while not os.path.exists(os.path.join(tmpd, tag + ".go")):
-                time.sleep(0.1)
-        msg = b"hello %d\n" % n
-        s.sendall(msg)
-        got = b""
-        while len(got) < len(msg):
-            chunk = s.recv(64)
-            if not chunk:
-                raise OSError("closed by the server")
-            got += chunk
-        say("ok %d" % n if got == msg else "bad echo %r" % got)
-except OSError as err:
-    say("error %s" % err)
-' "$1" "$ECHO_PORT" "$2" "$TMPD" "${3:-}" &
-}
-session_says() { [ "$(cat "$TMPD/$1.out" 2>/dev/null)" = "$2" ]; }
 session "$V4" c4
 session "$V6" c6 "$C6"
 wait_until 10 session_says c4 "ok 1" || fail "IPv4 session: $(cat "$TMPD/c4.out" 2>/dev/null)"

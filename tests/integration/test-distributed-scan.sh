@@ -38,30 +38,6 @@ for n in $NET6 $PROT6; do in_v ip -6 route add "$n::/48" dev veth-v; done
 write_config ban.duration=5m "allow.networks=127.0.0.0/8, ::1/128, $ALLOWED4.200/32"
 start_daemon
 
-# nmaps: the scans running in the background (not the daemon: a bare wait would wait for it).
-NMAPS=()
-wait_nmaps() {
-	local p
-	for p in "${NMAPS[@]}"; do wait "$p" || fail "an nmap failed"; done
-	NMAPS=()
-}
-
-# spread NET|PREFIX6 FIRST_PORT: 30 sources, 9 distinct ports each (270 across the prefix),
-# nmap from each, ten at a time.
-spread() {
-	local i src ports opts=()
-	for i in $(seq 1 30); do
-		if [[ $1 == *:* ]]; then src=$1:$i::2 opts=(-6); else src=$1.$((9 + i)) opts=(); fi
-		in_s ip addr add "$src/$([[ $1 == *:* ]] && echo 64 || echo 24)" dev veth-s nodad 2>/dev/null ||
-			in_s ip addr add "$src/24" dev veth-s
-		ports=$(($2 + i * 9))-$(($2 + i * 9 + 8))
-		scan "${opts[@]}" -sS -p "$ports" -S "$src" -e veth-s &
-		NMAPS+=($!)
-		[ $((i % 10)) != 0 ] || wait_nmaps
-	done
-	wait_nmaps
-}
-
 step "30 sources of $NET4.0/24, 9 ports each"
 spread $NET4 1000
 wait_until 10 set_has bannet4 "$NET4.0/24" || fail "$NET4.0/24 not in bannet4: $(set_elems bannet4)"

@@ -137,5 +137,19 @@ int main(void)
 		added++;
 	CHECK(r == -ENOSPC && added > 5 && mnl_nlmsg_batch_size(b) <= 4096, "full batch: %d messages, then -ENOSPC", added);
 	mnl_nlmsg_batch_stop(b);
+
+	/* The questions of nftset_dump() and nftset_ages(): a set's elements, and the set itself. */
+	static char req[NL_MSG_BUF];
+	nlh = nftset_request(req, NFT_MSG_GETSETELEM, NLM_F_DUMP | NLM_F_ACK, "active6", 301);
+	s = parse(nlh, NFT_MSG_GETSETELEM, 301, "active6");
+	CHECK(s.n == 0 && (nlh->nlmsg_flags & NLM_F_DUMP), "a dump of active6's elements, none given");
+	nlh = nftset_request(req, NFT_MSG_GETSET, NLM_F_ACK, "active4", 302);
+	struct nftnl_set *ns = nftnl_set_alloc();
+	CHECK(NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_GETSET && nlh->nlmsg_seq == 302 &&
+	      !(nlh->nlmsg_flags & NLM_F_DUMP) && nftnl_set_nlmsg_parse(nlh, ns) == 0 &&
+	      !strcmp(nftnl_set_get_str(ns, NFTNL_SET_TABLE), "nfsentry") &&
+	      !strcmp(nftnl_set_get_str(ns, NFTNL_SET_NAME), "active4"),
+	      "a question about set active4 itself (its timeout), in table inet nfsentry");
+	nftnl_set_free(ns);
 	return tap_done();
 }

@@ -21,6 +21,16 @@
 #     are queued; "bulk, all queued" sends every packet of the stream to the inspection queues
 #     (a rule `tcp dport 5201 goto inspect_queue` first in chain inspect, and the same from
 #     port 5201 in output), the worst case.
+#   segments: one iperf3 TCP stream of small segments (100-byte writes with TCP_NODELAY,
+#     `iperf3 -l 100 -N`: about 200 bytes a segment; client on the sender's CPU, server on the
+#     readers', `-A`), so that the per-packet rules of the ruleset's chains (chain input's
+#     active-peer `update @spoke4` fires for every data segment) weigh more than in the bulk
+#     stream's 64 KiB GSO packets. Figure: the stream's packets/s past the input hook (a
+#     counter at priority 100), and its Gbit/s. The stream has two stable states: small
+#     segments, sender-bound at about 0.2-0.3 Gbit/s, or, once the sender gets ahead, writes
+#     coalesced into GSO packets of tens of KiB (about 0.6 Gbit/s, a few thousand packets/s).
+#     Which one a run settles in varies from run to run, so the median is taken over the runs
+#     whose packets averaged at most 400 bytes, and the count of such runs is printed.
 # Printed: each setup's figure, c/b and b/a, and the change in the kernel's queue counters
 # over each run (/proc/net/netfilter/nfnetlink_queue: packets handed to the reader, dropped
 # because the queue was full, dropped because the reader's socket was full).
@@ -31,6 +41,10 @@
 # The script renices itself (and so everything it starts) to -10, so that background work at
 # nice 0 (builds, fuzzers, VMs) takes less from the figures. Installs iperf3 if missing.
 # Usage: sudo bench/live-path.sh [T=5 seconds] [ROUNDS=3]
+# The binary and the ruleset of setups (b) and (c) come from $NFSENTRY and $NFSENTRY_RULESET
+# (tests/integration/lib.sh; default: this tree's build and nft/nfsentry.nft). To compare with
+# another commit, build it in a worktree and point both there, e.g.
+#   sudo NFSENTRY=/tmp/old/build/daemon/nfsentry NFSENTRY_RULESET=/tmp/old/nft/nfsentry.nft bench/live-path.sh
 set -euo pipefail
 T=${1:-5} ROUNDS=${2:-3}
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +75,10 @@ table inet nfsbench {
 	chain input {
 		type filter hook input priority 100; policy accept;
 		udp dport 9 counter
+	}
+	chain input_tcp {
+		type filter hook input priority 100; policy accept;
+		tcp dport 5201 counter
 	}
 }
 EOF
@@ -113,6 +131,7 @@ cpu_ticks() {
 	echo "$t"
 }
 counter() { nft_counter "$VNS" nfsbench input; }
+tcp_counter() { nft_counter "$VNS" nfsbench input_tcp; }
 
 # One measurement; prints "FIGURE SENDER_RATE TO_READER FULL SOCK READER_CPU_TICKS".
 measure_small() {
@@ -141,6 +160,22 @@ q0, q1 = [int(x) for x in sys.argv[2].split()], [int(x) for x in sys.argv[3].spl
 print("%s - %d %d %d %d" % (sys.argv[1], *(b - a for a, b in zip(q0, q1)), int(sys.argv[5]) - int(sys.argv[4])))' \
 		"$gbps" "$q0" "$q1" "$k0" "$k1"
 }
+# The small-segment stream: "PACKETS/S GBIT/S TO_READER FULL SOCK READER_CPU_TICKS".
+measure_segments() {
+	local c0 c1 q0 q1 k0 k1 out
+	c0=$(tcp_counter) q0=$(qstat) k0=$(cpu_ticks)
+	out=$(in_s timeout $((T + 20)) iperf3 -c "$V4" -t "$T" -l 100 -N -A "$SENDER_CPU,$READER_CPU" -J 2>/dev/null | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["end"]["sum_received"]
+print("%.6f %.3f" % (r["seconds"], r["bits_per_second"] / 1e9))') || out="0 0"
+	c1=$(tcp_counter) q1=$(qstat) k1=$(cpu_ticks)
+	python3 -c 'import sys
+secs, gbps = sys.argv[3].split()
+q0, q1 = [int(x) for x in sys.argv[4].split()], [int(x) for x in sys.argv[5].split()]
+pps = (int(sys.argv[2]) - int(sys.argv[1])) / float(secs) if float(secs) else 0
+print("%.0f %s %d %d %d %d" % (pps, gbps, *(b - a for a, b in zip(q0, q1)), int(sys.argv[7]) - int(sys.argv[6])))' \
+		"$c0" "$c1" "$out" "$q0" "$q1" "$k0" "$k1"
+}
 
 in_v iperf3 -s -D -I "$TMPD/iperf3.pid" >/dev/null
 wait_until 5 port_listening 5201 || fail "iperf3 did not listen"
@@ -152,6 +187,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		setup_case "$c"
 		echo "small $c $(measure_small)" | tee -a "$TMPD/results"
 		echo "bulk $c $(measure_bulk)" | tee -a "$TMPD/results"
+		echo "segments $c $(measure_segments)" | tee -a "$TMPD/results"
 		[ "$c" = a ] && continue
 		setup_case "$c" "$TMPD/all-queued.nft"
 		echo "bulk-all $c $(measure_bulk)" | tee -a "$TMPD/results"
@@ -168,16 +204,22 @@ hz = int(sys.argv[4])
 for line in open(sys.argv[1]):
     w, c, fig, sender, queued, full, sock, ticks = line.split()
     res.setdefault((w, c), []).append((float(fig), sender, int(queued), int(full), int(sock), int(ticks)))
+def small_segments(x):  # the segments stream's runs that stayed in small segments (see the header)
+    return x[0] > 0 and float(x[1]) * 1e9 / 8 / x[0] <= 400
 def med(w, c):
-    v = res.get((w, c))
+    v = [x for x in res.get((w, c), []) if w != "segments" or small_segments(x)]
     return statistics.median(x[0] for x in v) if v else None
-units = {"small": "packets/s", "bulk": "Gbit/s", "bulk-all": "Gbit/s"}
+units = {"small": "packets/s", "bulk": "Gbit/s", "bulk-all": "Gbit/s", "segments": "packets/s"}
 print("%-36s %12s %12s %12s %8s %8s" % ("workload (median of %s)" % sys.argv[3], "(a) kernel", "(b) nfq-accept", "(c) nfsentry", "c/b", "b/a"))
-for w in ("small", "bulk", "bulk-all"):
+for w in ("small", "bulk", "bulk-all", "segments"):
     a, b, c = med(w, "a"), med(w, "b"), med(w, "c")
-    fmt = (lambda x: "%.0f" % x) if w == "small" else (lambda x: "%.2f" % x)
+    fmt = (lambda x: "%.0f" % x) if units[w] == "packets/s" else (lambda x: "%.2f" % x)
     print("%-36s %12s %14s %12s %8s %8s" % ("%s, %s" % (w, units[w]), fmt(a) if a is not None else "-",
-          fmt(b), fmt(c), "%.2f" % (c / b) if b else "-", "%.2f" % (b / a) if a else "-"))
+          fmt(b) if b is not None else "-", fmt(c) if c is not None else "-",
+          "%.2f" % (c / b) if b and c else "-", "%.2f" % (b / a) if a and b else "-"))
+print("segments: runs in small segments (a, b, c): %s" % ", ".join(
+    "%d of %d" % (sum(map(small_segments, res.get(("segments", c), []))), len(res.get(("segments", c), [])))
+    for c in "abc"))
 # The readers' CPU time per packet handed to them: what serving the queue costs in the reader
 # (its system time includes the verdict's re-injection, which carries the packet on).
 def us_per_pkt(w, c):
@@ -188,7 +230,7 @@ for w in ("small", "bulk-all"):
     if b and c:
         print("%-36s %12s %14.2f %12.2f %8.2f" % ("%s, reader CPU us/packet" % w, "", b, c, c / b))
 print("per run: kernel queue counters (to the reader / dropped, queue full / dropped, reader's socket full),")
-print("         readers' CPU seconds, sender packets/s:")
+print("         readers' CPU seconds, sender packets/s (segments: the stream's Gbit/s):")
 for (w, c), v in sorted(res.items()):
     for fig, sender, q, f, s, k in v:
         print("  %-9s (%s) %10d / %8d / %8d   cpu %6.2f s   sender %s" % (w, c, q, f, s, k / hz, sender))

@@ -943,15 +943,16 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	struct timespec acked;
 	clock_gettime(CLOCK_REALTIME, &acked);
 	d.batches++;
-	for (size_t k = 0; k < m; k++) /* after the commit: the ban first */
-		scan_outcome(w, &req[from[k]], "ban", NULL);
 	if (r < 0) {
-		/* The outcome is unknown: tried again (a ban that did land comes back EEXIST). */
+		/* The outcome is unknown: tried again (a ban that did land comes back EEXIST). The
+		 * scans' events say the ban that is being made; the log says what became of it. */
+		for (size_t k = 0; k < m; k++)
+			scan_outcome(w, &req[from[k]], "ban", NULL);
 		batch_failed(w, req, from, m, r, &d);
 		goto stats;
 	}
 	for (size_t k = 0; k < m; k++) {
-		const struct ban_request *rq = &req[from[k]];
+		struct ban_request *rq = &req[from[k]];
 		char why[256], dur[32];
 		nfs_addr_format(&elems[k].addr, a, sizeof(a));
 		if (res[k] == -EEXIST) {
@@ -959,10 +960,12 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			 * before an earlier ban took effect. Not a new offence. */
 			log_info("%s is already in set %s; not counted as an offence", a, nftset_elem_set(&elems[k]));
 			d.already_banned++;
+			scan_outcome(w, rq, "ban", NULL);
 			continue;
 		}
 		if (res[k] == -ENOENT) { /* no such table or set: not a refusal of this ban */
 			no_set[n_no_set++] = from[k];
+			scan_outcome(w, rq, "ban", NULL);
 			continue;
 		}
 		if (res[k] == -ENFILE && set_full_displace(w, &elems[k], &d) == 0)
@@ -972,13 +975,19 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			w->full_refused++;
 			w->full_last = elems[k].addr;
 			w->full_set = nftset_elem_set(&elems[k]);
+			/* Issue 10, item 8: the event says what happened. */
+			refused(w, rq, &elems[k].addr, "set full (only bans made by hand, which never give way)");
 			continue;
 		}
 		if (res[k] < 0) {
+			char kr[96];
 			log_err("kernel refused ban of %s in set %s: %s", a, nftset_elem_set(&elems[k]), strerror(-res[k]));
 			d.refused_by_kernel++;
+			snprintf(kr, sizeof(kr), "kernel: %s", strerror(-res[k]));
+			refused(w, rq, &elems[k].addr, kr);
 			continue;
 		}
+		scan_outcome(w, rq, "ban", NULL); /* after the commit: the ban first */
 		int64_t lat_us = ((int64_t)acked.tv_sec - rq->t_packet.tv_sec) * 1000000 +
 				 (acked.tv_nsec - rq->t_packet.tv_nsec) / 1000;
 		if (rq->det == DET_SCAN || rq->det == DET_DSCAN)

@@ -70,6 +70,10 @@ wait_for_log "^error: set ban4 is full \(its size in nfsentry.nft\): 1 bans refu
 [ "$(set_elems ban4 | wc -l)" = 4 ] || fail "ban4 does not hold exactly its size: $(set_elems ban4)"
 [ "$(ctl_metric nfsentry_bans_refused_total reason=kernel)" = 1 ] || fail "the refused ban is not counted"
 [ "$(ctl_metric nfsentry_bans_displaced_total)" = 0 ] || fail "a hand-made ban gave way"
+# Issue 10, item 8: the scan's event says what happened to its ban.
+wait_for_event 'e["event"] == "scan" and e["src"] == "198.51.100.5" and e["action"] == "refused" and
+	e["reason"].startswith("set full")'
+no_event 'e["event"] == "scan" and e["src"] == "198.51.100.5" and e["action"] == "ban"'
 daemon_alive || fail "the daemon died on a full set"
 
 step "room again: the refused source's next scan (after its 10 s hold) is banned"

@@ -37,28 +37,27 @@ struct lookup {
 static struct nlmsghdr *put_question(struct mnl_nlmsg_batch *b, const char *set, const struct nfs_addr *key,
 				     uint32_t seq)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 
-	if (!s)
+	if (!key) {
+		nlh = nftset_request(mnl_nlmsg_batch_current(b), NFT_MSG_GETSET, NLM_F_ACK, set, seq);
+		return nlh && mnl_nlmsg_batch_next(b) ? nlh : NULL;
+	}
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+	if (!s || !el) {
+		if (el)
+			nftnl_set_elem_free(el);
+		if (s)
+			nftnl_set_free(s);
 		return NULL;
+	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTSET_TABLE);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	if (!key) {
-		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_GETSET, NFPROTO_INET, NLM_F_ACK, seq);
-		nftnl_set_nlmsg_build_payload(nlh, s);
-	} else {
-		struct nftnl_set_elem *el = nftnl_set_elem_alloc();
-		if (!el) {
-			nftnl_set_free(s);
-			return NULL;
-		}
-		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key->a, (uint32_t)nfs_addr_len(key));
-		nftnl_set_elem_add(s, el); /* @s owns @el */
-		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK,
-					    seq);
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	}
+	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key->a, (uint32_t)nfs_addr_len(key));
+	nftnl_set_elem_add(s, el); /* @s owns @el */
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	return mnl_nlmsg_batch_next(b) ? nlh : NULL;
 }

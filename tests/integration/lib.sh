@@ -428,3 +428,15 @@ s = socket.create_connection((sys.argv[1], 4444), timeout=3)
 time.sleep(2)
 ' "$V4" >/dev/null 2>&1 || true
 }
+
+# ruleset_without SETS FILE: the shipped ruleset as an older install has it, into FILE: the
+# sets whose names match the regexp SETS (e.g. 'bannet[46]') and every rule that names one of
+# them are left out.
+ruleset_without() {
+	python3 - "$NFSENTRY_RULESET" "$1" >"$2" <<'EOF'
+import re, sys
+s = open(sys.argv[1]).read()
+s = re.sub(r"\tset (%s) \{[^}]*\}\n" % sys.argv[2], "", s)
+print("\n".join(l for l in s.splitlines() if not re.search(r"@(%s)\b" % sys.argv[2], l)))
+EOF
+}

@@ -85,12 +85,7 @@ stop_daemon TERM
 grep -q "^$IDLE4.0/24 " "$TMPD/state/offences" || fail "no offence for the banned $IDLE4.0/24: $(cat "$TMPD/state/offences")"
 
 step "a ruleset without the sets of active peers: the prefix is banned as before, with a warning"
-python3 - "$NFSENTRY_RULESET" >"$TMPD/old.nft" <<'EOF2'
-import re, sys
-s = open(sys.argv[1]).read()
-s = re.sub(r"\tset active(4|6|6net) \{[^}]*\}\n", "", s)
-print("\n".join(l for l in s.splitlines() if "@active" not in l))
-EOF2
+ruleset_without 'active(4|6|6net)' "$TMPD/old.nft"
 ! grep -qE 'set active|@active' "$TMPD/old.nft" || fail "the old ruleset still names active4 or active6"
 in_v nft delete table inet nfsentry
 load_ruleset "$TMPD/old.nft"

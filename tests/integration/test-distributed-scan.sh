@@ -19,12 +19,7 @@ echo "nameserver $PROT6::53" >"$TMPD/resolv.conf"
 setup_netns
 
 step "a ruleset from before the prefix sets: the daemon refuses to start and says what to do"
-python3 - "$NFSENTRY_RULESET" >"$TMPD/old.nft" <<'EOF2'
-import re, sys
-s = open(sys.argv[1]).read()
-s = re.sub(r"\tset bannet[46] \{[^}]*\}\n", "", s)
-print("\n".join(l for l in s.splitlines() if "@bannet" not in l))
-EOF2
+ruleset_without 'bannet[46]' "$TMPD/old.nft"
 ! grep -q bannet "$TMPD/old.nft" || fail "the old ruleset still names bannet"
 load_ruleset "$TMPD/old.nft"
 write_config

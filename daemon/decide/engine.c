@@ -310,9 +310,17 @@ static void count_syn(struct engine *e, const struct pkt *p, const struct engine
 	}
 }
 
-/* A closed-port attempt by @p's source (the scanner) at @p's destination. */
-static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, const struct engine_meta *m,
-			struct engine_counters *c)
+/* The bytes of a queued packet, for the evidence ring. */
+struct raw {
+	const uint8_t *data;
+	size_t len, wire_len;
+};
+
+/* A closed-port attempt by @p's source (the scanner) at @p's destination. @raw (NULL: none,
+ * an attempt a replay inferred) goes to the source's evidence ring, keyed as the source is
+ * tracked. */
+static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, const struct raw *raw,
+			const struct engine_meta *m, struct engine_counters *c)
 {
 	struct trk_params tp = {
 		.threshold = atomic_load(&e->set.threshold),
@@ -333,6 +341,8 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 	struct pktring_key rk;
 	pktring_source_key(&rk, &key);
 	struct report_dest to = dest(e, &rk);
+	if (raw && e->ring)
+		pktring_add(e->ring, &rk, &m->when, raw->data, raw->len, raw->wire_len);
 
 	if (syn)
 		count_syn(e, p, m, c);
@@ -513,7 +523,7 @@ static void closed_by_icmp(struct engine *e, const struct pkt *p, const uint8_t 
 		return;
 	if (port4 || port6) {
 		if (r == PKT_L4 && q.proto == IPPROTO_UDP)
-			closed_port(e, &q, 0, m, c);
+			closed_port(e, &q, 0, NULL, m, c);
 		return;
 	}
 	if (proto6) {
@@ -531,13 +541,8 @@ static void closed_by_icmp(struct engine *e, const struct pkt *p, const uint8_t 
 		return;
 	if (q.proto != IPPROTO_SCTP || r == PKT_NO_L4)
 		q.sport = q.dport = 0;
-	if (data && e->ring) {
-		struct nfs_addr key = ban_key(e, &q.src);
-		struct pktring_key k;
-		pktring_source_key(&k, &key);
-		pktring_add(e->ring, &k, &m->when, data, len, wire_len);
-	}
-	closed_port(e, &q, 0, m, c);
+	struct raw raw = { data, len, wire_len };
+	closed_port(e, &q, 0, data ? &raw : NULL, m, c);
 }
 
 /* Replay: a closed port shows as a reset for a connection never accepted, or as an ICMP
@@ -548,7 +553,7 @@ static void infer_closed_port(struct engine *e, const struct pkt *p, const struc
 {
 	bool synack = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK);
 	if (p->proto == IPPROTO_TCP && rep && rep->created && (synack || (p->tcp_flags & TCPF_RST))) {
-		closed_port(e, p, p->tcp_flags, m, c);
+		closed_port(e, p, p->tcp_flags, NULL, m, c);
 		return;
 	}
 	if (p->proto == IPPROTO_TCP && rep && (p->tcp_flags & TCPF_RST) && rep->dir == 1 && !rep->established &&
@@ -563,26 +568,21 @@ static void infer_closed_port(struct engine *e, const struct pkt *p, const struc
 		probe.tcp_window = rep->client_window;
 		probe.tcp_optlen = rep->client_optlen;
 		probe.payload_len = rep->client_syn_len;
-		closed_port(e, &probe, rep->client_flags, m, c);
+		closed_port(e, &probe, rep->client_flags, NULL, m, c);
 		return;
 	}
 	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
 		closed_by_icmp(e, p, NULL, 0, 0, m, c);
 }
 
-/* The evidence ring: the last packets of a source (closed ports) or of a connection. */
-static void keep_packet(struct engine *e, const struct pkt *p, bool source, const uint8_t *data, size_t len,
-			size_t wire_len, const struct engine_meta *m)
+/* The evidence ring of a connection: its last packets (a source's are kept by closed_port()). */
+static void keep_packet(struct engine *e, const struct pkt *p, const uint8_t *data, size_t len, size_t wire_len,
+			const struct engine_meta *m)
 {
 	struct pktring_key k;
 	if (!e->ring)
 		return;
-	if (source) {
-		struct nfs_addr key = ban_key(e, &p->src);
-		pktring_source_key(&k, &key);
-	} else {
-		pktring_flow_key(&k, &p->src, p->sport, &p->dst, p->dport);
-	}
+	pktring_flow_key(&k, &p->src, p->sport, &p->dst, p->dport);
 	pktring_add(e->ring, &k, &m->when, data, len, wire_len);
 }
 
@@ -600,8 +600,7 @@ static enum engine_verdict sctp_init(struct engine *e, int r, const struct pkt *
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (sctpeps_bound(&e->sctp, p->dport, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000))
 		return ENGINE_ACCEPT;
-	keep_packet(e, p, true, data, len, wire_len, m);
-	closed_port(e, p, 0, m, c);
+	closed_port(e, p, 0, &(struct raw){ data, len, wire_len }, m, c);
 	return closed;
 }
 
@@ -627,8 +626,7 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 	if (m->origin == ORIGIN_CLOSED_PORT) {
 		struct marktag tag;
 		if (l4 && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
-			keep_packet(e, &p, true, data, len, wire_len, m);
-			closed_port(e, &p, p.tcp_flags, m, c);
+			closed_port(e, &p, p.tcp_flags, &(struct raw){ data, len, wire_len }, m, c);
 		} else if (p.proto == IPPROTO_SCTP && r >= 0 && m->local == LOCAL_DST) {
 			v = sctp_init(e, r, &p, data, len, wire_len, m, c, def);
 		} else if (l4 && (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6) && m->local == LOCAL_SRC) {
@@ -643,8 +641,7 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 			p.payload_len = 0;
 			p.tcp_optlen = 0;
 			p.tcp_window = 0;
-			keep_packet(e, &p, true, data, len, wire_len, m);
-			closed_port(e, &p, p.tcp_flags, m, c);
+			closed_port(e, &p, p.tcp_flags, &(struct raw){ data, len, wire_len }, m, c);
 		}
 		goto out;
 	}
@@ -658,7 +655,7 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 		if ((p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN &&
 		    ((m->origin == ORIGIN_INSPECT && m->local == LOCAL_DST) || m->origin == ORIGIN_REPLAY))
 			count_syn(e, &p, m, c);
-		keep_packet(e, &p, false, data, len, wire_len, m);
+		keep_packet(e, &p, data, len, wire_len, m);
 		if (flowtab_packet(e->flows, &p, t_us, &rep) == 0) {
 			have_rep = true;
 			if (flow_findings(e, &rep, m, c)) {

@@ -34,6 +34,7 @@
 #include "metrics.h"
 #include "nft/ruleset.h"
 #include "nft/setlookup.h"
+#include "queue/procstat.h"
 #include "queue/worker.h"
 
 #define BANQ_CAPACITY 4096
@@ -461,6 +462,23 @@ static void open_evidence(struct daemon *d, const uint8_t key[16])
 		 c->attribution ? ", with process attribution" : "");
 }
 
+/* The kernel refuses a bind to a queue another netlink socket holds with EPERM (nfnetlink_queue.c,
+ * nfqnl_recv_config), which reads like a missing capability. We got this far, so we have
+ * CAP_NET_ADMIN (every nfnetlink request needs it, and the ruleset check made some): if the
+ * kernel's queue table lists the queue, name its holder instead. */
+static void log_queue_bind_error(uint16_t qn, int r)
+{
+	struct nfq_procstat ps;
+
+	if ((r == -EPERM || r == -EBUSY) && nfq_procstat_read(NULL, qn, &ps) == 0)
+		log_err("cannot bind queue %u: another process holds it (is nfsentry already running? "
+			"/proc/net/netfilter/nfnetlink_queue lists it with netlink port ID %u; "
+			"`ss -f netlink -p` names the process)", qn, ps.peer_portid);
+	else
+		log_err("cannot bind queue %u: %s%s", qn, strerror(-r),
+			r == -EPERM ? " (nfsentry needs CAP_NET_ADMIN)" : "");
+}
+
 static int run(struct daemon *d)
 {
 	uint8_t key[16];
@@ -556,8 +574,7 @@ static int run(struct daemon *d)
 		uint16_t qn = (uint16_t)(inspect ? d->cfg->inspect_base + i - d->cfg->queues : d->cfg->base + i);
 		r = worker_open(&d->workers[i], &d->engine, qn, inspect ? ORIGIN_INSPECT : ORIGIN_CLOSED_PORT, d->cfg);
 		if (r < 0) {
-			log_err("cannot bind queue %u: %s%s", qn, strerror(-r),
-				r == -EBUSY ? " (another process holds it: is nfsentry already running?)" : "");
+			log_queue_bind_error(qn, r);
 			return 1;
 		}
 		d->nworkers++;

@@ -20,7 +20,7 @@ int nfq_procstat_read(const char *path, uint16_t queue, struct nfq_procstat *out
 			   &seq) != 8 || qn != queue)
 			continue;
 		*out = (struct nfq_procstat){ .waiting = total, .queue_dropped = qdrop, .user_dropped = udrop,
-					      .id_sequence = seq };
+					      .id_sequence = seq, .peer_portid = portid };
 		r = 0;
 		break;
 	}

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The daemon refuses to start, and names why, when the kernel side does not match; --check;
-# [allow] networks that are wrong (an empty entry) or that disable banning (0.0.0.0/0, ::/0).
+# [allow] networks that are wrong (an empty entry) or that disable banning (0.0.0.0/0, ::/0); a
+# second daemon on the same queues.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -49,4 +50,20 @@ wait_for_log "^configuration reloaded"
 log_has "^warning: $CONF:$line: networks: ::/0 allowlists every IPv6 address: no IPv6 source is ever banned$" ||
 	fail "no warning about ::/0 on reload"
 ! log_has "0.0.0.0/0" || fail "a warning about 0.0.0.0/0, no longer in the file"
+
+step "(e) a second daemon while the first holds the queues"
+# The kernel answers its bind with EPERM, which reads like a missing capability: the error must
+# say that another process holds the queue, and the first daemon must go on banning.
+write_config
+log_mark
+kill -HUP "$DAEMON_PID"
+wait_for_log "^configuration reloaded"
+run_daemon_fg
+[ "$RUN_RC" != 0 ] || fail "a second daemon started on the same queues"
+grep -q "cannot bind queue 0: another process holds it (is nfsentry already running?" <<<"$RUN_OUT" ||
+	fail "the second daemon did not say that another process holds queue 0: $RUN_OUT"
+! grep -q "Operation not permitted\|CAP_NET_ADMIN" <<<"$RUN_OUT" || fail "it blames the capabilities: $RUN_OUT"
+daemon_alive || fail "the first daemon died"
+scan -sS -p 1-100
+wait_for_log "^banned $S4 for 30s \(offence 1\): "
 pass

@@ -2,13 +2,18 @@
 # A self-contained demonstration (root): two network namespaces joined by a veth pair, the
 # shipped ruleset and the daemon in one ("host"), nmap in the other ("scanner"). Shows the
 # scanner being banned and `nft list ruleset` with the ban counting down. Removes everything
-# it made on exit. Usage: sudo scripts/demo.sh
+# it made on exit. Usage, as root: scripts/demo.sh
+# With NFSENTRY and NFSENTRYCTL set (tests/integration/test-demo.sh), it uses those binaries and
+# neither installs nor builds anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespaces)" >&2; exit 1; }
-bash scripts/deps.sh
-[ -f build/build.ninja ] || meson setup build --prefix=/usr --sysconfdir=/etc >/dev/null
-meson compile -C build >/dev/null
+if [ -z "${NFSENTRY:-}" ] || [ -z "${NFSENTRYCTL:-}" ]; then
+	bash scripts/deps.sh
+	[ -f build/build.ninja ] || meson setup build --prefix=/usr --sysconfdir=/etc >/dev/null
+	meson compile -C build >/dev/null
+	NFSENTRY=build/daemon/nfsentry NFSENTRYCTL=build/tools/nfsentryctl
+fi
 
 HOST=nfsentry-demo-host SCAN=nfsentry-demo-scanner
 tmp=$(mktemp -d)
@@ -37,13 +42,13 @@ ip netns exec "$HOST" socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo hello fr
 pids+=($!)
 
 step "nfsentry load-ruleset nft/nfsentry.nft"
-inhost build/daemon/nfsentry load-ruleset nft/nfsentry.nft
+inhost "$NFSENTRY" load-ruleset nft/nfsentry.nft
 
 step "nfsentry -c demo.conf (threshold 10 closed ports, first ban 2m)"
 printf '[daemon]\nstate_dir = %s/state\nevents = %s/events.json\nmetrics_file = %s/metrics.prom\ncontrol_socket = %s/control.sock\n[ban]\nduration = 2m\n' \
 	"$tmp" "$tmp" "$tmp" "$tmp" > "$tmp/demo.conf"
 # Started directly (not through a function or pipe) so $! is the daemon itself.
-ip netns exec "$HOST" build/daemon/nfsentry -c "$tmp/demo.conf" 2>>"$tmp/log" &
+ip netns exec "$HOST" "$NFSENTRY" -c "$tmp/demo.conf" 2>>"$tmp/log" &
 pids+=($!)
 log() { sed 's/^/  nfsentry: /' "$tmp/log"; : > "$tmp/log"; }
 for _ in $(seq 100); do grep -q "running:" "$tmp/log" && break; sleep 0.1; done
@@ -66,9 +71,9 @@ inhost nft list chain inet nfsentry prerouting 2>/dev/null | grep "@ban4"
 
 step "the events file (one JSON object per line) and nfsentryctl bans"
 cat "$tmp/events.json"
-build/tools/nfsentryctl -s "$tmp/control.sock" bans
+"$NFSENTRYCTL" -s "$tmp/control.sock" bans
 
 step "unban: nfsentryctl unban 198.51.100.2 (or nft delete element inet nfsentry ban4 { 198.51.100.2 })"
-build/tools/nfsentryctl -s "$tmp/control.sock" unban 198.51.100.2
+"$NFSENTRYCTL" -s "$tmp/control.sock" unban 198.51.100.2
 ip netns exec "$SCAN" curl -s -m 2 telnet://198.51.100.1:8080 </dev/null || true
 echo

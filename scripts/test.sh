@@ -2,7 +2,7 @@
 # The test command: installs dependencies, builds, runs the unit suite and the fuzz suite (the
 # fuzzing corpus replayed; both need no root) and the integration suite (root: network
 # namespaces, real nftables and nfnetlink_queue), and ends with "N passed, N failed".
-# Usage: sudo scripts/test.sh [extra meson test args]
+# Usage, as root: scripts/test.sh [extra meson test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then

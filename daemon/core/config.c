@@ -88,7 +88,7 @@ static const struct key keys[] = {
 	{ "detect", "flood_syn_rate", KEY_UINT, OFF(flood_syn_rate), 10, 100000000, "1000",
 	  "SYNs per second to this host that make a flood" },
 	{ "evidence", "dir", KEY_OPTPATH, OFF(evidence_dir), 0, 0, "/var/lib/nfsentry/evidence",
-	  "evidence records, root only (empty: none; events then carry no token)" },
+	  "evidence records, root only (default STATE_DIR/evidence; empty: none; events then carry no token)" },
 	{ "evidence", "max_mb", KEY_UINT, OFF(evidence_max_mb), 1, 1048576, "256",
 	  "the records' total size in MiB; the oldest are removed first" },
 	{ "evidence", "packets", KEY_UINT, OFF(evidence_packets), 1, 64, "8",
@@ -425,6 +425,13 @@ int config_load(const char *path, struct nfs_config **out, char *err, size_t err
 		fail(&st, line_of(&st, OFF(prefix_threshold)) ? line_of(&st, OFF(prefix_threshold))
 							      : line_of(&st, OFF(prefix_sources)),
 		     "prefix_threshold is below prefix_sources (distinct ports must come from that many sources)");
+	/* The records follow the state: a config that moves state_dir (the demo, a test, a second
+	 * instance) does not leave them in a folder only the packaged unit creates. (A line is
+	 * shorter than PATH_MAX, so the error below guards a limit no file reaches today.) */
+	if (!st.failed && !line_of(&st, OFF(evidence_dir)) &&
+	    snprintf(st.c->evidence_dir, sizeof(st.c->evidence_dir), "%s/evidence", st.c->state_dir) >=
+		    (int)sizeof(st.c->evidence_dir))
+		fail(&st, line_of(&st, OFF(state_dir)), "state_dir is too long to hold the evidence folder");
 	if (!st.failed && st.c->inspect_base < st.c->base + st.c->queues && st.c->base < st.c->inspect_base + st.c->queues)
 		fail(&st, line_of(&st, OFF(inspect_base)) ? line_of(&st, OFF(inspect_base)) : line_of(&st, OFF(base)),
 		     "the inspection queues (inspect_base) overlap the closed-port queues (base)");

@@ -72,6 +72,28 @@ int main(void)
 	CHECK(config_load("/nonexistent/nfsentry.conf", &c, err, sizeof(err)) == -ENOENT &&
 	      !strcmp(err, "/nonexistent/nfsentry.conf:0: cannot open: No such file or directory"), "missing file: %s", err);
 
+	/* [evidence] dir follows [daemon] state_dir unless set; set, even empty, it is kept. */
+	static const struct { const char *text, *want; } ev[] = {
+		{ "[daemon]\nstate_dir = /srv/x\n", "/srv/x/evidence" },
+		{ "[evidence]\ndir = /srv/records\n[daemon]\nstate_dir = /srv/x\n", "/srv/records" },
+		{ "[daemon]\nstate_dir = /srv/x\n[evidence]\ndir =\n", "" },
+		{ "[scan]\nthreshold = 10\n", "/var/lib/nfsentry/evidence" },
+	};
+	char evpath[] = "/tmp/test-config.XXXXXX";
+	int evfd = mkstemp(evpath);
+	CHECK(evfd >= 0, "a temporary config");
+	close(evfd);
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		FILE *f = fopen(evpath, "w");
+		fputs(ev[i].text, f);
+		fclose(f);
+		CHECK(config_load(evpath, &c, err, sizeof(err)) == 0 && !strcmp(c->evidence_dir, ev[i].want),
+		      "evidence dir %zu: \"%s\"", i, c ? c->evidence_dir : err);
+		config_free(c);
+		c = NULL;
+	}
+	unlink(evpath);
+
 	if (chdir("tests/golden/config-warn") < 0) {
 		printf("Bail out! tests/golden/config-warn\n");
 		return 1;

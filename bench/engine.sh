@@ -11,7 +11,7 @@
 #
 # The capture is synthesised by bench/gen-capture.py (scans of six kinds, TCP connections with
 # payload, SSH-like and telnet-like sessions, UDP, a fifth over IPv6) with the real traces of
-# ../shared/traces mixed in; the same seed gives the same file. Events go to /dev/null.
+# tests/traces mixed in; the same seed gives the same file. Events go to /dev/null.
 # No root needed (but valgrind is installed only by root).
 #
 # Usage: bench/engine.sh [N=1000000 packets] [R=5 runs] [M=100000 packets under callgrind]
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000} R=${2:-5} M=${3:-100000}
 NFSENTRY=${NFSENTRY:-build/daemon/nfsentry}
-TRACES=${TRACES:-../shared/traces}
+TRACES=${TRACES:-tests/traces}
 [ -x "$NFSENTRY" ] || { echo "no nfsentry binary at $NFSENTRY (build it, or set NFSENTRY)" >&2; exit 1; }
 # valgrind is for this benchmark only: installed here when missing (as root); the rest is in
 # scripts/deps.sh.

@@ -2,7 +2,7 @@
 # Benchmark: the filtering gain of the inspection path (Zhang & Paxson sec. 2.4, 3.4): what
 # fraction of a real trace's packets the shipped ruleset sends to userspace.
 #
-# Each trace in ../shared/traces is rewritten onto lab addresses (IPv4 into 198.18.0.0/15,
+# Each trace in tests/traces is rewritten onto lab addresses (IPv4 into 198.18.0.0/15,
 # IPv6 into 2001:db8::/32, host bits kept; tcprewrite --pnat) and Ethernet framing, then sent
 # with tcpreplay through a router namespace that runs the shipped ruleset (forward hook ->
 # chain inspect) to a sink namespace. nft counters on a copy of the ruleset count the
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NFSENTRY=${NFSENTRY:-build/daemon/nfsentry}
-TRACES=${TRACES:-../shared/traces}
+TRACES=${TRACES:-tests/traces}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 command -v tcprewrite >/dev/null || { echo "needs tcpreplay (apt-get install tcpreplay)" >&2; exit 1; }
 

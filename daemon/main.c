@@ -358,6 +358,14 @@ static void config_warn(const struct nfs_config *c)
 	}
 }
 
+/* SIGHUP is also logrotate's "reopen your log" (/etc/logrotate.d/nfsentry): the events file is
+ * reopened on every SIGHUP, whether or not the new configuration is accepted. */
+static void daemon_reopen_events(struct daemon *d)
+{
+	if (d->events && event_sink_reopen(d->events) < 0)
+		log_warn("%s: cannot reopen the events file", d->cfg->events);
+}
+
 static void daemon_reload(struct daemon *d)
 {
 	struct nfs_config *nc;
@@ -366,6 +374,7 @@ static void daemon_reload(struct daemon *d)
 
 	if (r < 0) {
 		log_err("reload refused, keeping the running configuration: %s", err);
+		daemon_reopen_events(d);
 		return;
 	}
 	config_warn(nc);
@@ -385,8 +394,7 @@ static void daemon_reload(struct daemon *d)
 		evidence_configure(d->evidence, nc);
 	log_set_level(nc->log_level);
 	engine_configure(&d->engine, nc);
-	if (d->events && event_sink_reopen(d->events) < 0)
-		log_warn("%s: cannot reopen the events file", d->cfg->events);
+	daemon_reopen_events(d);
 	struct nfs_config *old = d->cfg;
 	d->cfg = nc;
 	daemon_protect(d);

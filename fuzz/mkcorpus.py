@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of fuzz/corpus/ from real inputs (docs/fuzzing.md). Run from the
-source root; ../shared/traces holds the real captures (Zeek's, see its README).
+source root; tests/traces holds the real captures (Zeek's, see its README).
 
   fuzz/mkcorpus.py [TRACES]
 
@@ -244,7 +244,7 @@ def pcap_seeds(traces):
 
 def main():
     os.chdir(os.path.join(HERE, ".."))
-    traces = sys.argv[1] if len(sys.argv) > 1 else "../shared/traces"
+    traces = sys.argv[1] if len(sys.argv) > 1 else "tests/traces"
     config_seeds()
     control_seeds()
     pcap_seeds(traces)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# `nfsentry replay` over the real traces of ../shared/traces (Zeek's, see its README) and over
+# `nfsentry replay` over the real traces of tests/traces (Zeek's, see its README) and over
 # small captures made here (pcaptool.py): what is reported, what is not, and how a damaged or
 # unsupported file is refused. No root needed. Run from the source root (meson's workdir):
 #   NFSENTRY=build/daemon/nfsentry tests/replay/test-traces.sh
@@ -7,13 +7,13 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 NFSENTRY=${NFSENTRY:-$HERE/../../build/daemon/nfsentry}
-TRACES=${TRACES:-../shared/traces}
+TRACES=${TRACES:-tests/traces}
 TOOL=$HERE/pcaptool.py
 TMPD=$(mktemp -d "/tmp/nfsentry-replay.XXXXXX")
 trap 'rm -rf "$TMPD"' EXIT
 
 [ -x "$NFSENTRY" ] || { echo "FAIL: no nfsentry binary at $NFSENTRY" >&2; exit 1; }
-[ -d "$TRACES" ] || { echo "FAIL: no traces at $TRACES (run from the source root, shared/ beside it)" >&2; exit 1; }
+[ -d "$TRACES" ] || { echo "FAIL: no traces at $TRACES (run from the source root)" >&2; exit 1; }
 
 bad=()
 problem() { echo "  PROBLEM: $*"; bad+=("$*"); }

@@ -1,4 +1,4 @@
-/* test-pcapsrc.c - the real traces in ../shared/traces, then captures written here for the
+/* test-pcapsrc.c - the real traces in tests/traces (Zeek's), then captures written here for the
  * link types, VLAN stacks and damage the traces lack. */
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include "replay/pcapsrc.h"
 #include "tap.h"
 
-#define TRACES "../shared/traces"
+#define TRACES "tests/traces"
 
 /* Counted with tcpdump 1.10.3: `tcpdump -nn -r F | wc -l` (every frame), then with the filter
  * 'ip or ip6' (the same numbers: no trace holds a non-IP frame) and 'ip6'. */

@@ -15,6 +15,7 @@ set -euo pipefail
 
 SD_DIR=$(cd "$(dirname "$0")" && pwd)
 CACHE=${1:-/var/cache/nfsentry-vm}
+exec 3>&1 1>&2   # stdout gets one line: the directory (mke2fs and the rest talk on stderr)
 die() { echo "prepare: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (mmdebstrap's root mode, device nodes in the image)"
@@ -45,9 +46,9 @@ CACHE=$(cd "$CACHE" && pwd)
 dir=$CACHE/systemd-$hash
 exec 9>"$CACHE/.systemd.lock"
 flock -w 900 9 || die "$CACHE/.systemd.lock is held for more than 15 minutes"
-# image.raw is moved in last: its presence means the rest is complete.
+# The directory is renamed into place when complete: an image.raw in it means it is whole.
 if [ -s "$dir/image.raw" ]; then
-	echo "$dir"
+	echo "$dir" >&3
 	exit 0
 fi
 
@@ -80,10 +81,10 @@ cp "$work/root/boot/initrd.img-$release" "$work/out/initrd.img"
 echo "$release" >"$work/out/release"
 # ext4 straight from the directory (no loop mount); 3 GB, sparse: room for the package, logs
 # and a few reboots' journals.
-mke2fs -q -t ext4 -L nfsentry-vm -d "$work/root" "$work/out/image.raw" 3G ||
+mke2fs -q -t ext4 -L nfsentry-vm -d "$work/root" "$work/out/image.raw" 3G >/dev/null ||
 	die "mke2fs -d failed"
 rm -rf "$dir"
 mv "$work/out" "$dir.tmp" && mv "$dir.tmp" "$dir"
 # A new recipe replaces the images built before.
 find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'systemd-*' ! -name "systemd-$hash" -exec rm -rf {} +
-echo "$dir"
+echo "$dir" >&3

@@ -9,7 +9,6 @@
 
 set -euo pipefail
 
-LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NAME=$(basename "$0" .sh)
 NAME=${NAME#test-}
 DEB=${NFSENTRY_VM_DEB:?run by guest.sh}
@@ -19,7 +18,7 @@ SCALE=${NFSENTRY_TIME_SCALE:-1}
 TARGET4=198.51.100.1 ATTACKER4=198.51.100.2
 CONF=/etc/nfsentry/nfsentry.conf
 EVENTS=/var/log/nfsentry/events.json
-export SYSTEMD_PAGER= SYSTEMD_COLORS=0 DEBIAN_FRONTEND=noninteractive
+export SYSTEMD_PAGER="" SYSTEMD_COLORS=0 DEBIAN_FRONTEND=noninteractive
 
 step() { echo "== $*"; }
 

@@ -15,6 +15,9 @@ pkgs=(
 	# the VM suite (tests/vm, docs/testing-vm.md): Debian's stock kernel, which has nft_queue,
 	# booted in qemu with a busybox initramfs built by cpio; kmod's depmod and modprobe -d
 	qemu-system-x86 busybox-static cpio kmod
+	# the systemd VM group (tests/vm/systemd): a Debian 12 root file system built by mmdebstrap,
+	# made into an ext4 image by mke2fs -d (e2fsprogs), booted on qcow2 overlays (qemu-img)
+	mmdebstrap e2fsprogs qemu-utils
 	# scripts/fuzz.sh: libFuzzer is clang's (-fsanitize=fuzzer, runtime in libclang-rt);
 	# scripts/sanitize.sh uses gcc's ASan, UBSan and TSan, which come with build-essential
 	clang libclang-rt-14-dev

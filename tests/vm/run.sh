@@ -110,32 +110,14 @@ wait "$QEMU_PID" || qemu_rc=$?
 QEMU_PID=
 elapsed=$(($(date +%s) - start))
 
-failed=()
-for name in "$@"; do
-	if [ ! -f "$JOB/$name.rc" ]; then
-		echo "FAIL: vm/$name: no result (the VM stopped or hit the ${TIMEOUT}s limit first)"
-		failed+=("$name")
-	else
-		read -r rc secs <"$JOB/$name.rc"
-		if [ "$rc" = 0 ]; then
-			echo "PASS: vm/$name (${secs}s)"
-		else
-			echo "FAIL: vm/$name: exit $rc after ${secs}s"
-			failed+=("$name")
-		fi
-	fi
-done
-for name in "${failed[@]}"; do
-	if [ -f "$JOB/$name.log" ]; then
-		echo "--- vm/$name: log ---"
-		tail -n 60 "$JOB/$name.log"
-	fi
-done
-if [ ${#failed[@]} -gt 0 ] || [ "$qemu_rc" != 0 ]; then
+# shellcheck source=tests/vm/results.sh
+source "$VM_DIR/results.sh"
+vm_results vm "$JOB" "$TIMEOUT" "$@"
+if [ ${#FAILED[@]} -gt 0 ] || [ "$qemu_rc" != 0 ]; then
 	[ "$qemu_rc" != 124 ] || echo "the VM was killed after ${TIMEOUT}s"
 	echo "--- console (last 40 lines), qemu exit $qemu_rc ---"
 	tail -n 40 "$JOB/console.log" 2>/dev/null || true
 	tail -n 20 "$JOB/qemu.out" 2>/dev/null || true
 fi
-echo "vm: $(($# - ${#failed[@]})) passed, ${#failed[@]} failed in ${elapsed}s"
-[ ${#failed[@]} = 0 ]
+echo "vm: $(($# - ${#FAILED[@]})) passed, ${#FAILED[@]} failed in ${elapsed}s"
+[ ${#FAILED[@]} = 0 ]

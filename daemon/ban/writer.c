@@ -181,6 +181,7 @@ fail:
 struct sync_ctx {
 	struct banwriter *w;
 	struct bantable *fresh;
+	struct bantable *saved; /* at start: the saved bans, for what the kernel does not keep */
 	int64_t now;
 	unsigned n;
 	uint64_t expired, removed;
@@ -200,11 +201,15 @@ static int gone_cb(const struct ban_entry *e, void *data)
 }
 
 /* One element of the kernel sets into the fresh table. Offence numbers come from what we
- * knew; a ban we never made (added by hand, or history lost) is adopted as an offence. */
+ * knew; a ban we never made (added by hand, or history lost) is adopted as an offence. At
+ * start we know nothing yet but the saved table: the kernel keeps only address and time, so
+ * the detector, offence and token of a ban that outlived a restart come from there. */
 static int sync_cb(const struct nftset_elem *e, void *data)
 {
 	struct sync_ctx *c = data;
 	const struct ban_entry *old = bantable_get(c->w->bans, &e->addr);
+	if (!old && c->saved)
+		old = bantable_get(c->saved, &e->addr);
 	uint32_t offence = old ? old->offence : offences_count(c->w->offences, &e->addr, c->now / 1000, c->w->cur->forget);
 
 	if (offence == 0) {
@@ -226,11 +231,13 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 }
 
 /* Rebuilds the ban table from the kernel sets: bans added by hand are adopted, bans removed
- * by hand are forgotten (and counted as expired or removed when @count_gone). Returns 0 and
- * the count per family, or -errno. */
-static int sync_from_kernel(struct banwriter *w, unsigned *n4, unsigned *n6, bool count_gone)
+ * by hand are forgotten (and counted as expired or removed when @count_gone). @saved (may be
+ * NULL; borrowed) tells what the kernel does not about bans the table does not hold yet.
+ * Returns 0 and the count per family, or -errno. */
+static int sync_from_kernel(struct banwriter *w, struct bantable *saved, unsigned *n4, unsigned *n6,
+			    bool count_gone)
 {
-	struct sync_ctx c = { .w = w, .now = now_ms(), .fresh = bantable_new(w->max_bans, w->key) };
+	struct sync_ctx c = { .w = w, .now = now_ms(), .fresh = bantable_new(w->max_bans, w->key), .saved = saved };
 	int r;
 
 	if (!c.fresh)
@@ -367,7 +374,7 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 		log_warn("%s: cannot read the saved bans (%s); only the kernel's are known", w->bans_path, strerror(-r));
 	if (bad)
 		log_warn("%s: %u unreadable lines skipped", w->bans_path, bad);
-	r = sync_from_kernel(w, &out->in_kernel4, &out->in_kernel6, true);
+	r = sync_from_kernel(w, saved, &out->in_kernel4, &out->in_kernel6, true);
 	if (r < 0) {
 		bantable_free(saved);
 		return r;
@@ -1103,7 +1110,7 @@ static void check_table(struct banwriter *w, int64_t now)
 	pthread_mutex_unlock(&w->lock);
 	/* A table without ban4 or ban6 is not back yet: the batches say so, and this waits. */
 	struct readd_result c;
-	if (sync_from_kernel(w, NULL, NULL, false) < 0 || readd_missing(w, known, &c) < 0) {
+	if (sync_from_kernel(w, NULL, NULL, NULL, false) < 0 || readd_missing(w, known, &c) < 0) {
 		bantable_free(known);
 		return;
 	}
@@ -1126,7 +1133,7 @@ static void keep_bans(struct banwriter *w, bool final)
 	full_report(w, now);
 	displace_report(w, now);
 	if (now - w->bans_synced_ms >= BANS_SYNC_MS || final) {
-		r = sync_from_kernel(w, NULL, NULL, true);
+		r = sync_from_kernel(w, NULL, NULL, NULL, true);
 		if (r < 0) {
 			w->bans_synced_ms = now; /* retried in a minute; logged once per try */
 			log_warn("cannot re-read the ban sets: %s", strerror(-r));

@@ -615,7 +615,14 @@ static int run(struct daemon *d)
 		}
 		mkdir_parent(d->cfg->control_socket);
 		r = control_open(&d->control, d->cfg->control_socket, gid, &cc, err, sizeof(err));
-		if (r < 0) {
+		/* Only a member of a group may give it a file. Under the packaged unit nfsentry is a
+		 * dynamic user, member of no group it is not told of. */
+		if (r == -EPERM && gid != (gid_t)-1) {
+			log_err("cannot open the control socket: %s (nfsentry is not a member of group %s: under "
+				"systemd, add SupplementaryGroups=%s to the unit with `systemctl edit nfsentry`)",
+				err, d->cfg->control_group, d->cfg->control_group);
+			return 1;
+		} else if (r < 0) {
 			log_err("cannot open the control socket: %s", err);
 			return 1;
 		}

@@ -54,6 +54,11 @@ grep -q 'permission denied' <<<"$out" || fail "expected 'permission denied' for 
 cp "$CONF" "$STATE/nfsentry.conf.orig"
 sed -i 's/^;\?control_group =.*/control_group = nfsadmin/' "$CONF"
 grep -qx 'control_group = nfsadmin' "$CONF" || fail "expected to set control_group in $CONF; it has: $(grep control_group "$CONF")"
+# Without the drop-in the daemon must refuse to start and say what to add.
+systemctl restart nfsentry && fail "expected systemctl restart nfsentry to fail with control_group = nfsadmin and no SupplementaryGroups=; it succeeded"
+wait_until 30 eval 'journalctl -u nfsentry -b --no-pager | grep -q "add SupplementaryGroups=nfsadmin to the unit with .systemctl edit nfsentry."' ||
+	fail "expected the journal to say 'add SupplementaryGroups=nfsadmin to the unit'; it ends: $(journalctl -u nfsentry -b --no-pager | tail -n 5)"
+systemctl reset-failed nfsentry || true
 mkdir -p /etc/systemd/system/nfsentry.service.d
 printf '[Service]\nSupplementaryGroups=nfsadmin\n' >/etc/systemd/system/nfsentry.service.d/control-group.conf
 systemctl daemon-reload

@@ -19,7 +19,8 @@ pkgs=(
 	# made into an ext4 image by mke2fs -d (e2fsprogs), booted on qcow2 overlays (qemu-img)
 	mmdebstrap e2fsprogs qemu-utils
 	# scripts/fuzz.sh: libFuzzer is clang's (-fsanitize=fuzzer, runtime in libclang-rt);
-	# scripts/sanitize.sh uses gcc's ASan, UBSan and TSan, which come with build-essential
+	# scripts/sanitize.sh uses gcc's ASan, UBSan and TSan, which come with build-essential,
+	# and clang's ASan and UBSan (build-asan-clang), whose runtimes are in libclang-rt
 	clang libclang-rt-14-dev
 )
 missing=()

@@ -213,11 +213,12 @@ static void load_head(struct evstore *s)
 		"(nfsentryctl evidence --verify)", seq, tok, s->dir);
 }
 
-/* Whether the chain still ends at the lost newest record @lost: no record of @recs[0..@n)
- * (oldest first) came after it. */
-static bool head_lost(const struct entry *lost, const struct entry *recs, size_t n)
+/* Whether the chain still ends at the lost newest record @lost: @newest, the newest record
+ * held (NULL: none), did not come after it. A pointer to that record, not an array and a
+ * count: with no records the array may be NULL, and NULL + 0 is undefined (clang's UBSan). */
+static bool head_lost(const struct entry *lost, const struct entry *newest)
 {
-	return lost->seq && (!n || recs[n - 1].seq < lost->seq);
+	return lost->seq && (!newest || newest->seq < lost->seq);
 }
 
 /* Replaces the folder's small file @name with one line, atomically. */
@@ -358,7 +359,7 @@ int64_t evstore_append(struct evstore *s, json_t *rec, char token[EVSTORE_TOKEN_
 	const char *prev = s->n > s->first ? s->e[s->n - 1].token : s->anchor[0] ? s->anchor : NULL;
 	/* After a deleted newest record the next one still names it: the gap stays in the chain
 	 * for good, not only until the next start. */
-	if (head_lost(&s->lost_head, s->e + s->first, s->n - s->first))
+	if (head_lost(&s->lost_head, s->n > s->first ? &s->e[s->n - 1] : NULL))
 		prev = s->lost_head.token;
 	json_object_set_new(rec, "seq", json_integer((json_int_t)s->next_seq));
 	json_object_set_new(rec, "prev", prev ? json_string(prev) : json_null());
@@ -539,7 +540,7 @@ json_t *evstore_verify(struct evstore *s)
 		}
 		expect = copy[i].token;
 	}
-	if (head_lost(&lost, copy, n)) { /* once a record follows, its link says it */
+	if (head_lost(&lost, n ? &copy[n - 1] : NULL)) { /* once a record follows, its link says it */
 		json_t *p = json_pack("{sI ss ss}", "seq", (json_int_t)lost.seq, "token", lost.token, "problem",
 				      "the newest record is gone: a record was deleted while nfsentry was stopped");
 		if (p)

@@ -47,14 +47,29 @@ void nl_close(struct nl *nl)
 	nl->sock = NULL;
 }
 
+/* The sequence numbers of the messages that frame the batch in @buf: its first
+ * (NFNL_MSG_BATCH_BEGIN) and its last (NFNL_MSG_BATCH_END). */
+static void frame_seqs(const void *buf, size_t len, uint32_t *begin, uint32_t *end)
+{
+	const struct nlmsghdr *h = buf, *tail = h;
+	int left = (int)len;
+
+	*begin = h->nlmsg_seq;
+	for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
+		tail = h;
+	*end = tail->nlmsg_seq;
+}
+
 int nl_batch_talk(struct nl *nl, const void *buf, size_t len, uint32_t first, uint32_t last, int *errs)
 {
 	size_t want = (size_t)(last - first) + 1, got = 0;
 	static _Thread_local char rbuf[NL_RECV_BUF];
 	bool *seen = calloc(want, sizeof(*seen));
+	uint32_t begin, end;
 
 	if (!seen)
 		return -ENOMEM;
+	frame_seqs(buf, len, &begin, &end);
 	for (size_t i = 0; i < want; i++)
 		errs[i] = 0;
 	if (mnl_socket_sendto(nl->sock, buf, len) < 0) {
@@ -72,11 +87,20 @@ int nl_batch_talk(struct nl *nl, const void *buf, size_t len, uint32_t first, ui
 		const struct nlmsghdr *h = (const struct nlmsghdr *)rbuf;
 		int left = (int)n;
 		for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
-			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first || h->nlmsg_seq > last)
-				continue; /* not a reply to this batch */
-			if (h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+			if (h->nlmsg_seq < first || h->nlmsg_seq > last) {
+				/* An error for the batch's frame: the kernel refused the batch as a whole
+				 * (EPERM without CAP_NET_ADMIN, a malformed header) and applied none of it.
+				 * No message in it gets an answer: waiting for theirs would end in a
+				 * timeout that hides the error. */
+				if (e->error < 0 && (h->nlmsg_seq == begin || h->nlmsg_seq == end)) {
+					free(seen);
+					return e->error;
+				}
+				continue; /* not a reply to this batch */
+			}
 			size_t i = h->nlmsg_seq - first;
 			if (!seen[i]) {
 				seen[i] = true;

@@ -24,10 +24,12 @@ int nl_open(struct nl *nl);
 void nl_close(struct nl *nl);
 static inline uint32_t nl_next_seq(struct nl *nl) { return ++nl->seq; }
 
-/* Sends a batch whose acked messages carry sequence numbers @first..@last (each with
- * NLM_F_ACK) and reads every reply. @errs[i] receives the result of message @first+i (0 or
- * -errno). Returns 0 when all replies arrived, or -errno when the conversation itself failed
- * (send error, ENOBUFS, timeout) and the outcome is unknown. */
+/* Sends a batch (@buf: NFNL_MSG_BATCH_BEGIN, the messages, NFNL_MSG_BATCH_END) whose acked
+ * messages carry sequence numbers @first..@last (each with NLM_F_ACK) and reads every reply.
+ * @errs[i] receives the result of message @first+i (0 or -errno). Returns 0 when all replies
+ * arrived; the kernel's -errno when it refused the batch as a whole (an error for BATCH_BEGIN
+ * or BATCH_END, e.g. -EPERM without CAP_NET_ADMIN: nothing applied); or -errno when the
+ * conversation itself failed (send error, ENOBUFS, timeout) and the outcome is unknown. */
 int nl_batch_talk(struct nl *nl, const void *buf, size_t len, uint32_t first, uint32_t last, int *errs);
 
 /* Sends dump request @req and calls @cb on each reply until NLMSG_DONE.

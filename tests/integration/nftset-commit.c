@@ -1,5 +1,6 @@
 /* nftset-commit - commits set elements through the ban writer's own nftset_commit(), in one
- * call, and prints each element's outcome. For test-batch-refusal.sh.
+ * call, and prints each element's outcome. For test-batch-refusal.sh and
+ * test-batch-header-refusal.sh.
  * Usage: nftset-commit ADDRESS[/PREFIX]... (timeout 10 minutes each) */
 #include <stdio.h>
 #include <string.h>

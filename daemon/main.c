@@ -20,6 +20,7 @@
 #include "build-config.h"
 #include "ban/banq.h"
 #include "ban/writer.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/event.h"
@@ -40,6 +41,7 @@
 #define BANQ_CAPACITY 4096
 #define STALL_S 10 /* a worker silent this long stops the watchdog pings */
 #define METRICS_EVERY_S 5
+#define STATS_EVERY_MS (3600 * 1000) /* the counters in the log, hourly */
 /* Route and resolver changes come in bursts (DHCP renews an address, replaces a route, rewrites
  * resolv.conf): read the lists once things are quiet for this long, but no later than
  * PROTECT_LATEST_MS after the first notice, so a steady stream cannot postpone it. */
@@ -305,13 +307,6 @@ static void daemon_protect_changed(struct daemon *d)
 	free(old);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Starts following what protected peers come from: addresses and routes (this host's own
  * addresses are always protected), and resolv_conf when resolvers are. */
 static void daemon_watch(struct daemon *d)
@@ -326,7 +321,7 @@ static void daemon_watch(struct daemon *d)
 /* One turn of the main loop: notices read, and the lists read again once quiet. */
 static void daemon_watch_turn(struct daemon *d, bool readable)
 {
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 	if (readable && d->watch && protect_watch_read(d->watch)) {
 		if (!d->watch_first_ms)
 			d->watch_first_ms = now;
@@ -345,7 +340,7 @@ static int daemon_watch_timeout(const struct daemon *d, int timeout_ms)
 	if (!d->watch_first_ms)
 		return timeout_ms;
 	int64_t due = d->watch_last_ms + PROTECT_QUIET_MS, latest = d->watch_first_ms + PROTECT_LATEST_MS;
-	int64_t left = (due < latest ? due : latest) - mono_ms();
+	int64_t left = (due < latest ? due : latest) - clock_mono_ms();
 	return left < 0 ? 0 : left < timeout_ms ? (int)left : timeout_ms;
 }
 
@@ -656,7 +651,10 @@ static int run(struct daemon *d)
 	int timeout_ms = wd_usec ? (int)(wd_usec / 2000) : 1000;
 	if (timeout_ms <= 0 || timeout_ms > 1000)
 		timeout_ms = 1000;
-	time_t last_stats = time(NULL), last_metrics = 0, started = time(NULL);
+	/* Intervals on the monotonic clock (a step of the wall clock would stop them); the metrics
+	 * are due at once. Uptime stays on the wall clock, as the control socket's. */
+	int64_t last_stats = clock_mono_ms(), last_metrics = last_stats - METRICS_EVERY_S * 1000;
+	time_t started = time(NULL);
 	bool metrics_warned = false;
 	for (;;) {
 		struct pollfd pfd[1 + PROTECT_WATCH_FDS] = { { .fd = sfd, .events = POLLIN } };
@@ -690,7 +688,7 @@ static int run(struct daemon *d)
 			alive &= now.tv_sec - worker_heartbeat(d->workers[i]) < STALL_S;
 		if (wd_usec && alive)
 			sd_notify(0, "WATCHDOG=1");
-		if (d->cfg->metrics_file[0] && time(NULL) - last_metrics >= METRICS_EVERY_S) {
+		if (d->cfg->metrics_file[0] && clock_mono_ms() - last_metrics >= METRICS_EVERY_S * 1000) {
 			struct metrics_sources ms = {
 				.workers = d->workers, .nworkers = d->nworkers, .writer = d->writer, .tracker = d->tracker,
 				.flows = d->flows, .engine = &d->engine, .evidence = d->evidence, .ring = d->ring,
@@ -701,11 +699,11 @@ static int run(struct daemon *d)
 			if (r < 0 && !metrics_warned)
 				log_warn("%s: cannot write the metrics: %s (said once)", d->cfg->metrics_file, strerror(-r));
 			metrics_warned |= r < 0;
-			last_metrics = time(NULL);
+			last_metrics = clock_mono_ms();
 		}
-		if (time(NULL) - last_stats >= 3600) {
+		if (clock_mono_ms() - last_stats >= STATS_EVERY_MS) {
 			log_stats(d);
-			last_stats = time(NULL);
+			last_stats = clock_mono_ms();
 		}
 	}
 	sd_notify(0, "STOPPING=1");
@@ -724,8 +722,11 @@ static void daemon_teardown(struct daemon *d)
 		worker_stop(d->workers[i]);
 	if (d->engine_ready)
 		engine_finish(&d->engine, &fin); /* final verdicts on open connections, before the writer stops */
+	/* The writer before the evidence thread, which saves the records of the last bans and sends
+	 * their tokens back to the writer's table; the table is saved after both. */
 	banwriter_stop(d->writer);
-	evidence_stop(d->evidence); /* saves the records of the last bans and events */
+	evidence_stop(d->evidence);
+	banwriter_finish(d->writer);
 	if (d->tracker && d->flows && d->writer)
 		log_stats(d);
 	for (size_t i = 0; i < d->nworkers; i++)

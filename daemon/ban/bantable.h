@@ -1,7 +1,8 @@
 /* bantable.h - the bans nfsentry knows are in the kernel, saved in state_dir so they survive
  * a reboot (kernel sets do not). The kernel is the truth while it runs: the ban writer
  * rebuilds this table from the sets periodically and restores it into fresh sets at start.
- * Owned by the ban writer thread (not locked). */
+ * Not thread-safe: the ban writer thread alone changes it, other threads read it under the
+ * writer's lock (ban/writer.c, banwriter_list()). */
 #pragma once
 
 #include <stddef.h>

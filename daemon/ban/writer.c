@@ -16,6 +16,7 @@
 
 #include "ban/bantable.h"
 #include "ban/offences.h"
+#include "core/clock.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "decide/netlist.h"
@@ -40,6 +41,10 @@
  * the kernel has already let go (it expired, or was deleted by hand, before the minute's
  * sync) is forgotten and the next one tried, this many times at most. */
 #define DISPLACE_TRIES 8
+/* The saved ban table follows the kernel: re-read every minute (hand-made bans and unbans),
+ * written at most every 5 s when it changed, and at the end. */
+#define BANS_SYNC_MS 60000
+#define BANS_SAVE_MS 5000
 
 struct settings {
 	uint64_t duration, max_duration, forget, ipv6_prefix;
@@ -56,12 +61,17 @@ struct banwriter {
 	struct evidence *evidence; /* not owned; may be NULL */
 	struct offences *offences;
 	char history_path[PATH_MAX + 16];
-	struct bantable *bans;          /* what the sets hold, for restoring after a reboot */
+	/* What the sets hold, for restoring after a reboot. Only the writer thread changes it (under
+	 * lock, for banwriter_list(); before the start and after the stop, the caller's thread), so
+	 * the thread reads it without: a put from another thread while it walks the LRU list moves
+	 * a node to the head, which ends the walk early or visits nodes twice, and state_dir/bans
+	 * was written short (issue 12). Other threads hand their changes over (tokens below). */
+	struct bantable *bans;
 	char bans_path[PATH_MAX + 16];
 	uint32_t max_bans;
 	uint8_t key[16];
 	_Atomic bool bans_dirty;
-	int64_t bans_saved_ms, bans_synced_ms;
+	int64_t bans_saved_ms, bans_synced_ms; /* clock_mono_ms(), as every interval below */
 	/* Thread-owned. The offence history changed since it was last written. It is saved like
 	 * the ban table, at most every BANS_SAVE_MS: rewriting and fsyncing up to max_history
 	 * lines after every batch stalled the writer in a storm until the ban queue overflowed
@@ -70,6 +80,7 @@ struct banwriter {
 	int64_t offences_saved_ms;
 	pthread_t thread;
 	bool started;         /* the thread exists */
+	bool stopped;         /* the thread ran and was stopped: banwriter_finish() saves */
 	_Atomic bool running; /* cleared to make it finish */
 	struct ban_request req[NFTSET_BATCH_MAX];
 
@@ -99,6 +110,9 @@ struct banwriter {
 	struct settings *next; /* set by reconfigure, taken by the thread */
 	struct settings *cur;  /* thread-owned */
 	struct banwriter_stats stats;
+	/* Evidence tokens of bans (banwriter_set_token()), put into the table by the thread: only
+	 * addr and token are set. A table of its own, so that a token sent twice is kept once. */
+	struct bantable *tokens;
 	/* Thread-owned. The questions about active peers of one burst, and whether the sets'
 	 * absence was said. */
 	struct nftset_query active_q[2 * NFTSET_BATCH_MAX];
@@ -108,13 +122,6 @@ struct banwriter {
 
 const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1] = { 100, 250, 500, 1000, 2500,
 									      5000, 10000, 50000, 250000 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct settings *settings_from(const struct nfs_config *c, const struct netlist *protect,
 				      const struct protect_ends *ends)
@@ -153,10 +160,14 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, stru
 	snprintf(w->bans_path, sizeof(w->bans_path), "%s/bans", c->state_dir);
 	memcpy(w->key, key16, sizeof(w->key));
 	w->max_bans = (uint32_t)c->max_history;
+	/* Every timer due at once, as it was on the wall clock: the monotonic one may be young. */
+	w->bans_saved_ms = w->bans_synced_ms = w->offences_saved_ms = w->table_checked_ms =
+		clock_mono_ms() - BANS_SYNC_MS;
 	w->cur = settings_from(c, NULL, NULL);
 	w->offences = offences_new((uint32_t)c->max_history, key16);
 	w->bans = bantable_new(w->max_bans, key16);
-	if (!w->cur || !w->offences || !w->bans) {
+	w->tokens = bantable_new(w->max_bans, key16);
+	if (!w->cur || !w->offences || !w->bans || !w->tokens) {
 		log_err("ban writer: out of memory");
 		goto fail;
 	}
@@ -237,7 +248,8 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 static int sync_from_kernel(struct banwriter *w, struct bantable *saved, unsigned *n4, unsigned *n6,
 			    bool count_gone)
 {
-	struct sync_ctx c = { .w = w, .now = now_ms(), .fresh = bantable_new(w->max_bans, w->key), .saved = saved };
+	struct sync_ctx c = { .w = w, .now = clock_wall_ms(), .fresh = bantable_new(w->max_bans, w->key),
+			      .saved = saved };
 	int r;
 
 	if (!c.fresh)
@@ -261,7 +273,7 @@ static int sync_from_kernel(struct banwriter *w, struct bantable *saved, unsigne
 		bantable_foreach(w->bans, gone_cb, &c);
 	bantable_free(w->bans);
 	w->bans = c.fresh;
-	w->bans_synced_ms = c.now;
+	w->bans_synced_ms = clock_mono_ms();
 	w->stats.expired += c.expired;
 	w->stats.removed += c.removed;
 	w->stats.active = bantable_size(w->bans);
@@ -345,7 +357,7 @@ static int readd_missing(struct banwriter *w, struct bantable *known, struct rea
 	if (!c)
 		return -ENOMEM;
 	c->w = w;
-	c->now = now_ms();
+	c->now = clock_wall_ms();
 	bantable_foreach(known, readd_cb, c);
 	readd_flush(c);
 	out->restored = c->restored;
@@ -391,11 +403,11 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 	out->failed = c.failed;
 	if (c.failed)
 		log_err("%u saved bans could not be restored: %s", c.failed, strerror(-c.err));
-	r = bantable_save(w->bans, w->bans_path, now_ms());
+	r = bantable_save(w->bans, w->bans_path, clock_wall_ms());
 	if (r < 0)
 		log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
 	w->bans_dirty = false;
-	w->bans_saved_ms = now_ms();
+	w->bans_saved_ms = clock_mono_ms();
 	return 0;
 }
 
@@ -495,7 +507,7 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		report_unban(w->events, &now, &e.addr, "manual");
-		w->bans_synced_ms = 0; /* re-read the sets soon: the table follows */
+		w->bans_synced_ms = clock_mono_ms() - BANS_SYNC_MS; /* re-read the sets soon: the table follows */
 		reply(rq->reply, 0, &e.addr, 0, "unbanned");
 		return;
 	}
@@ -526,7 +538,8 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 	clock_gettime(CLOCK_REALTIME, &now);
 	pthread_mutex_lock(&w->lock);
 	bantable_put(w->bans, &(struct ban_entry){ .addr = e.addr, .offence = 1, .timeout_s = secs,
-						   .until_ms = now_ms() + (int64_t)secs * 1000, .det = DET_MANUAL });
+						   .until_ms = clock_wall_ms() + (int64_t)secs * 1000,
+						   .det = DET_MANUAL });
 	w->stats.added++;
 	w->stats.displaced += d.displaced;
 	w->stats.active = bantable_size(w->bans);
@@ -564,7 +577,7 @@ static bool retry_keep(struct banwriter *w, const struct ban_request *rq, int64_
 static void batch_failed(struct banwriter *w, const struct ban_request *req, const size_t *idx, size_t n, int err,
 			 struct banwriter_stats *d)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	size_t kept = 0;
 	unsigned tries = 0;
 	char a[NFS_ADDR_STRLEN], what[160];
@@ -599,7 +612,7 @@ static void full_report(struct banwriter *w, int64_t now)
 {
 	char a[NFS_ADDR_STRLEN];
 
-	if (!w->full_refused || now - w->full_logged_ms < FULL_LOG_MS)
+	if (!w->full_refused || (w->full_logged_ms && now - w->full_logged_ms < FULL_LOG_MS))
 		return;
 	log_err("set %s is full (its size in nfsentry.nft): %llu bans refused%s, the last of %s; they are not in the "
 		"kernel (nfsentry_bans_refused_total{reason=\"kernel\"})", w->full_set,
@@ -761,7 +774,7 @@ static void displace_report(struct banwriter *w, int64_t now)
 {
 	char o[NFS_ADDR_STRLEN], i[NFS_ADDR_STRLEN], left[32];
 
-	if (!w->displaced || now - w->displaced_logged_ms < FULL_LOG_MS)
+	if (!w->displaced || (w->displaced_logged_ms && now - w->displaced_logged_ms < FULL_LOG_MS))
 		return;
 	duration_format((uint64_t)(w->displaced_left_ms > 0 ? w->displaced_left_ms / 1000 : 0), left, sizeof(left));
 	log_warn("set %s is full (its size in nfsentry.nft): %llu bans gave way to new ones%s, the ones that expired "
@@ -823,7 +836,7 @@ static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, 
 		}
 		if (r < 0)
 			return r;
-		int64_t now = now_ms();
+		int64_t now = clock_mono_ms();
 		struct timespec t;
 		clock_gettime(CLOCK_REALTIME, &t);
 		pthread_mutex_lock(&w->lock);
@@ -835,7 +848,7 @@ static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, 
 		w->displaced_out = c.found.addr;
 		w->displaced_in = in->addr;
 		w->displaced_set = nftset_elem_set(in);
-		w->displaced_left_ms = c.found.until_ms - now;
+		w->displaced_left_ms = c.found.until_ms - clock_wall_ms();
 		report_unban(w->events, &t, &c.found.addr, "displaced");
 		displace_report(w, now);
 		return 0;
@@ -851,7 +864,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	size_t from[NFTSET_BATCH_MAX], no_set[NFTSET_BATCH_MAX];
 	int res[NFTSET_BATCH_MAX];
 	size_t m = 0, n_no_set = 0;
-	int64_t now = now_ms();
+	int64_t now = clock_wall_ms(); /* the bans' ends and the offences' times: stored */
 	struct settings *s = w->cur;
 	char a[NFS_ADDR_STRLEN];
 	struct banwriter_stats d = { 0 };
@@ -1026,7 +1039,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	}
 	if (n_no_set)
 		batch_failed(w, req, no_set, n_no_set, -ENOENT, &d);
-	full_report(w, now_ms());
+	full_report(w, clock_mono_ms());
 stats:
 	pthread_mutex_lock(&w->lock);
 	w->stats.added += d.added;
@@ -1049,17 +1062,12 @@ stats:
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* The saved ban table follows the kernel: re-read every minute (hand-made bans and unbans),
- * written at most every 5 s when it changed, and at the end. */
-#define BANS_SYNC_MS 60000
-#define BANS_SAVE_MS 5000
-
 /* The requests of failed batches, once their time has come (@final: now, for the last time). */
 static void retry_run(struct banwriter *w, bool final)
 {
 	size_t n = w->nretry;
 
-	if (n == 0 || (!final && now_ms() < w->retry_due_ms))
+	if (n == 0 || (!final && clock_mono_ms() < w->retry_due_ms))
 		return;
 	memcpy(w->again, w->retry, n * sizeof(*w->again));
 	w->nretry = 0;
@@ -1126,7 +1134,7 @@ static void check_table(struct banwriter *w, int64_t now)
 
 static void keep_bans(struct banwriter *w, bool final)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	int r;
 
 	check_table(w, now);
@@ -1140,7 +1148,7 @@ static void keep_bans(struct banwriter *w, bool final)
 		}
 	}
 	if (w->bans_dirty && (now - w->bans_saved_ms >= BANS_SAVE_MS || final)) {
-		r = bantable_save(w->bans, w->bans_path, now);
+		r = bantable_save(w->bans, w->bans_path, clock_wall_ms()); /* the bans' ends are wall time */
 		if (r < 0)
 			log_err("%s: cannot save the bans: %s (they will not survive a reboot)", w->bans_path, strerror(-r));
 		w->bans_dirty = false;
@@ -1208,8 +1216,44 @@ static void unban_protected(struct banwriter *w)
 		report_unban(w->events, &now, &c->e[i].addr, "protected");
 	}
 	if (c->n)
-		w->bans_synced_ms = 0; /* re-read the sets soon: the table follows */
+		w->bans_synced_ms = clock_mono_ms() - BANS_SYNC_MS; /* re-read the sets soon: the table follows */
 	free(c);
+}
+
+/* Only noted here: the writer thread walks the table without the lock (see bans). */
+void banwriter_set_token(struct banwriter *w, const struct nfs_addr *addr, const char *token)
+{
+	struct ban_entry e = { .addr = *addr };
+
+	snprintf(e.token, sizeof(e.token), "%s", token);
+	pthread_mutex_lock(&w->lock);
+	int r = bantable_put(w->tokens, &e);
+	pthread_mutex_unlock(&w->lock);
+	if (r < 0)
+		log_err("ban writer: out of memory; the evidence token of a ban is not kept in state_dir/bans");
+}
+
+static int token_cb(const struct ban_entry *t, void *data)
+{
+	struct banwriter *w = data;
+	const struct ban_entry *old = bantable_get(w->bans, &t->addr);
+
+	if (old) { /* else gone meanwhile */
+		struct ban_entry e = *old;
+		memcpy(e.token, t->token, sizeof(e.token));
+		bantable_put(w->bans, &e);
+		w->bans_dirty = true;
+	}
+	return 0;
+}
+
+/* The writer thread's side of banwriter_set_token(): the tokens into the table. */
+static void tokens_take(struct banwriter *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bantable_foreach(w->tokens, token_cb, w);
+	bantable_clear(w->tokens);
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void *writer_main(void *arg)
@@ -1221,7 +1265,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		int wait_ms = 1000;
 		if (w->nretry) {
-			int64_t d = w->retry_due_ms - now_ms();
+			int64_t d = w->retry_due_ms - clock_mono_ms();
 			wait_ms = d <= 0 ? 0 : d < wait_ms ? (int)d : wait_ms;
 		}
 		n = banq_pop(w->q, w->req, NFTSET_BATCH_MAX, wait_ms);
@@ -1239,6 +1283,7 @@ static void *writer_main(void *arg)
 			handle_burst(w, w->req, n);
 		else if (!atomic_load(&w->running))
 			break;
+		tokens_take(w);
 		keep_bans(w, false);
 		retry_run(w, false);
 	}
@@ -1248,19 +1293,6 @@ static void *writer_main(void *arg)
 void banwriter_set_evidence(struct banwriter *w, struct evidence *ev)
 {
 	w->evidence = ev;
-}
-
-void banwriter_set_token(struct banwriter *w, const struct nfs_addr *addr, const char *token)
-{
-	pthread_mutex_lock(&w->lock);
-	const struct ban_entry *old = bantable_get(w->bans, addr);
-	if (old) {
-		struct ban_entry e = *old;
-		snprintf(e.token, sizeof(e.token), "%s", token);
-		bantable_put(w->bans, &e);
-		w->bans_dirty = true;
-	}
-	pthread_mutex_unlock(&w->lock);
 }
 
 int banwriter_start(struct banwriter *w)
@@ -1325,7 +1357,17 @@ void banwriter_stop(struct banwriter *w)
 	banq_close(w->q); /* the thread drains what is queued, then sees the flag */
 	pthread_join(w->thread, NULL);
 	w->started = false;
+	w->stopped = true;
 	retry_run(w, true); /* one last try; what fails now is given up, and said so */
+}
+
+/* The thread is gone: this one is the writer thread now. */
+void banwriter_finish(struct banwriter *w)
+{
+	if (!w || !w->stopped)
+		return;
+	w->stopped = false;
+	tokens_take(w);
 	keep_bans(w, true);
 }
 
@@ -1334,12 +1376,14 @@ void banwriter_free(struct banwriter *w)
 	if (!w)
 		return;
 	banwriter_stop(w);
+	banwriter_finish(w);
 	nl_close(&w->nl);
 	offences_free(w->offences);
 	bantable_free(w->bans);
 	sodium_memzero(w->key, sizeof(w->key));
 	free(w->cur);
 	free(w->next);
+	bantable_free(w->tokens);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

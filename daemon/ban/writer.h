@@ -52,7 +52,8 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out);
 /* Ban events become evidence records (NULL: they carry no token); the records' tokens come
  * back through banwriter_set_token(). Call before banwriter_start(). */
 void banwriter_set_evidence(struct banwriter *w, struct evidence *ev);
-/* Remembers the token of @addr's ban record in the ban table. Thread-safe. */
+/* Remembers the token of @addr's ban record in the ban table (the writer thread puts it there,
+ * or banwriter_finish()). Thread-safe. */
 void banwriter_set_token(struct banwriter *w, const struct nfs_addr *addr, const char *token);
 int banwriter_start(struct banwriter *w);
 struct protect_ends;
@@ -64,8 +65,13 @@ void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, cons
  * changed while running. Bans of addresses now protected are lifted by the thread, and said.
  * Returns 0 or -ENOMEM (the old list stays). */
 int banwriter_set_protected(struct banwriter *w, const struct netlist *protect, const struct protect_ends *ends);
-/* Commits what is queued, stops the thread, saves the history. */
+/* Commits what is queued and stops the thread; what still fails is given up. Those last bans'
+ * records go to the evidence thread: stop it next (evidence_stop()), then banwriter_finish(). */
 void banwriter_stop(struct banwriter *w);
+/* After banwriter_stop() and evidence_stop(): takes the last tokens, re-reads the sets and saves
+ * the ban table and the offence history. Saved before the evidence thread had stopped, the
+ * table would miss the tokens of the last bans. banwriter_free() calls it too. */
+void banwriter_finish(struct banwriter *w);
 void banwriter_free(struct banwriter *w);
 void banwriter_get_stats(struct banwriter *w, struct banwriter_stats *out);
 /* Calls @cb on every ban the writer knows of (under its lock: @cb must not call back). */

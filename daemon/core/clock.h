@@ -1,0 +1,13 @@
+/* clock.h - the two clocks of the daemon. Intervals (timers, retries, "at most this often")
+ * run on CLOCK_MONOTONIC, which an NTP correction or a hand-set date does not move: on the wall
+ * clock a step back stops every timer until the clock catches up. Wall time is only for what
+ * is shown or stored (a ban's end, saved in state_dir and compared after a reboot, when the
+ * monotonic clock has started again from zero). */
+#pragma once
+
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in milliseconds: for intervals only, meaningless across a reboot. */
+int64_t clock_mono_ms(void);
+/* CLOCK_REALTIME in milliseconds since the epoch: for times shown or stored. */
+int64_t clock_wall_ms(void);

@@ -241,6 +241,12 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 	return 0;
 }
 
+/* The sets are re-read at the writer's next turn, not a minute later. */
+static void sync_soon(struct banwriter *w)
+{
+	w->bans_synced_ms = clock_mono_ms() - BANS_SYNC_MS;
+}
+
 /* Rebuilds the ban table from the kernel sets: bans added by hand are adopted, bans removed
  * by hand are forgotten (and counted as expired or removed when @count_gone). @saved (may be
  * NULL; borrowed) tells what the kernel does not about bans the table does not hold yet.
@@ -507,7 +513,7 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		report_unban(w->events, &now, &e.addr, "manual");
-		w->bans_synced_ms = clock_mono_ms() - BANS_SYNC_MS; /* re-read the sets soon: the table follows */
+		sync_soon(w); /* the table follows */
 		reply(rq->reply, 0, &e.addr, 0, "unbanned");
 		return;
 	}
@@ -1216,7 +1222,7 @@ static void unban_protected(struct banwriter *w)
 		report_unban(w->events, &now, &c->e[i].addr, "protected");
 	}
 	if (c->n)
-		w->bans_synced_ms = clock_mono_ms() - BANS_SYNC_MS; /* re-read the sets soon: the table follows */
+		sync_soon(w); /* the table follows */
 	free(c);
 }
 

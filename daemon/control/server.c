@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "decide/policy.h"
 #include "evidence/store.h"
@@ -422,13 +423,6 @@ struct conn {
 	size_t len, cap, sent;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void conn_close(struct conn *k)
 {
 	if (k->fd >= 0)
@@ -456,7 +450,7 @@ static void conn_answer(struct control *c, struct conn *k, const char *nl)
 		text[k->len++] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
 	}
 	k->answering = true;
-	k->deadline_ms = mono_ms() + REQUEST_TIMEOUT_S * 1000;
+	k->deadline_ms = clock_mono_ms() + REQUEST_TIMEOUT_S * 1000;
 }
 
 /* Reads what @k's client sent. Returns false when the connection is done with. */
@@ -554,8 +548,8 @@ static void conns_accept(struct control *c, struct conn *conns, uint64_t *serial
 			slot = oldest;
 		}
 		*slot = (struct conn){ .fd = fd, .uid = cred.uid, .gid = cred.gid, .serial = (*serial)++,
-				       .deadline_ms = mono_ms() + REQUEST_TIMEOUT_S * 1000 };
-		conn_step(c, slot, true, mono_ms());
+				       .deadline_ms = clock_mono_ms() + REQUEST_TIMEOUT_S * 1000 };
+		conn_step(c, slot, true, clock_mono_ms());
 	}
 }
 
@@ -569,7 +563,7 @@ static void *control_main(void *arg)
 	for (int i = 0; i < CONN_MAX; i++)
 		conns[i] = (struct conn){ .fd = -1 };
 	for (;;) {
-		int64_t now = mono_ms(), wait = -1;
+		int64_t now = clock_mono_ms(), wait = -1;
 		nfds_t n = 2;
 
 		pfd[0] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
@@ -588,7 +582,7 @@ static void *control_main(void *arg)
 			break;
 		if (pfd[1].revents)
 			break;
-		now = mono_ms();
+		now = clock_mono_ms();
 		for (int i = 0; i < CONN_MAX && 2 + (nfds_t)i < n; i++)
 			if (conns[i].fd >= 0)
 				conn_step(c, &conns[i], pfd[2 + i].revents != 0, now);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "decide/report.h"
 #include "decode/marktag.h"
@@ -593,12 +594,10 @@ static enum engine_verdict sctp_init(struct engine *e, int r, const struct pkt *
 				     size_t wire_len, const struct engine_meta *m, struct engine_counters *c,
 				     enum engine_verdict closed)
 {
-	struct timespec ts;
 	/* RFC 9260 sec. 3.3.2: INIT is chunk type 1 and travels alone. */
 	if (r != PKT_L4 || p->payload_caplen < 1 || p->payload[0] != 1)
 		return ENGINE_ACCEPT;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (sctpeps_bound(&e->sctp, p->dport, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000))
+	if (sctpeps_bound(&e->sctp, p->dport, clock_mono_ms()))
 		return ENGINE_ACCEPT;
 	closed_port(e, p, 0, &(struct raw){ data, len, wire_len }, m, c);
 	return closed;

@@ -6,6 +6,8 @@
 # crashing ones to build-fuzz/fuzz-artifacts/HARNESS; the seed corpus fuzz/corpus/HARNESS is
 # only read. No root needed.
 # Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]     harnesses: packets config control pcap
+# FUZZ_RUNS=N also stops each harness after N executions (libFuzzer's -runs), whichever comes
+# first: `FUZZ_RUNS=10000000 scripts/fuzz.sh 36000` is the 10^7 run docs/fuzzing.md records.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
@@ -23,13 +25,13 @@ touch "$start"
 run() {
 	local h=$1 work=$B/fuzz-corpus/$1 art=$B/fuzz-artifacts/$1/
 	mkdir -p "$work" "$art"
-	local cmd=("$B/fuzz/fuzz-$h" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1
+	local cmd=("$B/fuzz/fuzz-$h" -max_total_time="$secs" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -timeout=25 -rss_limit_mb=2048 -print_final_stats=1
 		   -artifact_prefix="$art" "$work" "fuzz/corpus/$h")
 	echo "${cmd[*]}" >"$B/fuzz-$h.cmd"
 	"${cmd[@]}" >"$B/fuzz-$h.log" 2>&1 || true
 }
 
-echo "fuzzing ${harnesses[*]} for ${secs} s each, $jobs at a time"
+echo "fuzzing ${harnesses[*]} for ${secs} s each${FUZZ_RUNS:+ or $FUZZ_RUNS executions}, $jobs at a time"
 for h in "${harnesses[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
 		wait -n || true

@@ -47,14 +47,14 @@ struct policy {
 void policy_init_defaults(struct policy *p);
 const char *policy_det_name(enum det d);     /* event "detector" ("root-sig" for both root forms) */
 const char *policy_det_key(enum det d);      /* config key ("root-sig-weak" for the weak form) */
-int policy_det_parse(const char *key);        /* enum det by key, or -1 */
+int policy_det_parse(const char *key);        /* enum det by key, or -EINVAL */
 const char *policy_action_name(enum action a);
 int policy_action_parse(const char *s, enum action *out); /* 0 or -EINVAL */
 /* The protocol a detector recognises ("ssh", "ftp/smtp", ...), or NULL. */
 const char *policy_det_protocol(enum det d);
 /* Parses "DETECTOR PORT SERVER CLIENT" ("*" for any; e.g. "ssh-sig 2222 * 198.51.100.0/24")
- * and adds it. Returns 0, -EINVAL with a reason in @why, or -E2BIG. */
-int policy_allow_add(struct policy *p, const char *spec, char *why, size_t whylen);
+ * and adds it. Returns 0, -EINVAL with a reason in @err, or -E2BIG. */
+int policy_allow_add(struct policy *p, const char *spec, char *err, size_t errlen);
 
 /* True if @port is where the protocol behind @d is expected (a finding there is normal). */
 bool policy_port_standard(enum det d, uint16_t port);

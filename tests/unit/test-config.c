@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "tap.h"
 
 static char *slurp(const char *path)
@@ -143,5 +144,9 @@ int main(void)
 	}
 	closedir(dir);
 	CHECK(n >= 15, "%d bad configs checked", n);
+	/* The error contract (docs/hacking.md): -errno, not -1. */
+	enum log_level lvl = LOG_LVL_INFO;
+	CHECK(log_level_parse("loud", &lvl) == -EINVAL && lvl == LOG_LVL_INFO, "unknown level: -EINVAL, @out untouched");
+	CHECK(log_level_parse("debug", &lvl) == 0 && lvl == LOG_LVL_DEBUG, "debug");
 	return tap_done();
 }

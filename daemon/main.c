@@ -101,7 +101,7 @@ static int cmd_replay(const char *file, const char *cfg_path)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-	} else if (!(c = config_new_default())) {
+	} else if (config_new_default(&c) < 0) {
 		return 1;
 	}
 	/* stdout carries the events; stderr only what goes wrong. */
@@ -113,9 +113,9 @@ static int cmd_replay(const char *file, const char *cfg_path)
 	if (sodium_init() < 0)
 		goto out;
 	randombytes_buf(key, sizeof(key));
-	t = tracker_new((uint32_t)c->max_sources, key);
-	prefixes = tracker_new(PREFIXES_OF(c->max_sources), key);
-	flows = flowtab_new((uint32_t)c->max_flows, key);
+	tracker_new(&t, (uint32_t)c->max_sources, key);
+	tracker_new(&prefixes, PREFIXES_OF(c->max_sources), key);
+	flowtab_new(&flows, (uint32_t)c->max_flows, key);
 	if (!t || !prefixes || !flows || event_sink_open(&sink, NULL, stdout) < 0 ||
 	    engine_init(&e, t, flows, NULL, sink, c) < 0) {
 		fprintf(stderr, "out of memory\n");
@@ -522,15 +522,15 @@ static int run(struct daemon *d)
 		if (r < 0)
 			log_warn("%s: cannot open the events file: %s; events are only logged", d->cfg->events, strerror(-r));
 	}
-	d->tracker = tracker_new((uint32_t)d->cfg->max_sources, key);
-	d->prefixes = tracker_new(PREFIXES_OF(d->cfg->max_sources), key);
-	d->flows = flowtab_new((uint32_t)d->cfg->max_flows, key);
-	d->banq = banq_new(BANQ_CAPACITY);
+	tracker_new(&d->tracker, (uint32_t)d->cfg->max_sources, key);
+	tracker_new(&d->prefixes, PREFIXES_OF(d->cfg->max_sources), key);
+	flowtab_new(&d->flows, (uint32_t)d->cfg->max_flows, key);
+	banq_new(&d->banq, BANQ_CAPACITY);
 	if (!d->tracker || !d->prefixes || !d->flows || !d->banq) {
 		log_err("out of memory");
 		return 1;
 	}
-	d->writer = banwriter_new(d->cfg, d->banq, d->events, key);
+	banwriter_new(&d->writer, d->cfg, d->banq, d->events, key); /* logs why it failed */
 	if (d->writer)
 		open_evidence(d, key);
 	sodium_memzero(key, sizeof(key));

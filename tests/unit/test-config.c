@@ -63,7 +63,8 @@ int main(void)
 	golden_dump("tests/golden/config/long-allow.conf", "tests/golden/config/long-allow.dump");
 	golden_dump("tests/golden/config/trailing-comma.conf", "tests/golden/config/trailing-comma.dump");
 
-	struct nfs_config *d = config_new_default();
+	struct nfs_config *d = NULL;
+	config_new_default(&d);
 	CHECK(d && d->threshold == 10 && d->window == 300 && d->duration == 600 && d->queues == 2 && d->ipv6_prefix == 64 &&
 	      d->allow.n == 2 && !d->verdict_accept && !strcmp(d->state_dir, "/var/lib/nfsentry"), "defaults");
 	config_free(d);

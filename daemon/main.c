@@ -106,7 +106,7 @@ static int cmd_replay(const char *file, const char *cfg_path)
 	}
 	/* stdout carries the events; stderr only what goes wrong. */
 	log_set_level(LOG_LVL_WARN);
-	if (pcapsrc_open(file, &src, err, sizeof(err)) < 0) {
+	if (pcapsrc_open(&src, file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", file, err);
 		goto out;
 	}

@@ -147,7 +147,7 @@ int main(void)
 	CHECK(n >= 15, "%d bad configs checked", n);
 	/* The error contract (docs/hacking.md): -errno, not -1. */
 	enum log_level lvl = LOG_LVL_INFO;
-	CHECK(log_level_parse("loud", &lvl) == -EINVAL && lvl == LOG_LVL_INFO, "unknown level: -EINVAL, @out untouched");
+	CHECK(log_level_parse("loud", &lvl) == -EINVAL && lvl == LOG_LVL_INFO, "unknown level: -EINVAL, level kept");
 	CHECK(log_level_parse("debug", &lvl) == 0 && lvl == LOG_LVL_DEBUG, "debug");
 	return tap_done();
 }

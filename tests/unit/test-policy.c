@@ -61,6 +61,6 @@ int main(void)
 	CHECK_STR(scan_class(&r), "mixed", "nothing: mixed");
 	CHECK(!strcmp(scan_backscatter_tool(674719802), "synk4") && scan_backscatter_tool(674711610) &&
 	      !scan_backscatter_tool(674719801), "Bejtlich's acknowledgement numbers");
-	CHECK(policy_det_parse("scan") == DET_SCAN && policy_det_parse("nope") == -EINVAL, "detector keys: -EINVAL, not -1");
+	CHECK(policy_det_parse("scan") == DET_SCAN && policy_det_parse("nope") == -EINVAL, "unknown detector: -EINVAL");
 	return tap_done();
 }

@@ -47,7 +47,7 @@ struct control {
 	int fd;
 	char path[108];
 	gid_t gid;
-	struct control_ctx ctx;
+	struct daemon_view ctx;
 	struct nfs_thread thread;
 	pthread_mutex_t orphan_lock;
 	struct ban_reply *orphans[ORPHANS_MAX]; /* answers the writer still owes to gone askers */
@@ -139,12 +139,7 @@ static json_t *cmd_status(struct control *c)
 		json_object_set_new(r, "evidence_bytes", json_integer((json_int_t)es.store.bytes));
 	}
 	/* Every number of the metrics file, the same way (docs/metrics.md). */
-	struct metrics_sources ms = {
-		.workers = c->ctx.workers, .nworkers = c->ctx.nworkers, .writer = c->ctx.writer,
-		.tracker = c->ctx.tracker, .flows = c->ctx.flows, .engine = c->ctx.engine, .evidence = c->ctx.evidence,
-		.ring = c->ctx.ring, .events = c->ctx.events, .uptime_s = difftime(time(NULL), c->ctx.started),
-	};
-	json_t *m = metrics_collect(&ms);
+	json_t *m = metrics_collect(&c->ctx);
 	if (m)
 		json_object_set_new(r, "metrics", m);
 	return r;
@@ -593,7 +588,7 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_open(struct control **out, const char *path, gid_t gid, const struct control_ctx *ctx, char *err,
+int control_open(struct control **out, const char *path, gid_t gid, const struct daemon_view *view, char *err,
 		 size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -607,7 +602,7 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 	c->thread.stop_fd = -1;
 	c->gid = gid;
 	pthread_mutex_init(&c->orphan_lock, NULL);
-	c->ctx = *ctx;
+	c->ctx = *view;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "%s: path too long for a UNIX socket", path);
 		r = -ENAMETOOLONG;

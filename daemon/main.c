@@ -1,7 +1,33 @@
-/* main.c - command line, start-up checks, and the main loop (signals, watchdog, reload).
+/* main.c - command line, start-up checks, and the main loop (signals, timers, reload).
  *
- * Threads: one worker per queue (queue/worker.c), one ban writer (ban/writer.c), and this
- * one, which only handles signals and timers. Workers hand bans to the writer through banq. */
+ * run() starts the daemon in named steps (steps[] below) and stops them in reverse, whether
+ * the loop ended or a step failed. Five kinds of thread, each started and stopped one way
+ * (core/thread.h; the ban writer has its own until it adopts it):
+ *
+ *   main             this one: signals (signalfd), SIGHUP reloads, the protect watch's
+ *                    descriptors (routes, addresses, resolv_conf) and the timers (watchdog,
+ *                    metrics file, hourly counters, protected peers re-read). Owns the
+ *                    configuration, every object below, and the protected peers it gives the
+ *                    writer and the engine.
+ *   worker (each)    one per queue (queue/worker.c): owns its nfnetlink_queue socket; runs the
+ *                    engine (decide/engine.c) over each packet; shares the tracker, flow table
+ *                    and packet rings (sharded, locked), pushes ban requests into the ban queue
+ *                    (ban/banq.c) and alerts to the evidence thread; never waits on either.
+ *   ban writer       ban/writer.c: owns the ban table, the offence history, its nftables
+ *                    netlink socket and state_dir/bans; pops the ban queue (the workers' bans
+ *                    and the control server's manual ones) and commits them to the sets.
+ *   evidence saver   evidence/saver.c: owns the evidence store ([evidence] dir) and its job
+ *                    queue; attributes processes, saves records, writes the events, and hands
+ *                    each ban's token to the writer (banwriter_set_token()).
+ *   control server   control/server.c: owns the control socket and its connections; reads
+ *                    the daemon through struct daemon_view (view.h), as the metrics do, and
+ *                    sends manual bans through the ban queue, waiting for the writer's answer.
+ *
+ * Stop order (why the steps are in this order): the control server first (its requests wait
+ * on the writer), then the workers (no new bans), the engine's verdicts on open connections,
+ * the writer (it drains its queue; its last bans still make records), the evidence thread (it
+ * saves them and sends their tokens to the writer's table), and only then the ban table is
+ * saved and the counters logged. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>

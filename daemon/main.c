@@ -1042,17 +1042,22 @@ static int run(struct daemon *d)
 
 	while (n < sizeof(steps) / sizeof(steps[0])) {
 		const struct step *s = &steps[n++];
-		if (s->start && s->start(d) < 0) {
-			log_debug("start step \"%s\" failed: stopping the %zu started before it", s->name, n - 1);
+		if (!s->start)
+			continue;
+		log_debug("starting: %s", s->name);
+		if (s->start(d) < 0) {
 			rc = 1;
 			break;
 		}
 	}
 	if (rc == 0)
 		loop_run(d);
-	while (n-- > 0)
-		if (steps[n].stop)
-			steps[n].stop(d);
+	while (n-- > 0) {
+		if (!steps[n].stop)
+			continue;
+		log_debug("stopping: %s", steps[n].name);
+		steps[n].stop(d);
+	}
 	return rc;
 }
 

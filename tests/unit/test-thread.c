@@ -70,7 +70,7 @@ int main(void)
 	struct poller p;
 	memset(&p, 0, sizeof(p));
 
-	CHECK_EQ(thread_init(&p.t, NULL, NULL), 0, "init");
+	CHECK(thread_init(&p.t, NULL, NULL) == 0, "init");
 	CHECK(!thread_running(&p.t), "not running before the start");
 	thread_stop(&p.t); /* never started: returns at once */
 	CHECK(!thread_running(&p.t), "a stop before the start is nothing");
@@ -91,8 +91,8 @@ int main(void)
 	CHECK_EQ(p.t.stop_fd, -1, "deinit closes the stop descriptor");
 
 	struct drainer d = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-	CHECK_EQ(thread_init(&d.t, drainer_wake, &d), 0, "init with a wake");
-	CHECK_EQ(thread_start(&d.t, drainer_main, &d), 0, "start the drainer");
+	CHECK(thread_init(&d.t, drainer_wake, &d) == 0, "init with a wake");
+	CHECK(thread_start(&d.t, drainer_main, &d) == 0, "start the drainer");
 	pthread_mutex_lock(&d.lock);
 	d.queued = 5; /* queued before the stop, taken only once the wake opens the gate */
 	pthread_mutex_unlock(&d.lock);

@@ -32,7 +32,12 @@ extern const struct ctl_command ctl_bans, ctl_sources, ctl_flows;   /* cmd-lists
 extern const struct ctl_command ctl_ban, ctl_unban, ctl_allow;      /* cmd-ban.c */
 extern const struct ctl_command ctl_evidence;                       /* cmd-evidence.c */
 
-/* cmdline.c: the command line's helpers for the builders. */
+/* cmdline.c: the request line, and the command line's helpers for the builders. */
+
+/* Builds the request line ("{...}\n", malloc'ed into *@out for the caller to free) of @cmd
+ * from argv[0] (the command) and its arguments. Returns 0, or EXIT_USAGE / EXIT_FAILED
+ * after saying why (a bad argument, a request over CTL_REQUEST_MAX, out of memory). */
+int ctl_request_build(const struct ctl_command *cmd, int argc, char **argv, struct ctl_args *a, char **out);
 
 /* A complaint about the command line: "nfsentryctl: ..." then how @cmd_usage is used, on
  * stderr. Returns EXIT_USAGE. */

@@ -19,7 +19,6 @@
 #include <sys/un.h>
 
 #include "build-config.h"
-#include "control/protocol.h"
 #include "ctl.h"
 #include "table.h"
 #include "transport.h"
@@ -58,46 +57,6 @@ static void usage(FILE *f)
 static const struct ctl_command *const commands[] = {
 	&ctl_status, &ctl_bans, &ctl_ban, &ctl_unban, &ctl_allow, &ctl_sources, &ctl_flows, &ctl_evidence, &ctl_reload,
 };
-
-/* Builds the request line ("{...}\n") for argv[0] and its arguments. Returns 0 or EXIT_*. */
-static int build_request(const struct ctl_command *cmd, int argc, char **argv, struct ctl_args *a, char **out)
-{
-	json_t *req = json_object();
-	char *s;
-	size_t len;
-	int r;
-
-	if (!req || json_object_set_new(req, "command", json_string(cmd->name))) {
-		json_decref(req);
-		fprintf(stderr, "%s: out of memory\n", CTL_PROG);
-		return EXIT_FAILED;
-	}
-	r = cmd->build(argc, argv, a, req);
-	if (r) {
-		json_decref(req);
-		return r;
-	}
-	s = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(req);
-	if (!s) {
-		fprintf(stderr, "%s: out of memory\n", CTL_PROG);
-		return EXIT_FAILED;
-	}
-	len = strlen(s);
-	if (len + 1 > CTL_REQUEST_MAX) {
-		free(s);
-		fprintf(stderr, "%s: %s: the request is over %d KiB\n", CTL_PROG, cmd->name, CTL_REQUEST_MAX / 1024);
-		return EXIT_USAGE;
-	}
-	*out = realloc(s, len + 2);
-	if (!*out) {
-		free(s);
-		fprintf(stderr, "%s: out of memory\n", CTL_PROG);
-		return EXIT_FAILED;
-	}
-	memcpy(*out + len, "\n", 2);
-	return 0;
-}
 
 /* Drops "--json" wherever it appears after the command (it is a global option, but
  * `nfsentryctl bans --json` is what people type). Returns the new argc. */
@@ -157,7 +116,7 @@ int main(int argc, char **argv)
 	}
 	argc = strip_json_flag(argc - optind, argv + optind, &a);
 	argv += optind;
-	r = build_request(cmd, argc, argv, &a, &req);
+	r = ctl_request_build(cmd, argc, argv, &a, &req);
 	if (r)
 		return r;
 

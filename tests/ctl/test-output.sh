@@ -32,7 +32,7 @@ run() {
 	(cd "$tmp" && "$NFSENTRYCTL" "$@" > "$tmp/stdout" 2> "$tmp/stderr")
 	rc=$?
 	{
-		printf '$'; printf ' %q' "$@"; echo
+		{ printf '$'; printf ' %q' "$@"; } | cut -c1-200
 		sed 's/^/  /' "$tmp/stdout"
 		sed 's/^/! /' "$tmp/stderr"
 		tail -n +$((before + 1)) "$tmp/requests" | sed 's/^/> /'
@@ -92,6 +92,7 @@ run by-command -s "$(printf 'x%.0s' $(seq 120))" status
 run by-command -s "$tmp/absent.sock" status
 run by-command -x
 run by-command -s
+run by-command -s "$sock" evidence "$(printf 'a%.0s' $(seq 70000))"   # a request over 64 KiB
 
 if [ "${UPDATE:-}" = 1 ]; then
 	cp "$out" "$SRCDIR/golden.txt"

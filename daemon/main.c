@@ -24,7 +24,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/event.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "decide/protect.h"
 #include "decide/protectwatch.h"
 #include "detect/flow.h"

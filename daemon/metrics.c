@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/detector.h"
 #include "core/prom.h"
-#include "decide/policy.h"
 #include "queue/procstat.h"
 
 static json_t *family(json_t *root, const char *name, const char *type, const char *help)
@@ -190,7 +190,7 @@ json_t *metrics_collect(const struct metrics_sources *s)
 	queues(m, s);
 	json_t *f = family(m, "nfsentry_detections_total", "counter", "Events raised, per detector.");
 	for (int d = 0; d < DET_COUNT; d++)
-		sample(f, NULL, json_pack("{ss}", "detector", policy_det_key(d)),
+		sample(f, NULL, json_pack("{ss}", "detector", detector_key(d)),
 		       json_integer((json_int_t)atomic_load(&s->engine->detections[d])));
 	bans(m, s);
 

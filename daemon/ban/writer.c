@@ -19,7 +19,7 @@
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/log.h"
-#include "decide/netlist.h"
+#include "core/netlist.h"
 #include "decide/protect.h"
 #include "decide/report.h"
 #include "detect/tracker.h"
@@ -768,7 +768,7 @@ static void refused(struct banwriter *w, struct ban_request *rq, const struct nf
 		return; /* a source that kept scanning after a refusal: its event was written then */
 	struct report_dest to = { .events = w->events, .evidence = w->evidence };
 	pktring_source_key(&to.ctx.ring, addr);
-	report_ban_refused(&to, &rq->t_packet, addr, policy_det_name(rq->det), reason);
+	report_ban_refused(&to, &rq->t_packet, addr, detector_name(rq->det), reason);
 }
 
 /* Says that bans gave way in a full set, at once and then at most once per FULL_LOG_MS. */
@@ -1015,7 +1015,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		if (rq->det == DET_SCAN || rq->det == DET_DSCAN)
 			describe(&rq->report, why, sizeof(why));
 		else
-			snprintf(why, sizeof(why), "%s", policy_det_name(rq->det));
+			snprintf(why, sizeof(why), "%s", detector_name(rq->det));
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
 		pthread_mutex_lock(&w->lock);
 		bantable_put(w->bans, &(struct ban_entry){ .addr = elems[k].addr, .offence = offence[k],
@@ -1026,7 +1026,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
 		struct report_dest to = ban_dest(w, &elems[k].addr);
-		report_ban(&to, &acked, &elems[k].addr, policy_det_name(rq->det), elems[k].timeout_ms / 1000,
+		report_ban(&to, &acked, &elems[k].addr, detector_name(rq->det), elems[k].timeout_ms / 1000,
 			   offence[k], lat_us);
 		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
 			w->offences_dirty = true;

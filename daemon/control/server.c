@@ -23,8 +23,8 @@
 #include "build-config.h"
 #include "control/protocol.h"
 #include "core/clock.h"
+#include "core/detector.h"
 #include "core/log.h"
-#include "decide/policy.h"
 #include "detect/trkcounts.h"
 #include "evidence/store.h"
 #include "metrics.h"
@@ -166,7 +166,7 @@ static int bans_cb(const struct ban_entry *e, void *data)
 	if (left <= 0)
 		return 0;
 	json_t *o = json_pack("{s:o, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
-			      policy_det_name(e->det), "offence", (int)e->offence, "seconds_left", (json_int_t)left,
+			      detector_name(e->det), "offence", (int)e->offence, "seconds_left", (json_int_t)left,
 			      "timeout", (json_int_t)e->timeout_s);
 	if (o && e->token[0])
 		json_object_set_new(o, "token", json_string(e->token));

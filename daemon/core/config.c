@@ -136,7 +136,7 @@ struct parse_state {
 /* Action keys are named after their detector. */
 static const char *key_name(const struct key *k)
 {
-	return k->type == KEY_ACTION ? policy_det_key((enum det)k->min) : k->name;
+	return k->type == KEY_ACTION ? detector_key((enum det)k->min) : k->name;
 }
 
 static int set_value(struct nfs_config *c, const struct key *k, const char *v, char *why, size_t whylen)
@@ -235,7 +235,7 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 		snprintf(p, PATH_MAX, "%s", v);
 		return 0;
 	case KEY_ACTION:
-		if (policy_action_parse(v, p) < 0) {
+		if (action_parse(v, p) < 0) {
 			snprintf(why, whylen, "%s: expected ignore, alert, drop or ban, got \"%s\"", key_name(k), v);
 			return -EINVAL;
 		}
@@ -475,7 +475,7 @@ void config_dump(const struct nfs_config *c, FILE *f)
 					nfs_addr_format(&a->server, sv, sizeof(sv));
 				if (a->client.family)
 					nfs_addr_format(&a->client, cl, sizeof(cl));
-				fprintf(f, "%s = %s %s %s %s\n", k->name, a->det < 0 ? "*" : policy_det_key(a->det), port, sv, cl);
+				fprintf(f, "%s = %s %s %s %s\n", k->name, a->det < 0 ? "*" : detector_key(a->det), port, sv, cl);
 			}
 			continue;
 		}
@@ -488,7 +488,7 @@ void config_dump(const struct nfs_config *c, FILE *f)
 			break;
 		case KEY_BOOL: fprintf(f, "%s\n", *(const bool *)p ? "yes" : "no"); break;
 		case KEY_PATH: case KEY_OPTPATH: case KEY_NAME: fprintf(f, "%s\n", (const char *)p); break;
-		case KEY_ACTION: fprintf(f, "%s\n", policy_action_name(*(const enum action *)p)); break;
+		case KEY_ACTION: fprintf(f, "%s\n", action_name(*(const enum action *)p)); break;
 		case KEY_BDALLOW: break;
 		case KEY_FACTOR: fprintf(f, "%g\n", *(const double *)p); break;
 		case KEY_LOGLEVEL: {

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "core/log.h"
-#include "decide/netlist.h"
-#include "decide/policy.h"
+#include "core/netlist.h"
+#include "core/policy.h"
 
 #define CONFIG_DEFAULT_PATH NFSENTRY_SYSCONFDIR "/nfsentry.conf"
 

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "decide/netlist.h"
+#include "core/netlist.h"
 
 /* What each entry of a discovered list is: entries [0, local) are this host's addresses,
  * [local, resolvers) its resolvers, the rest its gateways. */

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 
 /* Upper bounds (microseconds) of the verdict latency histogram's buckets; the last is +Inf. */
 #define WORKER_LATENCY_BUCKETS 10

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "ban/writer.h"
+#include "core/detector.h"
 #include "core/log.h"
-#include "decide/policy.h"
 
 #define MAX_N 4000
 

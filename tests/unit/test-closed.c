@@ -8,7 +8,7 @@
 
 #include "ban/banq.h"
 #include "core/log.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "decode/marktag.h"
 #include "tap.h"
 

@@ -7,7 +7,7 @@
 
 #include "ban/banq.h"
 #include "core/log.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "tap.h"
 #include "tcp4.h"
 

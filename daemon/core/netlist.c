@@ -1,5 +1,5 @@
 /* netlist.c - linear match: lists are short (admins' allowlists) and bounded. */
-#include "decide/netlist.h"
+#include "core/netlist.h"
 
 #include <errno.h>
 #include <stdio.h>

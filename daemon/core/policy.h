@@ -9,24 +9,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
-
-enum action { ACTION_IGNORE, ACTION_ALERT, ACTION_DROP, ACTION_BAN };
-
-/* Detectors, named as in events ("detector") and in [detect] keys. */
-enum det {
-	DET_SCAN,        /* closed-port scan (foundation tracker) */
-	DET_BACKSCATTER, /* SYN-ACK/RST backscatter of a spoofed SYN flood */
-	DET_FLOOD,       /* SYN flood against this host */
-	DET_PROBE,       /* SYN carrying data */
-	DET_SSH_SIG, DET_SSH_LEN, DET_RLOGIN_SIG, DET_TELNET_SIG, DET_FTP_SIG,
-	DET_ROOT_SIG,    /* "# " as the server's first packet */
-	DET_ROOT_SIG_WEAK, /* "# " elsewhere in a connection (config key root-sig-weak) */
-	DET_NAPSTER_SIG, DET_GNUTELLA_SIG,
-	DET_INTERACTIVE, /* the timing algorithm */
-	DET_DSCAN,       /* closed-port scan spread over the sources of one prefix (distributed-scan) */
-	DET_MANUAL,      /* a ban made by an administrator (nfsentryctl, or nft by hand) */
-	DET_COUNT
-};
+#include "core/detector.h"
 
 #define POLICY_ALLOW_MAX 256
 
@@ -45,13 +28,6 @@ struct policy {
 };
 
 void policy_init_defaults(struct policy *p);
-const char *policy_det_name(enum det d);     /* event "detector" ("root-sig" for both root forms) */
-const char *policy_det_key(enum det d);      /* config key ("root-sig-weak" for the weak form) */
-int policy_det_parse(const char *key);        /* enum det by key, or -1 */
-const char *policy_action_name(enum action a);
-int policy_action_parse(const char *s, enum action *out); /* 0 or -EINVAL */
-/* The protocol a detector recognises ("ssh", "ftp/smtp", ...), or NULL. */
-const char *policy_det_protocol(enum det d);
 /* Parses "DETECTOR PORT SERVER CLIENT" ("*" for any; e.g. "ssh-sig 2222 * 198.51.100.0/24")
  * and adds it. Returns 0, -EINVAL with a reason in @why, or -E2BIG. */
 int policy_allow_add(struct policy *p, const char *spec, char *why, size_t whylen);

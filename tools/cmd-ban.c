@@ -1,6 +1,7 @@
 /* cmd-ban.c - changing what is banned: ban ADDRESS [--for DURATION], unban ADDRESS, allow
- * ADDRESS|CIDR. Addresses and durations are checked with the daemon's own parsers
- * (libnfsshared) before anything is sent, so that a typing error is a usage error (exit 2). */
+ * ADDRESS|CIDR. Addresses and durations are checked with the daemon's own parsers (linked
+ * from its layers, tools/meson.build) before anything is sent, so that a typing error is a
+ * usage error (exit 2). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -65,7 +65,7 @@ static int write_pcap(json_t *record, const char *path)
 		fprintf(stderr, "%s: the record holds no packets; %s not written\n", CTL_PROG, path);
 		return EXIT_FAILED;
 	}
-	r = record_pcap_decode(packets, &bin, &len); /* the daemon's own reader (libnfsshared) */
+	r = record_pcap_decode(packets, &bin, &len); /* the daemon's own reader */
 	if (r < 0) {
 		fprintf(stderr, "%s: the record's packets are %s; %s not written\n", CTL_PROG,
 			r == -EBADMSG ? "too short for a pcap file" : r == -ENOMEM ? "too big for memory" : "not base64",

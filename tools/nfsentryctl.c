@@ -4,10 +4,11 @@
  * (bounded in size and time), print it as JSON or as text. Exit status: 0 done, 1 nfsentry
  * could not be reached or refused the request, 2 the command line is wrong.
  *
- * This file: the global options, the table of commands, the request line. transport.c talks
- * to the daemon, table.c renders answers as text, and cmd-*.c hold the commands, a group of
- * them each. Addresses, durations and an evidence record's packets go through the daemon's
- * own code (libnfsshared), and the command names through control/protocol.h. */
+ * This file: the global options and the table of commands. cmdline.c builds the request
+ * line, transport.c talks to the daemon, table.c renders answers as text, and cmd-*.c hold
+ * the commands, a group of them each. Addresses, durations and an evidence record's packets
+ * go through the daemon's own code (linked from its layers, tools/meson.build), and the
+ * command names through control/protocol.h, which the server's table uses too. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>

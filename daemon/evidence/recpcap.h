@@ -1,6 +1,6 @@
 /* recpcap.h - an evidence record's packets as a pcap file (docs/evidence.md): written into
  * the record by the daemon, read back out of it by `nfsentryctl evidence --pcap`. Needs
- * only jansson and libsodium: it is part of libnfsshared, which nfsentryctl links too. */
+ * only jansson and libsodium, so nfsentryctl links it from the evidence layer without the rest. */
 #pragma once
 
 #include <jansson.h>

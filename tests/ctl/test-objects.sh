@@ -21,7 +21,8 @@ for o in $got; do
 		echo "ok $n - $o is shared with the daemon"
 	else
 		bad=1
-		echo "not ok $n - $o: nfsentryctl pulled in daemon code it should not share (for $(echo "$sec" | grep -A1 "/$o\$" | tail -1 | xargs))"
+		why=$(echo "$sec" | grep -A1 "/$o\$" | tail -1 | xargs)
+		echo "not ok $n - $o: nfsentryctl pulled in daemon code it should not share (for $why)"
 	fi
 done
 n=$((n + 1))

@@ -30,7 +30,7 @@ if [ "$(echo "$got" | wc -w)" = 3 ]; then
 	echo "ok $n - the three shared objects, linked from the daemon's own libraries"
 else
 	bad=1
-	echo "not ok $n - expected $allowed, got: $(echo $got)"
+	echo "not ok $n - expected $allowed, got: $(echo "$got" | tr "\n" " ")"
 fi
 echo "1..$n"
 exit $bad

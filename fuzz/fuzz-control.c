@@ -206,7 +206,7 @@ static void over_socket(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct control_ctx ctx = { .banq = g.banq, .tracker = g.tracker, .flows = g.flows, .engine = &g.engine,
+	struct daemon_view ctx = { .banq = g.banq, .tracker = g.tracker, .flows = g.flows, .engine = &g.engine,
 				   .evidence = g.evidence, .started = time(NULL) };
 	struct control *c;
 	char err[256];

@@ -8,7 +8,7 @@ The compiler already refuses an upward include in a .c file (each layer compiles
 include directory holding only its own layer and those below). This check also reads the
 headers, which are compiled only where another file includes them, and names the file, the
 line and both layers. A layer is a folder of DAEMON_DIR or a top-level file's name without its
-extension ("metrics.h" for metrics.c and metrics.h); a file of no layer (main.c) is above all.
+extension (e.g. "foo.h" for foo.c and foo.h); a file of no layer (main.c) is above all.
 Exit status 0: all includes run down; 1: an upward or unknown include, one line each.
 """
 import os

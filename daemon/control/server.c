@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -25,9 +24,10 @@
 #include "core/clock.h"
 #include "core/detector.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "detect/trkcounts.h"
 #include "evidence/store.h"
-#include "metrics.h"
+#include "metrics/metrics.h"
 
 #define REQUEST_MAX CTL_REQUEST_MAX
 /* The whole request line must arrive within this of the connection being accepted, and the
@@ -46,12 +46,11 @@
 #define LIST_MAX 10000
 
 struct control {
-	int fd, stop_fd;
+	int fd;
 	char path[108];
 	gid_t gid;
-	struct control_ctx ctx;
-	pthread_t thread;
-	bool started;
+	struct daemon_view ctx;
+	struct nfs_thread thread;
 	pthread_mutex_t orphan_lock;
 	struct ban_reply *orphans[ORPHANS_MAX]; /* answers the writer still owes to gone askers */
 	size_t norphans;
@@ -142,12 +141,7 @@ static json_t *cmd_status(struct control *c, json_t *req, uid_t uid)
 		json_object_set_new(r, "evidence_bytes", json_integer((json_int_t)es.store.bytes));
 	}
 	/* Every number of the metrics file, the same way (docs/metrics.md). */
-	struct metrics_sources ms = {
-		.workers = c->ctx.workers, .nworkers = c->ctx.nworkers, .writer = c->ctx.writer,
-		.tracker = c->ctx.tracker, .flows = c->ctx.flows, .engine = c->ctx.engine, .evidence = c->ctx.evidence,
-		.ring = c->ctx.ring, .events = c->ctx.events, .uptime_s = difftime(time(NULL), c->ctx.started),
-	};
-	json_t *m = metrics_collect(&ms);
+	json_t *m = metrics_collect(&c->ctx);
 	if (m)
 		json_object_set_new(r, "metrics", m);
 	return r;
@@ -588,7 +582,7 @@ static void *control_main(void *arg)
 		nfds_t n = 2;
 
 		pfd[0] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = c->stop_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = c->thread.stop_fd, .events = POLLIN };
 		for (int i = 0; i < CONN_MAX; i++) {
 			/* fd -1 is ignored by poll(2): the slots keep their places in pfd */
 			pfd[2 + i] = (struct pollfd){ .fd = conns[i].fd, .events = conns[i].answering ? POLLOUT : POLLIN };
@@ -615,7 +609,7 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_open(struct control **out, const char *path, gid_t gid, const struct control_ctx *ctx, char *err,
+int control_open(struct control **out, const char *path, gid_t gid, const struct daemon_view *view, char *err,
 		 size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -625,10 +619,11 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 
 	if (!c)
 		return -ENOMEM;
-	c->fd = c->stop_fd = -1;
+	c->fd = -1;
+	c->thread.stop_fd = -1;
 	c->gid = gid;
 	pthread_mutex_init(&c->orphan_lock, NULL);
-	c->ctx = *ctx;
+	c->ctx = *view;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "%s: path too long for a UNIX socket", path);
 		r = -ENAMETOOLONG;
@@ -640,9 +635,9 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); /* accepts until EAGAIN */
-	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	(void)thread_init(&c->thread, NULL, NULL); /* its failure is in errno and stop_fd */
 	mode_t old = umask(0117);
-	r = c->fd < 0 || c->stop_fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->fd, CONN_MAX) < 0
+	r = c->fd < 0 || c->thread.stop_fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->fd, CONN_MAX) < 0
 		    ? -errno : 0;
 	umask(old);
 	if (r < 0) {
@@ -659,8 +654,7 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 fail:
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->stop_fd >= 0)
-		close(c->stop_fd);
+	thread_deinit(&c->thread);
 	pthread_mutex_destroy(&c->orphan_lock);
 	free(c);
 	return r;
@@ -668,24 +662,15 @@ fail:
 
 int control_start(struct control *c)
 {
-	int r = pthread_create(&c->thread, NULL, control_main, c);
-	if (r)
-		return -r;
-	c->started = true;
-	return 0;
+	return thread_start(&c->thread, control_main, c);
 }
 
 void control_free(struct control *c)
 {
-	uint64_t one = 1;
 	if (!c)
 		return;
-	if (c->started) {
-		(void)!write(c->stop_fd, &one, sizeof(one));
-		pthread_join(c->thread, NULL);
-	}
+	thread_deinit(&c->thread);
 	close(c->fd);
-	close(c->stop_fd);
 	unlink(c->path);
 	/* Answers the writer still owes stay allocated: it may fill them after this (it stops
 	 * after the server). Only a writer stuck for BAN_WAIT_S leaves any. */

@@ -15,11 +15,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/thread.h"
 #include "decode/marktag.h"
 
 /* What one queued packet costs in the socket buffer beyond its copied bytes: netlink and
@@ -36,9 +36,7 @@ struct worker {
 	enum engine_origin origin;
 	struct mnl_socket *nl;
 	uint32_t portid;
-	int stop_fd;
-	pthread_t thread;
-	bool started;
+	struct nfs_thread thread;
 	uint32_t last_id;
 	bool have_id;
 	size_t buflen;
@@ -198,17 +196,18 @@ int worker_open(struct worker **out, struct engine *e, uint16_t queue, enum engi
 	w->engine = e;
 	w->queue = queue;
 	w->origin = origin;
-	w->stop_fd = -1;
+	r = thread_init(&w->thread, NULL, NULL);
 	w->buflen = c->copy_range + RECV_SLACK;
 	w->buf = malloc(w->buflen);
 	w->heartbeat = mono_s();
+	if (r < 0)
+		goto fail;
 	if (!w->buf) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (w->stop_fd < 0 || !w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (!w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -256,7 +255,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct pollfd pfd[2] = {
 		{ .fd = mnl_socket_get_fd(w->nl), .events = POLLIN },
-		{ .fd = w->stop_fd, .events = POLLIN },
+		{ .fd = w->thread.stop_fd, .events = POLLIN },
 	};
 
 	for (;;) {
@@ -287,32 +286,22 @@ static void *worker_main(void *arg)
 
 int worker_start(struct worker *w)
 {
-	int r = pthread_create(&w->thread, NULL, worker_main, w);
-	if (r)
-		return -r;
-	w->started = true;
-	return 0;
+	return thread_start(&w->thread, worker_main, w);
 }
 
 void worker_stop(struct worker *w)
 {
-	uint64_t one = 1;
-	if (!w || !w->started)
-		return;
-	(void)!write(w->stop_fd, &one, sizeof(one));
-	pthread_join(w->thread, NULL);
-	w->started = false;
+	if (w)
+		thread_stop(&w->thread);
 }
 
 void worker_free(struct worker *w)
 {
 	if (!w)
 		return;
-	worker_stop(w);
+	thread_deinit(&w->thread);
 	if (w->nl)
 		mnl_socket_close(w->nl);
-	if (w->stop_fd >= 0)
-		close(w->stop_fd);
 	free(w->buf);
 	free(w);
 }

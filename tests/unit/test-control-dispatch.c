@@ -1,7 +1,7 @@
 /* test-control-dispatch.c - the control server's table of requests (control/server.c): each
  * name of control/protocol.h reaches its handler, who may ask is checked before it runs, and
  * what is not in the table is refused with a reason. control_handle() is called directly;
- * the requests chosen fail early or need nothing of the daemon, so the context is empty. */
+ * the requests chosen fail early or need nothing of the daemon, so the view is empty. */
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,12 +26,12 @@ static const char *ask(const char *req, uid_t uid, gid_t gid)
 int main(void)
 {
 	char dir[] = "/tmp/nfsentry-dispatch-XXXXXX", sock[64], err[256];
-	struct control_ctx ctx = { .started = time(NULL) };
+	struct daemon_view view = { .started = time(NULL) };
 	gid_t group = getgid(); /* control_group: a group the socket may be given without root */
 
 	CHECK(mkdtemp(dir) != NULL, "a folder");
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-	CHECK(control_open(&c, sock, group, &ctx, err, sizeof(err)) == 0, "control_open: %s", c ? "ok" : err);
+	CHECK(control_open(&c, sock, group, &view, err, sizeof(err)) == 0, "control_open: %s", c ? "ok" : err);
 	if (!c)
 		return tap_done();
 

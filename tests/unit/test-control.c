@@ -40,7 +40,7 @@ int main(void)
 	q = banq_new(16);
 	CHECK(q && mkdtemp(dir), "ban queue and a folder");
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-	struct control_ctx ctx = { .banq = q, .started = time(NULL) };
+	struct daemon_view ctx = { .banq = q, .started = time(NULL) };
 	CHECK(control_open(&c, sock, (gid_t)-1, &ctx, err, sizeof(err)) == 0, "control_open: %s", c ? "ok" : err);
 	if (!c)
 		return tap_done();

@@ -23,6 +23,7 @@
 #include "decide/protect.h"
 #include "decide/report.h"
 #include "detect/tracker.h"
+#include "detect/trkcounts.h"
 #include "nft/ruleset.h"
 #include "nft/setelem.h"
 #include "nft/setlookup.h"
@@ -421,13 +422,8 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 static void describe(const struct trk_report *rep, char *buf, size_t len)
 {
 	size_t o = (size_t)snprintf(buf, len, "%u closed ports in %us (", rep->ports, rep->last_seen - rep->first_seen);
-	bool first = true;
-	for (int i = 0; i < TRK_CLASSES && o < len; i++) {
-		if (!rep->counts[i])
-			continue;
-		o += (size_t)snprintf(buf + o, len - o, "%s%s %u", first ? "" : ", ", trk_class_name(i), rep->counts[i]);
-		first = false;
-	}
+	if (o < len)
+		o += trk_counts_format(rep->counts, buf + o, len - o);
 	if (o < len)
 		o += (size_t)snprintf(buf + o, len - o, ")");
 	if (rep->sources && o < len) /* a distributed scan */

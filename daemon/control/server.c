@@ -20,14 +20,16 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "control/protocol.h"
 #include "core/clock.h"
 #include "core/detector.h"
 #include "core/log.h"
 #include "core/thread.h"
+#include "detect/trkcounts.h"
 #include "evidence/store.h"
 #include "metrics/metrics.h"
 
-#define REQUEST_MAX (64 * 1024)
+#define REQUEST_MAX CTL_REQUEST_MAX
 /* The whole request line must arrive within this of the connection being accepted, and the
  * whole answer be taken within this of its being ready: a deadline per connection, not per
  * read, so a client trickling a byte at a time is cut off like one that sends nothing. */
@@ -104,7 +106,7 @@ static json_t *addr_json(const struct nfs_addr *a)
 	return json_string(nfs_addr_format(a, buf, sizeof(buf)));
 }
 
-static json_t *cmd_status(struct control *c)
+static json_t *cmd_status(struct control *c, json_t *req, uid_t uid)
 {
 	json_t *r = ok(), *queues = json_array();
 	struct tracker_stats ts;
@@ -166,7 +168,7 @@ static int bans_cb(const struct ban_entry *e, void *data)
 	return 0;
 }
 
-static json_t *cmd_bans(struct control *c)
+static json_t *cmd_bans(struct control *c, json_t *req, uid_t uid)
 {
 	struct bans_ctx b = { .list = json_array() };
 	clock_gettime(CLOCK_REALTIME, &b.now);
@@ -258,15 +260,13 @@ static json_t *cmd_allow(struct control *c, json_t *req, uid_t uid)
 	return o;
 }
 
-/* STOP sec. 3.1.1 goal 2 and sec. 6.5: a token is redeemed by an administrator only, and the
- * record is re-hashed so that any change shows. Root only, whatever control_group says. */
+/* STOP sec. 6.5: the record is re-hashed so that any change shows. Root only, whatever
+ * control_group says (the dispatch table checks it). */
 static json_t *cmd_evidence(struct control *c, json_t *req, uid_t uid)
 {
 	const char *token = json_string_value(json_object_get(req, "token"));
 	json_t *verify = json_object_get(req, "verify");
 
-	if (uid != 0)
-		return fail("evidence records are readable by root only");
 	if (!c->ctx.evidence)
 		return fail("evidence records are off ([evidence] dir is empty or could not be used; see the log)");
 	struct evstore *st = evidence_store(c->ctx.evidence);
@@ -317,7 +317,7 @@ static size_t list_limit(json_t *req)
 	return v < 1 ? 1 : v > LIST_MAX ? LIST_MAX : (size_t)v;
 }
 
-static json_t *cmd_sources(struct control *c, json_t *req)
+static json_t *cmd_sources(struct control *c, json_t *req, uid_t uid)
 {
 	size_t max = list_limit(req);
 	struct trk_summary *s = calloc(max, sizeof(*s));
@@ -328,14 +328,10 @@ static json_t *cmd_sources(struct control *c, json_t *req)
 		return fail("out of memory");
 	size_t n = tracker_top(c->ctx.tracker, s, max, atomic_load(&c->ctx.engine->set.window), now);
 	for (size_t i = 0; i < n; i++) {
-		json_t *counts = json_object();
-		for (int k = 0; k < TRK_CLASSES; k++)
-			if (s[i].counts[k])
-				json_object_set_new(counts, trk_class_name(k), json_integer(s[i].counts[k]));
 		json_array_append_new(list, json_pack("{s:o, s:i, s:i, s:i, s:o}", "address", addr_json(&s[i].addr),
 						      "ports", (int)s[i].ports, "seconds_since_first",
 						      (int)(now - s[i].first_seen), "seconds_since_last",
-						      (int)(now - s[i].last_seen), "counts", counts));
+						      (int)(now - s[i].last_seen), "counts", trk_counts_json(s[i].counts)));
 	}
 	free(s);
 	json_t *r = ok();
@@ -343,7 +339,7 @@ static json_t *cmd_sources(struct control *c, json_t *req)
 	return r;
 }
 
-static json_t *cmd_flows(struct control *c, json_t *req)
+static json_t *cmd_flows(struct control *c, json_t *req, uid_t uid)
 {
 	size_t max = list_limit(req);
 	struct flow_summary *f = calloc(max, sizeof(*f));
@@ -364,8 +360,46 @@ static json_t *cmd_flows(struct control *c, json_t *req)
 	return r;
 }
 
+static json_t *cmd_reload(struct control *c, json_t *req, uid_t uid)
+{
+	log_notice("reload asked by uid %u through the control socket", (unsigned)uid);
+	kill(getpid(), SIGHUP); /* the main loop reloads, as for systemctl reload */
+	return ok();
+}
+
+static json_t *cmd_ban_add(struct control *c, json_t *req, uid_t uid)
+{
+	return cmd_ban(c, req, false, uid);
+}
+
+static json_t *cmd_ban_remove(struct control *c, json_t *req, uid_t uid)
+{
+	return cmd_ban(c, req, true, uid);
+}
+
+/* The requests (docs/control.md), by the names nfsentryctl sends (control/protocol.h). Who
+ * may ask: root, and the members of control_group (checked before any of these), except
+ * where @root_only gives the refusal the others get. */
+static const struct control_command {
+	const char *name;
+	const char *root_only;
+	json_t *(*handle)(struct control *c, json_t *req, uid_t uid);
+} commands[] = {
+	{ CTL_CMD_STATUS, NULL, cmd_status },
+	{ CTL_CMD_BANS, NULL, cmd_bans },
+	{ CTL_CMD_BAN, NULL, cmd_ban_add },
+	{ CTL_CMD_UNBAN, NULL, cmd_ban_remove },
+	{ CTL_CMD_ALLOW, NULL, cmd_allow },
+	{ CTL_CMD_SOURCES, NULL, cmd_sources },
+	{ CTL_CMD_FLOWS, NULL, cmd_flows },
+	{ CTL_CMD_RELOAD, NULL, cmd_reload },
+	/* STOP sec. 3.1.1 goal 2: a token is redeemed by an administrator only. */
+	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", cmd_evidence },
+};
+
 json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
 {
+	const struct control_command *cmd = NULL;
 	json_error_t jerr;
 	json_t *req, *ans;
 
@@ -376,31 +410,18 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 		json_decref(req);
 		return fail("not a JSON object: %s", req ? "wrong type" : jerr.text);
 	}
-	const char *cmd = json_string_value(json_object_get(req, "command"));
-	if (!cmd)
+	const char *name = json_string_value(json_object_get(req, "command"));
+	for (size_t i = 0; name && !cmd && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			cmd = &commands[i];
+	if (!name)
 		ans = fail("\"command\" missing");
-	else if (!strcmp(cmd, "status"))
-		ans = cmd_status(c);
-	else if (!strcmp(cmd, "bans"))
-		ans = cmd_bans(c);
-	else if (!strcmp(cmd, "ban"))
-		ans = cmd_ban(c, req, false, uid);
-	else if (!strcmp(cmd, "unban"))
-		ans = cmd_ban(c, req, true, uid);
-	else if (!strcmp(cmd, "allow"))
-		ans = cmd_allow(c, req, uid);
-	else if (!strcmp(cmd, "sources"))
-		ans = cmd_sources(c, req);
-	else if (!strcmp(cmd, "flows"))
-		ans = cmd_flows(c, req);
-	else if (!strcmp(cmd, "reload")) {
-		log_notice("reload asked by uid %u through the control socket", (unsigned)uid);
-		kill(getpid(), SIGHUP); /* the main loop reloads, as for systemctl reload */
-		ans = ok();
-	} else if (!strcmp(cmd, "evidence"))
-		ans = cmd_evidence(c, req, uid);
+	else if (!cmd)
+		ans = fail("unknown command \"%.40s\"", name);
+	else if (cmd->root_only && uid != 0)
+		ans = fail("%s", cmd->root_only);
 	else
-		ans = fail("unknown command \"%.40s\"", cmd);
+		ans = cmd->handle(c, req, uid);
 	json_decref(req);
 	return ans ? ans : fail("out of memory");
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build-config.h"
 #include "core/duration.h"
 
 enum key_type { KEY_UINT, KEY_DURATION, KEY_BOOL, KEY_PATH, KEY_FACTOR, KEY_NETS, KEY_LOGLEVEL, KEY_VERDICT,
@@ -33,7 +34,7 @@ static const struct key keys[] = {
 	  "detections and bans, one JSON object per line (empty: only logged)" },
 	{ "daemon", "metrics_file", KEY_OPTPATH, OFF(metrics_file), 0, 0, "/run/nfsentry/nfsentry.prom",
 	  "Prometheus text file, rewritten every 5 s (empty: none)" },
-	{ "daemon", "control_socket", KEY_OPTPATH, OFF(control_socket), 0, 107, "/run/nfsentry/control.sock",
+	{ "daemon", "control_socket", KEY_OPTPATH, OFF(control_socket), 0, 107, NFSENTRY_CONTROL_SOCKET,
 	  "nfsentryctl's socket (empty: none)" },
 	{ "daemon", "control_group", KEY_NAME, OFF(control_group), 0, 63, "",
 	  "a group whose members may use the control socket besides root (empty: root only)" },

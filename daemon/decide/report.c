@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include "detect/scan.h"
+#include "detect/trkcounts.h"
 
 static json_t *pkt_event(const struct timespec *t, const char *event, const char *detector, const char *cls,
 			 const struct nfs_addr *src, const struct pkt *p, enum action a)
@@ -37,15 +38,12 @@ static json_t *scan_event(const struct timespec *t, const char *detector, const 
 		.dst = &p->dst, .sport = p->sport, .dport = p->dport, .proto = p->proto, .action = action, .reason = reason,
 	};
 	json_t *ev = event_new(&h);
-	json_t *counts = json_object();
+	json_t *counts = trk_counts_json(r->counts);
 	if (!ev || !counts) {
 		json_decref(ev);
 		json_decref(counts);
 		return NULL;
 	}
-	for (int i = 0; i < TRK_CLASSES; i++)
-		if (r->counts[i])
-			json_object_set_new(counts, trk_class_name(i), json_integer(r->counts[i]));
 	json_object_set_new(ev, "ports", json_integer(r->ports));
 	json_object_set_new(ev, "seconds", json_integer(r->last_seen - r->first_seen));
 	json_object_set_new(ev, "counts", counts);

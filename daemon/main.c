@@ -93,11 +93,11 @@ static void usage(FILE *f)
 
 static int cmd_load_ruleset(const char *path)
 {
-	char msg[4096];
-	int r = ruleset_load(path, msg, sizeof(msg));
+	char err[4096];
+	int r = ruleset_load(path, err, sizeof(err));
 
 	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", path, msg[0] ? msg : strerror(-r));
+		fprintf(stderr, "%s: %s\n", path, err[0] ? err : strerror(-r));
 		return 1;
 	}
 	if (r > 0)

@@ -93,11 +93,11 @@ static void usage(FILE *f)
 
 static int cmd_load_ruleset(const char *path)
 {
-	char msg[4096];
-	int r = ruleset_load(path, msg, sizeof(msg));
+	char err[4096];
+	int r = ruleset_load(path, err, sizeof(err));
 
 	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", path, msg[0] ? msg : strerror(-r));
+		fprintf(stderr, "%s: %s\n", path, err[0] ? err : strerror(-r));
 		return 1;
 	}
 	if (r > 0)
@@ -128,21 +128,21 @@ static int cmd_replay(const char *file, const char *cfg_path)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-	} else if (!(c = config_new_default())) {
+	} else if (config_new_default(&c) < 0) {
 		return 1;
 	}
 	/* stdout carries the events; stderr only what goes wrong. */
 	log_set_level(LOG_LVL_WARN);
-	if (pcapsrc_open(file, &src, err, sizeof(err)) < 0) {
+	if (pcapsrc_open(&src, file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", file, err);
 		goto out;
 	}
 	if (sodium_init() < 0)
 		goto out;
 	randombytes_buf(key, sizeof(key));
-	t = tracker_new((uint32_t)c->max_sources, key);
-	prefixes = tracker_new(PREFIXES_OF(c->max_sources), key);
-	flows = flowtab_new((uint32_t)c->max_flows, key);
+	tracker_new(&t, (uint32_t)c->max_sources, key);
+	tracker_new(&prefixes, PREFIXES_OF(c->max_sources), key);
+	flowtab_new(&flows, (uint32_t)c->max_flows, key);
 	if (!t || !prefixes || !flows || event_sink_open(&sink, NULL, stdout) < 0 ||
 	    engine_init(&e, t, flows, NULL, sink, c) < 0) {
 		fprintf(stderr, "out of memory\n");
@@ -580,10 +580,10 @@ static void events_stop(struct daemon *d)
 
 static int tables_start(struct daemon *d)
 {
-	d->tracker = tracker_new((uint32_t)d->cfg->max_sources, d->key);
-	d->prefixes = tracker_new(PREFIXES_OF(d->cfg->max_sources), d->key);
-	d->flows = flowtab_new((uint32_t)d->cfg->max_flows, d->key);
-	d->banq = banq_new(BANQ_CAPACITY);
+	tracker_new(&d->tracker, (uint32_t)d->cfg->max_sources, d->key);
+	tracker_new(&d->prefixes, PREFIXES_OF(d->cfg->max_sources), d->key);
+	flowtab_new(&d->flows, (uint32_t)d->cfg->max_flows, d->key);
+	banq_new(&d->banq, BANQ_CAPACITY);
 	if (!d->tracker || !d->prefixes || !d->flows || !d->banq) {
 		log_err("out of memory");
 		return -1;
@@ -604,8 +604,7 @@ static void tables_stop(struct daemon *d)
 
 static int writer_make(struct daemon *d)
 {
-	d->writer = banwriter_new(d->cfg, d->banq, d->events, d->key);
-	return d->writer ? 0 : -1;
+	return banwriter_new(&d->writer, d->cfg, d->banq, d->events, d->key) < 0 ? -1 : 0; /* it logs why */
 }
 
 static void writer_free(struct daemon *d)

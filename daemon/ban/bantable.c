@@ -24,14 +24,15 @@ struct bantable {
 	struct lru_map map;
 };
 
-struct bantable *bantable_new(uint32_t max, const uint8_t key16[16])
+int bantable_new(struct bantable **out, uint32_t max, const uint8_t key16[16])
 {
 	struct bantable *t = calloc(1, sizeof(*t));
 	if (!t || lru_map_init(&t->map, max, key16, offsetof(struct ban_node, e.addr), sizeof(struct nfs_addr)) < 0) {
 		free(t);
-		return NULL;
+		return -ENOMEM;
 	}
-	return t;
+	*out = t;
+	return 0;
 }
 
 static void node_free(struct lru_node *n)

@@ -145,15 +145,15 @@ static struct settings *settings_from(const struct nfs_config *c, const struct n
 	return s;
 }
 
-struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, struct event_sink *events,
-				const uint8_t key16[16])
+int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct banq *q, struct event_sink *events,
+		  const uint8_t key16[16])
 {
 	struct banwriter *w = calloc(1, sizeof(*w));
 	unsigned bad = 0;
 	int r;
 
 	if (!w)
-		return NULL;
+		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
 	w->q = q;
 	w->events = events;
@@ -165,11 +165,12 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, stru
 	w->bans_saved_ms = w->bans_synced_ms = w->offences_saved_ms = w->table_checked_ms =
 		clock_mono_ms() - BANS_SYNC_MS;
 	w->cur = settings_from(c, NULL, NULL);
-	w->offences = offences_new((uint32_t)c->max_history, key16);
-	w->bans = bantable_new(w->max_bans, key16);
-	w->tokens = bantable_new(w->max_bans, key16);
+	offences_new(&w->offences, (uint32_t)c->max_history, key16);
+	bantable_new(&w->bans, w->max_bans, key16);
+	bantable_new(&w->tokens, w->max_bans, key16);
 	if (!w->cur || !w->offences || !w->bans || !w->tokens) {
 		log_err("ban writer: out of memory");
+		r = -ENOMEM;
 		goto fail;
 	}
 	r = nl_open(&w->nl);
@@ -184,10 +185,11 @@ struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, stru
 		log_info("%s: %d offenders remembered", w->history_path, r);
 	if (bad)
 		log_warn("%s: %u unreadable lines skipped", w->history_path, bad);
-	return w;
+	*out = w;
+	return 0;
 fail:
 	banwriter_free(w);
-	return NULL;
+	return r;
 }
 
 struct sync_ctx {
@@ -255,11 +257,10 @@ static void sync_soon(struct banwriter *w)
 static int sync_from_kernel(struct banwriter *w, struct bantable *saved, unsigned *n4, unsigned *n6,
 			    bool count_gone)
 {
-	struct sync_ctx c = { .w = w, .now = clock_wall_ms(), .fresh = bantable_new(w->max_bans, w->key),
-			      .saved = saved };
+	struct sync_ctx c = { .w = w, .now = clock_wall_ms(), .saved = saved };
 	int r;
 
-	if (!c.fresh)
+	if (bantable_new(&c.fresh, w->max_bans, w->key) < 0)
 		return -ENOMEM;
 	r = nftset_dump(&w->nl, NFTSET_BAN4, sync_cb, &c);
 	if (r == 0)
@@ -381,12 +382,12 @@ static int readd_missing(struct banwriter *w, struct bantable *known, struct rea
 
 int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 {
-	struct bantable *saved = bantable_new(w->max_bans, w->key);
+	struct bantable *saved = NULL;
 	unsigned bad = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (!saved)
+	if (bantable_new(&saved, w->max_bans, w->key) < 0)
 		return -ENOMEM;
 	r = bantable_load(saved, w->bans_path, &bad);
 	if (r < 0)
@@ -1112,8 +1113,8 @@ static void check_table(struct banwriter *w, int64_t now)
 			w->table_handle = h;
 		return;
 	}
-	struct bantable *known = bantable_new(w->max_bans, w->key);
-	if (!known)
+	struct bantable *known = NULL;
+	if (bantable_new(&known, w->max_bans, w->key) < 0)
 		return;
 	pthread_mutex_lock(&w->lock);
 	bantable_foreach(w->bans, copy_cb, known);

@@ -65,7 +65,7 @@ int detector_parse(const char *s)
 	for (int i = 0; i < DET_COUNT; i++)
 		if (!strcmp(s, dets[i].key))
 			return i;
-	return -1;
+	return -EINVAL;
 }
 
 enum action detector_default_action(enum det d) { return (unsigned)d < DET_COUNT ? dets[d].def : ACTION_IGNORE; }

@@ -25,7 +25,7 @@ enum det {
 const char *detector_name(enum det d);
 /* The [detect] key and the ban table's word ("root-sig-weak" for the weak form). */
 const char *detector_key(enum det d);
-/* enum det by key, or -1. */
+/* enum det by key, or -EINVAL. */
 int detector_parse(const char *key);
 /* The protocol a detector recognises ("ssh", "ftp/smtp", ...), or NULL. */
 const char *detector_protocol(enum det d);

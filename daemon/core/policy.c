@@ -13,38 +13,38 @@ void policy_init_defaults(struct policy *p)
 		p->action[i] = detector_default_action(i);
 }
 
-int policy_allow_add(struct policy *p, const char *spec, char *why, size_t whylen)
+int policy_allow_add(struct policy *p, const char *spec, char *err, size_t errlen)
 {
 	char det[32], port[16], server[NFS_ADDR_STRLEN + 1], client[NFS_ADDR_STRLEN + 1], extra;
 	struct policy_allow a = { .det = -1 };
 
 	if (sscanf(spec, "%31s %15s %50s %50s %c", det, port, server, client, &extra) != 4) {
-		snprintf(why, whylen, "\"%s\": expected DETECTOR PORT SERVER CLIENT (\"*\" for any)", spec);
+		snprintf(err, errlen, "\"%s\": expected DETECTOR PORT SERVER CLIENT (\"*\" for any)", spec);
 		return -EINVAL;
 	}
 	if (strcmp(det, "*") && (a.det = detector_parse(det)) < 0) {
-		snprintf(why, whylen, "\"%s\" is not a detector", det);
+		snprintf(err, errlen, "\"%s\" is not a detector", det);
 		return -EINVAL;
 	}
 	if (strcmp(port, "*")) {
 		char *end;
 		unsigned long v = strtoul(port, &end, 10);
 		if (*end || v == 0 || v > 65535) {
-			snprintf(why, whylen, "\"%s\" is not a port (1-65535 or *)", port);
+			snprintf(err, errlen, "\"%s\" is not a port (1-65535 or *)", port);
 			return -EINVAL;
 		}
 		a.port = (uint16_t)v;
 	}
 	if (strcmp(server, "*") && nfs_addr_parse(server, false, &a.server) < 0) {
-		snprintf(why, whylen, "\"%s\" is not an address or network", server);
+		snprintf(err, errlen, "\"%s\" is not an address or network", server);
 		return -EINVAL;
 	}
 	if (strcmp(client, "*") && nfs_addr_parse(client, false, &a.client) < 0) {
-		snprintf(why, whylen, "\"%s\" is not an address or network", client);
+		snprintf(err, errlen, "\"%s\" is not an address or network", client);
 		return -EINVAL;
 	}
 	if (p->nallow >= POLICY_ALLOW_MAX) {
-		snprintf(why, whylen, "more than %d entries", POLICY_ALLOW_MAX);
+		snprintf(err, errlen, "more than %d entries", POLICY_ALLOW_MAX);
 		return -E2BIG;
 	}
 	p->allow[p->nallow++] = a;

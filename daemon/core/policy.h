@@ -29,8 +29,8 @@ struct policy {
 
 void policy_init_defaults(struct policy *p);
 /* Parses "DETECTOR PORT SERVER CLIENT" ("*" for any; e.g. "ssh-sig 2222 * 198.51.100.0/24")
- * and adds it. Returns 0, -EINVAL with a reason in @why, or -E2BIG. */
-int policy_allow_add(struct policy *p, const char *spec, char *why, size_t whylen);
+ * and adds it. Returns 0, -EINVAL with a reason in @err, or -E2BIG. */
+int policy_allow_add(struct policy *p, const char *spec, char *err, size_t errlen);
 
 /* True if @port is where the protocol behind @d is expected (a finding there is normal). */
 bool policy_port_standard(enum det d, uint16_t port);

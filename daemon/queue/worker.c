@@ -142,26 +142,43 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const st
 	count_latency(w, rx);
 }
 
+struct datagram {
+	struct worker *w;
+	struct timespec rx;
+	uint32_t want_seq; /* 0: no ack awaited */
+	int *ack;
+};
+
+static int packet_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct datagram *d = data;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET)
+		handle_packet(d->w, nlh, &d->rx);
+	return MNL_CB_OK; /* a bad packet message must not cost the packets after it their verdicts */
+}
+
+static int ack_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct datagram *d = data;
+
+	if (d->want_seq && nlh->nlmsg_seq == d->want_seq && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+		*d->ack = ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
+	return MNL_CB_OK; /* errors for other requests do not stop the packets that follow */
+}
+
 /* Walks one datagram of messages. Packets are handled; an error or ack for @want_seq is
- * returned through @ack (untouched otherwise). */
+ * returned through @ack (untouched otherwise). Every message is walked: libmnl's default
+ * control callbacks would stop at the first error, and NLMSG_DONE, which nfqueue does not
+ * send, has no entry. seq and portid 0: packets carry neither (the kernel sends them with
+ * seq 0, portid 0); only NLM_F_DUMP_INTR would end the walk early, and only dumps carry it. */
 static void handle_datagram(struct worker *w, const char *buf, size_t n, uint32_t want_seq, int *ack)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	int left = (int)n;
-	struct timespec rx;
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
+	struct datagram d = { .w = w, .want_seq = want_seq, .ack = ack };
 
-	clock_gettime(CLOCK_REALTIME, &rx);
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			if (want_seq && nlh->nlmsg_seq == want_seq &&
-			    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct nlmsgerr)))
-				*ack = ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
-			continue;
-		}
-		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE &&
-		    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET)
-			handle_packet(w, nlh, &rx);
-	}
+	clock_gettime(CLOCK_REALTIME, &d.rx);
+	(void)mnl_cb_run2(buf, n, 0, 0, packet_cb, &d, ctl, NLMSG_MIN_TYPE);
 }
 
 /* Sends @nlh with an ack request and waits for the ack, handling packets that arrive first. */

@@ -37,7 +37,7 @@ int main(void)
 	struct control *c = NULL;
 	static const char ban[] = "{\"command\":\"ban\",\"address\":\"192.0.2.1\",\"seconds\":60}";
 
-	q = banq_new(16);
+	banq_new(&q, 16);
 	CHECK(q && mkdtemp(dir), "ban queue and a folder");
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
 	struct daemon_view ctx = { .banq = q, .started = time(NULL) };

@@ -61,5 +61,6 @@ int main(void)
 	CHECK_STR(scan_class(&r), "mixed", "nothing: mixed");
 	CHECK(!strcmp(scan_backscatter_tool(674719802), "synk4") && scan_backscatter_tool(674711610) &&
 	      !scan_backscatter_tool(674719801), "Bejtlich's acknowledgement numbers");
+	CHECK(detector_parse("scan") == DET_SCAN && detector_parse("nope") == -EINVAL, "unknown detector: -EINVAL");
 	return tap_done();
 }

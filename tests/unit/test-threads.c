@@ -90,8 +90,10 @@ static void *reader(void *arg)
 int main(void)
 {
 	pthread_t w[WORKERS], wr, rd;
-	struct tracker *t = tracker_new(4096, key);
-	struct flowtab *flows = flowtab_new(4096, key);
+	struct tracker *t = NULL;
+	tracker_new(&t, 4096, key);
+	struct flowtab *flows = NULL;
+	flowtab_new(&flows, 4096, key);
 	struct event_sink *events = NULL;
 	struct pktring *ring = NULL;
 	struct evidence *ev = NULL;
@@ -99,8 +101,8 @@ int main(void)
 	unsigned rounds = 0;
 
 	log_set_level(LOG_LVL_ERR);
-	cfg = config_new_default();
-	banq = banq_new(4096);
+	config_new_default(&cfg);
+	banq_new(&banq, 4096);
 	CHECK(cfg && mkdtemp(dir), "a scratch folder for the evidence records");
 	if (tap_failed)
 		return tap_done();

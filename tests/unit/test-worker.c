@@ -186,7 +186,10 @@ int main(void)
 	      "a socketpair in the place of the netlink socket");
 	close(sp[0]);
 	fakenl_reset();
-	CHECK_EQ(worker_start(w), 0, "worker_start");
+	{
+		long long got_ = worker_start(w);
+		CHECK_EQ(got_, 0, "worker_start");
+	}
 
 	/* A closed-port SYN: dropped. */
 	size_t n = tcp4(pkt, 1, 40000, 1, 0x02, NULL);

@@ -18,38 +18,16 @@
 #include "decide/engine.h"
 #include "queue/worker.h"
 #include "fakenl.h"
+#include "nfqmsg.h"
 #include "tap.h"
 #include "tcp4.h"
 
 #define QNUM 4242
-#define QTYPE(t) ((NFNL_SUBSYS_QUEUE << 8) | (t))
+#define QTYPE(t) NFQ_TYPE(t)
 
 static const uint8_t key[16] = "workerworkerwork";
 static int config_error;
 static bool packet_before_ack;
-
-/* Puts one NFQNL_MSG_PACKET at @buf: packet @id, hook @hook, @payload of @len bytes (NULL:
- * none), mark @mark (0: none). @hdr_len: bytes of NFQA_PACKET_HDR (its size; less makes it
- * malformed; 0 leaves it out). Returns its length. */
-static size_t put_packet(char *buf, uint32_t id, uint8_t hook, const uint8_t *payload, size_t len, uint32_t mark,
-			 size_t hdr_len)
-{
-	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
-	struct nfqnl_msg_packet_hdr ph = { .packet_id = htonl(id), .hw_protocol = htons(0x0800), .hook = hook };
-
-	h->nlmsg_type = QTYPE(NFQNL_MSG_PACKET);
-	g->nfgen_family = AF_INET;
-	g->version = NFNETLINK_V0;
-	g->res_id = htons(QNUM);
-	if (hdr_len)
-		mnl_attr_put(h, NFQA_PACKET_HDR, hdr_len, &ph);
-	if (mark)
-		mnl_attr_put_u32(h, NFQA_MARK, htonl(mark));
-	if (payload)
-		mnl_attr_put(h, NFQA_PAYLOAD, len, payload);
-	return MNL_ALIGN(h->nlmsg_len);
-}
 
 /* Acks the worker's configuration (or refuses it); optionally a packet arrives first, in the
  * same datagram, as it may when other packets are already queued. */
@@ -65,7 +43,7 @@ static void queue_kernel(const char *buf, size_t len)
 	if (packet_before_ack) {
 		uint8_t pkt[64];
 		size_t n = tcp4(pkt, 9, 40000, 9, 0x02, NULL);
-		off = put_packet(out, 1, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
+		off = nfqmsg_packet(out, QNUM, 1, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
 	}
 	fakenl_put_err(out, &off, sizeof(out), h->nlmsg_seq, config_error);
 	fakenl_reply(out, off);
@@ -193,7 +171,7 @@ int main(void)
 
 	/* A closed-port SYN: dropped. */
 	size_t n = tcp4(pkt, 1, 40000, 1, 0x02, NULL);
-	size_t len = put_packet(buf, 2, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
+	size_t len = nfqmsg_packet(buf, QNUM, 2, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
 	CHECK(send(sp[1], buf, len, 0) == (ssize_t)len && fakenl_wait_sent(1, 10) == 1, "a SYN: one verdict");
 	v = verdict_at(0);
 	CHECK(v.ok && v.queue == QNUM && v.id == 2 && v.verdict == NF_DROP && !v.has_mark, "id 2 dropped (%u %u %u)",
@@ -207,9 +185,9 @@ int main(void)
 	/* The mark as NFQA_MARK gives it: the tag's bytes 0x4e, kind, port in the kernel's order. */
 	uint32_t tag = ntohl(((uint32_t)MARKTAG_MAGIC << 24) | ((uint32_t)MARKTAG_TCP_SYN << 16) | 2);
 	n = tcp4(pkt, 1, 40000, 2, 0x02, NULL);
-	len = put_packet(buf, 3, NF_INET_LOCAL_IN, pkt, n, tag, sizeof(struct nfqnl_msg_packet_hdr));
+	len = nfqmsg_packet(buf, QNUM, 3, NF_INET_LOCAL_IN, pkt, n, tag, sizeof(struct nfqnl_msg_packet_hdr));
 	n = tcp4(pkt, 2, 40000, 3, 0x02, NULL);
-	len += put_packet(buf + len, 4, NF_INET_LOCAL_IN, pkt, n, 0x1234, sizeof(struct nfqnl_msg_packet_hdr));
+	len += nfqmsg_packet(buf + len, QNUM, 4, NF_INET_LOCAL_IN, pkt, n, 0x1234, sizeof(struct nfqnl_msg_packet_hdr));
 	CHECK(send(sp[1], buf, len, 0) == (ssize_t)len && fakenl_wait_sent(2, 10) == 2, "two packets: two verdicts");
 	v = verdict_at(0);
 	CHECK(v.ok && v.id == 3 && v.verdict == NF_ACCEPT && v.has_mark && v.mark == 0,
@@ -222,25 +200,25 @@ int main(void)
 	uint64_t malformed0 = st.malformed;
 	fakenl_reset();
 	n = tcp4(pkt, 3, 40000, 4, 0x02, NULL);
-	len = put_packet(buf, 5, NF_INET_LOCAL_IN, pkt, n, 0, 0); /* no packet header: no id */
+	len = nfqmsg_packet(buf, QNUM, 5, NF_INET_LOCAL_IN, pkt, n, 0, 0); /* no packet header: no id */
 	send(sp[1], buf, len, 0);
-	len = put_packet(buf, 6, NF_INET_LOCAL_IN, pkt, n, 0, 2); /* a header of 2 bytes */
+	len = nfqmsg_packet(buf, QNUM, 6, NF_INET_LOCAL_IN, pkt, n, 0, 2); /* a header of 2 bytes */
 	send(sp[1], buf, len, 0);
-	len = put_packet(buf, 7, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
+	len = nfqmsg_packet(buf, QNUM, 7, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
 	((struct nlattr *)(buf + mnl_nlmsg_size(sizeof(struct nfgenmsg))))->nla_len = 2000; /* past the end */
 	send(sp[1], buf, len, 0);
-	len = put_packet(buf, 8, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
+	len = nfqmsg_packet(buf, QNUM, 8, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
 	send(sp[1], buf, len - 8, 0); /* the datagram shorter than its nlmsg_len */
 	send(sp[1], buf, 7, 0);       /* shorter than a netlink header */
 	send(sp[1], buf, 0, 0);       /* empty */
 	((struct nlmsghdr *)buf)->nlmsg_len = 4; /* a length below the header's own */
 	send(sp[1], buf, len, 0);
 	/* Then a packet whose bytes are not IP: decoded as malformed, verdicted all the same. */
-	len = put_packet(buf, 9, NF_INET_LOCAL_IN, (const uint8_t *)"\x45\x00\x00", 3, 0, sizeof(struct nfqnl_msg_packet_hdr));
+	len = nfqmsg_packet(buf, QNUM, 9, NF_INET_LOCAL_IN, (const uint8_t *)"\x45\x00\x00", 3, 0, sizeof(struct nfqnl_msg_packet_hdr));
 	send(sp[1], buf, len, 0);
 	/* And a good one: it is served. */
 	n = tcp4(pkt, 4, 40000, 5, 0x02, NULL);
-	len = put_packet(buf, 12, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
+	len = nfqmsg_packet(buf, QNUM, 12, NF_INET_LOCAL_IN, pkt, n, 0, sizeof(struct nfqnl_msg_packet_hdr));
 	send(sp[1], buf, len, 0);
 	size_t got = fakenl_wait_sent(2, 10);
 	CHECK_EQ(got, 2, "verdicts: for the non-IP packet and the good one only");

@@ -3,15 +3,19 @@
  * BEGIN/END frame, table, set, keys), and hand-built replies come back: acks and errors inside
  * and outside a batch's sequence range, replies split over datagrams, silence, a set dump
  * (addresses, and ban6's intervals folded back into prefixes), single-element lookups and the
- * table's handle. nl.c, setelem.c (commit, dump: test-setelem covers building), setlookup.c
- * and ruleset.c (the table's handle). */
+ * table's handle, the queues the rules send to. nl.c, setelem.c (commit, dump: test-setelem
+ * covers building), setlookup.c and ruleset.c (not ruleset_load(): it runs libnftables). */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
 
 #include "nft/nl.h"
 #include "nft/ruleset.h"
@@ -452,6 +456,95 @@ static void test_table(struct nl *nl)
 	CHECK(r == -ENOENT && handle == 7, "no table: -ENOENT, the handle untouched (%d)", r);
 }
 
+/* ---- the rules of table inet nfsentry: which queues they send to ---- */
+
+static bool rule_sreg; /* a rule that picks its queue at run time */
+
+/* One NEWRULE of chain @chain holding @e (taken), appended at @buf + *@off. */
+static void put_rule(char *buf, size_t *off, uint32_t seq, const char *chain, struct nftnl_expr *e)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTSET_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_add_expr(r, e);
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(buf + *off, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+	nftnl_rule_nlmsg_build_payload(h, r);
+	nftnl_rule_free(r);
+	*off += MNL_ALIGN(h->nlmsg_len);
+}
+
+static void rules_kernel(const char *buf, size_t len)
+{
+	const struct nlmsghdr *h = (const void *)buf;
+	static char out[16384];
+	size_t off = 0;
+
+	if (h->nlmsg_type == NFT(NFT_MSG_GETTABLE)) {
+		table_kernel(buf, len);
+		return;
+	}
+	if (h->nlmsg_type != NFT(NFT_MSG_GETRULE) || !(h->nlmsg_flags & NLM_F_DUMP))
+		return;
+	struct nftnl_expr *q = nftnl_expr_alloc("queue");
+	nftnl_expr_set_u16(q, NFTNL_EXPR_QUEUE_NUM, 0);
+	nftnl_expr_set_u16(q, NFTNL_EXPR_QUEUE_TOTAL, 2);
+	if (rule_sreg)
+		nftnl_expr_set_u32(q, NFTNL_EXPR_QUEUE_SREG_QNUM, NFT_REG32_00);
+	put_rule(out, &off, h->nlmsg_seq, "closed", q);
+	/* What the compat loader puts in place of a queue statement: xt NFQUEUE rev 3. */
+	struct nftnl_expr *t = nftnl_expr_alloc("target");
+	struct xt_NFQ_info_v3 *info = calloc(1, sizeof(*info)); /* the expression takes it */
+	info->queuenum = 5;
+	info->queues_total = 1;
+	nftnl_expr_set_str(t, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+	nftnl_expr_set_u32(t, NFTNL_EXPR_TG_REV, 3);
+	nftnl_expr_set(t, NFTNL_EXPR_TG_INFO, info, sizeof(*info));
+	put_rule(out, &off, h->nlmsg_seq, "inspect", t);
+	fakenl_reply(out, off); /* a dump spans datagrams */
+	off = 0;
+	struct nftnl_expr *c = nftnl_expr_alloc("counter");
+	put_rule(out, &off, h->nlmsg_seq, "ban", c);
+	put_done(out, &off, h->nlmsg_seq);
+	fakenl_reply(out, off);
+}
+
+static void test_queues(struct nl *nl)
+{
+	struct ruleset_queues q;
+
+	fakenl_reset();
+	fakenl_kernel = rules_kernel;
+	rule_sreg = false;
+	memset(&q, 0xff, sizeof(q));
+	int r = ruleset_queues_read(nl, &q);
+	unsigned bound = 0;
+	for (unsigned i = 0; i < 65536; i++)
+		bound += ruleset_queues_has(&q, i);
+	CHECK(r == 0 && q.rules == 2 && ruleset_queues_has(&q, 0) && ruleset_queues_has(&q, 1) &&
+	      ruleset_queues_has(&q, 5) && bound == 3,
+	      "queue num 0-1 and an NFQUEUE target to 5: queues 0, 1, 5 from 2 rules (%d, %u rules, %u queues)", r, q.rules,
+	      bound);
+	const struct nlmsghdr *h = fakenl_nsent == 2 ? (const void *)fakenl_sent[1].buf : NULL;
+	struct nftnl_rule *rule = nftnl_rule_alloc();
+	CHECK(h && h->nlmsg_type == NFT(NFT_MSG_GETRULE) && (h->nlmsg_flags & NLM_F_DUMP) &&
+	      nftnl_rule_nlmsg_parse(h, rule) == 0 && !strcmp(nftnl_rule_get_str(rule, NFTNL_RULE_TABLE), "nfsentry"),
+	      "the table's handle asked first, then a GETRULE dump of table nfsentry");
+	nftnl_rule_free(rule);
+
+	fakenl_reset();
+	rule_sreg = true;
+	r = ruleset_queues_read(nl, &q);
+	CHECK_EQ(r, -EOPNOTSUPP, "queue to <expression>: -EOPNOTSUPP");
+	rule_sreg = false;
+
+	fakenl_reset();
+	fakenl_kernel = NULL;
+	fakenl_reply_err(nl->seq + 1, -ENOENT);
+	r = ruleset_queues_read(nl, &q);
+	CHECK_EQ(r, -ENOENT, "no table: -ENOENT");
+}
+
 int main(void)
 {
 	struct nl nl;
@@ -466,6 +559,7 @@ int main(void)
 	test_dump(&nl);
 	test_lookup(&nl);
 	test_table(&nl);
+	test_queues(&nl);
 	nl_close(&nl);
 	nl_close(&nl); /* twice is harmless */
 	fakenl_reset();

@@ -4,7 +4,8 @@
  * and outside a batch's sequence range, replies split over datagrams, silence, a set dump
  * (addresses, and ban6's intervals folded back into prefixes), single-element lookups and the
  * table's handle, the queues the rules send to. nl.c, setelem.c (commit, dump: test-setelem
- * covers building), setlookup.c and ruleset.c (not ruleset_load(): it runs libnftables). */
+ * covers building), setlookup.c, ruleset.c (not ruleset_load(): it runs libnftables) and
+ * compat.c's rule swap (test-compat covers the text). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <libnftnl/common.h>
@@ -17,6 +18,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/xt_NFQUEUE.h>
 
+#include "nft/compat.h"
 #include "nft/nl.h"
 #include "nft/ruleset.h"
 #include "nft/setelem.h"
@@ -82,8 +84,9 @@ static int refuse_dot2(const struct nlmsghdr *h)
 }
 
 /* Checks sent datagram @i: a batch BEGIN, @n messages of @type with consecutive sequence numbers
- * (each asking for an ack), END. Returns the first element message's sequence number. */
-static uint32_t check_batch(size_t i, uint16_t type, size_t n, const char *what)
+ * from BEGIN's + 1 + @skip (each asking for an ack), END. Returns the first message's sequence
+ * number. */
+static uint32_t check_batch(size_t i, uint16_t type, size_t n, uint32_t skip, const char *what)
 {
 	const struct nlmsghdr *h = (const void *)fakenl_sent[i].buf;
 	int left = (int)fakenl_sent[i].len;
@@ -99,10 +102,10 @@ static uint32_t check_batch(size_t i, uint16_t type, size_t n, const char *what)
 			break;
 		if (m == 0)
 			first = h->nlmsg_seq;
-		ok = ok && h->nlmsg_type == NFT(type) && h->nlmsg_seq == begin + 1 + m && (h->nlmsg_flags & NLM_F_ACK);
+		ok = ok && h->nlmsg_type == NFT(type) && h->nlmsg_seq == begin + 1 + skip + m && (h->nlmsg_flags & NLM_F_ACK);
 		m++;
 	}
-	ok = ok && last->nlmsg_type == NFNL_MSG_BATCH_END && last->nlmsg_seq == begin + 1 + m && m == n;
+	ok = ok && last->nlmsg_type == NFNL_MSG_BATCH_END && last->nlmsg_seq == begin + 1 + skip + m && m == n;
 	h = mnl_nlmsg_next(last, &left);
 	ok = ok && !mnl_nlmsg_ok(h, left);
 	CHECK(ok, "%s: BEGIN seq %u, %zu messages (%zu wanted) numbered on, END, nothing after", what, begin, m, n);
@@ -188,8 +191,8 @@ static void test_commit(struct nl *nl)
 	      "commit: one element refused, the two others applied: %d (%d %d %d)", r, res[0], res[1], res[2]);
 	CHECK_EQ(fakenl_nsent, 2, "two transactions: the kernel aborts one with a refused element");
 	if (fakenl_nsent == 2) {
-		uint32_t a = check_batch(0, NFT_MSG_NEWSETELEM, 3, "first transaction");
-		uint32_t b = check_batch(1, NFT_MSG_NEWSETELEM, 2, "second transaction, without the refused one");
+		uint32_t a = check_batch(0, NFT_MSG_NEWSETELEM, 3, 0, "first transaction");
+		uint32_t b = check_batch(1, NFT_MSG_NEWSETELEM, 2, 0, "second transaction, without the refused one");
 		CHECK(b > a + 3, "the second uses new sequence numbers (%u after %u)", b, a);
 		const struct nlmsghdr *h = mnl_nlmsg_next((const void *)fakenl_sent[1].buf, &(int){ 1 << 20 });
 		uint8_t k1 = first_key_last_byte(h);
@@ -545,6 +548,140 @@ static void test_queues(struct nl *nl)
 	CHECK_EQ(r, -ENOENT, "no table: -ENOENT");
 }
 
+/* ---- compat: placeholders [counter P B, verdict] swapped for xt NFQUEUE targets ---- */
+
+static struct nftnl_expr *counter(const struct compat_queue *q, uint64_t packets, uint64_t bytes)
+{
+	struct nftnl_expr *c = nftnl_expr_alloc("counter");
+	if (q)
+		compat_encode(q, &packets, &bytes);
+	nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, packets);
+	nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, bytes);
+	return c;
+}
+
+static struct nftnl_expr *verdict(int v)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v);
+	return e;
+}
+
+/* A NEWRULE with handle @handle of expressions @a, @b (taken), appended at @buf + *@off. */
+static void put_rule2(char *buf, size_t *off, uint32_t seq, uint64_t handle, struct nftnl_expr *a, struct nftnl_expr *b)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTSET_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "closed");
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	nftnl_rule_add_expr(r, a);
+	nftnl_rule_add_expr(r, b);
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(buf + *off, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+	nftnl_rule_nlmsg_build_payload(h, r);
+	nftnl_rule_free(r);
+	*off += MNL_ALIGN(h->nlmsg_len);
+}
+
+static void compat_kernel(const char *buf, size_t len)
+{
+	const struct nlmsghdr *h = (const void *)buf;
+	static char out[16384];
+	size_t off = 0;
+
+	if (h->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+		batch_kernel(buf, len);
+		return;
+	}
+	if (h->nlmsg_type != NFT(NFT_MSG_GETRULE) || !(h->nlmsg_flags & NLM_F_DUMP))
+		return;
+	put_rule2(out, &off, h->nlmsg_seq, 7, counter(&(struct compat_queue){ 0, 2, 0 }, 0, 0), verdict(NF_DROP));
+	put_rule2(out, &off, h->nlmsg_seq, 8, counter(NULL, 12, 1000), verdict(NF_ACCEPT)); /* an ordinary counter */
+	put_rule2(out, &off, h->nlmsg_seq, 9, counter(&(struct compat_queue){ 4, 1, NFQ_FLAG_BYPASS }, 3, 180),
+		  verdict(NF_ACCEPT)); /* hit by 3 packets before the swap */
+	put_done(out, &off, h->nlmsg_seq);
+	fakenl_reply(out, off);
+}
+
+/* The NFQUEUE target info and handle of NEWRULE @h; false if it is not one ending in it. */
+static bool replaced(const struct nlmsghdr *h, uint64_t *handle, struct xt_NFQ_info_v3 *info)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	bool ok = false;
+	if (h->nlmsg_type == NFT(NFT_MSG_NEWRULE) && (h->nlmsg_flags & NLM_F_REPLACE) && nftnl_rule_nlmsg_parse(h, r) == 0) {
+		struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+		struct nftnl_expr *e, *last = NULL;
+		unsigned n = 0;
+		while ((e = nftnl_expr_iter_next(it)))
+			last = e, n++;
+		nftnl_expr_iter_destroy(it);
+		uint32_t len = 0;
+		const void *d = last && !strcmp(nftnl_expr_get_str(last, NFTNL_EXPR_NAME), "target") &&
+					!strcmp(nftnl_expr_get_str(last, NFTNL_EXPR_TG_NAME), "NFQUEUE") &&
+					nftnl_expr_get_u32(last, NFTNL_EXPR_TG_REV) == 3
+				? nftnl_expr_get(last, NFTNL_EXPR_TG_INFO, &len)
+				: NULL;
+		if (d && len == sizeof(*info) && n == 1) {
+			memcpy(info, d, sizeof(*info));
+			*handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+			ok = true;
+		}
+	}
+	nftnl_rule_free(r);
+	return ok;
+}
+
+static int refuse_rule9(const struct nlmsghdr *h)
+{
+	struct xt_NFQ_info_v3 info;
+	uint64_t handle = 0;
+	return replaced(h, &handle, &info) && handle == 9 ? -EINVAL : 0;
+}
+
+static void test_compat_patch(struct nl *nl)
+{
+	fakenl_reset();
+	fakenl_kernel = compat_kernel;
+	refuse = NULL;
+	int r = compat_patch_rules(nl);
+	CHECK(r == 2 && fakenl_nsent == 2, "two placeholders replaced, the ordinary counter left (%d, %zu sent)", r,
+	      fakenl_nsent);
+	if (fakenl_nsent == 2) {
+		/* BEGIN was numbered before the dump request that found the rules. */
+		check_batch(1, NFT_MSG_NEWRULE, 2, 1, "the swap: one transaction");
+		const struct nlmsghdr *h = (const void *)fakenl_sent[1].buf;
+		int left = (int)fakenl_sent[1].len;
+		struct xt_NFQ_info_v3 a = { 0 }, b = { 0 };
+		uint64_t ha = 0, hb = 0;
+		h = mnl_nlmsg_next(h, &left);
+		bool ok = replaced(h, &ha, &a);
+		h = mnl_nlmsg_next(h, &left);
+		ok = ok && replaced(h, &hb, &b);
+		CHECK(ok && ha == 7 && a.queuenum == 0 && a.queues_total == 2 && a.flags == 0,
+		      "rule 7 replaced in place by NFQUEUE rev 3, queues 0-1 (handle %llu, %u+%u)", (unsigned long long)ha,
+		      a.queuenum, a.queues_total);
+		CHECK(ok && hb == 9 && b.queuenum == 4 && b.queues_total == 1 && b.flags == NFQ_FLAG_BYPASS,
+		      "rule 9: queue 4 with bypass, though packets hit the placeholder (handle %llu, flags %u)",
+		      (unsigned long long)hb, b.flags);
+	}
+
+	/* The kernel refuses one rule of the swap: its error is the answer. */
+	fakenl_reset();
+	refuse = refuse_rule9;
+	r = compat_patch_rules(nl);
+	refuse = NULL;
+	CHECK_EQ(r, -EINVAL, "one rule refused: its error");
+
+	/* The kernel refuses the swap (no nft_compat): the error passed up. */
+	fakenl_reset();
+	batch_begin_error = -EOPNOTSUPP;
+	r = compat_patch_rules(nl);
+	batch_begin_error = 0;
+	CHECK_EQ(r, -EOPNOTSUPP, "the swap refused: the kernel's error");
+	fakenl_kernel = NULL;
+}
+
 int main(void)
 {
 	struct nl nl;
@@ -560,6 +697,7 @@ int main(void)
 	test_lookup(&nl);
 	test_table(&nl);
 	test_queues(&nl);
+	test_compat_patch(&nl);
 	nl_close(&nl);
 	nl_close(&nl); /* twice is harmless */
 	fakenl_reset();

@@ -212,6 +212,8 @@ static void test_commit(struct nl *nl)
 
 /* ---- a kernel that answers dumps and questions ---- */
 
+static bool raw_lists; /* leave libnftnl's numbering: a reply libnftnl cannot parse back */
+
 /* A NEWSETELEM of set @set holding @n elements: keys @keys (@klen bytes each), @flags, timeout
  * @timeout and expiration @expires (0: none). Appended at @buf + *@off. */
 static void put_elems(char *buf, size_t *off, uint32_t seq, uint16_t flags, const char *set, const uint8_t (*keys)[16],
@@ -237,10 +239,13 @@ static void put_elems(char *buf, size_t *off, uint32_t seq, uint16_t flags, cons
 	/* libnftnl numbers a list's elements 1, 2, ... where the kernel sends NFTA_LIST_ELEM for
 	 * each (and libnftnl's parser wants that): as in test-setelem. */
 	struct nlattr *attr, *elem;
+	if (raw_lists)
+		goto out;
 	mnl_attr_for_each(attr, h, sizeof(struct nfgenmsg)) {
 		if (mnl_attr_get_type(attr) == NFTA_SET_ELEM_LIST_ELEMENTS)
 			mnl_attr_for_each_nested(elem, attr) elem->nla_type = (elem->nla_type & ~NLA_TYPE_MASK) | NFTA_LIST_ELEM;
 	}
+out:
 	*off += MNL_ALIGN(h->nlmsg_len);
 }
 
@@ -328,6 +333,17 @@ static void test_dump(struct nl *nl)
 		nfs_addr_format(&g.e[0].addr, txt, sizeof(txt));
 	CHECK(r == 0 && g.n == 1 && !strcmp(txt, "2001:db8:1:2::/64"), "ban6: an interval folds back into %s (%d, %zu)",
 	      txt, r, g.n);
+
+	/* An element list libnftnl cannot parse (entries numbered 1, 2 where the kernel sends
+	 * NFTA_LIST_ELEM): the dump fails with a reason of its own, not a stale errno. */
+	fakenl_reset();
+	g.n = 0;
+	dump_set = NFTSET_BAN6;
+	raw_lists = true;
+	errno = EAGAIN;
+	r = nftset_dump(nl, NFTSET_BAN6, collect, &g);
+	raw_lists = false;
+	CHECK(r == -EBADMSG, "an unparseable reply: -EBADMSG (%d)", r);
 
 	fakenl_reset();
 	g.n = 0;

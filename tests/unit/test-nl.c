@@ -431,6 +431,59 @@ static void test_lookup(struct nl *nl)
 	}
 }
 
+/* nftset_ages(): the set's own timeout (GETSET), then a dump of its elements. */
+static void ages_kernel(const char *buf, size_t len)
+{
+	const struct nlmsghdr *h = (const void *)buf;
+	static char out[8192];
+	size_t off = 0;
+
+	if (h->nlmsg_type == NFT(NFT_MSG_GETSET)) {
+		lookup_kernel(buf, len); /* NEWSET with timeout 600 s, and an ack */
+		return;
+	}
+	if (h->nlmsg_type != NFT(NFT_MSG_GETSETELEM) || !(h->nlmsg_flags & NLM_F_DUMP))
+		return;
+	/* 192.0.2.1 with the set's timeout and 590 s left; 192.0.2.2 with its own 60 s, 30 s left. */
+	const uint8_t k1[1][16] = { { 192, 0, 2, 1 } }, k2[1][16] = { { 192, 0, 2, 2 } };
+	put_elems(out, &off, h->nlmsg_seq, NLM_F_MULTI, NFTSET_ACTIVE4, k1, 4, NULL, 1, 0, 590000);
+	put_elems(out, &off, h->nlmsg_seq, NLM_F_MULTI, NFTSET_ACTIVE4, k2, 4, NULL, 1, 60000, 30000);
+	put_done(out, &off, h->nlmsg_seq);
+	fakenl_reply(out, off);
+}
+
+static uint64_t ages[8];
+static uint8_t age_keys[8];
+static size_t nages;
+
+static void age_cb(const struct nfs_addr *a, uint64_t age_ms, void *data)
+{
+	(void)data;
+	if (nages < 8) {
+		age_keys[nages] = a->a[3];
+		ages[nages++] = age_ms;
+	}
+}
+
+static void test_ages(struct nl *nl)
+{
+	fakenl_reset();
+	fakenl_kernel = ages_kernel;
+	set_missing = false;
+	nages = 0;
+	int r = nftset_ages(nl, NFTSET_ACTIVE4, age_cb, NULL);
+	CHECK(r == 0 && nages == 2 && age_keys[0] == 1 && ages[0] == 10000 && age_keys[1] == 2 && ages[1] == 30000,
+	      "ages: .1 10 s (the set's 600 s timeout), .2 30 s (its own 60 s) (%d, %zu: %llu, %llu)", r, nages,
+	      (unsigned long long)ages[0], (unsigned long long)ages[1]);
+	fakenl_reset();
+	set_missing = true;
+	nages = 0;
+	r = nftset_ages(nl, NFTSET_ACTIVE4, age_cb, NULL);
+	set_missing = false;
+	CHECK(r == -ENOENT && nages == 0, "no such set: -ENOENT (%d)", r);
+	fakenl_kernel = NULL;
+}
+
 static void table_kernel(const char *buf, size_t len)
 {
 	const struct nlmsghdr *h = (const void *)buf;
@@ -711,6 +764,7 @@ int main(void)
 	test_commit(&nl);
 	test_dump(&nl);
 	test_lookup(&nl);
+	test_ages(&nl);
 	test_table(&nl);
 	test_queues(&nl);
 	test_compat_patch(&nl);

@@ -15,15 +15,18 @@ int textlines_read(const char *path, int (*parse)(const char *line, void *data),
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (!strchr(line, '\n') && !feof(f)) { /* overlong: skip the rest of it */
+		/* Overlong: skip the rest of it first, or its rest would be read as a line of its
+		 * own. A comment stays a comment, whatever its length. */
+		if (!strchr(line, '\n') && !feof(f)) {
 			int ch;
 			while ((ch = fgetc(f)) != EOF && ch != '\n')
 				;
-			(*bad)++;
+			if (line[0] != '#')
+				(*bad)++;
 			continue;
 		}
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
 		int r = parse(line, data);
 		if (r == TEXTLINE_STOP)
 			break;

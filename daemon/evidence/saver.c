@@ -53,6 +53,10 @@ void evidence_configure(struct evidence *e, const struct nfs_config *c)
 		e->config = cfg;
 	}
 	e->attribution = c->attribution;
+	/* max_pids_scanned: twice attrib's own default (ATTRIB_DEFAULT_MAX_PIDS, 32768). It bounds
+	 * the /proc/<pid> folders listed, i.e. processes, not pid values (systemd raises pid_max
+	 * to 4194304); this thread is off the packet path, and attribution_budget_ms bounds the
+	 * pass in time whatever this allows. Not a config key. */
 	e->limits = (struct attrib_limits){ .max_processes = (unsigned)c->attribution_max_processes,
 					    .max_pids_scanned = 65536,
 					    .budget_ms = (unsigned)c->attribution_budget_ms };

@@ -250,10 +250,18 @@ static int set_elems_cb(const struct nlmsghdr *nlh, void *data)
 	struct nftnl_set *s = nftnl_set_alloc();
 	int r = MNL_CB_OK;
 
-	if (!s)
+	/* nl_dump() returns -errno for MNL_CB_ERROR: say why, or a stale errno is the answer. */
+	if (!s) {
+		errno = ENOMEM;
 		return MNL_CB_ERROR;
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0 || nftnl_set_elem_foreach(s, elem_cb, d) < 0)
+	}
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		errno = EBADMSG;
 		r = MNL_CB_ERROR;
+	} else if (nftnl_set_elem_foreach(s, elem_cb, d) < 0) {
+		errno = d->err ? -d->err : ECANCELED; /* out of memory, or the caller's callback said stop */
+		r = MNL_CB_ERROR;
+	}
 	nftnl_set_free(s);
 	return r;
 }

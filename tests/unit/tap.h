@@ -20,6 +20,7 @@ static int tap_n, tap_failed;
 		printf("\n");                                                   \
 	} while (0)
 
+/* Evaluates @a and @b twice: give it values, not calls with side effects. */
 #define CHECK_EQ(a, b, what) CHECK((a) == (b), "%s: %lld == %lld", what, (long long)(a), (long long)(b))
 #define CHECK_STR(a, b, what) CHECK(strcmp((a), (b)) == 0, "%s: \"%s\" == \"%s\"", what, (a), (b))
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ban/active.h"
 #include "ban/backend.h"
 #include "ban/bantable.h"
 #include "ban/offences.h"
@@ -126,10 +127,7 @@ struct banwriter {
 	uint64_t displaced;
 	int64_t displaced_logged_ms, displaced_left_ms;
 	struct nfs_addr displaced_out, displaced_in;
-	/* The questions about active peers of one burst, and whether the sets' absence was said. */
-	struct nftset_query active_q[2 * NFTSET_BATCH_MAX];
-	bool active_warned;
-	bool prefix_warned[2]; /* the same for active4 and active6 in active_prefixes() */
+	struct ban_active_asker asker; /* the questions about active peers of one burst */
 };
 
 const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1] = { 100, 250, 500, 1000, 2500,
@@ -654,113 +652,6 @@ static void full_report(struct banwriter *w, int64_t now)
 	w->full_logged_ms = now;
 }
 
-static void active_lookup(struct banwriter *w, const struct ban_request *req, size_t n, struct ban_active *out)
-{
-	struct ban_settings *s = w->cur;
-	struct nftset_query *q = w->active_q;
-	ssize_t hq[NFTSET_BATCH_MAX], nq[NFTSET_BATCH_MAX];
-	size_t m = 0;
-
-	memset(out, 0, n * sizeof(*out));
-	if (!s->active_peers)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct nfs_addr *h = &req[i].host;
-		hq[i] = nq[i] = -1;
-		if (req[i].op != BAN_OP_AUTO || req[i].det != DET_SCAN || !h->family)
-			continue;
-		hq[i] = (ssize_t)m;
-		q[m++] = (struct nftset_query){ .set = h->family == AF_INET ? NFTSET_ACTIVE4 : NFTSET_ACTIVE6, .key = *h };
-		if (h->family == AF_INET6) {
-			nq[i] = (ssize_t)m;
-			q[m++] = (struct nftset_query){ .set = NFTSET_ACTIVE6NET, .key = nfs_addr_prefix(h, 64) };
-		}
-	}
-	if (m == 0)
-		return;
-	int r = w->be->ops->lookup(w->be, q, m);
-	if (r < 0) {
-		/* Fail towards the ban: a forged scan may then cut off an active peer, as before. */
-		log_warn("cannot look up active peers (%s): %zu scan ban(s) decided without", strerror(-r), m);
-		return;
-	}
-	bool missing = false;
-	for (size_t i = 0; i < n; i++) {
-		const struct nftset_query *a = hq[i] >= 0 ? &q[hq[i]] : NULL, *b = nq[i] >= 0 ? &q[nq[i]] : NULL;
-		missing |= (a && a->err) || (b && b->err);
-		/* Strictly younger: an element the kernel has not collected yet reads as its full timeout. */
-		out[i].host = a && a->found && a->age_ms < s->active_peers * 1000;
-		out[i].net = b && b->found && b->age_ms < s->active_peers * 1000;
-		out[i].age_s = a ? a->age_ms / 1000 : 0;
-	}
-	if (missing && !w->active_warned)
-		log_warn("sets %s, %s or %s are missing from table inet nfsentry: active peers are not recognised "
-			 "([allow] active_peers); load the shipped ruleset (nfsentry load-ruleset)", NFTSET_ACTIVE4,
-			 NFTSET_ACTIVE6, NFTSET_ACTIVE6NET);
-	w->active_warned = missing;
-}
-
-struct prefix_ctx {
-	const struct ban_request *req;
-	struct ban_active *out;
-	size_t idx[NFTSET_BATCH_MAX], n; /* the distributed scans' requests of one family */
-	uint64_t max_age_ms;
-};
-
-static void prefix_cb(const struct nfs_addr *peer, uint64_t age_ms, void *data)
-{
-	struct prefix_ctx *c = data;
-
-	if (age_ms >= c->max_age_ms) /* strictly younger, as in active_lookup() */
-		return;
-	for (size_t k = 0; k < c->n; k++) {
-		struct ban_active *o = &c->out[c->idx[k]];
-		if (!o->in_prefix && nfs_addr_in(&c->req[c->idx[k]].addr, peer)) {
-			o->in_prefix = true;
-			o->peer = *peer;
-			o->age_s = age_ms / 1000;
-		}
-	}
-}
-
-/* Which distributed scans' prefixes (DET_DSCAN requests) hold an active peer: their sources
- * are as easy to forge as a single scanner's, and a prefix ban would cut the peer off with
- * everyone else there (docs/security.md, "Item 4"). A prefix has no element of its own in
- * active4/active6 to look up, so each set is dumped once for the burst, and only when the
- * burst holds such a request of its family (rare: the engine holds a prefix after each
- * request). The dump is as long as the set (at most its size, 65536 as shipped), and each of
- * its addresses is compared with at most a burst's prefixes. */
-static void active_prefixes(struct banwriter *w, const struct ban_request *req, size_t n, struct ban_active *out)
-{
-	static const struct {
-		int family;
-		const char *set;
-	} sets[] = { { AF_INET, NFTSET_ACTIVE4 }, { AF_INET6, NFTSET_ACTIVE6 } };
-	struct prefix_ctx c = { .req = req, .out = out, .max_age_ms = w->cur->active_peers * 1000 };
-
-	if (!w->cur->active_peers)
-		return;
-	for (size_t f = 0; f < sizeof(sets) / sizeof(sets[0]); f++) {
-		c.n = 0;
-		for (size_t i = 0; i < n; i++)
-			if (req[i].op == BAN_OP_AUTO && req[i].det == DET_DSCAN && req[i].addr.family == sets[f].family)
-				c.idx[c.n++] = i;
-		if (c.n == 0)
-			continue;
-		int r = w->be->ops->ages(w->be, sets[f].set, prefix_cb, &c);
-		/* Fail towards the ban, as active_lookup() does. An active peer found before a dump
-		 * broke off was in the kernel's set all the same: it stands. */
-		if (r == -ENOENT && !w->prefix_warned[f])
-			log_warn("set %s is missing from table inet nfsentry: prefix bans of distributed scans are "
-				 "made without looking for active peers ([allow] active_peers); load the shipped "
-				 "ruleset (nfsentry load-ruleset)", sets[f].set);
-		else if (r < 0 && r != -ENOENT)
-			log_warn("cannot read set %s (%s): %zu prefix ban(s) decided without looking for active peers",
-				 sets[f].set, strerror(-r), c.n);
-		w->prefix_warned[f] = r == -ENOENT;
-	}
-}
-
 /* A scan request carries its event, written here with what was done (once: a retried request
  * does not write it again). */
 static void scan_outcome(struct banwriter *w, struct ban_request *rq, const char *action, const char *reason)
@@ -949,8 +840,9 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	char a[NFS_ADDR_STRLEN];
 	struct banwriter_stats d = { 0 };
 
-	active_lookup(w, req, n, w->act);
-	active_prefixes(w, req, n, w->act);
+	w->asker.be = w->be;
+	w->asker.s = w->cur;
+	ban_active_ask(&w->asker, req, n, w->act);
 	ban_plan_burst(p, req, n, w->act, w->cur, w->offences, now / 1000);
 	for (size_t i = 0; i < n; i++)
 		step_apply(w, &req[i], &p->step[i], &w->act[i], &d);

@@ -50,12 +50,14 @@
 #define BANS_SYNC_MS 60000
 #define BANS_SAVE_MS 5000
 
-/* Who may touch what. Four kinds of fields:
+/* Who may touch what. Five kinds of fields:
  * - fixed: set by banwriter_new() (evidence: before the start), then only read;
  * - thread: the writer thread's while it runs, its owner's before the start and after the
- *   stop (banwriter_restore(), banwriter_stop(), banwriter_finish()); never locked;
+ *   stop (banwriter_restore(), banwriter_stop(), banwriter_finish()); never locked, except
+ *   the two that other threads read: changed under @lock, read by the thread without it;
  * - locked: under @lock, from any thread;
- * - atomic.
+ * - atomic;
+ * - owner: the thread that starts and stops the writer (main's).
  * Only the writer thread changes the ban table; other threads hand it operations: requests
  * through the ban queue, tokens through @tokens, settings through @next. */
 struct banwriter {
@@ -77,6 +79,9 @@ struct banwriter {
 	 * the lock. A put from another thread while the thread walks the LRU list would move a node
 	 * to the head, end the walk early, and state_dir/bans was written short (issue 12). */
 	struct bantable *bans;
+	/* thread, but changed under @lock: the settings in use, copied by banwriter_allow() and
+	 * banwriter_set_protected() under the lock. Never changed in place: replaced by @next. */
+	struct ban_settings *cur;
 	/* locked */
 	struct ban_settings *next;   /* set by reconfigure, taken by the thread */
 	struct banwriter_stats stats;
@@ -88,12 +93,11 @@ struct banwriter {
 	/* atomic */
 	_Atomic bool running; /* cleared to make it finish */
 
-	/* owner: the thread that starts and stops the writer */
+	/* owner */
 	pthread_t thread;
 	bool stopped; /* the thread ran and was stopped: banwriter_finish() saves */
 
 	/* thread, from here on */
-	struct ban_settings *cur;
 	struct offences *offences;
 	bool bans_dirty;
 	int64_t bans_saved_ms, bans_synced_ms; /* clock_mono_ms(), as every interval below */

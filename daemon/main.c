@@ -1,7 +1,33 @@
-/* main.c - command line, start-up checks, and the main loop (signals, watchdog, reload).
+/* main.c - command line, start-up checks, and the main loop (signals, timers, reload).
  *
- * Threads: one worker per queue (queue/worker.c), one ban writer (ban/writer.c), and this
- * one, which only handles signals and timers. Workers hand bans to the writer through banq. */
+ * run() starts the daemon in named steps (steps[] below) and stops them in reverse, whether
+ * the loop ended or a step failed. Five kinds of thread, each started and stopped one way
+ * (core/thread.h; the ban writer has its own until it adopts it):
+ *
+ *   main             this one: signals (signalfd), SIGHUP reloads, the protect watch's
+ *                    descriptors (routes, addresses, resolv_conf) and the timers (watchdog,
+ *                    metrics file, hourly counters, protected peers re-read). Owns the
+ *                    configuration, every object below, and the protected peers it gives the
+ *                    writer and the engine.
+ *   worker (each)    one per queue (queue/worker.c): owns its nfnetlink_queue socket; runs the
+ *                    engine (decide/engine.c) over each packet; shares the tracker, flow table
+ *                    and packet rings (sharded, locked), pushes ban requests into the ban queue
+ *                    (ban/banq.c) and alerts to the evidence thread; never waits on either.
+ *   ban writer       ban/writer.c: owns the ban table, the offence history, its nftables
+ *                    netlink socket and state_dir/bans; pops the ban queue (the workers' bans
+ *                    and the control server's manual ones) and commits them to the sets.
+ *   evidence saver   evidence/saver.c: owns the evidence store ([evidence] dir) and its job
+ *                    queue; attributes processes, saves records, writes the events, and hands
+ *                    each ban's token to the writer (banwriter_set_token()).
+ *   control server   control/server.c: owns the control socket and its connections; reads
+ *                    the daemon through struct daemon_view (view.h), as the metrics do, and
+ *                    sends manual bans through the ban queue, waiting for the writer's answer.
+ *
+ * Stop order (why the steps are in this order): the control server first (its requests wait
+ * on the writer), then the workers (no new bans), the engine's verdicts on open connections,
+ * the writer (it drains its queue; its last bans still make records), the evidence thread (it
+ * saves them and sends their tokens to the writer's table), and only then the ban table is
+ * saved and the counters logged. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -24,7 +50,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/event.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "decide/protect.h"
 #include "decide/protectwatch.h"
 #include "detect/flow.h"
@@ -32,7 +58,8 @@
 #include "replay/pcapsrc.h"
 #include "nft/nl.h"
 #include "control/server.h"
-#include "metrics.h"
+#include "metrics/metrics.h"
+#include "metrics/view.h"
 #include "nft/ruleset.h"
 #include "nft/setlookup.h"
 #include "queue/procstat.h"
@@ -66,11 +93,11 @@ static void usage(FILE *f)
 
 static int cmd_load_ruleset(const char *path)
 {
-	char msg[4096];
-	int r = ruleset_load(path, msg, sizeof(msg));
+	char err[4096];
+	int r = ruleset_load(path, err, sizeof(err));
 
 	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", path, msg[0] ? msg : strerror(-r));
+		fprintf(stderr, "%s: %s\n", path, err[0] ? err : strerror(-r));
 		return 1;
 	}
 	if (r > 0)
@@ -101,21 +128,21 @@ static int cmd_replay(const char *file, const char *cfg_path)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-	} else if (!(c = config_new_default())) {
+	} else if (config_new_default(&c) < 0) {
 		return 1;
 	}
 	/* stdout carries the events; stderr only what goes wrong. */
 	log_set_level(LOG_LVL_WARN);
-	if (pcapsrc_open(file, &src, err, sizeof(err)) < 0) {
+	if (pcapsrc_open(&src, file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", file, err);
 		goto out;
 	}
 	if (sodium_init() < 0)
 		goto out;
 	randombytes_buf(key, sizeof(key));
-	t = tracker_new((uint32_t)c->max_sources, key);
-	prefixes = tracker_new(PREFIXES_OF(c->max_sources), key);
-	flows = flowtab_new((uint32_t)c->max_flows, key);
+	tracker_new(&t, (uint32_t)c->max_sources, key);
+	tracker_new(&prefixes, PREFIXES_OF(c->max_sources), key);
+	flowtab_new(&flows, (uint32_t)c->max_flows, key);
 	if (!t || !prefixes || !flows || event_sink_open(&sink, NULL, stdout) < 0 ||
 	    engine_init(&e, t, flows, NULL, sink, c) < 0) {
 		fprintf(stderr, "out of memory\n");
@@ -241,26 +268,45 @@ static void mkdir_parent(const char *path)
 	}
 }
 
+/* The loop's timers, on CLOCK_MONOTONIC (a step of the wall clock would stop them). Each one,
+ * when due, does its job and arms itself again (or not: the protect re-read is one-shot). */
+enum loop_timer {
+	TIMER_PROTECT,  /* re-read the protected peers: quiet for PROTECT_QUIET_MS, or PROTECT_LATEST_MS */
+	TIMER_WATCHDOG, /* WATCHDOG=1, while every worker turns; armed under systemd's WatchdogSec= */
+	TIMER_METRICS,  /* [daemon] metrics_file, every METRICS_EVERY_S */
+	TIMER_STATS,    /* the counters in the log, every STATS_EVERY_MS */
+	TIMER_COUNT
+};
+#define TIMER_OFF INT64_MAX
+
+/* Everything the daemon runs, made and started by the steps of run() and stopped by them in
+ * reverse; main owns all of it, and the threads see it through @view. */
 struct daemon {
 	struct nfs_config *cfg;
-	struct control *control;
 	const char *cfg_path;
+	uint8_t key[16]; /* the secret of every hash table; wiped once the last of them is made */
 	struct event_sink *events;
-	struct flowtab *flows;
-	bool engine_ready;
 	struct tracker *tracker;
 	struct tracker *prefixes; /* distributed scans: sources added up per prefix */
+	struct flowtab *flows;
 	struct banq *banq;
 	struct banwriter *writer;
-	struct engine engine;
 	struct pktring *ring;       /* recent packets, for evidence records; NULL: none */
 	struct evidence *evidence;  /* NULL: [evidence] dir empty or unusable */
-	struct worker **workers;
-	size_t nworkers;
 	struct netlist protect;
 	struct protect_ends protect_ends;
 	struct protect_watch *watch; /* NULL: nothing followed (neither resolvers nor gateways protected) */
 	int64_t watch_first_ms, watch_last_ms; /* notices since the last read; 0: none pending */
+	struct engine engine;
+	bool engine_ready;
+	struct worker **workers;
+	size_t nworkers;
+	struct daemon_view view; /* what the control server and the metrics read */
+	struct control *control;
+	int sfd; /* signalfd: SIGTERM, SIGINT, SIGHUP, SIGUSR1; -1 before the "signals" step */
+	int64_t due_ms[TIMER_COUNT];
+	int watchdog_every_ms;
+	bool metrics_warned;
 };
 
 static void daemon_protect(struct daemon *d)
@@ -314,34 +360,22 @@ static void daemon_watch(struct daemon *d)
 	protect_watch_close(d->watch);
 	d->watch = NULL;
 	d->watch_first_ms = 0;
+	d->due_ms[TIMER_PROTECT] = TIMER_OFF;
 	if (protect_watch_open(&d->watch, d->cfg->protect_resolvers ? d->cfg->resolv_conf : NULL, true) < 0)
 		log_err("out of memory: route and resolver changes are not followed");
 }
 
-/* One turn of the main loop: notices read, and the lists read again once quiet. */
-static void daemon_watch_turn(struct daemon *d, bool readable)
+/* The watch's descriptors were readable: reads the notices, and arms the re-read once quiet. */
+static void daemon_watch_read(struct daemon *d)
 {
 	int64_t now = clock_mono_ms();
-	if (readable && d->watch && protect_watch_read(d->watch)) {
-		if (!d->watch_first_ms)
-			d->watch_first_ms = now;
-		d->watch_last_ms = now;
-	}
-	if (d->watch_first_ms &&
-	    (now - d->watch_last_ms >= PROTECT_QUIET_MS || now - d->watch_first_ms >= PROTECT_LATEST_MS)) {
-		d->watch_first_ms = 0;
-		daemon_protect_changed(d);
-	}
-}
-
-/* How long the main loop may sleep with a re-read pending. */
-static int daemon_watch_timeout(const struct daemon *d, int timeout_ms)
-{
+	if (!d->watch || !protect_watch_read(d->watch))
+		return;
 	if (!d->watch_first_ms)
-		return timeout_ms;
+		d->watch_first_ms = now;
+	d->watch_last_ms = now;
 	int64_t due = d->watch_last_ms + PROTECT_QUIET_MS, latest = d->watch_first_ms + PROTECT_LATEST_MS;
-	int64_t left = (due < latest ? due : latest) - clock_mono_ms();
-	return left < 0 ? 0 : left < timeout_ms ? (int)left : timeout_ms;
+	d->due_ms[TIMER_PROTECT] = due < latest ? due : latest;
 }
 
 /* Says what config_load() found odd but valid, one line each, at start, on reload and for --check. */
@@ -482,164 +516,372 @@ static void log_queue_bind_error(uint16_t qn, int r)
 			r == -EPERM ? " (nfsentry needs CAP_NET_ADMIN)" : "");
 }
 
-static int run(struct daemon *d)
-{
-	uint8_t key[16];
-	struct nl nl;
-	sigset_t mask;
-	int sfd, r;
-	uint64_t wd_usec = 0;
-	struct banwriter_restored rs;
+/* ---- The start steps. Each start logs its own failure and returns -1 (nfsentry exits 1);
+ * each stop undoes its start, also a start that failed half-way, and runs in reverse order. */
 
+static int key_start(struct daemon *d)
+{
 	if (sodium_init() < 0) {
 		log_err("libsodium failed to initialise");
-		return 1;
+		return -1;
 	}
 	/* The secret behind every hash table that holds attacker-chosen keys. */
-	randombytes_buf(key, sizeof(key));
+	randombytes_buf(d->key, sizeof(d->key));
+	return 0;
+}
 
+static void key_stop(struct daemon *d)
+{
+	sodium_memzero(d->key, sizeof(d->key));
+}
+
+static int folders_start(struct daemon *d)
+{
 	/* The metrics file's folder (/run/nfsentry under systemd's RuntimeDirectory=). */
 	if (d->cfg->metrics_file[0])
 		mkdir_parent(d->cfg->metrics_file);
 	if (mkdir(d->cfg->state_dir, 0750) < 0 && errno != EEXIST)
 		log_warn("%s: %s (offence history will not be saved)", d->cfg->state_dir, strerror(errno));
+	return 0;
+}
 
-	r = nl_open(&nl);
+static int ruleset_start(struct daemon *d)
+{
+	struct nl nl;
+	int r = nl_open(&nl);
+
 	if (r < 0) {
 		log_err("cannot open a netfilter netlink socket: %s (nfsentry needs CAP_NET_ADMIN)", strerror(-r));
-		return 1;
+		return -1;
 	}
 	r = check_ruleset(&nl, d->cfg);
 	if (r == 0)
 		check_active_sets(&nl, d->cfg);
 	nl_close(&nl);
-	if (r < 0)
-		return 1;
+	return r < 0 ? -1 : 0;
+}
 
-	if (d->cfg->events[0]) {
-		mkdir_parent(d->cfg->events); /* /var/log/nfsentry without systemd's LogsDirectory= */
-		r = event_sink_open(&d->events, d->cfg->events, NULL);
-		if (r < 0)
-			log_warn("%s: cannot open the events file: %s; events are only logged", d->cfg->events, strerror(-r));
-	}
-	d->tracker = tracker_new((uint32_t)d->cfg->max_sources, key);
-	d->prefixes = tracker_new(PREFIXES_OF(d->cfg->max_sources), key);
-	d->flows = flowtab_new((uint32_t)d->cfg->max_flows, key);
-	d->banq = banq_new(BANQ_CAPACITY);
+static int events_start(struct daemon *d)
+{
+	if (!d->cfg->events[0])
+		return 0;
+	mkdir_parent(d->cfg->events); /* /var/log/nfsentry without systemd's LogsDirectory= */
+	int r = event_sink_open(&d->events, d->cfg->events, NULL);
+	if (r < 0)
+		log_warn("%s: cannot open the events file: %s; events are only logged", d->cfg->events, strerror(-r));
+	return 0;
+}
+
+static void events_stop(struct daemon *d)
+{
+	event_sink_close(d->events);
+	d->events = NULL;
+}
+
+static int tables_start(struct daemon *d)
+{
+	tracker_new(&d->tracker, (uint32_t)d->cfg->max_sources, d->key);
+	tracker_new(&d->prefixes, PREFIXES_OF(d->cfg->max_sources), d->key);
+	flowtab_new(&d->flows, (uint32_t)d->cfg->max_flows, d->key);
+	banq_new(&d->banq, BANQ_CAPACITY);
 	if (!d->tracker || !d->prefixes || !d->flows || !d->banq) {
 		log_err("out of memory");
-		return 1;
+		return -1;
 	}
-	d->writer = banwriter_new(d->cfg, d->banq, d->events, key);
-	if (d->writer)
-		open_evidence(d, key);
-	sodium_memzero(key, sizeof(key));
-	if (!d->writer)
-		return 1;
-	r = banwriter_restore(d->writer, &rs);
+	return 0;
+}
+
+static void tables_stop(struct daemon *d)
+{
+	banq_free(d->banq);
+	flowtab_free(d->flows);
+	tracker_free(d->tracker);
+	tracker_free(d->prefixes);
+	d->banq = NULL;
+	d->flows = NULL;
+	d->tracker = d->prefixes = NULL;
+}
+
+static int writer_make(struct daemon *d)
+{
+	return banwriter_new(&d->writer, d->cfg, d->banq, d->events, d->key) < 0 ? -1 : 0; /* it logs why */
+}
+
+static void writer_free(struct daemon *d)
+{
+	banwriter_free(d->writer);
+	d->writer = NULL;
+}
+
+/* The last to use the key: it is wiped here, whether or not records are on. */
+static int evidence_make(struct daemon *d)
+{
+	open_evidence(d, d->key);
+	sodium_memzero(d->key, sizeof(d->key));
+	return 0;
+}
+
+static void evidence_free_all(struct daemon *d)
+{
+	evidence_free(d->evidence);
+	pktring_free(d->ring);
+	d->evidence = NULL;
+	d->ring = NULL;
+}
+
+static int saved_bans_start(struct daemon *d)
+{
+	struct banwriter_restored rs;
+	int r = banwriter_restore(d->writer, &rs);
+
 	if (r == -ENOENT) {
 		log_err("set ban4, ban6, bannet4 or bannet6 is missing from table inet nfsentry: reload the shipped ruleset "
 			"(nfsentry load-ruleset %s/nfsentry.nft)", NFSENTRY_SYSCONFDIR);
-		return 1;
+		return -1;
 	} else if (r < 0) {
 		log_err("cannot read the ban sets: %s", strerror(-r));
-		return 1;
+		return -1;
 	}
 	log_info("%u IPv4 and %u IPv6 bans already in the kernel", rs.in_kernel4, rs.in_kernel6);
 	if (rs.restored || rs.expired)
 		log_notice("restored %u saved bans with their time left (%u had expired meanwhile)", rs.restored,
 			   rs.expired);
+	return 0;
+}
+
+/* The watch opens right after the lists are read, so no change falls between the two. */
+static int protected_start(struct daemon *d)
+{
 	daemon_protect(d);
 	banwriter_reconfigure(d->writer, d->cfg, &d->protect, &d->protect_ends);
 	daemon_watch(d);
+	return 0;
+}
 
+static void protected_stop(struct daemon *d)
+{
+	protect_watch_close(d->watch);
+	d->watch = NULL;
+}
+
+static int engine_start(struct daemon *d)
+{
 	if (engine_init(&d->engine, d->tracker, d->flows, d->banq, d->events, d->cfg) < 0) {
 		log_err("out of memory");
-		return 1;
+		return -1;
 	}
 	d->engine_ready = true;
 	engine_set_prefixes(&d->engine, d->prefixes);
 	if (engine_set_spared(&d->engine, &d->cfg->allow, &d->protect) < 0) {
 		log_err("out of memory");
-		return 1;
+		return -1;
 	}
 	engine_set_evidence(&d->engine, d->evidence, d->ring);
-	if (d->evidence && (r = evidence_start(d->evidence)) < 0) {
-		log_err("cannot start the evidence thread: %s", strerror(-r));
-		return 1;
-	}
-	/* Closed-port queues first, then as many inspection queues. */
+	return 0;
+}
+
+static void engine_stop(struct daemon *d)
+{
+	if (d->engine_ready)
+		engine_deinit(&d->engine);
+	d->engine_ready = false;
+}
+
+/* Binds the queues (the threads start later): closed-port queues first, then as many
+ * inspection queues. */
+static int queues_start(struct daemon *d)
+{
 	d->workers = calloc(2 * d->cfg->queues, sizeof(*d->workers));
 	if (!d->workers)
-		return 1;
+		return -1;
 	for (uint64_t i = 0; i < 2 * d->cfg->queues; i++) {
 		bool inspect = i >= d->cfg->queues;
 		uint16_t qn = (uint16_t)(inspect ? d->cfg->inspect_base + i - d->cfg->queues : d->cfg->base + i);
-		r = worker_open(&d->workers[i], &d->engine, qn, inspect ? ORIGIN_INSPECT : ORIGIN_CLOSED_PORT, d->cfg);
+		int r = worker_open(&d->workers[i], &d->engine, qn, inspect ? ORIGIN_INSPECT : ORIGIN_CLOSED_PORT, d->cfg);
 		if (r < 0) {
 			log_queue_bind_error(qn, r);
-			return 1;
+			return -1;
 		}
 		d->nworkers++;
 	}
-	if ((r = banwriter_start(d->writer)) < 0) {
-		log_err("cannot start the ban writer: %s", strerror(-r));
-		return 1;
-	}
-	for (size_t i = 0; i < d->nworkers; i++) {
-		if ((r = worker_start(d->workers[i])) < 0) {
-			log_err("cannot start worker for queue %u: %s", worker_queue(d->workers[i]), strerror(-r));
-			return 1;
-		}
-	}
-	if (d->cfg->control_socket[0]) {
-		struct control_ctx cc = {
-			.workers = d->workers, .nworkers = d->nworkers, .nclosed = d->cfg->queues, .writer = d->writer,
-			.banq = d->banq, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
-			.evidence = d->evidence, .ring = d->ring, .started = time(NULL), .events = d->events,
-		};
-		gid_t gid = (gid_t)-1;
-		char err[512];
-		if (d->cfg->control_group[0]) {
-			struct group *g = getgrnam(d->cfg->control_group);
-			if (!g) {
-				log_err("[daemon] control_group: no group named \"%s\"", d->cfg->control_group);
-				return 1;
-			}
-			gid = g->gr_gid;
-		}
-		mkdir_parent(d->cfg->control_socket);
-		r = control_open(&d->control, d->cfg->control_socket, gid, &cc, err, sizeof(err));
-		/* Only a member of a group may give it a file. Under the packaged unit nfsentry is a
-		 * dynamic user, member of no group it is not told of. */
-		if (r == -EPERM && gid != (gid_t)-1) {
-			log_err("cannot open the control socket: %s (nfsentry is not a member of group %s: under "
-				"systemd, add SupplementaryGroups=%s to the unit with `systemctl edit nfsentry`)",
-				err, d->cfg->control_group, d->cfg->control_group);
-			return 1;
-		} else if (r < 0) {
-			log_err("cannot open the control socket: %s", err);
-			return 1;
-		}
-		if ((r = control_start(d->control)) < 0) {
-			log_err("cannot start the control socket's thread: %s", strerror(-r));
-			return 1;
-		}
-	}
+	return 0;
+}
 
-	/* Signals arrive as reads on a descriptor: no work in handlers. */
+static void queues_stop(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_free(d->workers[i]);
+	free(d->workers);
+	d->workers = NULL;
+	d->nworkers = 0;
+}
+
+static int view_start(struct daemon *d)
+{
+	d->view = (struct daemon_view){
+		.workers = d->workers, .nworkers = d->nworkers, .nclosed = d->cfg->queues, .writer = d->writer,
+		.banq = d->banq, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
+		.evidence = d->evidence, .ring = d->ring, .events = d->events, .started = time(NULL),
+	};
+	return 0;
+}
+
+/* Every thread has stopped; nothing is freed yet. */
+static void exit_stats_stop(struct daemon *d)
+{
+	log_stats(d);
+}
+
+/* After the evidence thread, which sends the tokens of the last bans' records to the writer. */
+static void ban_table_stop(struct daemon *d)
+{
+	banwriter_finish(d->writer);
+}
+
+static int evidence_thread_start(struct daemon *d)
+{
+	int r;
+	if (d->evidence && (r = evidence_start(d->evidence)) < 0) {
+		log_err("cannot start the evidence thread: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+static void evidence_thread_stop(struct daemon *d)
+{
+	evidence_stop(d->evidence);
+}
+
+static int writer_thread_start(struct daemon *d)
+{
+	int r = banwriter_start(d->writer);
+	if (r < 0) {
+		log_err("cannot start the ban writer: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/* Drains and commits what is queued; before the evidence thread stops, as the writer's last
+ * bans still hand it records to save. */
+static void writer_thread_stop(struct daemon *d)
+{
+	banwriter_stop(d->writer);
+}
+
+/* Final verdicts on the connections still open: the workers are gone, the writer still runs. */
+static void open_connections_stop(struct daemon *d)
+{
+	struct engine_counters fin = { 0 };
+	if (d->engine_ready)
+		engine_finish(&d->engine, &fin);
+}
+
+static int workers_start(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nworkers; i++) {
+		int r = worker_start(d->workers[i]);
+		if (r < 0) {
+			log_err("cannot start worker for queue %u: %s", worker_queue(d->workers[i]), strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* No new ban requests after this. */
+static void workers_stop(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_stop(d->workers[i]);
+}
+
+static int control_start_step(struct daemon *d)
+{
+	gid_t gid = (gid_t)-1;
+	char err[512];
+	int r;
+
+	if (!d->cfg->control_socket[0])
+		return 0;
+	if (d->cfg->control_group[0]) {
+		struct group *g = getgrnam(d->cfg->control_group);
+		if (!g) {
+			log_err("[daemon] control_group: no group named \"%s\"", d->cfg->control_group);
+			return -1;
+		}
+		gid = g->gr_gid;
+	}
+	mkdir_parent(d->cfg->control_socket);
+	r = control_open(&d->control, d->cfg->control_socket, gid, &d->view, err, sizeof(err));
+	/* Only a member of a group may give it a file. Under the packaged unit nfsentry is a
+	 * dynamic user, member of no group it is not told of. */
+	if (r == -EPERM && gid != (gid_t)-1) {
+		log_err("cannot open the control socket: %s (nfsentry is not a member of group %s: under "
+			"systemd, add SupplementaryGroups=%s to the unit with `systemctl edit nfsentry`)",
+			err, d->cfg->control_group, d->cfg->control_group);
+		return -1;
+	} else if (r < 0) {
+		log_err("cannot open the control socket: %s", err);
+		return -1;
+	}
+	if ((r = control_start(d->control)) < 0) {
+		log_err("cannot start the control socket's thread: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/* First of the threads to stop: its requests wait on the writer, which still runs. */
+static void control_stop(struct daemon *d)
+{
+	control_free(d->control);
+	d->control = NULL;
+}
+
+/* Signals arrive as reads on a descriptor: no work in handlers (main() blocked them before
+ * any thread existed, so every thread inherits the mask). */
+static int signals_start(struct daemon *d)
+{
+	sigset_t mask;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0) {
+	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (d->sfd < 0) {
 		log_err("signalfd: %s", strerror(errno));
-		return 1;
+		return -1;
 	}
-	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
-		wd_usec = 0;
+	return 0;
+}
+
+static void signals_stop(struct daemon *d)
+{
+	if (d->sfd >= 0)
+		close(d->sfd);
+	d->sfd = -1;
+}
+
+static int ready_start(struct daemon *d)
+{
+	uint64_t wd_usec = 0;
+	int64_t now = clock_mono_ms();
+
+	for (int t = 0; t < TIMER_COUNT; t++)
+		d->due_ms[t] = TIMER_OFF;
+	/* Pinged at half systemd's WatchdogSec=, and at least every second. */
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec) {
+		d->watchdog_every_ms = (int)(wd_usec / 2000);
+		if (d->watchdog_every_ms <= 0 || d->watchdog_every_ms > 1000)
+			d->watchdog_every_ms = 1000;
+		d->due_ms[TIMER_WATCHDOG] = now;
+	}
+	d->due_ms[TIMER_METRICS] = now; /* due at once; it writes while metrics_file is set (a reload may set it) */
+	d->due_ms[TIMER_STATS] = now + STATS_EVERY_MS;
 	log_notice("nfsentry %s running: queues %llu-%llu (closed ports) and %llu-%llu (inspection), threshold %llu ports in %llus, ban %llus (x%g, max %llus)",
 		   NFSENTRY_VERSION, (unsigned long long)d->cfg->base,
 		   (unsigned long long)(d->cfg->base + d->cfg->queues - 1), (unsigned long long)d->cfg->inspect_base,
@@ -647,102 +889,175 @@ static int run(struct daemon *d)
 		   (unsigned long long)d->cfg->window, (unsigned long long)d->cfg->duration, d->cfg->factor,
 		   (unsigned long long)d->cfg->max_duration);
 	sd_notify(0, "READY=1\nSTATUS=running");
-
-	int timeout_ms = wd_usec ? (int)(wd_usec / 2000) : 1000;
-	if (timeout_ms <= 0 || timeout_ms > 1000)
-		timeout_ms = 1000;
-	/* Intervals on the monotonic clock (a step of the wall clock would stop them); the metrics
-	 * are due at once. Uptime stays on the wall clock, as the control socket's. */
-	int64_t last_stats = clock_mono_ms(), last_metrics = last_stats - METRICS_EVERY_S * 1000;
-	time_t started = time(NULL);
-	bool metrics_warned = false;
-	for (;;) {
-		struct pollfd pfd[1 + PROTECT_WATCH_FDS] = { { .fd = sfd, .events = POLLIN } };
-		size_t npfd = 1 + (d->watch ? protect_watch_fds(d->watch, pfd + 1) : 0);
-		int pr = poll(pfd, npfd, daemon_watch_timeout(d, timeout_ms));
-		bool watched = false;
-		for (size_t i = 1; pr > 0 && i < npfd; i++)
-			watched |= pfd[i].revents != 0;
-		daemon_watch_turn(d, watched);
-		if (pr > 0 && pfd[0].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-					log_notice("signal %u: stopping", si.ssi_signo);
-					break;
-				}
-				if (si.ssi_signo == SIGHUP) {
-					sd_notify(0, "RELOADING=1");
-					daemon_reload(d);
-					sd_notify(0, "READY=1");
-				}
-				if (si.ssi_signo == SIGUSR1)
-					log_stats(d);
-			}
-		}
-		/* Ping the watchdog only while every worker is turning. */
-		bool alive = true;
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		for (size_t i = 0; i < d->nworkers; i++)
-			alive &= now.tv_sec - worker_heartbeat(d->workers[i]) < STALL_S;
-		if (wd_usec && alive)
-			sd_notify(0, "WATCHDOG=1");
-		if (d->cfg->metrics_file[0] && clock_mono_ms() - last_metrics >= METRICS_EVERY_S * 1000) {
-			struct metrics_sources ms = {
-				.workers = d->workers, .nworkers = d->nworkers, .writer = d->writer, .tracker = d->tracker,
-				.flows = d->flows, .engine = &d->engine, .evidence = d->evidence, .ring = d->ring,
-				.events = d->events,
-				.uptime_s = difftime(time(NULL), started),
-			};
-			r = metrics_write(d->cfg->metrics_file, &ms);
-			if (r < 0 && !metrics_warned)
-				log_warn("%s: cannot write the metrics: %s (said once)", d->cfg->metrics_file, strerror(-r));
-			metrics_warned |= r < 0;
-			last_metrics = clock_mono_ms();
-		}
-		if (clock_mono_ms() - last_stats >= STATS_EVERY_MS) {
-			log_stats(d);
-			last_stats = clock_mono_ms();
-		}
-	}
-	sd_notify(0, "STOPPING=1");
-	close(sfd);
 	return 0;
 }
 
-static void daemon_teardown(struct daemon *d)
+static void ready_stop(struct daemon *d)
 {
-	/* Workers first (no new requests), then the writer drains and commits what is queued. */
-	struct engine_counters fin = { 0 };
-	/* The control socket first: its requests wait on the writer, which still runs. */
-	control_free(d->control);
-	protect_watch_close(d->watch);
+	(void)d;
+	sd_notify(0, "STOPPING=1");
+}
+
+struct step {
+	const char *name;
+	int (*start)(struct daemon *d); /* NULL: the step only stops something (its place sets when) */
+	void (*stop)(struct daemon *d); /* NULL: nothing to undo */
+};
+
+/* In start order; stopped in reverse, from the last step started (the one that failed too).
+ * The stop order is the point: control socket, workers, open connections' verdicts, ban writer
+ * thread, evidence thread, ban table saved, counters logged, then every object freed. */
+static const struct step steps[] = {
+	{ "random key", key_start, key_stop },
+	{ "state folders", folders_start, NULL },
+	{ "ruleset check", ruleset_start, NULL },
+	{ "events file", events_start, events_stop },
+	{ "tables", tables_start, tables_stop },
+	{ "ban writer", writer_make, writer_free },
+	{ "evidence", evidence_make, evidence_free_all },
+	{ "saved bans", saved_bans_start, NULL },
+	{ "protected peers", protected_start, protected_stop },
+	{ "engine", engine_start, engine_stop },
+	{ "queues", queues_start, queues_stop },
+	{ "view", view_start, NULL },
+	{ "counters at exit", NULL, exit_stats_stop },
+	{ "ban table saved", NULL, ban_table_stop },
+	{ "evidence thread", evidence_thread_start, evidence_thread_stop },
+	{ "ban writer thread", writer_thread_start, writer_thread_stop },
+	{ "open connections", NULL, open_connections_stop },
+	{ "worker threads", workers_start, workers_stop },
+	{ "control socket", control_start_step, control_stop },
+	{ "signals", signals_start, signals_stop },
+	{ "ready", ready_start, ready_stop },
+};
+
+/* ---- The main loop: signals, the protect watch's descriptors, and the timers. ---- */
+
+static void protect_fire(struct daemon *d)
+{
+	d->due_ms[TIMER_PROTECT] = TIMER_OFF;
+	d->watch_first_ms = 0;
+	daemon_protect_changed(d);
+}
+
+/* Pings only while every worker is turning: a stuck one stops the pings, and systemd restarts us. */
+static void watchdog_fire(struct daemon *d)
+{
+	int64_t now_s = clock_mono_ms() / 1000;
+	bool alive = true;
+
 	for (size_t i = 0; i < d->nworkers; i++)
-		worker_stop(d->workers[i]);
-	if (d->engine_ready)
-		engine_finish(&d->engine, &fin); /* final verdicts on open connections, before the writer stops */
-	/* The writer before the evidence thread, which saves the records of the last bans and sends
-	 * their tokens back to the writer's table; the table is saved after both. */
-	banwriter_stop(d->writer);
-	evidence_stop(d->evidence);
-	banwriter_finish(d->writer);
-	if (d->tracker && d->flows && d->writer)
+		alive &= now_s - worker_heartbeat(d->workers[i]) < STALL_S;
+	if (alive)
+		sd_notify(0, "WATCHDOG=1");
+	d->due_ms[TIMER_WATCHDOG] = clock_mono_ms() + d->watchdog_every_ms;
+}
+
+static void metrics_fire(struct daemon *d)
+{
+	if (d->cfg->metrics_file[0]) {
+		int r = metrics_write(d->cfg->metrics_file, &d->view);
+		if (r < 0 && !d->metrics_warned)
+			log_warn("%s: cannot write the metrics: %s (said once)", d->cfg->metrics_file, strerror(-r));
+		d->metrics_warned |= r < 0;
+	}
+	d->due_ms[TIMER_METRICS] = clock_mono_ms() + METRICS_EVERY_S * 1000;
+}
+
+static void stats_fire(struct daemon *d)
+{
+	log_stats(d);
+	d->due_ms[TIMER_STATS] = clock_mono_ms() + STATS_EVERY_MS;
+}
+
+static void (*const timer_fire[TIMER_COUNT])(struct daemon *d) = {
+	[TIMER_PROTECT] = protect_fire,
+	[TIMER_WATCHDOG] = watchdog_fire,
+	[TIMER_METRICS] = metrics_fire,
+	[TIMER_STATS] = stats_fire,
+};
+
+/* Until the next timer is due; -1: none armed. */
+static int loop_wait_ms(const struct daemon *d)
+{
+	int64_t next = TIMER_OFF;
+	for (int t = 0; t < TIMER_COUNT; t++)
+		if (d->due_ms[t] < next)
+			next = d->due_ms[t];
+	if (next == TIMER_OFF)
+		return -1;
+	int64_t left = next - clock_mono_ms();
+	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Returns false on SIGTERM or SIGINT. */
+static bool loop_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return true;
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+		log_notice("signal %u: stopping", si.ssi_signo);
+		return false;
+	}
+	if (si.ssi_signo == SIGHUP) {
+		sd_notify(0, "RELOADING=1");
+		daemon_reload(d);
+		sd_notify(0, "READY=1");
+	}
+	if (si.ssi_signo == SIGUSR1)
 		log_stats(d);
-	for (size_t i = 0; i < d->nworkers; i++)
-		worker_free(d->workers[i]);
-	free(d->workers);
-	banwriter_free(d->writer);
-	evidence_free(d->evidence);
-	pktring_free(d->ring);
-	if (d->engine_ready)
-		engine_deinit(&d->engine);
-	banq_free(d->banq);
-	flowtab_free(d->flows);
-	tracker_free(d->tracker);
-	tracker_free(d->prefixes);
-	event_sink_close(d->events);
-	config_free(d->cfg);
+	return true;
+}
+
+static void loop_run(struct daemon *d)
+{
+	for (;;) {
+		struct pollfd pfd[1 + PROTECT_WATCH_FDS] = { { .fd = d->sfd, .events = POLLIN } };
+		size_t npfd = 1 + (d->watch ? protect_watch_fds(d->watch, pfd + 1) : 0);
+		if (poll(pfd, npfd, loop_wait_ms(d)) > 0) {
+			bool watched = false;
+			for (size_t i = 1; i < npfd; i++)
+				watched |= pfd[i].revents != 0;
+			if (watched)
+				daemon_watch_read(d);
+			if (pfd[0].revents && !loop_signal(d))
+				return;
+		}
+		int64_t now = clock_mono_ms();
+		for (int t = 0; t < TIMER_COUNT; t++)
+			if (d->due_ms[t] <= now)
+				timer_fire[t](d);
+	}
+}
+
+/* Starts the steps in order, runs the loop until SIGTERM or SIGINT, and stops what was started
+ * in reverse. Returns the exit status: 0, or 1 when a step failed. */
+static int run(struct daemon *d)
+{
+	size_t n = 0;
+	int rc = 0;
+
+	while (n < sizeof(steps) / sizeof(steps[0])) {
+		const struct step *s = &steps[n++];
+		if (!s->start)
+			continue;
+		log_debug("starting: %s", s->name);
+		if (s->start(d) < 0) {
+			rc = 1;
+			break;
+		}
+	}
+	if (rc == 0)
+		loop_run(d);
+	while (n-- > 0) {
+		if (!steps[n].stop)
+			continue;
+		log_debug("stopping: %s", steps[n].name);
+		steps[n].stop(d);
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -752,7 +1067,7 @@ int main(int argc, char **argv)
 		{ "dump-config", no_argument, NULL, 'd' },  { "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },        { 0 },
 	};
-	struct daemon d = { .cfg_path = CONFIG_DEFAULT_PATH };
+	struct daemon d = { .cfg_path = CONFIG_DEFAULT_PATH, .sfd = -1 };
 	bool check = false, dump = false, cfg_given = false;
 	char err[1024];
 	sigset_t mask;
@@ -817,6 +1132,6 @@ bad:
 	signal(SIGPIPE, SIG_IGN);
 
 	r = run(&d);
-	daemon_teardown(&d);
+	config_free(d.cfg);
 	return r;
 }

@@ -37,7 +37,8 @@ static struct event_sink *fuzz_events(void)
 
 int fuzz_engine_init(struct fuzz_engine *fe, uint8_t knobs)
 {
-	struct nfs_config *c = config_new_default();
+	struct nfs_config *c = NULL;
+	config_new_default(&c);
 
 	memset(fe, 0, sizeof(*fe));
 	if (!c)
@@ -56,8 +57,8 @@ int fuzz_engine_init(struct fuzz_engine *fe, uint8_t knobs)
 	if (knobs & FUZZ_KNOB_PREFIX)
 		c->ipv6_prefix = 128;
 	fe->cfg = c;
-	fe->tracker = tracker_new((uint32_t)c->max_sources, fuzz_key);
-	fe->flows = flowtab_new((uint32_t)c->max_flows, fuzz_key);
+	tracker_new(&fe->tracker, (uint32_t)c->max_sources, fuzz_key);
+	flowtab_new(&fe->flows, (uint32_t)c->max_flows, fuzz_key);
 	if (!fe->tracker || !fe->flows ||
 	    pktring_new(&fe->ring, FUZZ_MAX_RINGS, (unsigned)c->evidence_packets, (unsigned)c->evidence_snaplen,
 			fuzz_key) < 0 ||

@@ -146,16 +146,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(g.sock, sizeof(g.sock), "%s/control.sock", g.dir);
 	snprintf(g.evdir, sizeof(g.evdir), "%s/evidence", g.dir);
 	atexit(cleanup);
-	g.cfg = config_new_default();
+	config_new_default(&g.cfg);
 	if (!g.cfg)
 		abort();
 	/* Offence history is only read at start; an empty one. */
 	snprintf(g.cfg->state_dir, sizeof(g.cfg->state_dir), "%s", g.dir);
 	snprintf(g.cfg->evidence_dir, sizeof(g.cfg->evidence_dir), "%s", g.evdir);
 	g.cfg->max_history = 64;
-	g.banq = banq_new(64);
-	g.tracker = tracker_new(256, key);
-	g.flows = flowtab_new(256, key);
+	banq_new(&g.banq, 64);
+	tracker_new(&g.tracker, 256, key);
+	flowtab_new(&g.flows, 256, key);
 	if (!g.banq || !g.tracker || !g.flows || engine_init(&g.engine, g.tracker, g.flows, g.banq, NULL, g.cfg) < 0 ||
 	    evidence_new(&g.evidence, g.cfg, NULL, NULL, err, sizeof(err)) < 0 ||
 	    pthread_create(&thread, NULL, answer_bans, NULL))
@@ -206,15 +206,14 @@ static void over_socket(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct control_ctx ctx = { .banq = g.banq, .tracker = g.tracker, .flows = g.flows, .engine = &g.engine,
+	struct daemon_view ctx = { .banq = g.banq, .tracker = g.tracker, .flows = g.flows, .engine = &g.engine,
 				   .evidence = g.evidence, .started = time(NULL) };
 	struct control *c;
 	char err[256];
 	const char *nl = memchr(data, '\n', size);
 	size_t len = nl ? (size_t)(nl - (const char *)data) : size;
 
-	ctx.writer = banwriter_new(g.cfg, g.banq, NULL, key);
-	if (!ctx.writer)
+	if (banwriter_new(&ctx.writer, g.cfg, g.banq, NULL, key) < 0)
 		abort();
 	/* Members of our own group may use it: the check passes and fails without root. */
 	if (control_open(&c, g.sock, getgid(), &ctx, err, sizeof(err)) < 0) {

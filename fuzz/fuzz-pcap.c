@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	int r;
 
-	if (pcapsrc_open(fuzz_file(data, size), &src, err, sizeof(err)) < 0)
+	if (pcapsrc_open(&src, fuzz_file(data, size), err, sizeof(err)) < 0)
 		return 0;
 	if (fuzz_engine_init(&fe, 0) < 0) {
 		pcapsrc_close(src);

@@ -7,7 +7,7 @@
 
 #include "core/config.h"
 #include "core/event.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
 #include "evidence/pktring.h"

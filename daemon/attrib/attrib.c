@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attrib/clock.h"
+#include "core/clock.h"
 #include "attrib/procinfo.h"
 #include "attrib/procscan.h"
 #include "attrib/sockdiag.h"
@@ -24,7 +25,6 @@
 #define VIA_MAX 96
 #define PEERS_LISTED 32 /* pids listed per socket or pipe (a pipe may be shared by hundreds) */
 #define FDS_LISTED 16   /* descriptor numbers listed per socket or pipe */
-#define CHECK_EVERY 256 /* descriptors between looks at the clock */
 
 enum role { ROLE_OWNER, ROLE_PARENT, ROLE_PEER };
 static const char *const role_names[] = { "socket-owner", "parent", "ipc-peer" };
@@ -81,7 +81,7 @@ static void limits_resolve(struct attrib_limits *l, const struct attrib_limits *
 
 static bool past_deadline(struct walk *w)
 {
-	if (attrib_clock_mono_ns() <= w->deadline)
+	if (clock_mono_ns() <= w->deadline)
 		return false;
 	w->truncated = true;
 	return true;
@@ -268,7 +268,7 @@ static int describe_fds(struct walk *w, int pid, bool expand, json_t *o)
 		struct listed *l = NULL;
 		json_t *entry = NULL;
 
-		if (i && i % CHECK_EVERY == 0 && past_deadline(w))
+		if (i && i % PROCSCAN_CHECK_EVERY == 0 && past_deadline(w))
 			break;
 		for (size_t k = 0; k < nlisted && !l; k++)
 			if (w->listed[k].ino == ref->ino && w->listed[k].kind == ref->kind)
@@ -374,7 +374,7 @@ static int load_tables(struct walk *w)
 static int find_socket(struct walk *w, const struct attrib_socket_key *k, struct sockdiag_tcp *t, bool *fallback)
 {
 	static const uint8_t zero[16];
-	int64_t deadline = attrib_clock_mono_ns() + KEY_TIMEOUT_NS;
+	int64_t deadline = clock_mono_ns() + KEY_TIMEOUT_NS;
 	bool asked_listener = !k->rport && !memcmp(k->remote.a, zero, sizeof(zero));
 	int r = sockdiag_tcp_get(w->diag, k, false, t, deadline);
 
@@ -408,7 +408,7 @@ static json_t *socket_json(const struct sockdiag_tcp *t, bool fallback)
 
 int attrib_lookup(const struct attrib_socket_key *k, const struct attrib_limits *lim, json_t **out)
 {
-	int64_t t0 = attrib_clock_mono_ns();
+	int64_t t0 = clock_mono_ns();
 	struct walk w = { .procfd = -1, .parent = -1 };
 	struct procscan_limits sl;
 	struct sockdiag_tcp sock;
@@ -425,7 +425,7 @@ int attrib_lookup(const struct attrib_socket_key *k, const struct attrib_limits 
 	if (r < 0)
 		goto cleanup;
 	/* The budget starts once the socket is known: without it there is nothing to record. */
-	w.deadline = attrib_clock_mono_ns() + (int64_t)w.lim.budget_ms * MSEC;
+	w.deadline = clock_mono_ns() + (int64_t)w.lim.budget_ms * MSEC;
 	w.problems = json_array();
 	procs = json_array();
 	w.pi = malloc(sizeof(*w.pi));
@@ -474,7 +474,7 @@ int attrib_lookup(const struct attrib_socket_key *k, const struct attrib_limits 
 	if (!res || json_object_set_new(res, "socket", socket_json(&sock, fallback)) ||
 	    json_object_set(res, "processes", procs) ||
 	    json_object_set_new(res, "truncated", json_boolean(w.truncated || sockdiag_truncated(w.diag))) ||
-	    json_object_set_new(res, "elapsed_us", json_integer((attrib_clock_mono_ns() - t0) / 1000)) ||
+	    json_object_set_new(res, "elapsed_us", json_integer((clock_mono_ns() - t0) / 1000)) ||
 	    json_object_set_new(res, "pids_scanned", json_integer(w.scan.looked)) ||
 	    json_object_set_new(res, "unreadable_pids", json_integer(w.scan.unreadable)) ||
 	    json_object_set(res, "problems", w.problems)) {

@@ -16,11 +16,6 @@ static int64_t ns_of(clockid_t id)
 	return (int64_t)t.tv_sec * NSEC + t.tv_nsec;
 }
 
-int64_t attrib_clock_mono_ns(void)
-{
-	return ns_of(CLOCK_MONOTONIC);
-}
-
 int64_t attrib_clock_boot_ns(void)
 {
 	/* Read the boot clock between two reads of the wall clock and take their middle, so

@@ -1,5 +1,5 @@
-/* clock.h - the clocks of a lookup: a monotonic one for its budget, the moment this host
- * booted, and instants as RFC 3339 text. */
+/* clock.h - the clocks of a lookup: the moment this host booted, and instants as RFC 3339
+ * text. Its budget runs on core/clock.h's clock_mono_ns(). */
 #pragma once
 
 #include <stddef.h>
@@ -7,8 +7,6 @@
 
 #define ATTRIB_TIME_STRLEN 32
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-int64_t attrib_clock_mono_ns(void);
 /* When this host booted, in nanoseconds since the epoch: CLOCK_REALTIME - CLOCK_BOOTTIME, the
  * origin of /proc/PID/stat's starttime (which counts suspended time too). It moves when the
  * wall clock is set, as ps(1)'s start times do. */

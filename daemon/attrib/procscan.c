@@ -10,9 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attrib/clock.h"
-
-#define CHECK_EVERY 256 /* descriptors between looks at the clock */
+#include "core/clock.h"
 
 /* A /proc entry or a descriptor name: decimal digits only, no sign, fits an int. */
 static int parse_num(const char *s)
@@ -128,7 +126,7 @@ static int scan_pid(struct procscan *s, int procfd, int pid, size_t max_refs, in
 
 		if (num < 0)
 			continue;
-		if (++seen % CHECK_EVERY == 0 && attrib_clock_mono_ns() > deadline_ns) {
+		if (++seen % PROCSCAN_CHECK_EVERY == 0 && clock_mono_ns() > deadline_ns) {
 			s->truncated = true;
 			r = 1;
 			break;
@@ -264,7 +262,7 @@ int procscan_run(struct procscan *s, int procfd, const struct procscan_limits *l
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < npid && r == 0; i++) {
-		if (attrib_clock_mono_ns() > lim->deadline_ns) {
+		if (clock_mono_ns() > lim->deadline_ns) {
 			s->truncated = true;
 			break;
 		}

@@ -36,10 +36,15 @@ struct procscan {
 	bool truncated;             /* max_pids, max_refs or the deadline cut the pass short */
 };
 
+/* Descriptors handled between looks at the clock against a deadline, in this pass and in the
+ * walk over its results (attrib.c): often enough to stop within a fraction of the budget, rare
+ * enough that clock_gettime() costs nothing next to a readlink(). */
+#define PROCSCAN_CHECK_EVERY 256
+
 struct procscan_limits {
 	unsigned max_pids;   /* processes looked at */
 	size_t max_refs;     /* descriptors indexed */
-	int64_t deadline_ns; /* CLOCK_MONOTONIC */
+	int64_t deadline_ns; /* CLOCK_MONOTONIC, as clock_mono_ns() */
 	int64_t prefer_uid;  /* processes of this uid first (-1: none), see procscan_run() */
 };
 

@@ -13,7 +13,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
-#include "attrib/clock.h"
+#include "core/clock.h"
 
 /* The kernel sends dump replies of up to 32 KiB when the reader's buffer is that large. */
 #define RECV_BUF 65536
@@ -96,7 +96,7 @@ static int talk(struct sockdiag *d, struct nlmsghdr *req, mnl_cb_t cb, void *dat
 	if (mnl_socket_sendto(d->nl, req, req->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		int64_t left = deadline_ns - attrib_clock_mono_ns(), us;
+		int64_t left = deadline_ns - clock_mono_ns(), us;
 		struct timeval tv;
 		ssize_t n;
 		int r;

@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 #include "core/log.h"
-#include "decide/policy.h"
+#include "core/detector.h"
 
 /* The scans' sources, and for IPv6 their /64 too, asked about in one round trip. */
 static void active_lookup(struct ban_active_asker *ask, const struct ban_request *req, size_t n, struct ban_active *out)

@@ -14,20 +14,21 @@ struct banq {
 	struct ban_request ring[];
 };
 
-struct banq *banq_new(size_t capacity)
+int banq_new(struct banq **out, size_t capacity)
 {
 	struct banq *q = calloc(1, sizeof(*q) + capacity * sizeof(q->ring[0]));
 	pthread_condattr_t ca;
 
 	if (!q)
-		return NULL;
+		return -ENOMEM;
 	q->cap = capacity;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	return q;
+	*out = q;
+	return 0;
 }
 
 void banq_free(struct banq *q)

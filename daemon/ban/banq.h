@@ -47,8 +47,9 @@ struct ban_request {
 
 struct banq;
 
-/* Returns NULL on allocation failure. */
-struct banq *banq_new(size_t capacity);
+/* Returns 0 and the queue in *@out, or -ENOMEM. */
+int banq_new(struct banq **out, size_t capacity);
+/* Accepts NULL. */
 void banq_free(struct banq *q);
 /* Copies @r in. Returns 0 or -ENOSPC when full (the caller counts it: engine_counters
  * banq_full; a scan ban is asked again at the source's next attempt: tracker_source_ban_lost). */

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "core/atomicfile.h"
+#include "core/detector.h"
 #include "core/lrumap.h"
 #include "core/textlines.h"
-#include "decide/policy.h"
 
 #define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms [detector [token]]\n"
 
@@ -27,14 +27,15 @@ struct bantable {
 	struct lru_map map;
 };
 
-struct bantable *bantable_new(uint32_t max, const uint8_t key16[16])
+int bantable_new(struct bantable **out, uint32_t max, const uint8_t key16[16])
 {
 	struct bantable *t = calloc(1, sizeof(*t));
 	if (!t || lru_map_init(&t->map, max, key16, offsetof(struct ban_node, e.addr), sizeof(struct nfs_addr)) < 0) {
 		free(t);
-		return NULL;
+		return -ENOMEM;
 	}
-	return t;
+	*out = t;
+	return 0;
 }
 
 static void node_free(struct lru_node *n)
@@ -112,7 +113,7 @@ int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 		if (e->until_ms <= now_ms)
 			continue;
 		fprintf(af.f, "%s %u %llu %lld %s %s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
-			(unsigned long long)e->timeout_s, (long long)e->until_ms, policy_det_key(e->det),
+			(unsigned long long)e->timeout_s, (long long)e->until_ms, detector_key(e->det),
 			e->token[0] ? e->token : "-");
 		n++;
 	}
@@ -129,7 +130,7 @@ static int ban_line(const char *line, void *data)
 	struct ban_entry e = { 0 };
 	int fields = sscanf(line, "%50s %u %llu %lld %31s %65s %c", addr, &offence, &timeout_s, &until, det, token,
 			    &extra);
-	int d = policy_det_parse(det);
+	int d = detector_parse(det);
 
 	if (fields < 4 || fields > 6 || d < 0 || (strcmp(token, "-") && strlen(token) != 64) || offence == 0 || timeout_s == 0 ||
 	    timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||

@@ -23,8 +23,10 @@ struct ban_entry {
 
 struct bantable;
 
-/* @max: entries kept (least recently put forgotten first). Returns NULL on allocation failure. */
-struct bantable *bantable_new(uint32_t max, const uint8_t key16[16]);
+/* @max: entries kept (least recently put forgotten first). Returns 0 and the table in *@out,
+ * or -ENOMEM. */
+int bantable_new(struct bantable **out, uint32_t max, const uint8_t key16[16]);
+/* Accepts NULL. */
 void bantable_free(struct bantable *t);
 /* Adds or replaces the entry of e->addr. Returns 0 or -ENOMEM. */
 int bantable_put(struct bantable *t, const struct ban_entry *e);

@@ -27,14 +27,15 @@ struct offences {
 	struct lru_map map;
 };
 
-struct offences *offences_new(uint32_t max, const uint8_t key16[16])
+int offences_new(struct offences **out, uint32_t max, const uint8_t key16[16])
 {
 	struct offences *o = calloc(1, sizeof(*o));
 	if (!o || lru_map_init(&o->map, max, key16, offsetof(struct offender, key), sizeof(struct nfs_addr)) < 0) {
 		free(o);
-		return NULL;
+		return -ENOMEM;
 	}
-	return o;
+	*out = o;
+	return 0;
 }
 
 static void offender_free(struct lru_node *n)

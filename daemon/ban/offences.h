@@ -8,8 +8,10 @@
 
 struct offences;
 
-/* @max: offenders remembered (least recently banned forgotten first). @key16: hash secret. */
-struct offences *offences_new(uint32_t max, const uint8_t key16[16]);
+/* @max: offenders remembered (least recently banned forgotten first). @key16: hash secret.
+ * Returns 0 and the history in *@out, or -ENOMEM. */
+int offences_new(struct offences **out, uint32_t max, const uint8_t key16[16]);
+/* Accepts NULL. */
 void offences_free(struct offences *o);
 
 /* Previous offences of @a still remembered at @now (realtime seconds): 0 when never banned or

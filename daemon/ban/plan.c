@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "decide/policy.h"
+#include "core/detector.h"
 
 /* An IPv6 prefix that also holds an allowed or protected address (the scanner shares this
  * host's own /64, or its router's) is narrowed to the offending host: banning the whole prefix

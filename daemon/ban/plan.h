@@ -10,7 +10,7 @@
 
 #include "ban/banq.h"
 #include "ban/offences.h"
-#include "decide/netlist.h"
+#include "core/netlist.h"
 #include "decide/protect.h"
 #include "nft/setelem.h"
 

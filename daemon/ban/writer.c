@@ -24,10 +24,11 @@
 #include "core/duration.h"
 #include "core/histogram.h"
 #include "core/log.h"
-#include "decide/netlist.h"
+#include "core/netlist.h"
 #include "decide/protect.h"
 #include "decide/report.h"
 #include "detect/tracker.h"
+#include "detect/trkcounts.h"
 #include "nft/setelem.h"
 #include "nft/setlookup.h"
 
@@ -158,34 +159,36 @@ static struct ban_settings *settings_from(const struct nfs_config *c, const stru
 	return s;
 }
 
-struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, struct event_sink *events,
-				const uint8_t key16[16])
+int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct banq *q, struct event_sink *events,
+		  const uint8_t key16[16])
 {
 	struct ban_backend *be;
+	struct banwriter *w;
 	int r = ban_backend_nft_new(&be);
 
 	if (r < 0) {
 		log_err("ban writer: cannot open a netfilter netlink socket: %s", strerror(-r));
-		return NULL;
+		return r;
 	}
-	struct banwriter *w = banwriter_new_backend(c, q, events, key16, be);
-	if (!w) {
+	r = banwriter_new_backend(&w, c, q, events, key16, be);
+	if (r < 0) {
 		ban_backend_free(be);
-		return NULL;
+		return r;
 	}
 	w->own_be = true;
-	return w;
+	*out = w;
+	return 0;
 }
 
-struct banwriter *banwriter_new_backend(const struct nfs_config *c, struct banq *q, struct event_sink *events,
-					const uint8_t key16[16], struct ban_backend *be)
+int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, struct banq *q,
+			  struct event_sink *events, const uint8_t key16[16], struct ban_backend *be)
 {
 	struct banwriter *w = calloc(1, sizeof(*w));
 	unsigned bad = 0;
 	int r;
 
 	if (!w)
-		return NULL;
+		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
 	w->be = be;
 	w->q = q;
@@ -198,11 +201,12 @@ struct banwriter *banwriter_new_backend(const struct nfs_config *c, struct banq 
 	w->bans_saved_ms = w->bans_synced_ms = w->offences_saved_ms = w->table_checked_ms =
 		clock_mono_ms() - BANS_SYNC_MS;
 	w->cur = settings_from(c, NULL, NULL);
-	w->offences = offences_new((uint32_t)c->max_history, key16);
-	w->bans = bantable_new(w->max_bans, key16);
-	w->tokens = bantable_new(w->max_bans, key16);
+	offences_new(&w->offences, (uint32_t)c->max_history, key16);
+	bantable_new(&w->bans, w->max_bans, key16);
+	bantable_new(&w->tokens, w->max_bans, key16);
 	if (!w->cur || !w->offences || !w->bans || !w->tokens) {
 		log_err("ban writer: out of memory");
+		r = -ENOMEM;
 		goto fail;
 	}
 	r = offences_load(w->offences, w->history_path, &bad);
@@ -212,10 +216,11 @@ struct banwriter *banwriter_new_backend(const struct nfs_config *c, struct banq 
 		log_info("%s: %d offenders remembered", w->history_path, r);
 	if (bad)
 		log_warn("%s: %u unreadable lines skipped", w->history_path, bad);
-	return w;
+	*out = w;
+	return 0;
 fail:
 	banwriter_free(w);
-	return NULL;
+	return r;
 }
 
 struct sync_ctx {
@@ -283,11 +288,10 @@ static void sync_soon(struct banwriter *w)
 static int sync_from_kernel(struct banwriter *w, struct bantable *saved, unsigned *n4, unsigned *n6,
 			    bool count_gone)
 {
-	struct sync_ctx c = { .w = w, .now = clock_wall_ms(), .fresh = bantable_new(w->max_bans, w->key),
-			      .saved = saved };
+	struct sync_ctx c = { .w = w, .now = clock_wall_ms(), .saved = saved };
 	int r;
 
-	if (!c.fresh)
+	if (bantable_new(&c.fresh, w->max_bans, w->key) < 0)
 		return -ENOMEM;
 	r = w->be->ops->dump(w->be, NFTSET_BAN4, sync_cb, &c);
 	if (r == 0)
@@ -409,12 +413,12 @@ static int readd_missing(struct banwriter *w, struct bantable *known, struct rea
 
 int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 {
-	struct bantable *saved = bantable_new(w->max_bans, w->key);
+	struct bantable *saved = NULL;
 	unsigned bad = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (!saved)
+	if (bantable_new(&saved, w->max_bans, w->key) < 0)
 		return -ENOMEM;
 	r = bantable_load(saved, w->bans_path, &bad);
 	if (r < 0)
@@ -449,13 +453,8 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 static void describe(const struct trk_report *rep, char *buf, size_t len)
 {
 	size_t o = (size_t)snprintf(buf, len, "%u closed ports in %us (", rep->ports, rep->last_seen - rep->first_seen);
-	bool first = true;
-	for (int i = 0; i < TRK_CLASSES && o < len; i++) {
-		if (!rep->counts[i])
-			continue;
-		o += (size_t)snprintf(buf + o, len - o, "%s%s %u", first ? "" : ", ", trk_class_name(i), rep->counts[i]);
-		first = false;
-	}
+	if (o < len)
+		o += trk_counts_format(rep->counts, buf + o, len - o);
 	if (o < len)
 		o += (size_t)snprintf(buf + o, len - o, ")");
 	if (rep->sources && o < len) /* a distributed scan */
@@ -681,7 +680,7 @@ static void refused(struct banwriter *w, struct ban_request *rq, const struct nf
 		return; /* a source that kept scanning after a refusal: its event was written then */
 	struct report_dest to = { .events = w->events, .evidence = w->evidence };
 	pktring_source_key(&to.ctx.ring, addr);
-	report_ban_refused(&to, &rq->t_packet, addr, policy_det_name(rq->det), reason);
+	report_ban_refused(&to, &rq->t_packet, addr, detector_name(rq->det), reason);
 }
 
 /* Says that bans gave way in a full set, at once and then at most once per FULL_LOG_MS. */
@@ -910,7 +909,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		if (rq->det == DET_SCAN || rq->det == DET_DSCAN)
 			describe(&rq->report, why, sizeof(why));
 		else
-			snprintf(why, sizeof(why), "%s", policy_det_name(rq->det));
+			snprintf(why, sizeof(why), "%s", detector_name(rq->det));
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
 		pthread_mutex_lock(&w->lock);
 		bantable_put(w->bans, &(struct ban_entry){ .addr = elems[k].addr, .offence = offence[k],
@@ -921,7 +920,7 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
 		struct report_dest to = ban_dest(w, &elems[k].addr);
-		report_ban(&to, &acked, &elems[k].addr, policy_det_name(rq->det), elems[k].timeout_ms / 1000,
+		report_ban(&to, &acked, &elems[k].addr, detector_name(rq->det), elems[k].timeout_ms / 1000,
 			   offence[k], lat_us);
 		if (offences_record(w->offences, &elems[k].addr, offence[k], now / 1000) == 0)
 			w->offences_dirty = true;
@@ -1005,8 +1004,8 @@ static void check_table(struct banwriter *w, int64_t now)
 			w->table_handle = h;
 		return;
 	}
-	struct bantable *known = bantable_new(w->max_bans, w->key);
-	if (!known)
+	struct bantable *known = NULL;
+	if (bantable_new(&known, w->max_bans, w->key) < 0)
 		return;
 	pthread_mutex_lock(&w->lock);
 	bantable_foreach(w->bans, copy_cb, known);

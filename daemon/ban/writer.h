@@ -36,14 +36,16 @@ struct banwriter_stats {
 };
 
 /* Opens the netlink socket (the nft backend) and loads the offence history from
- * @c->state_dir. Does not start the thread. Returns NULL and logs why on failure. */
-struct banwriter *banwriter_new(const struct nfs_config *c, struct banq *q, struct event_sink *events,
-				const uint8_t key16[16]);
+ * @c->state_dir. Does not start the thread. Returns 0 and the writer in *@out, or -errno; it
+ * logs which step failed (an exception to "the caller logs": the step is known only here).
+ * Borrows @q and @events (they must outlive banwriter_free()); copies what it needs of @c. */
+int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct banq *q, struct event_sink *events,
+		  const uint8_t key16[16]);
 struct ban_backend;
 /* The same with the sets behind @be (borrowed: it must outlive the writer; the unit tests
  * pass a fake). */
-struct banwriter *banwriter_new_backend(const struct nfs_config *c, struct banq *q, struct event_sink *events,
-					const uint8_t key16[16], struct ban_backend *be);
+int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, struct banq *q,
+			  struct event_sink *events, const uint8_t key16[16], struct ban_backend *be);
 struct banwriter_restored {
 	unsigned in_kernel4, in_kernel6; /* already in the sets (kept; hand-made bans adopted) */
 	unsigned restored;               /* saved bans put back with their time left */

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -21,13 +20,16 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "control/protocol.h"
 #include "core/clock.h"
+#include "core/detector.h"
 #include "core/log.h"
-#include "decide/policy.h"
+#include "core/thread.h"
+#include "detect/trkcounts.h"
 #include "evidence/store.h"
-#include "metrics.h"
+#include "metrics/metrics.h"
 
-#define REQUEST_MAX (64 * 1024)
+#define REQUEST_MAX CTL_REQUEST_MAX
 /* The whole request line must arrive within this of the connection being accepted, and the
  * whole answer be taken within this of its being ready: a deadline per connection, not per
  * read, so a client trickling a byte at a time is cut off like one that sends nothing. */
@@ -44,12 +46,11 @@
 #define LIST_MAX 10000
 
 struct control {
-	int fd, stop_fd;
+	int fd;
 	char path[108];
 	gid_t gid;
-	struct control_ctx ctx;
-	pthread_t thread;
-	bool started;
+	struct daemon_view ctx;
+	struct nfs_thread thread;
 	pthread_mutex_t orphan_lock;
 	struct ban_reply *orphans[ORPHANS_MAX]; /* answers the writer still owes to gone askers */
 	size_t norphans;
@@ -105,7 +106,7 @@ static json_t *addr_json(const struct nfs_addr *a)
 	return json_string(nfs_addr_format(a, buf, sizeof(buf)));
 }
 
-static json_t *cmd_status(struct control *c)
+static json_t *cmd_status(struct control *c, json_t *req, uid_t uid)
 {
 	json_t *r = ok(), *queues = json_array();
 	struct tracker_stats ts;
@@ -140,12 +141,7 @@ static json_t *cmd_status(struct control *c)
 		json_object_set_new(r, "evidence_bytes", json_integer((json_int_t)es.store.bytes));
 	}
 	/* Every number of the metrics file, the same way (docs/metrics.md). */
-	struct metrics_sources ms = {
-		.workers = c->ctx.workers, .nworkers = c->ctx.nworkers, .writer = c->ctx.writer,
-		.tracker = c->ctx.tracker, .flows = c->ctx.flows, .engine = c->ctx.engine, .evidence = c->ctx.evidence,
-		.ring = c->ctx.ring, .events = c->ctx.events, .uptime_s = difftime(time(NULL), c->ctx.started),
-	};
-	json_t *m = metrics_collect(&ms);
+	json_t *m = metrics_collect(&c->ctx);
 	if (m)
 		json_object_set_new(r, "metrics", m);
 	return r;
@@ -164,7 +160,7 @@ static int bans_cb(const struct ban_entry *e, void *data)
 	if (left <= 0)
 		return 0;
 	json_t *o = json_pack("{s:o, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
-			      policy_det_name(e->det), "offence", (int)e->offence, "seconds_left", (json_int_t)left,
+			      detector_name(e->det), "offence", (int)e->offence, "seconds_left", (json_int_t)left,
 			      "timeout", (json_int_t)e->timeout_s);
 	if (o && e->token[0])
 		json_object_set_new(o, "token", json_string(e->token));
@@ -172,7 +168,7 @@ static int bans_cb(const struct ban_entry *e, void *data)
 	return 0;
 }
 
-static json_t *cmd_bans(struct control *c)
+static json_t *cmd_bans(struct control *c, json_t *req, uid_t uid)
 {
 	struct bans_ctx b = { .list = json_array() };
 	clock_gettime(CLOCK_REALTIME, &b.now);
@@ -264,15 +260,13 @@ static json_t *cmd_allow(struct control *c, json_t *req, uid_t uid)
 	return o;
 }
 
-/* STOP sec. 3.1.1 goal 2 and sec. 6.5: a token is redeemed by an administrator only, and the
- * record is re-hashed so that any change shows. Root only, whatever control_group says. */
+/* STOP sec. 6.5: the record is re-hashed so that any change shows. Root only, whatever
+ * control_group says (the dispatch table checks it). */
 static json_t *cmd_evidence(struct control *c, json_t *req, uid_t uid)
 {
 	const char *token = json_string_value(json_object_get(req, "token"));
 	json_t *verify = json_object_get(req, "verify");
 
-	if (uid != 0)
-		return fail("evidence records are readable by root only");
 	if (!c->ctx.evidence)
 		return fail("evidence records are off ([evidence] dir is empty or could not be used; see the log)");
 	struct evstore *st = evidence_store(c->ctx.evidence);
@@ -323,7 +317,7 @@ static size_t list_limit(json_t *req)
 	return v < 1 ? 1 : v > LIST_MAX ? LIST_MAX : (size_t)v;
 }
 
-static json_t *cmd_sources(struct control *c, json_t *req)
+static json_t *cmd_sources(struct control *c, json_t *req, uid_t uid)
 {
 	size_t max = list_limit(req);
 	struct trk_summary *s = calloc(max, sizeof(*s));
@@ -334,14 +328,10 @@ static json_t *cmd_sources(struct control *c, json_t *req)
 		return fail("out of memory");
 	size_t n = tracker_top(c->ctx.tracker, s, max, atomic_load(&c->ctx.engine->set.window), now);
 	for (size_t i = 0; i < n; i++) {
-		json_t *counts = json_object();
-		for (int k = 0; k < TRK_CLASSES; k++)
-			if (s[i].counts[k])
-				json_object_set_new(counts, trk_class_name(k), json_integer(s[i].counts[k]));
 		json_array_append_new(list, json_pack("{s:o, s:i, s:i, s:i, s:o}", "address", addr_json(&s[i].addr),
 						      "ports", (int)s[i].ports, "seconds_since_first",
 						      (int)(now - s[i].first_seen), "seconds_since_last",
-						      (int)(now - s[i].last_seen), "counts", counts));
+						      (int)(now - s[i].last_seen), "counts", trk_counts_json(s[i].counts)));
 	}
 	free(s);
 	json_t *r = ok();
@@ -349,7 +339,7 @@ static json_t *cmd_sources(struct control *c, json_t *req)
 	return r;
 }
 
-static json_t *cmd_flows(struct control *c, json_t *req)
+static json_t *cmd_flows(struct control *c, json_t *req, uid_t uid)
 {
 	size_t max = list_limit(req);
 	struct flow_summary *f = calloc(max, sizeof(*f));
@@ -370,8 +360,46 @@ static json_t *cmd_flows(struct control *c, json_t *req)
 	return r;
 }
 
+static json_t *cmd_reload(struct control *c, json_t *req, uid_t uid)
+{
+	log_notice("reload asked by uid %u through the control socket", (unsigned)uid);
+	kill(getpid(), SIGHUP); /* the main loop reloads, as for systemctl reload */
+	return ok();
+}
+
+static json_t *cmd_ban_add(struct control *c, json_t *req, uid_t uid)
+{
+	return cmd_ban(c, req, false, uid);
+}
+
+static json_t *cmd_ban_remove(struct control *c, json_t *req, uid_t uid)
+{
+	return cmd_ban(c, req, true, uid);
+}
+
+/* The requests (docs/control.md), by the names nfsentryctl sends (control/protocol.h). Who
+ * may ask: root, and the members of control_group (checked before any of these), except
+ * where @root_only gives the refusal the others get. */
+static const struct control_command {
+	const char *name;
+	const char *root_only;
+	json_t *(*handle)(struct control *c, json_t *req, uid_t uid);
+} commands[] = {
+	{ CTL_CMD_STATUS, NULL, cmd_status },
+	{ CTL_CMD_BANS, NULL, cmd_bans },
+	{ CTL_CMD_BAN, NULL, cmd_ban_add },
+	{ CTL_CMD_UNBAN, NULL, cmd_ban_remove },
+	{ CTL_CMD_ALLOW, NULL, cmd_allow },
+	{ CTL_CMD_SOURCES, NULL, cmd_sources },
+	{ CTL_CMD_FLOWS, NULL, cmd_flows },
+	{ CTL_CMD_RELOAD, NULL, cmd_reload },
+	/* STOP sec. 3.1.1 goal 2: a token is redeemed by an administrator only. */
+	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", cmd_evidence },
+};
+
 json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
 {
+	const struct control_command *cmd = NULL;
 	json_error_t jerr;
 	json_t *req, *ans;
 
@@ -382,31 +410,18 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 		json_decref(req);
 		return fail("not a JSON object: %s", req ? "wrong type" : jerr.text);
 	}
-	const char *cmd = json_string_value(json_object_get(req, "command"));
-	if (!cmd)
+	const char *name = json_string_value(json_object_get(req, "command"));
+	for (size_t i = 0; name && !cmd && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			cmd = &commands[i];
+	if (!name)
 		ans = fail("\"command\" missing");
-	else if (!strcmp(cmd, "status"))
-		ans = cmd_status(c);
-	else if (!strcmp(cmd, "bans"))
-		ans = cmd_bans(c);
-	else if (!strcmp(cmd, "ban"))
-		ans = cmd_ban(c, req, false, uid);
-	else if (!strcmp(cmd, "unban"))
-		ans = cmd_ban(c, req, true, uid);
-	else if (!strcmp(cmd, "allow"))
-		ans = cmd_allow(c, req, uid);
-	else if (!strcmp(cmd, "sources"))
-		ans = cmd_sources(c, req);
-	else if (!strcmp(cmd, "flows"))
-		ans = cmd_flows(c, req);
-	else if (!strcmp(cmd, "reload")) {
-		log_notice("reload asked by uid %u through the control socket", (unsigned)uid);
-		kill(getpid(), SIGHUP); /* the main loop reloads, as for systemctl reload */
-		ans = ok();
-	} else if (!strcmp(cmd, "evidence"))
-		ans = cmd_evidence(c, req, uid);
+	else if (!cmd)
+		ans = fail("unknown command \"%.40s\"", name);
+	else if (cmd->root_only && uid != 0)
+		ans = fail("%s", cmd->root_only);
 	else
-		ans = fail("unknown command \"%.40s\"", cmd);
+		ans = cmd->handle(c, req, uid);
 	json_decref(req);
 	return ans ? ans : fail("out of memory");
 }
@@ -567,7 +582,7 @@ static void *control_main(void *arg)
 		nfds_t n = 2;
 
 		pfd[0] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = c->stop_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = c->thread.stop_fd, .events = POLLIN };
 		for (int i = 0; i < CONN_MAX; i++) {
 			/* fd -1 is ignored by poll(2): the slots keep their places in pfd */
 			pfd[2 + i] = (struct pollfd){ .fd = conns[i].fd, .events = conns[i].answering ? POLLOUT : POLLIN };
@@ -594,7 +609,7 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_open(struct control **out, const char *path, gid_t gid, const struct control_ctx *ctx, char *err,
+int control_open(struct control **out, const char *path, gid_t gid, const struct daemon_view *view, char *err,
 		 size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -604,10 +619,11 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 
 	if (!c)
 		return -ENOMEM;
-	c->fd = c->stop_fd = -1;
+	c->fd = -1;
+	c->thread.stop_fd = -1;
 	c->gid = gid;
 	pthread_mutex_init(&c->orphan_lock, NULL);
-	c->ctx = *ctx;
+	c->ctx = *view;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "%s: path too long for a UNIX socket", path);
 		r = -ENAMETOOLONG;
@@ -619,9 +635,9 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); /* accepts until EAGAIN */
-	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	(void)thread_init(&c->thread, NULL, NULL); /* its failure is in errno and stop_fd */
 	mode_t old = umask(0117);
-	r = c->fd < 0 || c->stop_fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->fd, CONN_MAX) < 0
+	r = c->fd < 0 || c->thread.stop_fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->fd, CONN_MAX) < 0
 		    ? -errno : 0;
 	umask(old);
 	if (r < 0) {
@@ -638,8 +654,7 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 fail:
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->stop_fd >= 0)
-		close(c->stop_fd);
+	thread_deinit(&c->thread);
 	pthread_mutex_destroy(&c->orphan_lock);
 	free(c);
 	return r;
@@ -647,24 +662,15 @@ fail:
 
 int control_start(struct control *c)
 {
-	int r = pthread_create(&c->thread, NULL, control_main, c);
-	if (r)
-		return -r;
-	c->started = true;
-	return 0;
+	return thread_start(&c->thread, control_main, c);
 }
 
 void control_free(struct control *c)
 {
-	uint64_t one = 1;
 	if (!c)
 		return;
-	if (c->started) {
-		(void)!write(c->stop_fd, &one, sizeof(one));
-		pthread_join(c->thread, NULL);
-	}
+	thread_deinit(&c->thread);
 	close(c->fd);
-	close(c->stop_fd);
 	unlink(c->path);
 	/* Answers the writer still owes stay allocated: it may fill them after this (it stops
 	 * after the server). Only a writer stuck for BAN_WAIT_S leaves any. */

@@ -9,5 +9,7 @@
 
 /* CLOCK_MONOTONIC in milliseconds: for intervals only, meaningless across a reboot. */
 int64_t clock_mono_ms(void);
+/* The same clock in nanoseconds: for budgets shorter than a millisecond matters (attrib/). */
+int64_t clock_mono_ns(void);
 /* CLOCK_REALTIME in milliseconds since the epoch: for times shown or stored. */
 int64_t clock_wall_ms(void);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build-config.h"
 #include "core/duration.h"
 
 enum key_type { KEY_UINT, KEY_DURATION, KEY_BOOL, KEY_PATH, KEY_FACTOR, KEY_NETS, KEY_LOGLEVEL, KEY_VERDICT,
@@ -33,7 +34,7 @@ static const struct key keys[] = {
 	  "detections and bans, one JSON object per line (empty: only logged)" },
 	{ "daemon", "metrics_file", KEY_OPTPATH, OFF(metrics_file), 0, 0, "/run/nfsentry/nfsentry.prom",
 	  "Prometheus text file, rewritten every 5 s (empty: none)" },
-	{ "daemon", "control_socket", KEY_OPTPATH, OFF(control_socket), 0, 107, "/run/nfsentry/control.sock",
+	{ "daemon", "control_socket", KEY_OPTPATH, OFF(control_socket), 0, 107, NFSENTRY_CONTROL_SOCKET,
 	  "nfsentryctl's socket (empty: none)" },
 	{ "daemon", "control_group", KEY_NAME, OFF(control_group), 0, 63, "",
 	  "a group whose members may use the control socket besides root (empty: root only)" },
@@ -135,10 +136,10 @@ struct parse_state {
 /* Action keys are named after their detector. */
 static const char *key_name(const struct key *k)
 {
-	return k->type == KEY_ACTION ? policy_det_key((enum det)k->min) : k->name;
+	return k->type == KEY_ACTION ? detector_key((enum det)k->min) : k->name;
 }
 
-static int set_value(struct nfs_config *c, const struct key *k, const char *v, char *why, size_t whylen)
+static int set_value(struct nfs_config *c, const struct key *k, const char *v, char *err, size_t errlen)
 {
 	void *p = (char *)c + k->off;
 	uint64_t u;
@@ -147,13 +148,13 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 	case KEY_UINT: {
 		char *end;
 		if (*v < '0' || *v > '9') {
-			snprintf(why, whylen, "%s: expected a number, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected a number, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		errno = 0;
 		unsigned long long n = strtoull(v, &end, 10);
 		if (errno || *end) {
-			snprintf(why, whylen, "%s: expected a number, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected a number, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		u = n;
@@ -162,7 +163,7 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 	case KEY_DURATION: {
 		int r = duration_parse(v, &u);
 		if (r < 0) {
-			snprintf(why, whylen, "%s: \"%s\" is not a duration (use e.g. 90s, 10m, 1h, 7d)", k->name, v);
+			snprintf(err, errlen, "%s: \"%s\" is not a duration (use e.g. 90s, 10m, 1h, 7d)", k->name, v);
 			return r;
 		}
 		goto bounds;
@@ -173,13 +174,13 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
 			*(bool *)p = false;
 		else {
-			snprintf(why, whylen, "%s: expected yes or no, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected yes or no, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		return 0;
 	case KEY_PATH:
 		if (v[0] != '/' || strlen(v) >= PATH_MAX) {
-			snprintf(why, whylen, "%s: expected an absolute path, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected an absolute path, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		snprintf(p, PATH_MAX, "%s", v);
@@ -189,7 +190,7 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 		errno = 0;
 		double d = strtod(v, &end);
 		if (errno || *end || !isfinite(d) || d < 1.0 || d > 100.0) {
-			snprintf(why, whylen, "%s: expected a number from 1 to 100, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected a number from 1 to 100, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		*(double *)p = d;
@@ -198,44 +199,44 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 	case KEY_NETS: {
 		char bad[80];
 		if (nets_empty_entry(v)) {
-			snprintf(why, whylen, "%s: empty entry in \"%.80s\" (a comma with no network before it)", k->name, v);
+			snprintf(err, errlen, "%s: empty entry in \"%.80s\" (a comma with no network before it)", k->name, v);
 			return -EINVAL;
 		}
 		int r = netlist_add_csv(p, v, bad, sizeof(bad));
 		if (r == -E2BIG)
-			snprintf(why, whylen, "%s: more than %d networks", k->name, NETLIST_MAX);
+			snprintf(err, errlen, "%s: more than %d networks", k->name, NETLIST_MAX);
 		else if (r < 0)
-			snprintf(why, whylen, "%s: \"%s\" is not an address or network (host bits must be zero)",
+			snprintf(err, errlen, "%s: \"%s\" is not an address or network (host bits must be zero)",
 				 k->name, bad);
 		return r;
 	}
 	case KEY_LOGLEVEL:
 		if (log_level_parse(v, p) < 0) {
-			snprintf(why, whylen, "%s: expected error, warning, notice, info or debug, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected error, warning, notice, info or debug, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		return 0;
 	case KEY_NAME:
 		if (strlen(v) > k->max || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v)) {
-			snprintf(why, whylen, "%s: expected a name (letters, digits, _ . -), got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected a name (letters, digits, _ . -), got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		snprintf(p, k->max + 1, "%s", v);
 		return 0;
 	case KEY_OPTPATH:
 		if (k->max && strlen(v) > k->max) {
-			snprintf(why, whylen, "%s: longer than %llu bytes", k->name, (unsigned long long)k->max);
+			snprintf(err, errlen, "%s: longer than %llu bytes", k->name, (unsigned long long)k->max);
 			return -EINVAL;
 		}
 		if (*v && (v[0] != '/' || strlen(v) >= PATH_MAX)) {
-			snprintf(why, whylen, "%s: expected an absolute path or nothing, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected an absolute path or nothing, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		snprintf(p, PATH_MAX, "%s", v);
 		return 0;
 	case KEY_ACTION:
-		if (policy_action_parse(v, p) < 0) {
-			snprintf(why, whylen, "%s: expected ignore, alert, drop or ban, got \"%s\"", key_name(k), v);
+		if (action_parse(v, p) < 0) {
+			snprintf(err, errlen, "%s: expected ignore, alert, drop or ban, got \"%s\"", key_name(k), v);
 			return -EINVAL;
 		}
 		return 0;
@@ -245,7 +246,7 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 			return 0;
 		int r = policy_allow_add(p, v, reason, sizeof(reason));
 		if (r < 0)
-			snprintf(why, whylen, "%s: %s", k->name, reason);
+			snprintf(err, errlen, "%s: %s", k->name, reason);
 		return r;
 	}
 	case KEY_VERDICT:
@@ -254,7 +255,7 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 		else if (!strcmp(v, "accept"))
 			*(bool *)p = true;
 		else {
-			snprintf(why, whylen, "%s: expected drop or accept, got \"%s\"", k->name, v);
+			snprintf(err, errlen, "%s: expected drop or accept, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}
 		return 0;
@@ -270,7 +271,7 @@ bounds:
 			snprintf(lo, sizeof(lo), "%llu", (unsigned long long)k->min);
 			snprintf(hi, sizeof(hi), "%llu", (unsigned long long)k->max);
 		}
-		snprintf(why, whylen, "%s: \"%s\" is out of range (%s to %s)", k->name, v, lo, hi);
+		snprintf(err, errlen, "%s: \"%s\" is out of range (%s to %s)", k->name, v, lo, hi);
 		return -ERANGE;
 	}
 	*(uint64_t *)p = u;
@@ -369,21 +370,23 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
-struct nfs_config *config_new_default(void)
+int config_new_default(struct nfs_config **out)
 {
 	struct nfs_config *c = calloc(1, sizeof(*c));
 	char why[256];
 
 	if (!c)
-		return NULL;
+		return -ENOMEM;
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (set_value(c, &keys[i], keys[i].defval, why, sizeof(why)) < 0) {
-			log_err("built-in default broken: %s", why); /* a bug: caught by the unit tests */
+			/* A bug, caught by the unit tests: logged here, the only place that knows which key. */
+			log_err("built-in default broken: %s", why);
 			free(c);
-			return NULL;
+			return -EINVAL;
 		}
 	}
-	return c;
+	*out = c;
+	return 0;
 }
 
 static unsigned line_of(const struct parse_state *st, size_t off)
@@ -405,11 +408,11 @@ int config_load(const char *path, struct nfs_config **out, char *err, size_t err
 		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
 		return r;
 	}
-	st.c = config_new_default();
-	if (!st.c) {
+	r = config_new_default(&st.c);
+	if (r < 0) {
 		fclose(st.f);
 		snprintf(err, errlen, "%s:0: out of memory", path);
-		return -ENOMEM;
+		return r;
 	}
 	r = ini_parse_stream(read_line, &st, on_value, &st);
 	fclose(st.f);
@@ -474,7 +477,7 @@ void config_dump(const struct nfs_config *c, FILE *f)
 					nfs_addr_format(&a->server, sv, sizeof(sv));
 				if (a->client.family)
 					nfs_addr_format(&a->client, cl, sizeof(cl));
-				fprintf(f, "%s = %s %s %s %s\n", k->name, a->det < 0 ? "*" : policy_det_key(a->det), port, sv, cl);
+				fprintf(f, "%s = %s %s %s %s\n", k->name, a->det < 0 ? "*" : detector_key(a->det), port, sv, cl);
 			}
 			continue;
 		}
@@ -487,7 +490,7 @@ void config_dump(const struct nfs_config *c, FILE *f)
 			break;
 		case KEY_BOOL: fprintf(f, "%s\n", *(const bool *)p ? "yes" : "no"); break;
 		case KEY_PATH: case KEY_OPTPATH: case KEY_NAME: fprintf(f, "%s\n", (const char *)p); break;
-		case KEY_ACTION: fprintf(f, "%s\n", policy_action_name(*(const enum action *)p)); break;
+		case KEY_ACTION: fprintf(f, "%s\n", action_name(*(const enum action *)p)); break;
 		case KEY_BDALLOW: break;
 		case KEY_FACTOR: fprintf(f, "%g\n", *(const double *)p); break;
 		case KEY_LOGLEVEL: {

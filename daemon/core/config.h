@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "core/log.h"
-#include "decide/netlist.h"
-#include "decide/policy.h"
+#include "core/netlist.h"
+#include "core/policy.h"
 
 #define CONFIG_DEFAULT_PATH NFSENTRY_SYSCONFDIR "/nfsentry.conf"
 
@@ -70,8 +70,10 @@ struct nfs_config {
 /* Loads and validates @path. On success returns 0 and a new config in @out (caller frees with
  * config_free). On failure returns -errno and writes "FILE:LINE: what is wrong" to @err. */
 int config_load(const char *path, struct nfs_config **out, char *err, size_t errlen);
-/* A config holding every default. */
-struct nfs_config *config_new_default(void);
+/* A config holding every default: returns 0 and it in *@out (caller frees with config_free),
+ * or -ENOMEM (-EINVAL and a log line: a built-in default does not parse, a bug). */
+int config_new_default(struct nfs_config **out);
+/* Accepts NULL. */
 void config_free(struct nfs_config *c);
 /* Prints the effective configuration in INI form (every key, including defaults). */
 void config_dump(const struct nfs_config *c, FILE *f);

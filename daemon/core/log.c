@@ -1,6 +1,7 @@
 /* log.c - stderr logging with syslog priority prefixes when journald reads us. */
 #include "core/log.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ int log_level_parse(const char *s, enum log_level *out)
 			return 0;
 		}
 	}
-	return -1;
+	return -EINVAL;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

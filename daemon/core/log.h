@@ -7,6 +7,7 @@ enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_NOTICE = 5, LOG_LVL_
 
 /* Messages above @level are discarded. Thread-safe: each line is one write(2). */
 void log_set_level(enum log_level level);
+/* "error", "warning", "notice", "info" or "debug": 0 and the level in @out, or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "decide/netlist.h"
+#include "core/netlist.h"
 
 /* What each entry of a discovered list is: entries [0, local) are this host's addresses,
  * [local, resolvers) its resolvers, the rest its gateways. */
@@ -15,7 +15,8 @@ struct protect_ends {
 /* Fills @out with this host's own addresses, the nameservers of @resolv_conf (if @resolvers)
  * and the next hops of the IPv4/IPv6 routing tables (if @gateways), in that order, and @ends
  * (may be NULL) with where each kind ends. Unreadable sources are skipped: returns the number
- * of sources that could not be read (0 = all read). */
+ * of sources that could not be read (0 = all read), a documented outcome (docs/hacking.md),
+ * never negative: the list then holds what could be read, and the caller warns. */
 int protect_discover(struct netlist *out, bool resolvers, const char *resolv_conf, bool gateways,
 		     struct protect_ends *ends);
 /* "this host", "resolver" or "gateway": what entry @i of a list with @ends is. */

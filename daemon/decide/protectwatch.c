@@ -121,11 +121,21 @@ size_t protect_watch_fds(const struct protect_watch *pw, struct pollfd *out)
 	return n;
 }
 
+static int route_cb(const struct nlmsghdr *h, void *data)
+{
+	bool *changed = data;
+
+	*changed |= h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE || h->nlmsg_type == RTM_NEWADDR ||
+		    h->nlmsg_type == RTM_DELADDR;
+	return MNL_CB_OK;
+}
+
 /* Any route or address message counts: the lists are re-read whole, so telling a default
  * route from another is not worth the parsing. */
 static bool read_routes(struct protect_watch *pw)
 {
 	static char buf[32768]; /* rtnetlink sends at most a page (or 8 KiB) per datagram */
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { 0 };
 	bool changed = false;
 
 	for (;;) {
@@ -137,11 +147,9 @@ static bool read_routes(struct protect_watch *pw)
 				continue;
 			return changed; /* EAGAIN: all read */
 		}
-		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-		int left = (int)n;
-		for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
-			changed |= h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE ||
-				   h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR;
+		/* Notices carry the seq and portid of whoever made the change: check neither.
+		 * Control messages (none expected) have no entry in @ctl: skipped, not an end. */
+		(void)mnl_cb_run2(buf, (size_t)n, 0, 0, route_cb, &changed, ctl, NLMSG_MIN_TYPE);
 	}
 }
 

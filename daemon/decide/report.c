@@ -5,13 +5,14 @@
 #include <netinet/in.h>
 
 #include "detect/scan.h"
+#include "detect/trkcounts.h"
 
 static json_t *pkt_event(const struct timespec *t, const char *event, const char *detector, const char *cls,
 			 const struct nfs_addr *src, const struct pkt *p, enum action a)
 {
 	struct event_head h = {
 		.time = *t, .event = event, .detector = detector, .class_ = cls, .src = src ? src : &p->src,
-		.dst = &p->dst, .sport = p->sport, .dport = p->dport, .proto = p->proto, .action = policy_action_name(a),
+		.dst = &p->dst, .sport = p->sport, .dport = p->dport, .proto = p->proto, .action = action_name(a),
 	};
 	return event_new(&h);
 }
@@ -37,15 +38,12 @@ static json_t *scan_event(const struct timespec *t, const char *detector, const 
 		.dst = &p->dst, .sport = p->sport, .dport = p->dport, .proto = p->proto, .action = action, .reason = reason,
 	};
 	json_t *ev = event_new(&h);
-	json_t *counts = json_object();
+	json_t *counts = trk_counts_json(r->counts);
 	if (!ev || !counts) {
 		json_decref(ev);
 		json_decref(counts);
 		return NULL;
 	}
-	for (int i = 0; i < TRK_CLASSES; i++)
-		if (r->counts[i])
-			json_object_set_new(counts, trk_class_name(i), json_integer(r->counts[i]));
 	json_object_set_new(ev, "ports", json_integer(r->ports));
 	json_object_set_new(ev, "seconds", json_integer(r->last_seen - r->first_seen));
 	json_object_set_new(ev, "counts", counts);
@@ -55,7 +53,7 @@ static json_t *scan_event(const struct timespec *t, const char *detector, const 
 void report_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p, const struct nfs_addr *src,
 		 const struct trk_report *r, enum action a)
 {
-	report_scan_outcome(to, t, p, src, r, policy_action_name(a), NULL);
+	report_scan_outcome(to, t, p, src, r, action_name(a), NULL);
 }
 
 void report_scan_outcome(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
@@ -71,7 +69,7 @@ void report_scan_outcome(const struct report_dest *to, const struct timespec *t,
 void report_distributed_scan(const struct report_dest *to, const struct timespec *t, const struct pkt *p,
 			     const struct nfs_addr *net, const struct trk_report *r, enum action a, const char *reason)
 {
-	json_t *ev = scan_event(t, "distributed-scan", p, net, r, policy_action_name(a), reason);
+	json_t *ev = scan_event(t, "distributed-scan", p, net, r, action_name(a), reason);
 	if (!ev)
 		return;
 	json_object_set_new(ev, "sources", json_integer(r->sources));
@@ -121,9 +119,9 @@ void report_backdoor(const struct report_dest *to, const struct timespec *t, con
 		     const struct flow_finding *f, enum det d, enum action a, bool standard)
 {
 	struct event_head h = {
-		.time = *t, .event = "backdoor", .detector = policy_det_name(d), .class_ = policy_det_protocol(d),
+		.time = *t, .event = "backdoor", .detector = detector_name(d), .class_ = detector_protocol(d),
 		.src = &rep->tuple.client, .dst = &rep->tuple.server, .sport = rep->tuple.cport,
-		.dport = rep->tuple.sport, .proto = IPPROTO_TCP, .action = policy_action_name(a),
+		.dport = rep->tuple.sport, .proto = IPPROTO_TCP, .action = action_name(a),
 	};
 	json_t *ev = event_new(&h);
 	if (!ev)

@@ -5,12 +5,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/detector.h"
 #include "core/event.h"
-#include "decide/policy.h"
-#include "evidence/saver.h"
 #include "decode/packet.h"
 #include "detect/flow.h"
 #include "detect/tracker.h"
+#include "evidence/saver.h"
 
 /* Where an event goes: through the evidence thread, which saves a record and adds its token
  * (evidence NULL: straight to the events). */

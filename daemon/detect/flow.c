@@ -60,17 +60,20 @@ static void flow_free(struct lru_node *n)
 	free(n);
 }
 
-struct flowtab *flowtab_new(uint32_t max_flows, const uint8_t key16[16])
+int flowtab_new(struct flowtab **out, uint32_t max_flows, const uint8_t key16[16])
 {
 	struct flowtab *t = calloc(1, sizeof(*t));
+	int r;
 
 	if (!t)
-		return NULL;
-	if (shardmap_init(&t->map, max_flows, key16, offsetof(struct flow, key), sizeof(struct flow_key)) < 0) {
+		return -ENOMEM;
+	r = shardmap_init(&t->map, max_flows, key16, offsetof(struct flow, key), sizeof(struct flow_key));
+	if (r < 0) {
 		flowtab_free(t);
-		return NULL;
+		return r;
 	}
-	return t;
+	*out = t;
+	return 0;
 }
 
 void flowtab_free(struct flowtab *t)

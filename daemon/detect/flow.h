@@ -53,8 +53,10 @@ struct flow_stats {
 
 struct flowtab;
 
-struct flowtab *flowtab_new(uint32_t max_flows, const uint8_t key16[16]);
-/* Findings of flows still open are reported through flowtab_finish_all() by the caller. */
+/* Returns 0 and the table in *@out, or -ENOMEM. */
+int flowtab_new(struct flowtab **out, uint32_t max_flows, const uint8_t key16[16]);
+/* Accepts NULL. Findings of flows still open are reported through flowtab_finish_all() by the
+ * caller. */
 void flowtab_free(struct flowtab *t);
 
 /* Feeds decoded TCP packet @p seen at @t_us. Fills @rep (the flow, this packet's direction,

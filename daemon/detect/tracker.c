@@ -90,12 +90,12 @@ const char *trk_class_name(enum trk_class c)
 	return (unsigned)c < TRK_CLASSES ? n[c] : "?";
 }
 
-struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16])
+int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16])
 {
 	struct tracker *t = calloc(1, sizeof(*t));
 
 	if (!t)
-		return NULL;
+		return -ENOMEM;
 	t->per_shard = max_sources / SHARDMAP_SHARDS ? max_sources / SHARDMAP_SHARDS : 1;
 	t->prob_min = t->per_shard * PROBATION_MIN_PCT / 100 ? t->per_shard * PROBATION_MIN_PCT / 100 : 1;
 	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0)
@@ -104,10 +104,11 @@ struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16])
 		if (lru_map_init(&t->prob[i].map, t->per_shard, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0 ||
 		    ghost_init(&t->prob[i].ghost, GHOST_FACTOR * t->per_shard) < 0)
 			goto fail;
-	return t;
+	*out = t;
+	return 0;
 fail:
 	tracker_free(t);
-	return NULL;
+	return -ENOMEM;
 }
 
 static void source_free(struct lru_node *n)

@@ -86,8 +86,10 @@ struct tracker_stats {
 
 struct tracker;
 
-/* @key: 16 secret bytes (crypto_shorthash_KEYBYTES). Returns NULL on allocation failure. */
-struct tracker *tracker_new(uint32_t max_sources, const uint8_t key[16]);
+/* @key: 16 secret bytes (crypto_shorthash_KEYBYTES). Returns 0 and the tracker in *@out, or
+ * -ENOMEM. */
+int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16]);
+/* Accepts NULL. */
 void tracker_free(struct tracker *t);
 
 enum trk_class trk_classify(uint8_t proto, uint8_t tcp_flags);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/thread.h"
 #include "evidence/record.h"
 
 #define QUEUE_MAX 1024 /* records waiting; a burst past it goes out without tokens */
@@ -29,8 +30,7 @@ struct evidence {
 	pthread_cond_t cond;
 	struct job q[QUEUE_MAX];
 	size_t head, count;
-	bool running, started;
-	pthread_t thread;
+	struct nfs_thread thread;    /* running: jobs are queued; else saved by the caller */
 	json_t *config;              /* record_config() of the running configuration */
 	bool attribution;
 	struct attrib_limits limits;
@@ -60,6 +60,15 @@ void evidence_configure(struct evidence *e, const struct nfs_config *c)
 	evstore_set_max(e->store, c->evidence_max_mb << 20);
 }
 
+/* thread_stop()'s wake: the saver sleeps on e->cond, and checks thread_running() under e->lock. */
+static void saver_wake(void *arg)
+{
+	struct evidence *e = arg;
+	pthread_mutex_lock(&e->lock);
+	pthread_cond_signal(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
 int evidence_new(struct evidence **out, const struct nfs_config *c, struct pktring *ring, struct event_sink *events,
 		 char *err, size_t errlen)
 {
@@ -72,6 +81,12 @@ int evidence_new(struct evidence **out, const struct nfs_config *c, struct pktri
 	pthread_cond_init(&e->cond, NULL);
 	e->ring = ring;
 	e->events = events;
+	r = thread_init(&e->thread, saver_wake, e);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot make the saver's stop descriptor: %s", strerror(-r));
+		evidence_free(e);
+		return r;
+	}
 	r = evstore_open(&e->store, c->evidence_dir, c->evidence_max_mb << 20, err, errlen);
 	if (r < 0) {
 		evidence_free(e);
@@ -103,7 +118,7 @@ void evidence_submit(struct evidence *e, struct event_sink *events, json_t *ev, 
 		return;
 	}
 	pthread_mutex_lock(&e->lock);
-	if (e->count == QUEUE_MAX || !e->running) {
+	if (e->count == QUEUE_MAX || !thread_running(&e->thread)) {
 		e->st.dropped++;
 		pthread_mutex_unlock(&e->lock);
 		emit(e, events, ev);
@@ -202,7 +217,7 @@ static void *saver_main(void *arg)
 	struct evidence *e = arg;
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		while (e->count == 0 && e->running)
+		while (e->count == 0 && thread_running(&e->thread))
 			pthread_cond_wait(&e->cond, &e->lock);
 		if (e->count == 0)
 			break;
@@ -219,36 +234,20 @@ static void *saver_main(void *arg)
 
 int evidence_start(struct evidence *e)
 {
-	pthread_mutex_lock(&e->lock);
-	e->running = true;
-	int r = pthread_create(&e->thread, NULL, saver_main, e);
-	if (r)
-		e->running = false;
-	else
-		e->started = true;
-	pthread_mutex_unlock(&e->lock);
-	return -r;
+	return thread_start(&e->thread, saver_main, e);
 }
 
 void evidence_stop(struct evidence *e)
 {
-	if (!e)
-		return;
-	pthread_mutex_lock(&e->lock);
-	bool started = e->started;
-	e->running = false;
-	e->started = false;
-	pthread_cond_signal(&e->cond);
-	pthread_mutex_unlock(&e->lock);
-	if (started)
-		pthread_join(e->thread, NULL); /* the thread empties the queue first */
+	if (e)
+		thread_stop(&e->thread); /* the thread empties the queue first */
 }
 
 void evidence_free(struct evidence *e)
 {
 	if (!e)
 		return;
-	evidence_stop(e);
+	thread_deinit(&e->thread);
 	for (size_t i = 0; i < e->count; i++)
 		json_decref(e->q[(e->head + i) % QUEUE_MAX].ev);
 	evstore_close(e->store);

@@ -28,7 +28,7 @@ struct evidence_ctx {
 struct evidence;
 
 /* Opens the store in c->evidence_dir. @ring may be NULL (no packets). Returns 0 or -errno
- * with a reason in @err. */
+ * with a reason in @err. Borrows @ring and @events: they must outlive evidence_stop(). */
 int evidence_new(struct evidence **out, const struct nfs_config *c, struct pktring *ring, struct event_sink *events,
 		 char *err, size_t errlen);
 /* Called with every ban's token once its record is saved (the ban writer keeps it). */

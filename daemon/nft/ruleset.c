@@ -42,7 +42,7 @@ static bool kernel_has_nft_queue(void)
 	return ok;
 }
 
-static int read_text(const char *path, char **out, char *msg, size_t msglen)
+static int read_text(const char *path, char **out, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	struct stat st;
@@ -50,12 +50,12 @@ static int read_text(const char *path, char **out, char *msg, size_t msglen)
 
 	if (!f) {
 		int r = -errno;
-		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (fstat(fileno(f), &st) < 0 || st.st_size > RULESET_MAX_BYTES) {
 		fclose(f);
-		snprintf(msg, msglen, "%s: unreadable or larger than %d bytes", path, RULESET_MAX_BYTES);
+		snprintf(err, errlen, "%s: unreadable or larger than %d bytes", path, RULESET_MAX_BYTES);
 		return -EFBIG;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -68,31 +68,31 @@ static int read_text(const char *path, char **out, char *msg, size_t msglen)
 	buf[n] = '\0';
 	if (strlen(buf) != n) {
 		free(buf);
-		snprintf(msg, msglen, "%s: contains a NUL byte", path);
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
 		return -EINVAL;
 	}
 	*out = buf;
 	return 0;
 }
 
-static void copy_nft_error(struct nft_ctx *ctx, char *msg, size_t msglen)
+static void copy_nft_error(struct nft_ctx *ctx, char *err, size_t errlen)
 {
 	const char *e = nft_ctx_get_error_buffer(ctx);
-	snprintf(msg, msglen, "%s", e && *e ? e : "nft refused the ruleset");
-	size_t n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
+	snprintf(err, errlen, "%s", e && *e ? e : "nft refused the ruleset");
+	size_t n = strlen(err);
+	while (n && err[n - 1] == '\n')
+		err[--n] = '\0';
 }
 
-int ruleset_load(const char *path, char *msg, size_t msglen)
+int ruleset_load(const char *path, char *err, size_t errlen)
 {
 	struct nft_ctx *ctx;
 	char *text = NULL, *rewritten = NULL, *dir = NULL;
 	unsigned converted = 0;
 	int r;
 
-	msg[0] = '\0';
-	r = read_text(path, &text, msg, msglen);
+	err[0] = '\0';
+	r = read_text(path, &text, err, errlen);
 	if (r < 0)
 		return r;
 	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -108,16 +108,16 @@ int ruleset_load(const char *path, char *msg, size_t msglen)
 
 	if (kernel_has_nft_queue()) {
 		if (nft_run_cmd_from_filename(ctx, path) != 0) {
-			copy_nft_error(ctx, msg, msglen);
+			copy_nft_error(ctx, err, errlen);
 			r = -EINVAL;
 		}
 		goto out;
 	}
-	r = compat_rewrite(text, &rewritten, &converted, msg, msglen);
+	r = compat_rewrite(text, &rewritten, &converted, err, errlen);
 	if (r < 0)
 		goto out;
 	if (nft_run_cmd_from_buffer(ctx, rewritten) != 0) {
-		copy_nft_error(ctx, msg, msglen);
+		copy_nft_error(ctx, err, errlen);
 		r = -EINVAL;
 		goto out;
 	}
@@ -129,7 +129,7 @@ int ruleset_load(const char *path, char *msg, size_t msglen)
 			nl_close(&nl);
 		}
 		if (r < 0) {
-			snprintf(msg, msglen,
+			snprintf(err, errlen,
 				 "loaded, but could not turn the queue placeholders into NFQUEUE targets: %s (%s); "
 				 "fail-closed queues drop, bypass queues accept until this is fixed", strerror(-r),
 				 r == -EBUSY ? "a rule with a queue statement also uses an anonymous set { ... }, "

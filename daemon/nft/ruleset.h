@@ -10,8 +10,8 @@
 /* Loads @path like `nft -f`. Where the kernel lacks the nft queue expression, loads the same
  * ruleset with its queue statements turned into xt NFQUEUE targets (see compat.h).
  * Returns the number of statements converted (0: loaded natively), or -errno with a
- * human-readable reason (nft's own error text where nft refused) in @msg. */
-int ruleset_load(const char *path, char *msg, size_t msglen);
+ * human-readable reason (nft's own error text where nft refused) in @err. */
+int ruleset_load(const char *path, char *err, size_t errlen);
 
 struct ruleset_queues {
 	uint8_t bound[65536 / 8]; /* bit n: some rule queues to queue n */

@@ -113,37 +113,61 @@ static void got_elem(struct lookup *l, const struct slot *sl, const struct nlmsg
 	nftnl_set_free(s);
 }
 
-/* One datagram of answers. */
+/* The question @h answers, or NULL: not ours. */
+static struct slot *slot_of(struct lookup *l, const struct nlmsghdr *h)
+{
+	if (h->nlmsg_seq < l->first || h->nlmsg_seq - l->first >= l->nslots)
+		return NULL;
+	return &l->slot[h->nlmsg_seq - l->first];
+}
+
+/* NLMSG_ERROR: the ack or the error that ends the answer to one question. */
+static int answer_error_cb(const struct nlmsghdr *h, void *data)
+{
+	struct lookup *l = data;
+	struct slot *sl = slot_of(l, h);
+
+	if (!sl || h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)) || sl->done)
+		return MNL_CB_OK;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+	sl->done = true;
+	l->left--;
+	if (e->error == 0 || (e->error == -ENOENT && sl->query >= 0))
+		return MNL_CB_OK; /* -ENOENT for an element: not in the set */
+	if (sl->query >= 0) {
+		l->q[sl->query].err = e->error;
+		return MNL_CB_OK;
+	}
+	for (size_t i = 0; i < l->nslots; i++) /* the set itself is missing or refused */
+		if (l->slot[i].set == sl->set && l->slot[i].query >= 0)
+			l->q[l->slot[i].query].err = e->error;
+	return MNL_CB_OK;
+}
+
+/* A set (for the question about the set) or an element (for a question about a key). */
+static int answer_cb(const struct nlmsghdr *h, void *data)
+{
+	struct lookup *l = data;
+	struct slot *sl = slot_of(l, h);
+
+	if (!sl)
+		return MNL_CB_OK;
+	if (sl->query < 0 && h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSET))
+		got_set(l, sl, h);
+	else if (sl->query >= 0 && h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM))
+		got_elem(l, sl, h);
+	return MNL_CB_OK;
+}
+
+/* One datagram of answers. Every message is walked, errors included (libmnl's default would
+ * stop at the first -ENOENT); seq 0: one sequence number per question, checked by slot_of();
+ * portid 0: the socket only receives what is addressed to it. These are not dumps, so
+ * NLM_F_DUMP_INTR, the one thing that would end the walk early, does not come. */
 static void read_answers(struct lookup *l, const char *buf, size_t len)
 {
-	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-	int left = (int)len;
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = answer_error_cb };
 
-	for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
-		if (h->nlmsg_seq < l->first || h->nlmsg_seq - l->first >= l->nslots)
-			continue; /* not ours */
-		struct slot *sl = &l->slot[h->nlmsg_seq - l->first];
-		if (h->nlmsg_type == NLMSG_ERROR) {
-			if (h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)) || sl->done)
-				continue;
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-			sl->done = true;
-			l->left--;
-			if (e->error == 0 || (e->error == -ENOENT && sl->query >= 0))
-				continue; /* -ENOENT for an element: not in the set */
-			if (sl->query >= 0) {
-				l->q[sl->query].err = e->error;
-				continue;
-			}
-			for (size_t i = 0; i < l->nslots; i++) /* the set itself is missing or refused */
-				if (l->slot[i].set == sl->set && l->slot[i].query >= 0)
-					l->q[l->slot[i].query].err = e->error;
-		} else if (sl->query < 0 && h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSET)) {
-			got_set(l, sl, h);
-		} else if (sl->query >= 0 && h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM)) {
-			got_elem(l, sl, h);
-		}
-	}
+	(void)mnl_cb_run2(buf, len, 0, 0, answer_cb, l, ctl, NLMSG_MIN_TYPE);
 }
 
 int nftset_lookup(struct nl *nl, struct nftset_query *q, size_t n)

@@ -15,12 +15,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/histogram.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "decode/marktag.h"
 
 /* What one queued packet costs in the socket buffer beyond its copied bytes: netlink and
@@ -37,9 +37,7 @@ struct worker {
 	enum engine_origin origin;
 	struct mnl_socket *nl;
 	uint32_t portid;
-	int stop_fd;
-	pthread_t thread;
-	bool started;
+	struct nfs_thread thread;
 	uint32_t last_id;
 	bool have_id;
 	size_t buflen;
@@ -143,26 +141,43 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, const st
 	count_latency(w, rx);
 }
 
+struct datagram {
+	struct worker *w;
+	struct timespec rx;
+	uint32_t want_seq; /* 0: no ack awaited */
+	int *ack;
+};
+
+static int packet_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct datagram *d = data;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET)
+		handle_packet(d->w, nlh, &d->rx);
+	return MNL_CB_OK; /* a bad packet message must not cost the packets after it their verdicts */
+}
+
+static int ack_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct datagram *d = data;
+
+	if (d->want_seq && nlh->nlmsg_seq == d->want_seq && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+		*d->ack = ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
+	return MNL_CB_OK; /* errors for other requests do not stop the packets that follow */
+}
+
 /* Walks one datagram of messages. Packets are handled; an error or ack for @want_seq is
- * returned through @ack (untouched otherwise). */
+ * returned through @ack (untouched otherwise). Every message is walked: libmnl's default
+ * control callbacks would stop at the first error, and NLMSG_DONE, which nfqueue does not
+ * send, has no entry. seq and portid 0: packets carry neither (the kernel sends them with
+ * seq 0, portid 0); only NLM_F_DUMP_INTR would end the walk early, and only dumps carry it. */
 static void handle_datagram(struct worker *w, const char *buf, size_t n, uint32_t want_seq, int *ack)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	int left = (int)n;
-	struct timespec rx;
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
+	struct datagram d = { .w = w, .want_seq = want_seq, .ack = ack };
 
-	clock_gettime(CLOCK_REALTIME, &rx);
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			if (want_seq && nlh->nlmsg_seq == want_seq &&
-			    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct nlmsgerr)))
-				*ack = ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
-			continue;
-		}
-		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE &&
-		    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET)
-			handle_packet(w, nlh, &rx);
-	}
+	clock_gettime(CLOCK_REALTIME, &d.rx);
+	(void)mnl_cb_run2(buf, n, 0, 0, packet_cb, &d, ctl, NLMSG_MIN_TYPE);
 }
 
 /* Sends @nlh with an ack request and waits for the ack, handling packets that arrive first. */
@@ -197,17 +212,18 @@ int worker_open(struct worker **out, struct engine *e, uint16_t queue, enum engi
 	w->engine = e;
 	w->queue = queue;
 	w->origin = origin;
-	w->stop_fd = -1;
+	r = thread_init(&w->thread, NULL, NULL);
 	w->buflen = c->copy_range + RECV_SLACK;
 	w->buf = malloc(w->buflen);
 	w->heartbeat = mono_s();
+	if (r < 0)
+		goto fail;
 	if (!w->buf) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (w->stop_fd < 0 || !w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (!w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -255,7 +271,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct pollfd pfd[2] = {
 		{ .fd = mnl_socket_get_fd(w->nl), .events = POLLIN },
-		{ .fd = w->stop_fd, .events = POLLIN },
+		{ .fd = w->thread.stop_fd, .events = POLLIN },
 	};
 
 	for (;;) {
@@ -286,32 +302,22 @@ static void *worker_main(void *arg)
 
 int worker_start(struct worker *w)
 {
-	int r = pthread_create(&w->thread, NULL, worker_main, w);
-	if (r)
-		return -r;
-	w->started = true;
-	return 0;
+	return thread_start(&w->thread, worker_main, w);
 }
 
 void worker_stop(struct worker *w)
 {
-	uint64_t one = 1;
-	if (!w || !w->started)
-		return;
-	(void)!write(w->stop_fd, &one, sizeof(one));
-	pthread_join(w->thread, NULL);
-	w->started = false;
+	if (w)
+		thread_stop(&w->thread);
 }
 
 void worker_free(struct worker *w)
 {
 	if (!w)
 		return;
-	worker_stop(w);
+	thread_deinit(&w->thread);
 	if (w->nl)
 		mnl_socket_close(w->nl);
-	if (w->stop_fd >= 0)
-		close(w->stop_fd);
 	free(w->buf);
 	free(w);
 }

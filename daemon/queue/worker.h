@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 
 /* Upper bounds (microseconds) of the verdict latency histogram's buckets; the last is +Inf. */
 #define WORKER_LATENCY_BUCKETS 10
@@ -23,7 +23,8 @@ struct worker;
 
 /* Binds queue @queue with the [queue] settings of @c; its packets are @origin's (the closed-
  * port queues or the inspection queues). Returns 0 and @out, or -errno: -EBUSY when another
- * process holds the queue. Does not start the thread. */
+ * process holds the queue. Does not start the thread. Borrows @e (shared by every worker: it
+ * must outlive them); reads @c only here. */
 int worker_open(struct worker **out, struct engine *e, uint16_t queue, enum engine_origin origin,
 		const struct nfs_config *c);
 int worker_start(struct worker *w);

@@ -186,7 +186,7 @@ static long strip_l2(int dlt, const uint8_t *d, size_t caplen)
 	return (long)hlen;
 }
 
-int pcapsrc_open(const char *path, struct pcapsrc **out, char *err, size_t errlen)
+int pcapsrc_open(struct pcapsrc **out, const char *path, char *err, size_t errlen)
 {
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	struct pcapsrc *s;

@@ -20,9 +20,9 @@ struct pcapsrc_stats {
 	uint64_t frames, ip, skipped; /* skipped: not IP (ARP, ...) or truncated L2 header */
 };
 
-/* Opens @path. Returns 0, or -errno with a reason in @err ("unsupported link type 105 (IEEE
- * 802.11)", libpcap's own message for a bad file). */
-int pcapsrc_open(const char *path, struct pcapsrc **out, char *err, size_t errlen);
+/* Opens @path. Returns 0 and the source in *@out, or -errno with a reason in @err
+ * ("unsupported link type 105 (IEEE 802.11)", libpcap's own message for a bad file). */
+int pcapsrc_open(struct pcapsrc **out, const char *path, char *err, size_t errlen);
 /* Returns 1 with the next IP packet, 0 at the end, or -EIO with a reason in @err for a
  * damaged file (packets before the damage were returned). */
 int pcapsrc_next(struct pcapsrc *s, struct pcapsrc_packet *out, char *err, size_t errlen);

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "ban/writer.h"
+#include "core/detector.h"
 #include "core/log.h"
-#include "decide/policy.h"
 
 #define MAX_N 4000
 
@@ -119,9 +119,11 @@ static int64_t mono_s(void)
 int main(int argc, char **argv)
 {
 	static const uint8_t key[16] = "writer-saves-k";
-	struct nfs_config *c = config_new_default();
+	struct nfs_config *c = NULL;
+	config_new_default(&c);
 	struct event_sink *events = NULL;
-	struct banq *q = banq_new(MAX_N);
+	struct banq *q = NULL;
+	banq_new(&q, MAX_N);
 	struct banwriter_restored rs;
 	char path[PATH_MAX + 16], late[65], tok0[66];
 	unsigned lines, distinct;
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
 	log_set_level(LOG_LVL_ERR);
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", argv[1]);
 	snprintf(path, sizeof(path), "%s/bans", argv[1]);
-	if (event_sink_open(&events, "/dev/null", NULL) < 0 || !(w = banwriter_new(c, q, events, key)) ||
+	if (event_sink_open(&events, "/dev/null", NULL) < 0 || banwriter_new(&w, c, q, events, key) < 0 ||
 	    banwriter_restore(w, &rs) < 0 || banwriter_start(w) < 0) {
 		fprintf(stderr, "cannot start the ban writer\n");
 		return 1;

@@ -2,7 +2,7 @@
 #include <errno.h>
 
 #include "core/addr.h"
-#include "decide/netlist.h"
+#include "core/netlist.h"
 #include "tap.h"
 
 static struct nfs_addr A(const char *s)

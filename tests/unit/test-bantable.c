@@ -35,7 +35,8 @@ static int count_cb(const struct ban_entry *e, void *data)
 
 int main(void)
 {
-	struct bantable *t = bantable_new(3, key);
+	struct bantable *t = NULL;
+	bantable_new(&t, 3, key);
 	char dir[] = "/tmp/nfsentry-bans-XXXXXX", path[64];
 	unsigned bad;
 
@@ -58,7 +59,8 @@ int main(void)
 	put(t, "198.51.100.11", 1, 60, 9000); /* room again after the del: one more, then the oldest goes */
 	CHECK(bantable_size(t) == 3 && !get(t, "198.51.100.3") && get(t, "198.51.100.9"), "del frees room");
 
-	struct bantable *u = bantable_new(100, key);
+	struct bantable *u = NULL;
+	bantable_new(&u, 100, key);
 	CHECK(bantable_load(u, path, &bad) == 2 && bad == 0, "load");
 	g = get(u, "198.51.100.2");
 	CHECK(g && g->until_ms == 2000000 && g->timeout_s == 600, "round trip keeps times");

@@ -8,7 +8,7 @@
 
 #include "ban/banq.h"
 #include "core/log.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "decode/marktag.h"
 #include "tap.h"
 
@@ -25,9 +25,9 @@ struct lab {
 static int lab_open(struct lab *l)
 {
 	memset(l, 0, sizeof(*l));
-	l->t = tracker_new(1024, key);
-	l->cfg = config_new_default();
-	l->q = banq_new(64);
+	tracker_new(&l->t, 1024, key);
+	config_new_default(&l->cfg);
+	banq_new(&l->q, 64);
 	return l->t && l->cfg && l->q && engine_init(&l->e, l->t, NULL, l->q, NULL, l->cfg) == 0 ? 0 : -1;
 }
 

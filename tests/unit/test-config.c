@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "tap.h"
 
 static char *slurp(const char *path)
@@ -62,7 +63,8 @@ int main(void)
 	golden_dump("tests/golden/config/long-allow.conf", "tests/golden/config/long-allow.dump");
 	golden_dump("tests/golden/config/trailing-comma.conf", "tests/golden/config/trailing-comma.dump");
 
-	struct nfs_config *d = config_new_default();
+	struct nfs_config *d = NULL;
+	config_new_default(&d);
 	CHECK(d && d->threshold == 10 && d->window == 300 && d->duration == 600 && d->queues == 2 && d->ipv6_prefix == 64 &&
 	      d->allow.n == 2 && !d->verdict_accept && !strcmp(d->state_dir, "/var/lib/nfsentry"), "defaults");
 	config_free(d);
@@ -143,5 +145,9 @@ int main(void)
 	}
 	closedir(dir);
 	CHECK(n >= 15, "%d bad configs checked", n);
+	/* The error contract (docs/hacking.md): -errno, not -1. */
+	enum log_level lvl = LOG_LVL_INFO;
+	CHECK(log_level_parse("loud", &lvl) == -EINVAL && lvl == LOG_LVL_INFO, "unknown level: -EINVAL, level kept");
+	CHECK(log_level_parse("debug", &lvl) == 0 && lvl == LOG_LVL_DEBUG, "debug");
 	return tap_done();
 }

@@ -37,10 +37,10 @@ int main(void)
 	struct control *c = NULL;
 	static const char ban[] = "{\"command\":\"ban\",\"address\":\"192.0.2.1\",\"seconds\":60}";
 
-	q = banq_new(16);
+	banq_new(&q, 16);
 	CHECK(q && mkdtemp(dir), "ban queue and a folder");
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-	struct control_ctx ctx = { .banq = q, .started = time(NULL) };
+	struct daemon_view ctx = { .banq = q, .started = time(NULL) };
 	CHECK(control_open(&c, sock, (gid_t)-1, &ctx, err, sizeof(err)) == 0, "control_open: %s", c ? "ok" : err);
 	if (!c)
 		return tap_done();

@@ -7,7 +7,7 @@
 
 #include "ban/banq.h"
 #include "core/log.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "tap.h"
 #include "tcp4.h"
 
@@ -38,10 +38,14 @@ static void probe6(struct engine *e, struct engine_counters *c, uint8_t net, uin
 
 int main(void)
 {
-	struct tracker *t = tracker_new(1024, key);
-	struct flowtab *flows = flowtab_new(1024, key);
-	struct nfs_config *cfg = config_new_default();
-	struct banq *q = banq_new(1); /* room for one request */
+	struct tracker *t = NULL;
+	tracker_new(&t, 1024, key);
+	struct flowtab *flows = NULL;
+	flowtab_new(&flows, 1024, key);
+	struct nfs_config *cfg = NULL;
+	config_new_default(&cfg);
+	struct banq *q = NULL;
+	banq_new(&q, 1); /* room for one request */
 	struct event_sink *events = NULL;
 	struct engine e;
 	struct engine_counters c = { 0 };

@@ -91,6 +91,9 @@ static void test_pcap(void)
 	json_t *bad = json_pack("{ss}", "pcap", "not base64!");
 	CHECK(record_pcap_decode(bad, &bin, &len) == -EINVAL, "garbage is refused");
 	json_decref(bad);
+	json_t *shorter = json_pack("{ss}", "pcap", "AAAA"); /* 3 bytes: not even a pcap header */
+	CHECK(record_pcap_decode(shorter, &bin, &len) == -EBADMSG, "base64 shorter than a pcap header is refused");
+	json_decref(shorter);
 }
 
 static void record_file(const char *dir, const char *token, char *path, size_t len)

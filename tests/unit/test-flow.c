@@ -31,7 +31,8 @@ static void count_reports(const struct flow_report *rep, void *data)
 
 int main(void)
 {
-	struct flowtab *t = flowtab_new(1024, key);
+	struct flowtab *t = NULL;
+	flowtab_new(&t, 1024, key);
 	struct flow_report rep;
 	uint64_t us = 1000000;
 

@@ -17,7 +17,8 @@ int main(void)
 	CHECK_EQ(offences_ban_seconds(2, 1.5, 100, 2), 3, "fractional factor");
 	CHECK_EQ(offences_ban_seconds(600, 1, 604800, 50), 600, "factor 1 never escalates");
 
-	struct offences *o = offences_new(3, key);
+	struct offences *o = NULL;
+	offences_new(&o, 3, key);
 	struct nfs_addr a, b6, c, d;
 	nfs_addr_parse("198.51.100.2", false, &a);
 	nfs_addr_parse("2001:db8:1::/64", false, &b6);
@@ -37,7 +38,8 @@ int main(void)
 	CHECK(mkdtemp(dir) != NULL, "tmpdir");
 	snprintf(path, sizeof(path), "%s/offences", dir);
 	CHECK(offences_save(o, path) == 0, "save");
-	struct offences *o2 = offences_new(10, key);
+	struct offences *o2 = NULL;
+	offences_new(&o2, 10, key);
 	unsigned bad = 99;
 	CHECK(offences_load(o2, path, &bad) == 3 && bad == 0, "load 3");
 	CHECK_EQ(offences_count(o2, &b6, 1300, 86400), 2, "IPv6 prefix and count survive");
@@ -49,7 +51,8 @@ int main(void)
 		fputc('x', f);
 	fprintf(f, "\n");
 	fclose(f);
-	struct offences *o3 = offences_new(10, key);
+	struct offences *o3 = NULL;
+	offences_new(&o3, 10, key);
 	struct nfs_addr e;
 	nfs_addr_parse("203.0.113.5", false, &e);
 	CHECK(offences_load(o3, path, &bad) == 4 && bad == 5, "4 good lines, 5 bad (%u)", bad);

@@ -58,7 +58,7 @@ static void check_trace(const char *name, size_t i)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", TRACES, name);
-	r = pcapsrc_open(path, &s, err, sizeof(err));
+	r = pcapsrc_open(&s, path, err, sizeof(err));
 	CHECK(r == 0, "%s opens (%s)", name, r ? err : "ok");
 	if (r)
 		return;
@@ -191,7 +191,7 @@ static int read_all(const char *name, struct got *g)
 	int r;
 
 	memset(g, 0, sizeof(*g));
-	r = pcapsrc_open(tmppath(name), &s, g->err, sizeof(g->err));
+	r = pcapsrc_open(&s, tmppath(name), g->err, sizeof(g->err));
 	CHECK(r == 0, "%s opens (%s)", name, r ? g->err : "ok");
 	if (r)
 		return r;
@@ -458,12 +458,12 @@ static void test_refused(void)
 	int r;
 
 	write_pcap(tmppath("wifi.pcap"), DLT_IEEE802_11, PCAP_TSTAMP_PRECISION_NANO, f, 1);
-	r = pcapsrc_open(tmppath("wifi.pcap"), &s, err, sizeof(err));
+	r = pcapsrc_open(&s, tmppath("wifi.pcap"), err, sizeof(err));
 	CHECK(r == -EPROTONOSUPPORT && strstr(err, "105") && strstr(err, "IEEE802_11") && s == (struct pcapsrc *)&f,
 	      "802.11 refused at open: %d \"%s\"", r, err);
 
 	err[0] = '\0';
-	r = pcapsrc_open(tmppath("nonexistent.pcap"), &s, err, sizeof(err));
+	r = pcapsrc_open(&s, tmppath("nonexistent.pcap"), err, sizeof(err));
 	CHECK(r == -ENOENT && strstr(err, "No such file") && s == (struct pcapsrc *)&f, "nonexistent file: %d \"%s\"", r,
 	      err);
 
@@ -473,7 +473,7 @@ static void test_refused(void)
 		fclose(out);
 	}
 	err[0] = '\0';
-	r = pcapsrc_open(tmppath("text.pcap"), &s, err, sizeof(err));
+	r = pcapsrc_open(&s, tmppath("text.pcap"), err, sizeof(err));
 	CHECK(r == -EINVAL && err[0] && s == (struct pcapsrc *)&f, "not a capture: %d \"%s\"", r, err);
 
 	pcapsrc_close(NULL);

@@ -1,7 +1,7 @@
 /* test-policy.c - actions, standard ports, the backdoor allowlist, scan classes. */
 #include <errno.h>
 
-#include "decide/policy.h"
+#include "core/policy.h"
 #include "detect/scan.h"
 #include "tap.h"
 
@@ -22,9 +22,9 @@ int main(void)
 	CHECK(p.action[DET_SCAN] == ACTION_BAN && p.action[DET_ROOT_SIG] == ACTION_BAN &&
 	      p.action[DET_ROOT_SIG_WEAK] == ACTION_ALERT && p.action[DET_SSH_SIG] == ACTION_ALERT &&
 	      p.action[DET_BACKSCATTER] == ACTION_ALERT, "defaults: scan and root-sig ban, the rest alert");
-	CHECK_STR(policy_det_name(DET_ROOT_SIG_WEAK), "root-sig", "weak root-sig reports as root-sig");
-	CHECK_STR(policy_det_key(DET_ROOT_SIG_WEAK), "root-sig-weak", "... configured as root-sig-weak");
-	CHECK(policy_action_parse("drop", &a) == 0 && a == ACTION_DROP && policy_action_parse("kill", &a) == -EINVAL,
+	CHECK_STR(detector_name(DET_ROOT_SIG_WEAK), "root-sig", "weak root-sig reports as root-sig");
+	CHECK_STR(detector_key(DET_ROOT_SIG_WEAK), "root-sig-weak", "... configured as root-sig-weak");
+	CHECK(action_parse("drop", &a) == 0 && a == ACTION_DROP && action_parse("kill", &a) == -EINVAL,
 	      "action names");
 
 	CHECK(policy_port_standard(DET_SSH_SIG, 22) && !policy_port_standard(DET_SSH_SIG, 80) &&
@@ -61,5 +61,6 @@ int main(void)
 	CHECK_STR(scan_class(&r), "mixed", "nothing: mixed");
 	CHECK(!strcmp(scan_backscatter_tool(674719802), "synk4") && scan_backscatter_tool(674711610) &&
 	      !scan_backscatter_tool(674719801), "Bejtlich's acknowledgement numbers");
+	CHECK(detector_parse("scan") == DET_SCAN && detector_parse("nope") == -EINVAL, "unknown detector: -EINVAL");
 	return tap_done();
 }

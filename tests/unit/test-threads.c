@@ -16,7 +16,7 @@
 #include "ban/bantable.h"
 #include "ban/writer.h"
 #include "core/log.h"
-#include "decide/engine.h"
+#include "engine/engine.h"
 #include "evidence/saver.h"
 #include "fakeban.h"
 #include "tap.h"
@@ -96,8 +96,10 @@ static void *reader(void *arg)
 int main(void)
 {
 	pthread_t w[WORKERS], rd;
-	struct tracker *t = tracker_new(4096, key);
-	struct flowtab *flows = flowtab_new(4096, key);
+	struct tracker *t = NULL;
+	tracker_new(&t, 4096, key);
+	struct flowtab *flows = NULL;
+	flowtab_new(&flows, 4096, key);
 	struct event_sink *events = NULL;
 	struct pktring *ring = NULL;
 	struct evidence *ev = NULL;
@@ -106,8 +108,8 @@ int main(void)
 	unsigned rounds = 0;
 
 	log_set_level(LOG_LVL_ERR);
-	cfg = config_new_default();
-	banq = banq_new(4096);
+	config_new_default(&cfg);
+	banq_new(&banq, 4096);
 	CHECK(cfg && fake && mkdtemp(dir) && mkdtemp(state), "scratch folders for the evidence records and the bans");
 	if (tap_failed)
 		return tap_done();
@@ -117,7 +119,7 @@ int main(void)
 	CHECK(t && flows && banq && event_sink_open(&events, "/dev/null", NULL) == 0 &&
 	      pktring_new(&ring, 4096, (unsigned)cfg->evidence_packets, (unsigned)cfg->evidence_snaplen, key) == 0 &&
 	      evidence_new(&ev, cfg, ring, events, err, sizeof(err)) == 0 &&
-	      (writer = banwriter_new_backend(cfg, banq, events, key, &fake->b)) &&
+	      banwriter_new_backend(&writer, cfg, banq, events, key, &fake->b) == 0 &&
 	      engine_init(&engine, t, flows, banq, events, cfg) == 0,
 	      "engine, tables, rings, evidence, ban writer, ban queue, events");
 	if (tap_failed)
@@ -192,7 +194,8 @@ int main(void)
 	      "a record saved for each event queued (%llu)", (unsigned long long)es.saved);
 
 	/* Each ban's record token came back from the evidence thread, and was saved. */
-	struct bantable *saved = bantable_new(4 * SOURCES, key);
+	struct bantable *saved = NULL;
+	bantable_new(&saved, 4 * SOURCES, key);
 	unsigned bad = 0, tokens = 0;
 	snprintf(cmd, sizeof(cmd), "%s/bans", state);
 	int loaded = saved ? bantable_load(saved, cmd, &bad) : -ENOMEM;

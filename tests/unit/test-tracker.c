@@ -26,7 +26,8 @@ static int touch(struct tracker *t, const struct nfs_addr *a, uint8_t proto, uin
 
 int main(void)
 {
-	struct tracker *t = tracker_new(1024, key);
+	struct tracker *t = NULL;
+	tracker_new(&t, 1024, key);
 	struct trk_report rep;
 	struct nfs_addr s = v4(1);
 	int r = 0;
@@ -106,7 +107,7 @@ int main(void)
 	tracker_free(NULL);
 
 	/* Issue 10, item 4: a prefix's table needs its ports from min_sources distinct sources. */
-	t = tracker_new(1024, key);
+	tracker_new(&t, 1024, key);
 	struct nfs_addr net = v4(0x4000);
 	struct trk_params pp = { .threshold = 40, .window = 300, .hold = 10, .min_sources = 4 };
 	struct trk_attempt at = { .proto = IPPROTO_TCP, .tcp_flags = TCPF_SYN, .now = 100, .who = 1 };
@@ -141,7 +142,7 @@ int main(void)
 
 	/* Issue 10, item 9: a flood of forged one-port sources, larger than the table, between a
 	 * real scanner's probes. It churns probation only: a source with several ports stays. */
-	t = tracker_new(1024, key);
+	tracker_new(&t, 1024, key);
 	struct nfs_addr scanner = v4(0x7fffff);
 	uint32_t now = 100, flood = 0x100000;
 	for (uint16_t port = 1; port <= 3; port++)

@@ -15,7 +15,7 @@
 #include "ban/plan.h"
 #include "ban/writer.h"
 #include "core/log.h"
-#include "decide/policy.h"
+#include "core/detector.h"
 #include "fakeban.h"
 #include "tap.h"
 
@@ -52,12 +52,13 @@ static struct ban_settings settings(void)
 static void test_plan(void)
 {
 	struct ban_settings s = settings();
-	struct offences *o = offences_new(64, key);
+	struct offences *o = NULL;
 	struct ban_plan *p = calloc(1, sizeof(*p));
 	struct ban_active act[8] = { 0 };
 	struct ban_request rq[8];
 	const int64_t now = 1700000000;
 
+	offences_new(&o, 64, key);
 	if (!o || !p) {
 		CHECK(0, "planner: allocations");
 		return;
@@ -189,8 +190,8 @@ static int by_hand(struct banq *q, uint8_t op, const char *host, uint64_t second
 
 static void test_thread(void)
 {
-	struct nfs_config *c = config_new_default();
-	struct banq *q = banq_new(1024);
+	struct nfs_config *c = NULL;
+	struct banq *q = NULL;
 	struct fakeban *f = fakeban_new();
 	struct event_sink *events = NULL;
 	struct banwriter *w = NULL;
@@ -198,6 +199,8 @@ static void test_thread(void)
 	char dir[] = "/tmp/test-writer-XXXXXX", path[PATH_MAX + 16], msg[256], cmd[PATH_MAX + 16];
 	struct ban_request rq[4];
 
+	config_new_default(&c);
+	banq_new(&q, 1024);
 	if (!c || !q || !f || !mkdtemp(dir) || event_sink_open(&events, "/dev/null", NULL) < 0) {
 		CHECK(0, "writer: set up");
 		return;
@@ -210,14 +213,14 @@ static void test_thread(void)
 	c->allow.n = 0;
 	c->allow.net[c->allow.n++] = A("192.0.2.0/24");
 	c->allow.net[c->allow.n++] = A("2001:db8:1::1");
-	w = banwriter_new_backend(c, q, events, key, &f->b);
-	CHECK(w != NULL, "a writer with a fake backend");
+	int rc = banwriter_new_backend(&w, c, q, events, key, &f->b);
+	CHECK(rc == 0 && w, "a writer with a fake backend");
 	if (!w)
 		return;
 	struct netlist protect = { .n = 1, .net = { A("198.51.100.53") } };
 	banwriter_reconfigure(w, c, &protect, &(struct protect_ends){ 0, 1 });
 	struct banwriter_restored restored;
-	int rc = banwriter_restore(w, &restored);
+	rc = banwriter_restore(w, &restored);
 	CHECK_EQ(rc, 0, "restore from empty sets");
 	rc = banwriter_start(w);
 	CHECK_EQ(rc, 0, "the thread starts");
@@ -305,7 +308,8 @@ static void test_thread(void)
 	banwriter_set_token(w, &rq[1].addr, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 	banwriter_finish(w);
 	snprintf(path, sizeof(path), "%s/bans", dir);
-	struct bantable *saved = bantable_new(64, key);
+	struct bantable *saved = NULL;
+	bantable_new(&saved, 64, key);
 	unsigned bad = 0;
 	rc = bantable_load(saved, path, &bad);
 	CHECK_EQ(rc, (int)fakeban_size(f), "state_dir/bans holds every ban in the sets");

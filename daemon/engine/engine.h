@@ -13,8 +13,8 @@
 #include "ban/banq.h"
 #include "core/config.h"
 #include "core/event.h"
-#include "decide/netlist.h"
-#include "decide/policy.h"
+#include "core/netlist.h"
+#include "core/policy.h"
 #include "detect/flow.h"
 #include "detect/sctpeps.h"
 #include "detect/tracker.h"
@@ -86,7 +86,8 @@ struct engine_meta {
 };
 
 /* @flows and @events may be NULL (no connection detectors; events only logged). @q NULL
- * makes a replay engine. Returns 0 or -errno. */
+ * makes a replay engine. Returns 0 or -errno. Borrows @t, @flows, @q and @events: they must
+ * outlive the engine (engine_deinit() frees none of them); copies the settings of @c. */
 int engine_init(struct engine *e, struct tracker *t, struct flowtab *flows, struct banq *q,
 		struct event_sink *events, const struct nfs_config *c);
 void engine_deinit(struct engine *e);

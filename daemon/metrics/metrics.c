@@ -1,12 +1,13 @@
 /* metrics.c - see metrics.h. */
-#include "metrics.h"
+#include "metrics/metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/detector.h"
 #include "core/prom.h"
-#include "decide/policy.h"
 #include "queue/procstat.h"
 
 static json_t *family(json_t *root, const char *name, const char *type, const char *help)
@@ -41,7 +42,7 @@ static json_t *queue_label(struct worker *w)
 	return json_pack("{ss}", "queue", q);
 }
 
-static void per_queue(json_t *root, const struct metrics_sources *s, const char *name, const char *type,
+static void per_queue(json_t *root, const struct daemon_view *s, const char *name, const char *type,
 		      const char *help, size_t off)
 {
 	json_t *f = family(root, name, type, help);
@@ -81,7 +82,7 @@ static void histogram(json_t *root, const char *name, const char *help, const ui
 
 #define WOFF(f) offsetof(struct worker_stats, f)
 
-static void queues(json_t *m, const struct metrics_sources *s)
+static void queues(json_t *m, const struct daemon_view *s)
 {
 	per_queue(m, s, "nfsentry_queue_packets_total", "counter", "Packets received from the queue.", WOFF(packets));
 	per_queue(m, s, "nfsentry_queue_accepted_total", "counter", "Packets given an accept verdict.", WOFF(accepted));
@@ -128,7 +129,7 @@ static void queues(json_t *m, const struct metrics_sources *s)
 	}
 }
 
-static void bans(json_t *m, const struct metrics_sources *s)
+static void bans(json_t *m, const struct daemon_view *s)
 {
 	struct banwriter_stats bs;
 	banwriter_get_stats(s->writer, &bs);
@@ -158,7 +159,7 @@ static void bans(json_t *m, const struct metrics_sources *s)
 		  bs.latency_count, NULL);
 }
 
-static void evidence(json_t *m, const struct metrics_sources *s)
+static void evidence(json_t *m, const struct daemon_view *s)
 {
 	struct evidence_stats es = { 0 };
 	struct pktring_stats rs = { 0 };
@@ -181,16 +182,16 @@ static void evidence(json_t *m, const struct metrics_sources *s)
 	       es.attrib_us);
 }
 
-json_t *metrics_collect(const struct metrics_sources *s)
+json_t *metrics_collect(const struct daemon_view *s)
 {
 	json_t *m = json_object();
 	if (!m)
 		return NULL;
-	single(m, "nfsentry_uptime_seconds", "gauge", "Seconds since the daemon started.", (uint64_t)s->uptime_s);
+	single(m, "nfsentry_uptime_seconds", "gauge", "Seconds since the daemon started.", (uint64_t)difftime(time(NULL), s->started));
 	queues(m, s);
 	json_t *f = family(m, "nfsentry_detections_total", "counter", "Events raised, per detector.");
 	for (int d = 0; d < DET_COUNT; d++)
-		sample(f, NULL, json_pack("{ss}", "detector", policy_det_key(d)),
+		sample(f, NULL, json_pack("{ss}", "detector", detector_key(d)),
 		       json_integer((json_int_t)atomic_load(&s->engine->detections[d])));
 	bans(m, s);
 
@@ -230,7 +231,7 @@ static void labels_text(const json_t *labels, char *buf, size_t len)
 	}
 }
 
-int metrics_write(const char *path, const struct metrics_sources *s)
+int metrics_write(const char *path, const struct daemon_view *s)
 {
 	json_t *m = metrics_collect(s), *fam, *smp;
 	const char *name;

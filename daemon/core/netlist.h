@@ -11,8 +11,8 @@ struct netlist {
 };
 
 /* Adds a comma- or space-separated list of CIDRs/addresses. Returns 0, -EINVAL (with the
- * offending item copied into @bad) or -E2BIG past NETLIST_MAX. */
-int netlist_add_csv(struct netlist *l, const char *csv, char *bad, size_t badlen);
+ * offending item copied into @err) or -E2BIG past NETLIST_MAX. */
+int netlist_add_csv(struct netlist *l, const char *csv, char *err, size_t errlen);
 int netlist_add(struct netlist *l, const struct nfs_addr *net);
 /* Returns the first network containing host address @a, or NULL. */
 const struct nfs_addr *netlist_match(const struct netlist *l, const struct nfs_addr *a);

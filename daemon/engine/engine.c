@@ -1,5 +1,5 @@
 /* engine.c - see engine.h. */
-#include "decide/engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -180,7 +180,7 @@ static bool request_ban_key(struct engine *e, const struct nfs_addr *what, const
 	atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
 	if (e->replay) {
 		struct report_dest to = dest(e, NULL);
-		report_ban(&to, &m->when, &key, policy_det_name(d), atomic_load(&e->set.ban_seconds), 1, -1);
+		report_ban(&to, &m->when, &key, detector_name(d), atomic_load(&e->set.ban_seconds), 1, -1);
 		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
 		return true;
 	}

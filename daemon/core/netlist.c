@@ -1,5 +1,5 @@
 /* netlist.c - linear match: lists are short (admins' allowlists) and bounded. */
-#include "decide/netlist.h"
+#include "core/netlist.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@ int netlist_add(struct netlist *l, const struct nfs_addr *net)
 	return 0;
 }
 
-int netlist_add_csv(struct netlist *l, const char *csv, char *bad, size_t badlen)
+int netlist_add_csv(struct netlist *l, const char *csv, char *err, size_t errlen)
 {
 	const char *p = csv;
 
@@ -31,18 +31,18 @@ int netlist_add_csv(struct netlist *l, const char *csv, char *bad, size_t badlen
 			continue;
 		}
 		if (n >= sizeof(item)) {
-			snprintf(bad, badlen, "%.*s", (int)(n > 60 ? 60 : n), p);
+			snprintf(err, errlen, "%.*s", (int)(n > 60 ? 60 : n), p);
 			return -EINVAL;
 		}
 		memcpy(item, p, n);
 		item[n] = '\0';
 		if (nfs_addr_parse(item, false, &a) < 0) {
-			snprintf(bad, badlen, "%s", item);
+			snprintf(err, errlen, "%s", item);
 			return -EINVAL;
 		}
 		r = netlist_add(l, &a);
 		if (r < 0) {
-			snprintf(bad, badlen, "%s", item);
+			snprintf(err, errlen, "%s", item);
 			return r;
 		}
 		p += n;

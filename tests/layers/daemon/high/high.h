@@ -1,0 +1,4 @@
+/* high.h - fixture: the top layer, including down. */
+#pragma once
+
+#include "low/low.h"

@@ -1,0 +1,2 @@
+/* stray.c - fixture: a folder the layer list forgot. */
+#include "low/low.h"

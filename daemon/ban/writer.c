@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "core/histogram.h"
 #include "core/log.h"
 #include "core/netlist.h"
+#include "core/thread.h"
 #include "decide/protect.h"
 #include "decide/report.h"
 #include "detect/tracker.h"
@@ -51,13 +51,12 @@
 #define BANS_SYNC_MS 60000
 #define BANS_SAVE_MS 5000
 
-/* Who may touch what. Five kinds of fields:
+/* Who may touch what. Four kinds of fields:
  * - fixed: set by banwriter_new() (evidence: before the start), then only read;
  * - thread: the writer thread's while it runs, its owner's before the start and after the
  *   stop (banwriter_restore(), banwriter_stop(), banwriter_finish()); never locked, except
  *   the two that other threads read: changed under @lock, read by the thread without it;
  * - locked: under @lock, from any thread;
- * - atomic;
  * - owner: the thread that starts and stops the writer (main's).
  * Only the writer thread changes the ban table; other threads hand it operations: requests
  * through the ban queue, tokens through @tokens, settings through @next. */
@@ -89,13 +88,10 @@ struct banwriter {
 	/* Evidence tokens of bans (banwriter_set_token()), put into the table by the thread: only
 	 * addr and token are set. A table of its own, so that a token sent twice is kept once. */
 	struct bantable *tokens;
-	bool started; /* the thread exists (also read by its owner without the lock) */
+	bool started; /* the thread exists: settings go through @next (read by its owner without the lock) */
 
-	/* atomic */
-	_Atomic bool running; /* cleared to make it finish */
-
-	/* owner */
-	pthread_t thread;
+	/* owner (thread_running() from any thread): started and stopped the one way (core/thread.h) */
+	struct nfs_thread thread;
 	bool stopped; /* the thread ran and was stopped: banwriter_finish() saves */
 
 	/* thread, from here on */
@@ -180,6 +176,8 @@ int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct ban
 	return 0;
 }
 
+static void writer_wake(void *arg);
+
 int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, struct banq *q,
 			  struct event_sink *events, const uint8_t key16[16], struct ban_backend *be)
 {
@@ -190,6 +188,11 @@ int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, st
 	if (!w)
 		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
+	r = thread_init(&w->thread, writer_wake, w);
+	if (r < 0) {
+		log_err("ban writer: cannot make its stop descriptor: %s", strerror(-r));
+		goto fail;
+	}
 	w->be = be;
 	w->q = q;
 	w->events = events;
@@ -1150,6 +1153,15 @@ static void tokens_take(struct banwriter *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* thread_stop()'s wake: the thread sleeps in banq_pop(), which banq_close() ends under the
+ * queue's lock; what was queued is still popped, and the thread stops once the queue is empty. */
+static void writer_wake(void *arg)
+{
+	struct banwriter *w = arg;
+
+	banq_close(w->q);
+}
+
 static void *writer_main(void *arg)
 {
 	struct banwriter *w = arg;
@@ -1175,7 +1187,7 @@ static void *writer_main(void *arg)
 			unban_protected(w);
 		if (n > 0)
 			handle_burst(w, w->req, n);
-		else if (!atomic_load(&w->running))
+		else if (!thread_running(&w->thread))
 			break;
 		tokens_take(w);
 		keep_bans(w, false);
@@ -1191,12 +1203,9 @@ void banwriter_set_evidence(struct banwriter *w, struct evidence *ev)
 
 int banwriter_start(struct banwriter *w)
 {
-	atomic_store(&w->running, true);
-	int r = pthread_create(&w->thread, NULL, writer_main, w);
-	if (r) {
-		atomic_store(&w->running, false);
-		return -r;
-	}
+	int r = thread_start(&w->thread, writer_main, w);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&w->lock);
 	w->started = true;
 	pthread_mutex_unlock(&w->lock);
@@ -1247,10 +1256,10 @@ void banwriter_stop(struct banwriter *w)
 {
 	if (!w || !w->started)
 		return;
-	atomic_store(&w->running, false);
-	banq_close(w->q); /* the thread drains what is queued, then sees the flag */
-	pthread_join(w->thread, NULL);
+	thread_stop(&w->thread); /* it drains what is queued (writer_wake()), then sees the state */
+	pthread_mutex_lock(&w->lock);
 	w->started = false;
+	pthread_mutex_unlock(&w->lock);
 	w->stopped = true;
 	retry_run(w, true); /* one last try; what fails now is given up, and said so */
 }
@@ -1279,6 +1288,7 @@ void banwriter_free(struct banwriter *w)
 	free(w->cur);
 	free(w->next);
 	bantable_free(w->tokens);
+	thread_deinit(&w->thread);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

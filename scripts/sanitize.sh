@@ -5,9 +5,10 @@
 #   asan-clang: build-asan-clang, the same with clang's: each compiler's UBSan sees undefined
 #         behaviour the other misses (clang: NULL + 0, "applying zero offset to null pointer")
 #   tsan: build-tsan, ThreadSanitizer: the tests that run threads: test-threads (workers, the
-#         evidence thread, the ban queue's writer and the readers of the control socket at
-#         once), test-event (events written from several threads) and the fuzz suite
-#         (fuzz-control's server thread waits on a writer thread's answer)
+#         evidence thread, the ban writer thread and the readers of the control socket at
+#         once), test-writer (the ban writer thread and its askers), test-event (events
+#         written from several threads) and the fuzz suite (fuzz-control's server thread waits
+#         on a writer thread's answer)
 # Any report fails the test that made it. Usage: scripts/sanitize.sh [asan] [asan-clang] [tsan]
 # (default all three). Ends with one "BUILD: N passed, N failed" line per run of meson test.
 set -euo pipefail
@@ -69,7 +70,7 @@ for b in "${builds[@]}"; do
 	tsan)
 		launcher=("${norandom[@]}")
 		build tsan thread
-		check tsan threads event
+		check tsan threads writer event
 		check tsan --suite fuzz
 		;;
 	*) echo "unknown build $b (asan, asan-clang, tsan)" >&2; exit 2 ;;

@@ -1,4 +1,7 @@
-/* bantable.c - an lru_map of bans, saved as text: "ADDRESS OFFENCE TIMEOUT_S UNTIL_EPOCH_MS". */
+/* bantable.c - an lru_map of bans, saved as text under a header line (BANS_HEADER), one ban a
+ * line: "ADDRESS OFFENCE TIMEOUT_S UNTIL_EPOCH_MS DETECTOR TOKEN", TOKEN "-" when the ban has no
+ * evidence record. Lines without DETECTOR (older files) load as bans made by hand, without
+ * TOKEN as bans without a record. */
 #include "ban/bantable.h"
 
 #include <errno.h>

@@ -1,8 +1,10 @@
 /* bantable.h - the bans nfsentry knows are in the kernel, saved in state_dir so they survive
  * a reboot (kernel sets do not). The kernel is the truth while it runs: the ban writer
  * rebuilds this table from the sets periodically and restores it into fresh sets at start.
- * Not thread-safe: the ban writer thread alone changes it, other threads read it under the
- * writer's lock (ban/writer.c, banwriter_list()). */
+ * Not thread-safe, and not locked here: the ban writer thread alone changes it (under its lock)
+ * and reads it without; other threads only read it, under that lock (banwriter_list()). A put
+ * moves the entry to the head of the LRU list, so a walk (bantable_foreach(), bantable_save())
+ * must not run beside a put from another thread. */
 #pragma once
 
 #include <stddef.h>

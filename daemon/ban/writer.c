@@ -1,30 +1,34 @@
-/* writer.c - see writer.h. Bans are kernel set elements with a timeout; the kernel expires
- * them, so the writer never has to remember to unban. */
+/* writer.c - see writer.h. The thread: the ban queue, retries, timers, and what follows from
+ * the planner's decisions (ban/plan.h): logs, events, offences, the ban table and the stats.
+ * The sets are reached through a backend (ban/backend.h). Bans are kernel set elements with a
+ * timeout; the kernel expires them, so the writer never has to remember to unban. */
 #include "ban/writer.h"
 
 #include <errno.h>
-#include <linux/netfilter/nf_tables.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "ban/active.h"
+#include "ban/backend.h"
 #include "ban/bantable.h"
 #include "ban/offences.h"
+#include "ban/plan.h"
 #include "core/clock.h"
 #include "core/duration.h"
+#include "core/histogram.h"
 #include "core/log.h"
 #include "core/netlist.h"
+#include "core/thread.h"
 #include "decide/protect.h"
 #include "decide/report.h"
 #include "detect/tracker.h"
 #include "detect/trkcounts.h"
-#include "nft/ruleset.h"
 #include "nft/setelem.h"
 #include "nft/setlookup.h"
 
@@ -47,87 +51,93 @@
 #define BANS_SYNC_MS 60000
 #define BANS_SAVE_MS 5000
 
-struct settings {
-	uint64_t duration, max_duration, forget, ipv6_prefix;
-	uint64_t active_peers; /* seconds; 0: active peers are banned like anyone */
-	double factor;
-	struct netlist allow, protect;
-	struct protect_ends ends; /* what each protected entry is */
-};
-
+/* Who may touch what. Four kinds of fields:
+ * - fixed: set by banwriter_new() (evidence: before the start), then only read;
+ * - thread: the writer thread's while it runs, its owner's before the start and after the
+ *   stop (banwriter_restore(), banwriter_stop(), banwriter_finish()); never locked, except
+ *   the two that other threads read: changed under @lock, read by the thread without it;
+ * - locked: under @lock, from any thread;
+ * - owner: the thread that starts and stops the writer (main's).
+ * Only the writer thread changes the ban table; other threads hand it operations: requests
+ * through the ban queue, tokens through @tokens, settings through @next. */
 struct banwriter {
-	struct nl nl;
+	/* fixed */
 	struct banq *q;
 	struct event_sink *events; /* not owned */
 	struct evidence *evidence; /* not owned; may be NULL */
-	struct offences *offences;
+	struct ban_backend *be;    /* the sets; used by the thread only */
+	bool own_be;               /* made by banwriter_new(): freed with the writer */
 	char history_path[PATH_MAX + 16];
-	/* What the sets hold, for restoring after a reboot. Only the writer thread changes it (under
-	 * lock, for banwriter_list(); before the start and after the stop, the caller's thread), so
-	 * the thread reads it without: a put from another thread while it walks the LRU list moves
-	 * a node to the head, which ends the walk early or visits nodes twice, and state_dir/bans
-	 * was written short (issue 12). Other threads hand their changes over (tokens below). */
-	struct bantable *bans;
 	char bans_path[PATH_MAX + 16];
 	uint32_t max_bans;
 	uint8_t key[16];
-	_Atomic bool bans_dirty;
+
+	pthread_mutex_t lock; /* guards the locked fields below */
+
+	/* thread, but changed under @lock: what the sets hold, for restoring after a reboot. The
+	 * thread reads it without the lock (no one else changes it); banwriter_list() reads it under
+	 * the lock. A put from another thread while the thread walks the LRU list would move a node
+	 * to the head, end the walk early, and state_dir/bans was written short (issue 12). */
+	struct bantable *bans;
+	/* thread, but changed under @lock: the settings in use, copied by banwriter_allow() and
+	 * banwriter_set_protected() under the lock. Never changed in place: replaced by @next. */
+	struct ban_settings *cur;
+	/* locked */
+	struct ban_settings *next;   /* set by reconfigure, taken by the thread */
+	struct banwriter_stats stats;
+	/* Evidence tokens of bans (banwriter_set_token()), put into the table by the thread: only
+	 * addr and token are set. A table of its own, so that a token sent twice is kept once. */
+	struct bantable *tokens;
+	bool started; /* the thread exists: settings go through @next (read by its owner without the lock) */
+
+	/* owner (thread_running() from any thread): started and stopped the one way (core/thread.h) */
+	struct nfs_thread thread;
+	bool stopped; /* the thread ran and was stopped: banwriter_finish() saves */
+
+	/* thread, from here on */
+	struct offences *offences;
+	bool bans_dirty;
 	int64_t bans_saved_ms, bans_synced_ms; /* clock_mono_ms(), as every interval below */
-	/* Thread-owned. The offence history changed since it was last written. It is saved like
-	 * the ban table, at most every BANS_SAVE_MS: rewriting and fsyncing up to max_history
-	 * lines after every batch stalled the writer in a storm until the ban queue overflowed
-	 * (docs/benchmarks.md, "Ban path"). */
+	/* The offence history changed since it was last written. It is saved like the ban table,
+	 * at most every BANS_SAVE_MS: rewriting and fsyncing up to max_history lines after every
+	 * batch stalled the writer in a storm until the ban queue overflowed (docs/benchmarks.md,
+	 * "Ban path"). */
 	bool offences_dirty;
 	int64_t offences_saved_ms;
-	pthread_t thread;
-	bool started;         /* the thread exists */
-	bool stopped;         /* the thread ran and was stopped: banwriter_finish() saves */
-	_Atomic bool running; /* cleared to make it finish */
 	struct ban_request req[NFTSET_BATCH_MAX];
-
-	/* Thread-owned. Requests of failed batches, tried again together at retry_due_ms; the
-	 * backoff doubles with each failed round. again: the round being tried. */
+	struct ban_plan plan;                 /* of the burst being handled */
+	struct ban_active act[NFTSET_BATCH_MAX]; /* what the ruleset saw of its sources */
+	/* Requests of failed batches, tried again together at retry_due_ms; the backoff doubles
+	 * with each failed round. again: the round being tried. */
 	struct ban_request retry[NFTSET_BATCH_MAX], again[NFTSET_BATCH_MAX];
 	size_t nretry;
 	unsigned retry_round;
 	int64_t retry_due_ms;
 	bool final; /* stopping: a failed batch is given up, not kept */
-	/* Thread-owned. The table we fill (its kernel handle), and whether we saw it gone. */
+	/* The table we fill (its kernel handle), and whether we saw it gone. */
 	uint64_t table_handle;
 	bool table_gone;
 	int64_t table_checked_ms;
-	/* Thread-owned. Bans a full set refused since the last line about it. */
+	/* Bans a full set refused since the last line about it. */
 	uint64_t full_refused;
 	int64_t full_logged_ms;
 	struct nfs_addr full_last;
 	const char *full_set, *displaced_set; /* the sets those were in (static names) */
-	/* Thread-owned. Bans that gave way to new ones in a full set since the last line about it,
-	 * and the last of them: which ban left, how long it had to run, and which came in. */
+	/* Bans that gave way to new ones in a full set since the last line about it, and the last
+	 * of them: which ban left, how long it had to run, and which came in. */
 	uint64_t displaced;
 	int64_t displaced_logged_ms, displaced_left_ms;
 	struct nfs_addr displaced_out, displaced_in;
-
-	pthread_mutex_t lock; /* guards next and stats */
-	struct settings *next; /* set by reconfigure, taken by the thread */
-	struct settings *cur;  /* thread-owned */
-	struct banwriter_stats stats;
-	/* Evidence tokens of bans (banwriter_set_token()), put into the table by the thread: only
-	 * addr and token are set. A table of its own, so that a token sent twice is kept once. */
-	struct bantable *tokens;
-	/* Thread-owned. The questions about active peers of one burst, and whether the sets'
-	 * absence was said. */
-	struct nftset_query active_q[2 * NFTSET_BATCH_MAX];
-	bool active_warned;
-	bool prefix_warned[2]; /* the same for active4 and active6 in active_prefixes() */
+	struct ban_active_asker asker; /* the questions about active peers of one burst */
 };
 
 const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1] = { 100, 250, 500, 1000, 2500,
 									      5000, 10000, 50000, 250000 };
 
-static struct settings *settings_from(const struct nfs_config *c, const struct netlist *protect,
+static struct ban_settings *settings_from(const struct nfs_config *c, const struct netlist *protect,
 				      const struct protect_ends *ends)
 {
-	struct settings *s = malloc(sizeof(*s));
+	struct ban_settings *s = malloc(sizeof(*s));
 	if (!s)
 		return NULL;
 	s->duration = c->duration;
@@ -148,6 +158,29 @@ static struct settings *settings_from(const struct nfs_config *c, const struct n
 int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct banq *q, struct event_sink *events,
 		  const uint8_t key16[16])
 {
+	struct ban_backend *be;
+	struct banwriter *w;
+	int r = ban_backend_nft_new(&be);
+
+	if (r < 0) {
+		log_err("ban writer: cannot open a netfilter netlink socket: %s", strerror(-r));
+		return r;
+	}
+	r = banwriter_new_backend(&w, c, q, events, key16, be);
+	if (r < 0) {
+		ban_backend_free(be);
+		return r;
+	}
+	w->own_be = true;
+	*out = w;
+	return 0;
+}
+
+static void writer_wake(void *arg);
+
+int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, struct banq *q,
+			  struct event_sink *events, const uint8_t key16[16], struct ban_backend *be)
+{
 	struct banwriter *w = calloc(1, sizeof(*w));
 	unsigned bad = 0;
 	int r;
@@ -155,6 +188,12 @@ int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct ban
 	if (!w)
 		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
+	r = thread_init(&w->thread, writer_wake, w);
+	if (r < 0) {
+		log_err("ban writer: cannot make its stop descriptor: %s", strerror(-r));
+		goto fail;
+	}
+	w->be = be;
 	w->q = q;
 	w->events = events;
 	snprintf(w->history_path, sizeof(w->history_path), "%s/offences", c->state_dir);
@@ -171,11 +210,6 @@ int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct ban
 	if (!w->cur || !w->offences || !w->bans || !w->tokens) {
 		log_err("ban writer: out of memory");
 		r = -ENOMEM;
-		goto fail;
-	}
-	r = nl_open(&w->nl);
-	if (r < 0) {
-		log_err("ban writer: cannot open a netfilter netlink socket: %s", strerror(-r));
 		goto fail;
 	}
 	r = offences_load(w->offences, w->history_path, &bad);
@@ -262,16 +296,16 @@ static int sync_from_kernel(struct banwriter *w, struct bantable *saved, unsigne
 
 	if (bantable_new(&c.fresh, w->max_bans, w->key) < 0)
 		return -ENOMEM;
-	r = nftset_dump(&w->nl, NFTSET_BAN4, sync_cb, &c);
+	r = w->be->ops->dump(w->be, NFTSET_BAN4, sync_cb, &c);
 	if (r == 0)
-		r = nftset_dump(&w->nl, NFTSET_BANNET4, sync_cb, &c);
+		r = w->be->ops->dump(w->be, NFTSET_BANNET4, sync_cb, &c);
 	unsigned four = c.n;
 	if (r == 0) {
 		c.n = 0;
-		r = nftset_dump(&w->nl, NFTSET_BAN6, sync_cb, &c);
+		r = w->be->ops->dump(w->be, NFTSET_BAN6, sync_cb, &c);
 	}
 	if (r == 0)
-		r = nftset_dump(&w->nl, NFTSET_BANNET6, sync_cb, &c);
+		r = w->be->ops->dump(w->be, NFTSET_BANNET6, sync_cb, &c);
 	if (r < 0) {
 		bantable_free(c.fresh);
 		return r;
@@ -311,7 +345,7 @@ static void readd_flush(struct readd_ctx *c)
 
 	if (c->n == 0)
 		return;
-	r = nftset_commit(&c->w->nl, NFT_MSG_NEWSETELEM, c->elems, c->n, res);
+	r = c->w->be->ops->commit(c->w->be, BAN_BACKEND_ADD, c->elems, c->n, res);
 	for (size_t i = 0; i < c->n; i++) {
 		if (r >= 0 && (res[i] == 0 || res[i] == -EEXIST)) {
 			pthread_mutex_lock(&c->w->lock);
@@ -399,7 +433,7 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 		bantable_free(saved);
 		return r;
 	}
-	if (ruleset_table_handle(&w->nl, &w->table_handle) < 0)
+	if (w->be->ops->table_handle(w->be, &w->table_handle) < 0)
 		w->table_handle = 0; /* learnt at the first check */
 	struct readd_result c;
 	r = readd_missing(w, saved, &c);
@@ -484,10 +518,10 @@ static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, 
  * a full set the automatic ban that expires soonest gives way. */
 static void handle_manual(struct banwriter *w, struct ban_request *rq)
 {
-	struct settings *s = w->cur;
+	struct ban_settings *s = w->cur;
 	struct nftset_elem e = { .addr = rq->host };
-	const struct nfs_addr *net;
 	char a[NFS_ADDR_STRLEN], nb[NFS_ADDR_STRLEN];
+	size_t net;
 	int res, r;
 
 	if (rq->op == BAN_OP_MANUAL_UNBAN) {
@@ -499,7 +533,7 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 		}
 		else if (e.addr.family == AF_INET6 && e.addr.plen == 128)
 			e.addr = nfs_addr_prefix(&e.addr, (unsigned)s->ipv6_prefix);
-		r = nftset_commit(&w->nl, NFT_MSG_DELSETELEM, &e, 1, &res);
+		r = w->be->ops->commit(w->be, BAN_BACKEND_DEL, &e, 1, &res);
 		nfs_addr_format(&e.addr, a, sizeof(a));
 		if (r < 0 || res < 0) {
 			int err = r < 0 ? r : res;
@@ -514,22 +548,21 @@ static void handle_manual(struct banwriter *w, struct ban_request *rq)
 		reply(rq->reply, 0, &e.addr, 0, "unbanned");
 		return;
 	}
-	if (e.addr.family == AF_INET6 && e.addr.plen == 128)
-		e.addr = nfs_addr_prefix(&e.addr, (unsigned)s->ipv6_prefix);
+	switch (ban_plan_manual(rq, s, &e, &net)) {
+	case BAN_VERDICT_ALLOWED:
+		reply(rq->reply, -EPERM, &e.addr, 0, "allowlisted (%s)", nfs_addr_format(&s->allow.net[net], nb, sizeof(nb)));
+		return;
+	case BAN_VERDICT_PROTECTED:
+		reply(rq->reply, -EPERM, &e.addr, 0, "protected (%s: %s)",
+		      nfs_addr_format(&s->protect.net[net], nb, sizeof(nb)), protect_kind(&s->ends, net));
+		return;
+	default:
+		break;
+	}
 	nfs_addr_format(&e.addr, a, sizeof(a));
-	if ((net = netlist_overlap(&s->allow, &e.addr))) {
-		reply(rq->reply, -EPERM, &e.addr, 0, "allowlisted (%s)", nfs_addr_format(net, nb, sizeof(nb)));
-		return;
-	}
-	if ((net = netlist_overlap(&s->protect, &e.addr))) {
-		reply(rq->reply, -EPERM, &e.addr, 0, "protected (%s: %s)", nfs_addr_format(net, nb, sizeof(nb)),
-		      protect_kind(&s->ends, (size_t)(net - s->protect.net)));
-		return;
-	}
-	uint64_t secs = rq->seconds ? rq->seconds : s->duration;
+	uint64_t secs = e.timeout_ms / 1000;
 	struct banwriter_stats d = { 0 };
-	e.timeout_ms = secs * 1000;
-	r = nftset_commit(&w->nl, NFT_MSG_NEWSETELEM, &e, 1, &res);
+	r = w->be->ops->commit(w->be, BAN_BACKEND_ADD, &e, 1, &res);
 	if (r >= 0 && res == -ENFILE && set_full_displace(w, &e, &d) == 0)
 		res = 0;
 	if (r < 0 || res < 0) {
@@ -625,125 +658,6 @@ static void full_report(struct banwriter *w, int64_t now)
 	w->full_logged_ms = now;
 }
 
-/* What the ruleset saw of a scan request's source (sets active4, active6, active6net): it
- * exchanged data with this host within [allow] active_peers (host), or an address of its /64
- * did (net). Only a peer that completed a handshake gets data from this host, so neither can
- * be forged by a scan (docs/security.md, "Item 6"). */
-struct active_answer {
-	bool host, net;
-	uint64_t age_s;
-	/* A distributed scan's request: its prefix holds active peer @peer (age_s is then its). */
-	bool in_prefix;
-	struct nfs_addr peer;
-};
-
-static void active_lookup(struct banwriter *w, const struct ban_request *req, size_t n, struct active_answer *out)
-{
-	struct settings *s = w->cur;
-	struct nftset_query *q = w->active_q;
-	ssize_t hq[NFTSET_BATCH_MAX], nq[NFTSET_BATCH_MAX];
-	size_t m = 0;
-
-	memset(out, 0, n * sizeof(*out));
-	if (!s->active_peers)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct nfs_addr *h = &req[i].host;
-		hq[i] = nq[i] = -1;
-		if (req[i].op != BAN_OP_AUTO || req[i].det != DET_SCAN || !h->family)
-			continue;
-		hq[i] = (ssize_t)m;
-		q[m++] = (struct nftset_query){ .set = h->family == AF_INET ? NFTSET_ACTIVE4 : NFTSET_ACTIVE6, .key = *h };
-		if (h->family == AF_INET6) {
-			nq[i] = (ssize_t)m;
-			q[m++] = (struct nftset_query){ .set = NFTSET_ACTIVE6NET, .key = nfs_addr_prefix(h, 64) };
-		}
-	}
-	if (m == 0)
-		return;
-	int r = nftset_lookup(&w->nl, q, m);
-	if (r < 0) {
-		/* Fail towards the ban: a forged scan may then cut off an active peer, as before. */
-		log_warn("cannot look up active peers (%s): %zu scan ban(s) decided without", strerror(-r), m);
-		return;
-	}
-	bool missing = false;
-	for (size_t i = 0; i < n; i++) {
-		const struct nftset_query *a = hq[i] >= 0 ? &q[hq[i]] : NULL, *b = nq[i] >= 0 ? &q[nq[i]] : NULL;
-		missing |= (a && a->err) || (b && b->err);
-		/* Strictly younger: an element the kernel has not collected yet reads as its full timeout. */
-		out[i].host = a && a->found && a->age_ms < s->active_peers * 1000;
-		out[i].net = b && b->found && b->age_ms < s->active_peers * 1000;
-		out[i].age_s = a ? a->age_ms / 1000 : 0;
-	}
-	if (missing && !w->active_warned)
-		log_warn("sets %s, %s or %s are missing from table inet nfsentry: active peers are not recognised "
-			 "([allow] active_peers); load the shipped ruleset (nfsentry load-ruleset)", NFTSET_ACTIVE4,
-			 NFTSET_ACTIVE6, NFTSET_ACTIVE6NET);
-	w->active_warned = missing;
-}
-
-struct prefix_ctx {
-	const struct ban_request *req;
-	struct active_answer *out;
-	size_t idx[NFTSET_BATCH_MAX], n; /* the distributed scans' requests of one family */
-	uint64_t max_age_ms;
-};
-
-static void prefix_cb(const struct nfs_addr *peer, uint64_t age_ms, void *data)
-{
-	struct prefix_ctx *c = data;
-
-	if (age_ms >= c->max_age_ms) /* strictly younger, as in active_lookup() */
-		return;
-	for (size_t k = 0; k < c->n; k++) {
-		struct active_answer *o = &c->out[c->idx[k]];
-		if (!o->in_prefix && nfs_addr_in(&c->req[c->idx[k]].addr, peer)) {
-			o->in_prefix = true;
-			o->peer = *peer;
-			o->age_s = age_ms / 1000;
-		}
-	}
-}
-
-/* Which distributed scans' prefixes (DET_DSCAN requests) hold an active peer: their sources
- * are as easy to forge as a single scanner's, and a prefix ban would cut the peer off with
- * everyone else there (docs/security.md, "Item 4"). A prefix has no element of its own in
- * active4/active6 to look up, so each set is dumped once for the burst, and only when the
- * burst holds such a request of its family (rare: the engine holds a prefix after each
- * request). The dump is as long as the set (at most its size, 65536 as shipped), and each of
- * its addresses is compared with at most a burst's prefixes. */
-static void active_prefixes(struct banwriter *w, const struct ban_request *req, size_t n, struct active_answer *out)
-{
-	static const struct {
-		int family;
-		const char *set;
-	} sets[] = { { AF_INET, NFTSET_ACTIVE4 }, { AF_INET6, NFTSET_ACTIVE6 } };
-	struct prefix_ctx c = { .req = req, .out = out, .max_age_ms = w->cur->active_peers * 1000 };
-
-	if (!w->cur->active_peers)
-		return;
-	for (size_t f = 0; f < sizeof(sets) / sizeof(sets[0]); f++) {
-		c.n = 0;
-		for (size_t i = 0; i < n; i++)
-			if (req[i].op == BAN_OP_AUTO && req[i].det == DET_DSCAN && req[i].addr.family == sets[f].family)
-				c.idx[c.n++] = i;
-		if (c.n == 0)
-			continue;
-		int r = nftset_ages(&w->nl, sets[f].set, prefix_cb, &c);
-		/* Fail towards the ban, as active_lookup() does. An active peer found before a dump
-		 * broke off was in the kernel's set all the same: it stands. */
-		if (r == -ENOENT && !w->prefix_warned[f])
-			log_warn("set %s is missing from table inet nfsentry: prefix bans of distributed scans are "
-				 "made without looking for active peers ([allow] active_peers); load the shipped "
-				 "ruleset (nfsentry load-ruleset)", sets[f].set);
-		else if (r < 0 && r != -ENOENT)
-			log_warn("cannot read set %s (%s): %zu prefix ban(s) decided without looking for active peers",
-				 sets[f].set, strerror(-r), c.n);
-		w->prefix_warned[f] = r == -ENOENT;
-	}
-}
-
 /* A scan request carries its event, written here with what was done (once: a retried request
  * does not write it again). */
 static void scan_outcome(struct banwriter *w, struct ban_request *rq, const char *action, const char *reason)
@@ -828,8 +742,8 @@ static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, 
 		bantable_foreach(w->bans, soonest_cb, &c);
 		if (!c.ok)
 			return -ENFILE;
-		r = nftset_swap(&w->nl, &(struct nftset_elem){ .addr = c.found.addr, .net = c.found.det == DET_DSCAN }, in,
-				res);
+		r = w->be->ops->swap(w->be, &(struct nftset_elem){ .addr = c.found.addr, .net = c.found.det == DET_DSCAN },
+				     in, res);
 		if (r == -ENOENT && res[0] == -ENOENT) { /* already gone from the kernel: not a ban */
 			pthread_mutex_lock(&w->lock);
 			bantable_del(w->bans, &c.found.addr);
@@ -859,110 +773,90 @@ static int set_full_displace(struct banwriter *w, const struct nftset_elem *in, 
 	return r;
 }
 
-/* Decides and commits one burst of requests. */
+/* One request's outcome that needs no kernel: the narrowing, the duplicates and the skips,
+ * logged and reported here, once. Manual requests are answered here too, in their turn. */
+static void step_apply(struct banwriter *w, struct ban_request *rq, const struct ban_step *st,
+		       const struct ban_active *act, struct banwriter_stats *d)
+{
+	const struct ban_settings *s = w->cur;
+	char a[NFS_ADDR_STRLEN], nb[NFS_ADDR_STRLEN], why[NFS_ADDR_STRLEN + 24];
+
+	if (st->verdict == BAN_VERDICT_MANUAL) {
+		handle_manual(w, rq);
+		return;
+	}
+	nfs_addr_format(&st->addr, a, sizeof(a));
+	if (st->narrowed)
+		log_info("narrowing the ban of %s to %s: the prefix holds %s", nfs_addr_format(&rq->addr, nb, sizeof(nb)),
+			 a, st->narrowed == BAN_NARROW_LISTED ? "allowed or protected addresses" : "an active peer");
+	switch (st->verdict) {
+	case BAN_VERDICT_DUP:
+		scan_outcome(w, rq, "ban", NULL);
+		break;
+	case BAN_VERDICT_ALLOWED:
+		nfs_addr_format(&s->allow.net[st->net], nb, sizeof(nb));
+		log_notice("not banning %s (crossed the threshold: %u closed ports): allowlisted by %s", a,
+			   rq->report.ports, nb);
+		d->not_banned_allowed++;
+		snprintf(why, sizeof(why), "allowlisted %s", nb);
+		refused(w, rq, &st->addr, why);
+		break;
+	case BAN_VERDICT_PROTECTED: {
+		const char *kind = protect_kind(&s->ends, st->net);
+		log_notice("not banning %s (crossed the threshold: %u closed ports): protected peer %s (%s)", a,
+			   rq->report.ports, nfs_addr_format(&s->protect.net[st->net], nb, sizeof(nb)), kind);
+		d->not_banned_protected++;
+		snprintf(why, sizeof(why), "protected peer (%s)", kind);
+		refused(w, rq, &st->addr, why);
+		break;
+	}
+	case BAN_VERDICT_ACTIVE:
+		log_notice("not banning %s (crossed the threshold: %u closed ports): active peer (exchanged data "
+			   "with this host %llus ago); a scan does not prove who sent it", a, rq->report.ports,
+			   (unsigned long long)act->age_s);
+		d->not_banned_active++;
+		refused(w, rq, &st->addr, "active peer");
+		break;
+	case BAN_VERDICT_ACTIVE_PREFIX:
+		nfs_addr_format(&act->peer, nb, sizeof(nb));
+		log_notice("not banning %s (crossed the threshold: %u closed ports from at least %u of its "
+			   "sources): holds active peer %s (exchanged data with this host %llus ago); forged "
+			   "sources do not prove who scanned", a, rq->report.ports, rq->report.sources,
+			   nb, (unsigned long long)act->age_s);
+		d->not_banned_active++;
+		snprintf(why, sizeof(why), "holds active peer %s", nb);
+		refused(w, rq, &st->addr, why);
+		break;
+	default: /* BAN_VERDICT_BAN: once the kernel has answered */
+		break;
+	}
+}
+
+/* Plans, commits and reports one burst of requests. */
 static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 {
-	struct nftset_elem elems[NFTSET_BATCH_MAX];
-	uint32_t offence[NFTSET_BATCH_MAX];
-	size_t from[NFTSET_BATCH_MAX], no_set[NFTSET_BATCH_MAX];
+	struct ban_plan *p = &w->plan;
+	struct nftset_elem *elems = p->elems;
+	const uint32_t *offence = p->offence;
+	const size_t *from = p->from;
+	size_t no_set[NFTSET_BATCH_MAX];
 	int res[NFTSET_BATCH_MAX];
-	size_t m = 0, n_no_set = 0;
+	size_t m, n_no_set = 0;
 	int64_t now = clock_wall_ms(); /* the bans' ends and the offences' times: stored */
-	struct settings *s = w->cur;
 	char a[NFS_ADDR_STRLEN];
 	struct banwriter_stats d = { 0 };
-	struct active_answer act[NFTSET_BATCH_MAX];
 
-	active_lookup(w, req, n, act);
-	active_prefixes(w, req, n, act);
-	for (size_t i = 0; i < n; i++) {
-		const struct nfs_addr *addr = &req[i].addr;
-		const struct nfs_addr *net;
-		bool dup = false;
-
-		if (req[i].op != BAN_OP_AUTO) {
-			handle_manual(w, &req[i]);
-			continue;
-		}
-
-		/* An IPv6 prefix that also holds an allowed or protected address (the scanner shares
-		 * this host's own /64, or its router's) is narrowed to the offending host: banning
-		 * the whole prefix would cut off the innocent neighbours. */
-		if (addr->family == AF_INET6 && req[i].host.family == AF_INET6 && !nfs_addr_equal(addr, &req[i].host) &&
-		    (netlist_overlap(&s->allow, addr) || netlist_overlap(&s->protect, addr))) {
-			char pb[NFS_ADDR_STRLEN], hb[NFS_ADDR_STRLEN];
-			log_info("narrowing the ban of %s to %s: the prefix holds allowed or protected addresses",
-				 nfs_addr_format(addr, pb, sizeof(pb)), nfs_addr_format(&req[i].host, hb, sizeof(hb)));
-			addr = &req[i].host;
-		}
-		/* The same for a prefix that holds an active peer (not the scanner itself): forged
-		 * scans from its neighbours' addresses must not cut it off. */
-		if (act[i].net && !act[i].host && addr->family == AF_INET6 && !nfs_addr_equal(addr, &req[i].host)) {
-			char pb[NFS_ADDR_STRLEN], hb[NFS_ADDR_STRLEN];
-			log_info("narrowing the ban of %s to %s: the prefix holds an active peer",
-				 nfs_addr_format(addr, pb, sizeof(pb)), nfs_addr_format(&req[i].host, hb, sizeof(hb)));
-			addr = &req[i].host;
-		}
-		for (size_t k = 0; k < m && !dup; k++)
-			dup = nfs_addr_equal(&elems[k].addr, addr);
-		if (dup) {
-			scan_outcome(w, &req[i], "ban", NULL);
-			continue;
-		}
-		nfs_addr_format(addr, a, sizeof(a));
-		if ((net = netlist_overlap(&s->allow, addr))) {
-			char nb[NFS_ADDR_STRLEN], why[NFS_ADDR_STRLEN + 16];
-			log_notice("not banning %s (crossed the threshold: %u closed ports): allowlisted by %s", a,
-				   req[i].report.ports, nfs_addr_format(net, nb, sizeof(nb)));
-			d.not_banned_allowed++;
-			snprintf(why, sizeof(why), "allowlisted %s", nb);
-			refused(w, &req[i], addr, why);
-			continue;
-		}
-		if ((net = netlist_overlap(&s->protect, addr))) {
-			char nb[NFS_ADDR_STRLEN], why[64];
-			const char *kind = protect_kind(&s->ends, (size_t)(net - s->protect.net));
-			log_notice("not banning %s (crossed the threshold: %u closed ports): protected peer %s (%s)", a,
-				   req[i].report.ports, nfs_addr_format(net, nb, sizeof(nb)), kind);
-			d.not_banned_protected++;
-			snprintf(why, sizeof(why), "protected peer (%s)", kind);
-			refused(w, &req[i], addr, why);
-			continue;
-		}
-		if (act[i].host) {
-			/* Closed-port evidence only: an alert. A backdoor signature needs the handshake,
-			 * so it still bans; no offence is recorded, so nothing escalates. */
-			log_notice("not banning %s (crossed the threshold: %u closed ports): active peer (exchanged data "
-				   "with this host %llus ago); a scan does not prove who sent it", a, req[i].report.ports,
-				   (unsigned long long)act[i].age_s);
-			d.not_banned_active++;
-			refused(w, &req[i], addr, "active peer");
-			continue;
-		}
-		if (act[i].in_prefix) {
-			/* Forged sources cost nothing; a real client of the prefix would pay for them. */
-			char pb[NFS_ADDR_STRLEN], why[NFS_ADDR_STRLEN + 24];
-			nfs_addr_format(&act[i].peer, pb, sizeof(pb));
-			log_notice("not banning %s (crossed the threshold: %u closed ports from at least %u of its "
-				   "sources): holds active peer %s (exchanged data with this host %llus ago); forged "
-				   "sources do not prove who scanned", a, req[i].report.ports, req[i].report.sources,
-				   pb, (unsigned long long)act[i].age_s);
-			d.not_banned_active++;
-			snprintf(why, sizeof(why), "holds active peer %s", pb);
-			refused(w, &req[i], addr, why);
-			continue;
-		}
-		offence[m] = offences_count(w->offences, addr, now / 1000, s->forget) + 1;
-		elems[m] = (struct nftset_elem){
-			.addr = *addr, .net = req[i].det == DET_DSCAN,
-			.timeout_ms = 1000 * offences_ban_seconds(s->duration, s->factor, s->max_duration, offence[m]),
-		};
-		from[m++] = i;
-	}
+	w->asker.be = w->be;
+	w->asker.s = w->cur;
+	ban_active_ask(&w->asker, req, n, w->act);
+	ban_plan_burst(p, req, n, w->act, w->cur, w->offences, now / 1000);
+	for (size_t i = 0; i < n; i++)
+		step_apply(w, &req[i], &p->step[i], &w->act[i], &d);
+	m = p->m;
 	if (m == 0)
 		goto stats;
 
-	int r = nftset_commit(&w->nl, NFT_MSG_NEWSETELEM, elems, m, res);
+	int r = w->be->ops->commit(w->be, BAN_BACKEND_ADD, elems, m, res);
 	struct timespec acked;
 	clock_gettime(CLOCK_REALTIME, &acked);
 	d.batches++;
@@ -977,23 +871,23 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 	for (size_t k = 0; k < m; k++) {
 		struct ban_request *rq = &req[from[k]];
 		char why[256], dur[32];
+		enum ban_answer ans = ban_plan_answer(res[k]);
 		nfs_addr_format(&elems[k].addr, a, sizeof(a));
-		if (res[k] == -EEXIST) {
+		if (ans == BAN_ANSWER_FULL && set_full_displace(w, &elems[k], &d) == 0)
+			ans = BAN_ANSWER_ADDED; /* the ban that expired soonest gave way to this one */
+		switch (ans) {
+		case BAN_ANSWER_ALREADY:
 			/* The kernel set is the truth: banned by hand, or packets that were queued
 			 * before an earlier ban took effect. Not a new offence. */
 			log_info("%s is already in set %s; not counted as an offence", a, nftset_elem_set(&elems[k]));
 			d.already_banned++;
 			scan_outcome(w, rq, "ban", NULL);
 			continue;
-		}
-		if (res[k] == -ENOENT) { /* no such table or set: not a refusal of this ban */
+		case BAN_ANSWER_NO_SET:
 			no_set[n_no_set++] = from[k];
 			scan_outcome(w, rq, "ban", NULL);
 			continue;
-		}
-		if (res[k] == -ENFILE && set_full_displace(w, &elems[k], &d) == 0)
-			res[k] = 0; /* the ban that expired soonest gave way to this one */
-		if (res[k] == -ENFILE) { /* the set is at its size; one line for a flood of these */
+		case BAN_ANSWER_FULL: /* the set is at its size; one line for a flood of these */
 			d.refused_by_kernel++;
 			w->full_refused++;
 			w->full_last = elems[k].addr;
@@ -1001,14 +895,16 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			/* Issue 10, item 8: the event says what happened. */
 			refused(w, rq, &elems[k].addr, "set full (only bans made by hand, which never give way)");
 			continue;
-		}
-		if (res[k] < 0) {
+		case BAN_ANSWER_REFUSED: {
 			char kr[96];
 			log_err("kernel refused ban of %s in set %s: %s", a, nftset_elem_set(&elems[k]), strerror(-res[k]));
 			d.refused_by_kernel++;
 			snprintf(kr, sizeof(kr), "kernel: %s", strerror(-res[k]));
 			refused(w, rq, &elems[k].addr, kr);
 			continue;
+		}
+		case BAN_ANSWER_ADDED:
+			break;
 		}
 		scan_outcome(w, rq, "ban", NULL); /* after the commit: the ban first */
 		int64_t lat_us = ((int64_t)acked.tv_sec - rq->t_packet.tv_sec) * 1000000 +
@@ -1033,10 +929,8 @@ static void handle_burst(struct banwriter *w, struct ban_request *req, size_t n)
 			w->offences_dirty = true;
 		d.added++;
 		d.last_latency_us = lat_us > 0 ? (uint64_t)lat_us : 0;
-		unsigned b = 0;
-		while (b < BANWRITER_LATENCY_BUCKETS - 1 && d.last_latency_us > banwriter_latency_le_us[b])
-			b++;
-		d.latency_bucket[b]++;
+		d.latency_bucket[histogram_bucket(banwriter_latency_le_us, BANWRITER_LATENCY_BUCKETS - 1,
+						  d.last_latency_us)]++;
 		d.latency_sum_us += d.last_latency_us;
 		d.latency_count++;
 	}
@@ -1100,7 +994,7 @@ static void check_table(struct banwriter *w, int64_t now)
 	if (now - w->table_checked_ms < TABLE_CHECK_MS)
 		return;
 	w->table_checked_ms = now;
-	r = ruleset_table_handle(&w->nl, &h);
+	r = w->be->ops->table_handle(w->be, &h);
 	if (r == -ENOENT) {
 		if (!w->table_gone)
 			log_err("table inet nfsentry is gone: nothing is queued or banned until it is loaded again "
@@ -1168,7 +1062,7 @@ static void keep_bans(struct banwriter *w, bool final)
 }
 
 struct protected_ctx {
-	const struct settings *s;
+	const struct ban_settings *s;
 	struct nftset_elem e[NFTSET_BATCH_MAX];
 	size_t net[NFTSET_BATCH_MAX]; /* the protected entry inside each */
 	size_t n;
@@ -1200,7 +1094,7 @@ static void unban_protected(struct banwriter *w)
 	pthread_mutex_lock(&w->lock);
 	bantable_foreach(w->bans, protected_cb, c);
 	pthread_mutex_unlock(&w->lock);
-	int r = c->n ? nftset_commit(&w->nl, NFT_MSG_DELSETELEM, c->e, c->n, res) : 0;
+	int r = c->n ? w->be->ops->commit(w->be, BAN_BACKEND_DEL, c->e, c->n, res) : 0;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (size_t i = 0; i < c->n; i++) {
@@ -1259,6 +1153,15 @@ static void tokens_take(struct banwriter *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* thread_stop()'s wake: the thread sleeps in banq_pop(), which banq_close() ends under the
+ * queue's lock; what was queued is still popped, and the thread stops once the queue is empty. */
+static void writer_wake(void *arg)
+{
+	struct banwriter *w = arg;
+
+	banq_close(w->q);
+}
+
 static void *writer_main(void *arg)
 {
 	struct banwriter *w = arg;
@@ -1284,7 +1187,7 @@ static void *writer_main(void *arg)
 			unban_protected(w);
 		if (n > 0)
 			handle_burst(w, w->req, n);
-		else if (!atomic_load(&w->running))
+		else if (!thread_running(&w->thread))
 			break;
 		tokens_take(w);
 		keep_bans(w, false);
@@ -1300,12 +1203,9 @@ void banwriter_set_evidence(struct banwriter *w, struct evidence *ev)
 
 int banwriter_start(struct banwriter *w)
 {
-	atomic_store(&w->running, true);
-	int r = pthread_create(&w->thread, NULL, writer_main, w);
-	if (r) {
-		atomic_store(&w->running, false);
-		return -r;
-	}
+	int r = thread_start(&w->thread, writer_main, w);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&w->lock);
 	w->started = true;
 	pthread_mutex_unlock(&w->lock);
@@ -1313,7 +1213,7 @@ int banwriter_start(struct banwriter *w)
 }
 
 /* Hands @s to the thread (taken before its next request), or applies it now before the start. */
-static void settings_swap(struct banwriter *w, struct settings *s)
+static void settings_swap(struct banwriter *w, struct ban_settings *s)
 {
 	free(w->next);
 	w->next = s;
@@ -1327,7 +1227,7 @@ static void settings_swap(struct banwriter *w, struct settings *s)
 void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect,
 			   const struct protect_ends *ends)
 {
-	struct settings *s = settings_from(c, protect, ends);
+	struct ban_settings *s = settings_from(c, protect, ends);
 	if (!s) {
 		log_err("ban writer: out of memory; keeping the previous ban settings");
 		return;
@@ -1339,7 +1239,7 @@ void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, cons
 
 int banwriter_set_protected(struct banwriter *w, const struct netlist *protect, const struct protect_ends *ends)
 {
-	struct settings *s = malloc(sizeof(*s));
+	struct ban_settings *s = malloc(sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
@@ -1356,10 +1256,10 @@ void banwriter_stop(struct banwriter *w)
 {
 	if (!w || !w->started)
 		return;
-	atomic_store(&w->running, false);
-	banq_close(w->q); /* the thread drains what is queued, then sees the flag */
-	pthread_join(w->thread, NULL);
+	thread_stop(&w->thread); /* it drains what is queued (writer_wake()), then sees the state */
+	pthread_mutex_lock(&w->lock);
 	w->started = false;
+	pthread_mutex_unlock(&w->lock);
 	w->stopped = true;
 	retry_run(w, true); /* one last try; what fails now is given up, and said so */
 }
@@ -1380,13 +1280,15 @@ void banwriter_free(struct banwriter *w)
 		return;
 	banwriter_stop(w);
 	banwriter_finish(w);
-	nl_close(&w->nl);
+	if (w->own_be)
+		ban_backend_free(w->be);
 	offences_free(w->offences);
 	bantable_free(w->bans);
 	sodium_memzero(w->key, sizeof(w->key));
 	free(w->cur);
 	free(w->next);
 	bantable_free(w->tokens);
+	thread_deinit(&w->thread);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
@@ -1400,7 +1302,7 @@ void banwriter_list(struct banwriter *w, int (*cb)(const struct ban_entry *e, vo
 
 int banwriter_allow(struct banwriter *w, const struct nfs_addr *net)
 {
-	struct settings *s = malloc(sizeof(*s));
+	struct ban_settings *s = malloc(sizeof(*s));
 	int r;
 
 	if (!s)

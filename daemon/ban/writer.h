@@ -1,6 +1,6 @@
 /* writer.h - the ban writer thread: takes ban requests from the workers, decides (allowlist,
- * protected peers, already banned, escalation), and commits the bans to the kernel sets in
- * batches. The one place where a ban is decided and logged. */
+ * protected peers, already banned, escalation: ban/plan.h), and commits the bans to the kernel
+ * sets in batches (ban/backend.h). The one place where a ban is decided and logged. */
 #pragma once
 
 #include <stdint.h>
@@ -35,12 +35,17 @@ struct banwriter_stats {
 	uint64_t latency_sum_us, latency_count;
 };
 
-/* Opens the netlink socket and loads the offence history from @c->state_dir. Does not start
- * the thread. Returns 0 and the writer in *@out, or -errno; it logs which step failed (an
- * exception to "the caller logs": the step is known only here). Borrows @q and @events (they
- * must outlive banwriter_free()); copies what it needs of @c. */
+/* Opens the netlink socket (the nft backend) and loads the offence history from
+ * @c->state_dir. Does not start the thread. Returns 0 and the writer in *@out, or -errno; it
+ * logs which step failed (an exception to "the caller logs": the step is known only here).
+ * Borrows @q and @events (they must outlive banwriter_free()); copies what it needs of @c. */
 int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct banq *q, struct event_sink *events,
 		  const uint8_t key16[16]);
+struct ban_backend;
+/* The same with the sets behind @be (borrowed: it must outlive the writer; the unit tests
+ * pass a fake). */
+int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, struct banq *q,
+			  struct event_sink *events, const uint8_t key16[16], struct ban_backend *be);
 struct banwriter_restored {
 	unsigned in_kernel4, in_kernel6; /* already in the sets (kept; hand-made bans adopted) */
 	unsigned restored;               /* saved bans put back with their time left */

@@ -1,7 +1,7 @@
 /* thread.h - the one way a daemon thread is started and stopped.
  *
- * Each thread (queue workers, the control server, the evidence saver; the ban writer is to
- * follow) embeds a struct nfs_thread. Stopping is always the same three moves: the state
+ * Each thread (queue workers, the control server, the evidence saver, the ban writer) embeds
+ * a struct nfs_thread. Stopping is always the same three moves: the state
  * becomes STOPPING (thread_running() turns false), the stop descriptor becomes readable, and
  * the optional wake callback runs (for a thread that sleeps on a condition variable or a queue
  * rather than in poll(2)); then the caller joins. A thread whose loop polls puts stop_fd

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/histogram.h"
 #include "core/log.h"
 #include "core/thread.h"
 #include "decode/marktag.h"
@@ -56,9 +57,7 @@ static void count_latency(struct worker *w, const struct timespec *rx)
 	clock_gettime(CLOCK_REALTIME, &now);
 	int64_t us = ((int64_t)now.tv_sec - rx->tv_sec) * 1000000 + (now.tv_nsec - rx->tv_nsec) / 1000;
 	uint64_t u = us > 0 ? (uint64_t)us : 0;
-	unsigned b = 0;
-	while (b < WORKER_LATENCY_BUCKETS - 1 && u > worker_latency_le_us[b])
-		b++;
+	size_t b = histogram_bucket(worker_latency_le_us, WORKER_LATENCY_BUCKETS - 1, u);
 	atomic_fetch_add_explicit(&w->verdict_bucket[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->verdict_sum_us, u, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->verdict_count, 1, memory_order_relaxed);

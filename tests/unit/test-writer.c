@@ -1,0 +1,339 @@
+/* test-writer.c - the ban writer without a kernel: its planner (ban/plan.h) on its own, then
+ * the real writer thread with a fake backend (fakeban.h) in place of the nft sets: elements
+ * committed, allowlisted and protected addresses skipped, IPv6 prefixes narrowed, repeat
+ * offences escalated, a failed batch retried, the kernel refusing part of a batch, bans and
+ * unbans by hand, and the ban table saved once the thread has stopped. Waits are bounded
+ * polls of the writer's counters, never timed assertions. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ban/banq.h"
+#include "ban/offences.h"
+#include "ban/plan.h"
+#include "ban/writer.h"
+#include "core/log.h"
+#include "core/detector.h"
+#include "fakeban.h"
+#include "tap.h"
+
+static const uint8_t key[16] = "writerwriterwrit";
+
+static struct nfs_addr A(const char *s)
+{
+	struct nfs_addr a = { 0 };
+
+	if (nfs_addr_parse(s, true, &a) < 0) {
+		fprintf(stderr, "bad address in the test: %s\n", s);
+		exit(2);
+	}
+	return a;
+}
+
+/* A scan ban request: @addr to ban (a host, or an IPv6 prefix), @host the scanner. */
+static struct ban_request scan(const char *addr, const char *host)
+{
+	struct ban_request r = { .op = BAN_OP_AUTO, .det = DET_SCAN, .addr = A(addr), .host = A(host) };
+
+	clock_gettime(CLOCK_REALTIME, &r.t_packet);
+	r.report.ports = 12;
+	return r;
+}
+
+static struct ban_settings settings(void)
+{
+	struct ban_settings s = { .duration = 60, .max_duration = 3600, .forget = 86400, .ipv6_prefix = 64,
+				  .factor = 2.0 };
+	return s;
+}
+
+static void test_plan(void)
+{
+	struct ban_settings s = settings();
+	struct offences *o = NULL;
+	struct ban_plan *p = calloc(1, sizeof(*p));
+	struct ban_active act[8] = { 0 };
+	struct ban_request rq[8];
+	const int64_t now = 1700000000;
+
+	offences_new(&o, 64, key);
+	if (!o || !p) {
+		CHECK(0, "planner: allocations");
+		return;
+	}
+	s.allow.net[s.allow.n++] = A("192.0.2.0/24");
+	s.allow.net[s.allow.n++] = A("2001:db8:1::1");
+	s.protect.net[s.protect.n++] = A("198.51.100.53");
+	s.ends = (struct protect_ends){ 0, 1 }; /* the one entry is a resolver */
+
+	/* The skips, in order; a plain ban; a duplicate of it. */
+	rq[0] = scan("192.0.2.7", "192.0.2.7");
+	rq[1] = scan("198.51.100.53", "198.51.100.53");
+	rq[2] = scan("203.0.113.9", "203.0.113.9");
+	rq[3] = scan("203.0.113.9", "203.0.113.9");
+	/* An IPv6 /64 that holds an allowlisted host: narrowed to the scanner. */
+	rq[4] = scan("2001:db8:1::/64", "2001:db8:1::99");
+	/* An IPv6 /64 that holds an active peer (not the scanner): narrowed too. */
+	rq[5] = scan("2001:db8:2::/64", "2001:db8:2::5");
+	act[5].net = true;
+	/* An active peer itself, and a distributed scan's prefix holding one. */
+	rq[6] = scan("203.0.113.10", "203.0.113.10");
+	act[6].host = true;
+	rq[7] = scan("203.0.114.0/24", "203.0.114.1");
+	rq[7].det = DET_DSCAN;
+	act[7].in_prefix = true;
+	ban_plan_burst(p, rq, 8, act, &s, o, now);
+	CHECK_EQ(p->n, 8, "a step per request");
+	CHECK(p->step[0].verdict == BAN_VERDICT_ALLOWED && p->step[0].net == 0, "allowlisted: skipped, with its entry");
+	CHECK(p->step[1].verdict == BAN_VERDICT_PROTECTED && p->step[1].net == 0, "protected: skipped, with its entry");
+	CHECK(p->step[2].verdict == BAN_VERDICT_BAN && p->step[2].elem == 0, "a scanner: banned");
+	CHECK_EQ(p->step[3].verdict, BAN_VERDICT_DUP, "the same address twice in a burst: one element");
+	CHECK(p->step[4].verdict == BAN_VERDICT_BAN && p->step[4].narrowed == BAN_NARROW_LISTED &&
+	      nfs_addr_equal(&p->elems[p->step[4].elem].addr, &rq[4].host),
+	      "a /64 holding an allowlisted address: the scanner alone is banned");
+	CHECK(p->step[5].verdict == BAN_VERDICT_BAN && p->step[5].narrowed == BAN_NARROW_ACTIVE &&
+	      nfs_addr_equal(&p->elems[p->step[5].elem].addr, &rq[5].host),
+	      "a /64 holding an active peer: the scanner alone is banned");
+	CHECK_EQ(p->step[6].verdict, BAN_VERDICT_ACTIVE, "an active peer: not banned for a scan");
+	CHECK_EQ(p->step[7].verdict, BAN_VERDICT_ACTIVE_PREFIX, "a prefix holding an active peer: not banned");
+	CHECK_EQ(p->m, 3, "three elements");
+	CHECK(p->from[0] == 2 && p->from[1] == 4 && p->from[2] == 5, "each element knows its request");
+	CHECK(p->elems[0].timeout_ms == 60000 && p->offence[0] == 1, "a first offence: [ban] duration");
+
+	/* Escalation: the third offence is duration * factor^2; forgotten after [ban] forget. */
+	offences_record(o, &rq[2].addr, 2, now - 10);
+	offences_record(o, &rq[6].addr, 5, now - (int64_t)s.forget - 1);
+	rq[6].det = DET_ROOT_SIG; /* a signature bans an active peer all the same: not asked */
+	act[6].host = false;
+	ban_plan_burst(p, &rq[2], 1, &act[2], &s, o, now);
+	CHECK(p->m == 1 && p->offence[0] == 3 && p->elems[0].timeout_ms == 240000,
+	      "a third offence: 60 s * 2^2 (%u, %llu ms)", p->offence[0], (unsigned long long)p->elems[0].timeout_ms);
+	ban_plan_burst(p, &rq[6], 1, &act[6], &s, o, now);
+	CHECK(p->m == 1 && p->offence[0] == 1, "offences older than [ban] forget are forgotten");
+	offences_record(o, &rq[2].addr, 9, now);
+	ban_plan_burst(p, &rq[2], 1, &act[2], &s, o, now);
+	CHECK_EQ(p->elems[0].timeout_ms, 3600000, "escalation stops at [ban] max_duration");
+	rq[7].det = DET_DSCAN;
+	act[7].in_prefix = false;
+	ban_plan_burst(p, &rq[7], 1, &act[7], &s, o, now);
+	CHECK(p->m == 1 && p->elems[0].net, "a distributed scan's prefix goes to the bannet sets");
+
+	/* Manual requests are left to the thread, in their turn. */
+	struct ban_request man = { .op = BAN_OP_MANUAL_BAN, .host = A("2001:db8:3::7") };
+	ban_plan_burst(p, &man, 1, act, &s, o, now);
+	CHECK(p->m == 0 && p->step[0].verdict == BAN_VERDICT_MANUAL, "a manual request: not planned with the burst");
+	struct nftset_elem e;
+	size_t net = 99;
+	CHECK(ban_plan_manual(&man, &s, &e, &net) == BAN_VERDICT_BAN && e.addr.family == AF_INET6 &&
+	      e.addr.plen == 64 && e.timeout_ms == 60000,
+	      "a manual IPv6 ban: widened to [ban] ipv6_prefix, [ban] duration");
+	man.seconds = 5;
+	man.host = A("203.0.113.1");
+	CHECK(ban_plan_manual(&man, &s, &e, &net) == BAN_VERDICT_BAN && e.timeout_ms == 5000 && e.addr.plen == 32,
+	      "a manual ban with its own length");
+	man.host = A("192.0.2.1");
+	CHECK(ban_plan_manual(&man, &s, &e, &net) == BAN_VERDICT_ALLOWED && net == 0, "a manual ban: allowlisted");
+	man.host = A("198.51.100.53");
+	CHECK(ban_plan_manual(&man, &s, &e, &net) == BAN_VERDICT_PROTECTED && net == 0, "a manual ban: protected");
+
+	CHECK(ban_plan_answer(0) == BAN_ANSWER_ADDED && ban_plan_answer(-EEXIST) == BAN_ANSWER_ALREADY &&
+	      ban_plan_answer(-ENOENT) == BAN_ANSWER_NO_SET && ban_plan_answer(-ENFILE) == BAN_ANSWER_FULL &&
+	      ban_plan_answer(-EINVAL) == BAN_ANSWER_REFUSED,
+	      "the kernel's answers sorted");
+	free(p);
+	offences_free(o);
+}
+
+/* CHECK_EQ() evaluates its arguments twice: calls go to a variable first. Bounded wait for the writer's counters to reach a state: the thread answers within a
+ * second or two (a retry waits RETRY_FIRST_MS); 20 s means it never will. */
+#define WAIT_FOR(w, st, cond)                                                    \
+	do {                                                                     \
+		for (int _i = 0; _i < 20000; _i++) {                             \
+			banwriter_get_stats((w), &(st));                         \
+			if (cond)                                                \
+				break;                                           \
+			usleep(1000);                                            \
+		}                                                                \
+	} while (0)
+
+/* Asks the writer for a ban or unban by hand, as the control server does, and waits for the
+ * answer (bounded). Returns the answer's rc; @msg gets its text. */
+static int by_hand(struct banq *q, uint8_t op, const char *host, uint64_t seconds, char *msg, size_t len)
+{
+	struct ban_reply r = { .done = false };
+	struct ban_request rq = { .op = op, .host = A(host), .addr = A(host), .seconds = seconds, .reply = &r };
+	struct timespec until;
+	int rc = -ETIMEDOUT, w = 0;
+
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	if (banq_push(q, &rq) < 0)
+		return -ENOSPC;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&r.lock);
+	while (!r.done && w != ETIMEDOUT)
+		w = pthread_cond_timedwait(&r.cond, &r.lock, &until);
+	if (r.done) {
+		rc = r.rc;
+		snprintf(msg, len, "%s", r.msg);
+	}
+	pthread_mutex_unlock(&r.lock);
+	if (!r.done) /* the writer may still answer: do not leave it a dangling reply */
+		exit(1);
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
+	return rc;
+}
+
+static void test_thread(void)
+{
+	struct nfs_config *c = NULL;
+	struct banq *q = NULL;
+	struct fakeban *f = fakeban_new();
+	struct event_sink *events = NULL;
+	struct banwriter *w = NULL;
+	struct banwriter_stats st;
+	char dir[] = "/tmp/test-writer-XXXXXX", path[PATH_MAX + 16], msg[256], cmd[PATH_MAX + 16];
+	struct ban_request rq[4];
+
+	config_new_default(&c);
+	banq_new(&q, 1024);
+	if (!c || !q || !f || !mkdtemp(dir) || event_sink_open(&events, "/dev/null", NULL) < 0) {
+		CHECK(0, "writer: set up");
+		return;
+	}
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", dir);
+	c->duration = 60;
+	c->factor = 2.0;
+	c->max_duration = 3600;
+	c->ipv6_prefix = 64;
+	c->allow.n = 0;
+	c->allow.net[c->allow.n++] = A("192.0.2.0/24");
+	c->allow.net[c->allow.n++] = A("2001:db8:1::1");
+	int rc = banwriter_new_backend(&w, c, q, events, key, &f->b);
+	CHECK(rc == 0 && w, "a writer with a fake backend");
+	if (!w)
+		return;
+	struct netlist protect = { .n = 1, .net = { A("198.51.100.53") } };
+	banwriter_reconfigure(w, c, &protect, &(struct protect_ends){ 0, 1 });
+	struct banwriter_restored restored;
+	rc = banwriter_restore(w, &restored);
+	CHECK_EQ(rc, 0, "restore from empty sets");
+	rc = banwriter_start(w);
+	CHECK_EQ(rc, 0, "the thread starts");
+
+	/* Elements committed; allowlisted and protected addresses skipped; a /64 narrowed. */
+	rq[0] = scan("203.0.113.1", "203.0.113.1");
+	rq[1] = scan("192.0.2.7", "192.0.2.7");
+	rq[2] = scan("198.51.100.53", "198.51.100.53");
+	rq[3] = scan("2001:db8:1::/64", "2001:db8:1::99");
+	for (int i = 0; i < 4; i++)
+		banq_push(q, &rq[i]);
+	WAIT_FOR(w, st, st.added + st.not_banned_allowed + st.not_banned_protected >= 4);
+	CHECK_EQ(st.added, 2, "two bans added");
+	CHECK_EQ(st.not_banned_allowed, 1, "one allowlisted");
+	CHECK_EQ(st.not_banned_protected, 1, "one protected");
+	CHECK_EQ(fakeban_timeout(f, &rq[0].addr), 60000, "the scanner is in the set for [ban] duration");
+	CHECK(!fakeban_timeout(f, &rq[1].addr) && !fakeban_timeout(f, &rq[2].addr),
+	      "allowlisted and protected addresses are not in the sets");
+	CHECK(fakeban_timeout(f, &rq[3].host) && !fakeban_timeout(f, &rq[3].addr),
+	      "the /64 holding an allowlisted address: only the scanner is in the set");
+	CHECK_EQ(st.active, 2, "the ban table holds the two bans");
+
+	/* The kernel refuses one element of a batch: the rest go in. */
+	pthread_mutex_lock(&f->lock);
+	f->refuse = A("203.0.113.2");
+	f->refuse_err = -EINVAL;
+	pthread_mutex_unlock(&f->lock);
+	rq[0] = scan("203.0.113.2", "203.0.113.2");
+	rq[1] = scan("203.0.113.3", "203.0.113.3");
+	banq_push(q, &rq[0]);
+	banq_push(q, &rq[1]);
+	WAIT_FOR(w, st, st.added + st.refused_by_kernel >= 4);
+	CHECK_EQ(st.refused_by_kernel, 1, "one element refused by the kernel");
+	CHECK_EQ(st.added, 3, "the other element of the batch added");
+	CHECK(fakeban_timeout(f, &rq[1].addr) && !fakeban_timeout(f, &rq[0].addr), "the sets hold the one accepted");
+
+	/* A batch that fails as a whole is tried again (after RETRY_FIRST_MS) and lands. */
+	pthread_mutex_lock(&f->lock);
+	f->fail_commits = 1;
+	f->fail_err = -EIO;
+	pthread_mutex_unlock(&f->lock);
+	rq[0] = scan("203.0.113.4", "203.0.113.4");
+	banq_push(q, &rq[0]);
+	WAIT_FOR(w, st, st.added >= 4);
+	CHECK_EQ(st.batch_errors, 1, "the failed batch counted");
+	CHECK_EQ(st.retried, 1, "its request retried");
+	CHECK_EQ(st.given_up, 0, "and not given up");
+	CHECK_EQ(st.added, 4, "the retried ban added");
+	CHECK(fakeban_timeout(f, &rq[0].addr), "the retried ban is in the set");
+
+	/* Bans and unbans by hand. */
+	struct nfs_addr by_hand_addr = A("203.0.113.50");
+	rc = by_hand(q, BAN_OP_MANUAL_BAN, "203.0.113.50", 30, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "a ban by hand");
+	CHECK_STR(msg, "banned", "its answer");
+	CHECK_EQ(fakeban_timeout(f, &by_hand_addr), 30000, "in the set for the length asked");
+	rc = by_hand(q, BAN_OP_MANUAL_BAN, "203.0.113.50", 30, msg, sizeof(msg));
+	CHECK_EQ(rc, -EEXIST, "banned twice");
+	CHECK_STR(msg, "already banned", "its answer");
+	rc = by_hand(q, BAN_OP_MANUAL_BAN, "192.0.2.9", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, -EPERM, "an allowlisted ban by hand");
+	CHECK_STR(msg, "allowlisted (192.0.2.0/24)", "its answer");
+	rc = by_hand(q, BAN_OP_MANUAL_BAN, "198.51.100.53", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, -EPERM, "a protected ban by hand");
+	CHECK_STR(msg, "protected (198.51.100.53: resolver)", "its answer");
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "203.0.113.50", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "an unban by hand");
+	CHECK_STR(msg, "unbanned", "its answer");
+	CHECK(!fakeban_timeout(f, &by_hand_addr), "out of the set");
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "203.0.113.50", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, -ENOENT, "unbanned twice");
+	CHECK_STR(msg, "not banned", "its answer");
+
+	/* Escalation through the thread: the first ban lifted by hand, the scanner comes back. */
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "203.0.113.1", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "a scanner unbanned by hand");
+	rq[0] = scan("203.0.113.1", "203.0.113.1");
+	banq_push(q, &rq[0]);
+	WAIT_FOR(w, st, st.added >= 6);
+	CHECK_EQ(fakeban_timeout(f, &rq[0].addr), 120000, "its second offence: [ban] duration * factor");
+
+	/* Saved once the thread has stopped, with a token set between the stop and the save (the
+	 * evidence thread stops after the writer). */
+	banwriter_stop(w);
+	banwriter_set_token(w, &rq[1].addr, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	banwriter_finish(w);
+	snprintf(path, sizeof(path), "%s/bans", dir);
+	struct bantable *saved = NULL;
+	bantable_new(&saved, 64, key);
+	unsigned bad = 0;
+	rc = bantable_load(saved, path, &bad);
+	CHECK_EQ(rc, (int)fakeban_size(f), "state_dir/bans holds every ban in the sets");
+	const struct ban_entry *e = bantable_get(saved, &rq[0].addr);
+	CHECK(e && e->offence == 2 && e->timeout_s == 120, "with its offence and length");
+	e = bantable_get(saved, &rq[1].addr);
+	CHECK(e && e->token[0] == '0', "and the token set after the stop");
+	bantable_free(saved);
+	snprintf(path, sizeof(path), "%s/offences", dir);
+	CHECK(access(path, F_OK) == 0, "the offence history saved");
+
+	banwriter_free(w);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+	fakeban_free(&f->b);
+	event_sink_close(events);
+	banq_free(q);
+	config_free(c);
+}
+
+int main(void)
+{
+	log_set_level(LOG_LVL_ERR);
+	test_plan();
+	test_thread();
+	return tap_done();
+}

@@ -50,9 +50,21 @@ __attribute__((format(printf, 4, 5))) static inline void tap_line(int ok, const 
 		tap_line(tap_ok_, __FILE__, __LINE__, __VA_ARGS__);             \
 	} while (0)
 
-/* Evaluates @a and @b twice: give it values, not calls with side effects. */
-#define CHECK_EQ(a, b, what) CHECK((a) == (b), "%s: %lld == %lld", what, (long long)(a), (long long)(b))
-#define CHECK_STR(a, b, what) CHECK(strcmp((a), (b)) == 0, "%s: \"%s\" == \"%s\"", what, (a), (b))
+/* Evaluates @a and @b once each (a call in them runs once). Both are held in the type that
+ * (a) == (b) compares in (the usual arithmetic conversions: the type of (a) + (b)), so the
+ * comparison means what it would written out, and -Wsign-compare sees two values of one type
+ * where it used to see a constant it let pass. Shown as long long. */
+#define CHECK_EQ(a, b, what)                                                                                \
+	do {                                                                                                \
+		__typeof__((a) + (b)) tap_a_ = (a), tap_b_ = (b);                                           \
+		CHECK(tap_a_ == tap_b_, "%s: %lld == %lld", what, (long long)tap_a_, (long long)tap_b_);     \
+	} while (0)
+/* Evaluates @a and @b once each. */
+#define CHECK_STR(a, b, what)                                                                               \
+	do {                                                                                                \
+		const char *tap_sa_ = (a), *tap_sb_ = (b);                                                  \
+		CHECK(strcmp(tap_sa_, tap_sb_) == 0, "%s: \"%s\" == \"%s\"", what, tap_sa_, tap_sb_);       \
+	} while (0)
 
 static inline int tap_done(void)
 {

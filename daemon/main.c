@@ -124,7 +124,7 @@ static int cmd_replay(const char *file, const char *cfg_path)
 	bool engine_ok = false;
 
 	if (cfg_path) {
-		if (config_load(cfg_path, &c, err, sizeof(err)) < 0) {
+		if (config_load(&c, cfg_path, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
@@ -400,7 +400,7 @@ static void daemon_reload(struct daemon *d)
 {
 	struct nfs_config *nc;
 	char err[1024];
-	int r = config_load(d->cfg_path, &nc, err, sizeof(err));
+	int r = config_load(&nc, d->cfg_path, err, sizeof(err));
 
 	if (r < 0) {
 		log_err("reload refused, keeping the running configuration: %s", err);
@@ -1103,7 +1103,7 @@ bad:
 		return 2;
 	}
 
-	r = config_load(d.cfg_path, &d.cfg, err, sizeof(err));
+	r = config_load(&d.cfg, d.cfg_path, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *path = fuzz_file(data, size);
 	size_t plen = strlen(path), len1, len2;
 
-	if (config_load(path, &c, err, sizeof(err)) < 0) {
+	if (config_load(&c, path, err, sizeof(err)) < 0) {
 		if (strncmp(err, path, plen) || err[plen] != ':' || !strchr(err + plen + 1, ':')) {
 			fprintf(stderr, "fuzz: refused without FILE:LINE: \"%s\"\n", err);
 			abort();
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	char *text1 = dump(c, &len1);
-	if (config_load(fuzz_file((const uint8_t *)text1, len1), &again, err, sizeof(err)) < 0) {
+	if (config_load(&again, fuzz_file((const uint8_t *)text1, len1), err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz: the dump of an accepted file is refused: %s\n--- dump:\n%s", err, text1);
 		abort();
 	}

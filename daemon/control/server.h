@@ -10,6 +10,10 @@
 
 struct control;
 
+/* Threads: control_open(), control_start() and control_free() are the owner's (the daemon's
+ * main thread). The requests run on the control thread, one at a time: what they call in the
+ * view (the ban writer, the evidence store, the engine) must be safe from a second thread. */
+
 /* Binds @path (mode 0660; group @gid when not (gid_t)-1, root's otherwise), replacing a stale
  * socket file. @view is copied; the parts it names must outlive the server. Returns 0 or -errno
  * with a reason in @err. Does not start the thread. */
@@ -19,5 +23,6 @@ int control_start(struct control *c);
 /* Stops the thread; the socket file is removed. Accepts NULL. */
 void control_free(struct control *c);
 
-/* Answers one request line; for tests and for the thread. Returns a new JSON object. */
+/* Answers one request line; for tests and for the thread. Returns a new JSON object. Called
+ * by the control thread only, or by a test with the thread not started. */
 json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid);

@@ -397,7 +397,7 @@ static unsigned line_of(const struct parse_state *st, size_t off)
 	return 0;
 }
 
-int config_load(const char *path, struct nfs_config **out, char *err, size_t errlen)
+int config_load(struct nfs_config **out, const char *path, char *err, size_t errlen)
 {
 	struct parse_state st = { .path = path, .err = err, .errlen = errlen };
 	int r;

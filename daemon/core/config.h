@@ -67,9 +67,9 @@ struct nfs_config {
 	uint64_t attribution_max_processes;
 };
 
-/* Loads and validates @path. On success returns 0 and a new config in @out (caller frees with
+/* Loads and validates @path. On success returns 0 and a new config in *@out (caller frees with
  * config_free). On failure returns -errno and writes "FILE:LINE: what is wrong" to @err. */
-int config_load(const char *path, struct nfs_config **out, char *err, size_t errlen);
+int config_load(struct nfs_config **out, const char *path, char *err, size_t errlen);
 /* A config holding every default: returns 0 and it in *@out (caller frees with config_free),
  * or -ENOMEM (-EINVAL and a log line: a built-in default does not parse, a bug). */
 int config_new_default(struct nfs_config **out);

@@ -27,18 +27,23 @@ struct evidence_ctx {
 
 struct evidence;
 
+/* Threads: the daemon's main thread makes, starts, stops and frees it and reconfigures it;
+ * the workers and the ban writer submit events (decide/report.c); the ban hook runs on the evidence thread. */
+
 /* Opens the store in c->evidence_dir. @ring may be NULL (no packets). Returns 0 or -errno
  * with a reason in @err. Borrows @ring and @events: they must outlive evidence_stop(). */
 int evidence_new(struct evidence **out, const struct nfs_config *c, struct pktring *ring, struct event_sink *events,
 		 char *err, size_t errlen);
-/* Called with every ban's token once its record is saved (the ban writer keeps it). */
+/* Called with every ban's token once its record is saved (the ban writer keeps it). @cb runs
+ * on the evidence thread. Call before evidence_start(). */
 void evidence_set_ban_hook(struct evidence *e, void (*cb)(void *data, const struct nfs_addr *addr, const char *token),
 			   void *data);
 int evidence_start(struct evidence *e);
 /* Saves what is queued, then stops the thread. */
 void evidence_stop(struct evidence *e);
 void evidence_free(struct evidence *e); /* accepts NULL */
-/* A reload: the settings copied into records, the size bound, attribution. */
+/* A reload: the settings copied into records, the size bound, attribution. Thread-safe (the
+ * settings change under the saver's lock, the bound under the store's). */
 void evidence_configure(struct evidence *e, const struct nfs_config *c);
 
 /* Takes @ev. With @e NULL (no evidence: replay, or [evidence] dir empty) the event goes to
@@ -51,5 +56,8 @@ struct evidence_stats {
 	uint64_t attrib_lookups, attrib_found, attrib_us; /* process attribution: tries, sockets found, time spent */
 	struct evstore_stats store;
 };
+/* Thread-safe. */
 void evidence_get_stats(struct evidence *e, struct evidence_stats *out);
+/* The store the thread writes to (borrowed: valid until evidence_free()). The store is
+ * thread-safe (evidence/store.h), so the control thread reads records through it. */
 struct evstore *evidence_store(struct evidence *e);

@@ -21,6 +21,10 @@ struct worker_stats {
 
 struct worker;
 
+/* Threads: the daemon's main thread opens, starts, stops and frees the workers (the one that
+ * owns them); worker_queue(), worker_get_stats() and worker_heartbeat() may be called from any
+ * thread at any time between worker_open() and worker_free() (the counters are atomics). */
+
 /* Binds queue @queue with the [queue] settings of @c; its packets are @origin's (the closed-
  * port queues or the inspection queues). Returns 0 and @out, or -errno: -EBUSY when another
  * process holds the queue. Does not start the thread. Borrows @e (shared by every worker: it

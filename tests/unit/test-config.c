@@ -26,7 +26,7 @@ static void golden_dump(const char *conf, const char *dump)
 {
 	struct nfs_config *c = NULL;
 	char err[1024], out[16384] = "";
-	int r = config_load(conf, &c, err, sizeof(err));
+	int r = config_load(&c, conf, err, sizeof(err));
 	CHECK(r == 0, "%s loads (%s)", conf, r ? err : "ok");
 	if (r)
 		return;
@@ -44,7 +44,7 @@ static void golden_dump(const char *conf, const char *dump)
 	close(fd);
 	struct nfs_config *c2 = NULL;
 	char out2[16384] = "";
-	CHECK(config_load(tmp, &c2, err, sizeof(err)) == 0, "dump of %s reloads", conf);
+	CHECK(config_load(&c2, tmp, err, sizeof(err)) == 0, "dump of %s reloads", conf);
 	if (c2) {
 		f = fmemopen(out2, sizeof(out2), "w");
 		config_dump(c2, f);
@@ -71,7 +71,7 @@ int main(void)
 
 	char err[1024];
 	struct nfs_config *c = NULL;
-	CHECK(config_load("/nonexistent/nfsentry.conf", &c, err, sizeof(err)) == -ENOENT &&
+	CHECK(config_load(&c, "/nonexistent/nfsentry.conf", err, sizeof(err)) == -ENOENT &&
 	      !strcmp(err, "/nonexistent/nfsentry.conf:0: cannot open: No such file or directory"), "missing file: %s", err);
 
 	/* [evidence] dir follows [daemon] state_dir unless set; set, even empty, it is kept. */
@@ -89,7 +89,7 @@ int main(void)
 		FILE *f = fopen(evpath, "w");
 		fputs(ev[i].text, f);
 		fclose(f);
-		CHECK(config_load(evpath, &c, err, sizeof(err)) == 0 && !strcmp(c->evidence_dir, ev[i].want),
+		CHECK(config_load(&c, evpath, err, sizeof(err)) == 0 && !strcmp(c->evidence_dir, ev[i].want),
 		      "evidence dir %zu: \"%s\"", i, c ? c->evidence_dir : err);
 		config_free(c);
 		c = NULL;
@@ -114,7 +114,7 @@ int main(void)
 		size_t wl = strlen(want);
 		if (wl && want[wl - 1] == '\n')
 			want[wl - 1] = '\0'; /* the file ends its last line */
-		int r = config_load(de->d_name, &c, err, sizeof(err));
+		int r = config_load(&c, de->d_name, err, sizeof(err));
 		CHECK(r == 0 && !strcmp(c->warnings, want), "%s: %s", de->d_name, r < 0 ? err : c->warnings);
 		if (r == 0)
 			config_free(c);
@@ -139,7 +139,7 @@ int main(void)
 		const char *w = slurp(errpath);
 		snprintf(want, sizeof(want), "%.1000s", w ? w : "(missing .err file)");
 		want[strcspn(want, "\n")] = '\0';
-		int r = config_load(de->d_name, &c, err, sizeof(err));
+		int r = config_load(&c, de->d_name, err, sizeof(err));
 		CHECK(r < 0 && !strcmp(err, want), "%s: %s", de->d_name, r < 0 ? err : "accepted");
 		n++;
 	}

@@ -2,7 +2,7 @@
  *
  * run() starts the daemon in named steps (steps[] below) and stops them in reverse, whether
  * the loop ended or a step failed. Five kinds of thread, each started and stopped one way
- * (core/thread.h; the ban writer has its own until it adopts it):
+ * (core/thread.h):
  *
  *   main             this one: signals (signalfd), SIGHUP reloads, the protect watch's
  *                    descriptors (routes, addresses, resolv_conf) and the timers (watchdog,
@@ -10,7 +10,7 @@
  *                    configuration, every object below, and the protected peers it gives the
  *                    writer and the engine.
  *   worker (each)    one per queue (queue/worker.c): owns its nfnetlink_queue socket; runs the
- *                    engine (decide/engine.c) over each packet; shares the tracker, flow table
+ *                    engine (engine/engine.c) over each packet; shares the tracker, flow table
  *                    and packet rings (sharded, locked), pushes ban requests into the ban queue
  *                    (ban/banq.c) and alerts to the evidence thread; never waits on either.
  *   ban writer       ban/writer.c: owns the ban table, the offence history, its nftables
@@ -20,7 +20,7 @@
  *                    queue; attributes processes, saves records, writes the events, and hands
  *                    each ban's token to the writer (banwriter_set_token()).
  *   control server   control/server.c: owns the control socket and its connections; reads
- *                    the daemon through struct daemon_view (view.h), as the metrics do, and
+ *                    the daemon through struct daemon_view (metrics/view.h), as the metrics do, and
  *                    sends manual bans through the ban queue, waiting for the writer's answer.
  *
  * Stop order (why the steps are in this order): the control server first (its requests wait

@@ -254,45 +254,26 @@ stats:
 	pthread_mutex_unlock(&w->lock);
 }
 
-struct protected_ctx {
-	const struct ban_settings *s;
-	struct nftset_elem e[NFTSET_BATCH_MAX];
-	size_t net[NFTSET_BATCH_MAX]; /* the protected entry inside each */
-	size_t n;
-};
-
-static int protected_cb(const struct ban_entry *e, void *data)
-{
-	struct protected_ctx *c = data;
-	const struct nfs_addr *net = netlist_overlap(&c->s->protect, &e->addr);
-
-	if (!net)
-		return 0;
-	c->e[c->n] = (struct nftset_elem){ .addr = e->addr };
-	c->net[c->n++] = (size_t)(net - c->s->protect.net);
-	return c->n == NFTSET_BATCH_MAX; /* the rest at the next change; more is not a real case */
-}
-
-/* A peer that became protected while banned (a new gateway or resolver that a forged scan had
- * already got banned) would stay cut off until the ban expires: its ban is lifted, and said. */
+/* The planner picks the bans that hold a protected peer now (ban_plan_protected()); they are
+ * lifted here, and said. */
 void banwriter_protected_unban(struct banwriter *w)
 {
-	struct protected_ctx *c = calloc(1, sizeof(*c));
+	struct ban_lift *c = malloc(sizeof(*c)); /* NFTSET_BATCH_MAX elements: off the thread's stack */
+	const struct ban_settings *s = w->cur;
 	int res[NFTSET_BATCH_MAX];
 	char a[NFS_ADDR_STRLEN], nb[NFS_ADDR_STRLEN];
 
 	if (!c)
 		return;
-	c->s = w->cur;
 	pthread_mutex_lock(&w->lock);
-	bantable_foreach(w->bans, protected_cb, c);
+	ban_plan_protected(c, w->bans, s);
 	pthread_mutex_unlock(&w->lock);
 	int r = c->n ? w->be->ops->commit(w->be, BAN_BACKEND_DEL, c->e, c->n, res) : 0;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (size_t i = 0; i < c->n; i++) {
-		const struct nfs_addr *net = &c->s->protect.net[c->net[i]];
-		const char *kind = protect_kind(&c->s->ends, c->net[i]);
+		const struct nfs_addr *net = &s->protect.net[c->net[i]];
+		const char *kind = protect_kind(&s->ends, c->net[i]);
 		nfs_addr_format(&c->e[i].addr, a, sizeof(a));
 		nfs_addr_format(net, nb, sizeof(nb));
 		if (r < 0 || (res[i] < 0 && res[i] != -ENOENT)) {

@@ -108,6 +108,32 @@ enum ban_verdict ban_plan_manual(const struct ban_request *rq, const struct ban_
 	return BAN_VERDICT_BAN;
 }
 
+struct lift_ctx {
+	struct ban_lift *l;
+	const struct ban_settings *s;
+};
+
+static int lift_cb(const struct ban_entry *e, void *data)
+{
+	struct lift_ctx *c = data;
+	struct ban_lift *l = c->l;
+	const struct nfs_addr *net = netlist_overlap(&c->s->protect, &e->addr);
+
+	if (!net)
+		return 0;
+	l->e[l->n] = (struct nftset_elem){ .addr = e->addr };
+	l->net[l->n++] = (size_t)(net - c->s->protect.net);
+	return l->n == NFTSET_BATCH_MAX;
+}
+
+void ban_plan_protected(struct ban_lift *l, struct bantable *bans, const struct ban_settings *s)
+{
+	struct lift_ctx c = { .l = l, .s = s };
+
+	l->n = 0;
+	bantable_foreach(bans, lift_cb, &c);
+}
+
 enum ban_answer ban_plan_answer(int res)
 {
 	switch (res) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ban/banq.h"
+#include "ban/bantable.h"
 #include "ban/offences.h"
 #include "core/netlist.h"
 #include "decide/protect.h"
@@ -85,6 +86,20 @@ void ban_plan_burst(struct ban_plan *p, const struct ban_request *req, size_t n,
  * BAN_VERDICT_ALLOWED or BAN_VERDICT_PROTECTED with the entry's index in @net. */
 enum ban_verdict ban_plan_manual(const struct ban_request *rq, const struct ban_settings *s, struct nftset_elem *e,
 				 size_t *net);
+
+/* The bans to lift because they hold a protected peer now. */
+struct ban_lift {
+	size_t n;
+	struct nftset_elem e[NFTSET_BATCH_MAX]; /* to delete */
+	size_t net[NFTSET_BATCH_MAX];           /* the protected entry inside each: its index in protect */
+};
+
+/* A peer that became protected while banned (a new gateway or resolver that a forged scan had
+ * already got banned) would stay cut off until the ban expires. Fills @l with the bans of
+ * @bans (only read; the caller holds what guards it) that overlap a protected entry of @s, in
+ * the table's order, NFTSET_BATCH_MAX at most: the rest at the next change, more is not a
+ * real case. */
+void ban_plan_protected(struct ban_lift *l, struct bantable *bans, const struct ban_settings *s);
 
 /* The kernel's answer to one element of a committed batch. */
 enum ban_answer {

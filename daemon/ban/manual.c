@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "decide/protect.h"
 
+/* The control server waits on @r (a bounded wait: docs/control.md) and reads it under its
+ * lock: the answer is written and signalled under that lock. */
 static void reply(struct ban_reply *r, int rc, const struct nfs_addr *addr, uint64_t seconds, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
@@ -33,58 +35,41 @@ static void reply(struct ban_reply *r, int rc, const struct nfs_addr *addr, uint
 	pthread_mutex_unlock(&r->lock);
 }
 
-struct find_ctx {
-	const struct nfs_addr *host;
-	struct ban_entry found;
-	bool ok;
-};
-
-static int find_cb(const struct ban_entry *e, void *data)
+/* An unban: the element the planner picks (ban_plan_unban()) is deleted; the ban table follows
+ * at the writer's next turn, as it does for a ban deleted with nft. */
+static void manual_unban(struct banwriter *w, struct ban_request *rq)
 {
-	struct find_ctx *c = data;
-	if (nfs_addr_equal(&e->addr, c->host) || nfs_addr_in(&e->addr, c->host)) {
-		c->found = *e;
-		c->ok = true;
-		return 1;
+	struct nftset_elem e;
+	char a[NFS_ADDR_STRLEN];
+	int res, r;
+
+	ban_plan_unban(rq, w->bans, w->cur, &e);
+	r = w->be->ops->commit(w->be, BAN_BACKEND_DEL, &e, 1, &res);
+	nfs_addr_format(&e.addr, a, sizeof(a));
+	if (r < 0 || res < 0) {
+		int err = r < 0 ? r : res;
+		reply(rq->reply, err, &e.addr, 0, "%s", err == -ENOENT ? "not banned" : strerror(-err));
+		return;
 	}
-	return 0;
+	log_notice("unbanned %s (by hand: uid %u, through the control socket)", a, (unsigned)rq->by_uid);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	report_unban(w->events, &now, &e.addr, "manual");
+	banwriter_sync_soon(w); /* the table follows */
+	reply(rq->reply, 0, &e.addr, 0, "unbanned");
 }
 
-/* A ban or unban asked for on the control socket: one transaction, answered at once. The
- * same rules as for automatic bans: allowlisted and protected addresses are refused, and in
- * a full set the automatic ban that expires soonest gives way. */
-void banwriter_manual_handle(struct banwriter *w, struct ban_request *rq)
+/* A ban: the same rules as for automatic bans (ban_plan_manual()): allowlisted and protected
+ * addresses are refused, and in a full set the automatic ban that expires soonest gives way.
+ * Its offence is 1 and nothing escalates it: the operator chose its length. */
+static void manual_ban(struct banwriter *w, struct ban_request *rq)
 {
 	struct ban_settings *s = w->cur;
-	struct nftset_elem e = { .addr = rq->host };
+	struct nftset_elem e;
 	char a[NFS_ADDR_STRLEN], nb[NFS_ADDR_STRLEN];
 	size_t net;
 	int res, r;
 
-	if (rq->op == BAN_OP_MANUAL_UNBAN) {
-		struct find_ctx f = { .host = &rq->host };
-		bantable_foreach(w->bans, find_cb, &f);
-		if (f.ok) {
-			e.addr = f.found.addr;
-			e.net = f.found.det == DET_DSCAN;
-		}
-		else if (e.addr.family == AF_INET6 && e.addr.plen == 128)
-			e.addr = nfs_addr_prefix(&e.addr, (unsigned)s->ipv6_prefix);
-		r = w->be->ops->commit(w->be, BAN_BACKEND_DEL, &e, 1, &res);
-		nfs_addr_format(&e.addr, a, sizeof(a));
-		if (r < 0 || res < 0) {
-			int err = r < 0 ? r : res;
-			reply(rq->reply, err, &e.addr, 0, "%s", err == -ENOENT ? "not banned" : strerror(-err));
-			return;
-		}
-		log_notice("unbanned %s (by hand: uid %u, through the control socket)", a, (unsigned)rq->by_uid);
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		report_unban(w->events, &now, &e.addr, "manual");
-		banwriter_sync_soon(w); /* the table follows */
-		reply(rq->reply, 0, &e.addr, 0, "unbanned");
-		return;
-	}
 	switch (ban_plan_manual(rq, s, &e, &net)) {
 	case BAN_VERDICT_ALLOWED:
 		reply(rq->reply, -EPERM, &e.addr, 0, "allowlisted (%s)", nfs_addr_format(&s->allow.net[net], nb, sizeof(nb)));
@@ -123,4 +108,12 @@ void banwriter_manual_handle(struct banwriter *w, struct ban_request *rq)
 	struct report_dest to = banwriter_ban_dest(w, &e.addr);
 	report_ban(&to, &now, &e.addr, "manual", secs, 1, -1);
 	reply(rq->reply, 0, &e.addr, secs, "banned");
+}
+
+void banwriter_manual_handle(struct banwriter *w, struct ban_request *rq)
+{
+	if (rq->op == BAN_OP_MANUAL_UNBAN)
+		manual_unban(w, rq);
+	else
+		manual_ban(w, rq);
 }

@@ -108,6 +108,39 @@ enum ban_verdict ban_plan_manual(const struct ban_request *rq, const struct ban_
 	return BAN_VERDICT_BAN;
 }
 
+struct find_ctx {
+	const struct nfs_addr *host;
+	struct ban_entry found;
+	bool ok;
+};
+
+/* The ban is the host itself, or a prefix that holds it. */
+static int find_cb(const struct ban_entry *e, void *data)
+{
+	struct find_ctx *c = data;
+	if (nfs_addr_equal(&e->addr, c->host) || nfs_addr_in(&e->addr, c->host)) {
+		c->found = *e;
+		c->ok = true;
+		return 1;
+	}
+	return 0;
+}
+
+void ban_plan_unban(const struct ban_request *rq, struct bantable *bans, const struct ban_settings *s,
+		    struct nftset_elem *e)
+{
+	struct find_ctx f = { .host = &rq->host };
+
+	*e = (struct nftset_elem){ .addr = rq->host };
+	bantable_foreach(bans, find_cb, &f);
+	if (f.ok) {
+		e->addr = f.found.addr;
+		e->net = f.found.det == DET_DSCAN;
+	}
+	else if (e->addr.family == AF_INET6 && e->addr.plen == 128)
+		e->addr = nfs_addr_prefix(&e->addr, (unsigned)s->ipv6_prefix);
+}
+
 struct lift_ctx {
 	struct ban_lift *l;
 	const struct ban_settings *s;

@@ -101,6 +101,13 @@ struct ban_lift {
  * real case. */
 void ban_plan_protected(struct ban_lift *l, struct bantable *bans, const struct ban_settings *s);
 
+/* Plans an unban asked for on the control socket: fills @e with the ban the writer knows that
+ * is @rq->host or holds it (its IPv6 prefix, a distributed scan's prefix: then in its bannet
+ * set), the first in @bans' order (only read; the caller holds what guards it); else with
+ * @rq->host itself, an IPv6 host widened to [ban] ipv6_prefix as a ban by hand of it was. */
+void ban_plan_unban(const struct ban_request *rq, struct bantable *bans, const struct ban_settings *s,
+		    struct nftset_elem *e);
+
 /* The kernel's answer to one element of a committed batch. */
 enum ban_answer {
 	BAN_ANSWER_ADDED = 0,

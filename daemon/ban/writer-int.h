@@ -75,41 +75,44 @@ struct banwriter {
 	struct nfs_thread thread;
 	bool stopped; /* the thread ran and was stopped: banwriter_finish() saves */
 
-	/* thread, from here on */
-	struct offences *offences;
-	bool bans_dirty;
-	int64_t bans_saved_ms, bans_synced_ms; /* clock_mono_ms(), as every interval below */
+	/* thread, from here on; the file named beside each group changes it (the files of the
+	 * thread call each other, one at a time, so the rest may read it) */
+	struct offences *offences; /* recorded by apply.c and sync.c, saved by writer.c */
+	bool bans_dirty;           /* set by whoever changes @bans, cleared when writer.c saves */
+	int64_t bans_saved_ms, bans_synced_ms; /* writer.c, sync.c; clock_mono_ms(), as every interval below */
 	/* The offence history changed since it was last written. It is saved like the ban table,
 	 * at most every BANS_SAVE_MS: rewriting and fsyncing up to max_history lines after every
 	 * batch stalled the writer in a storm until the ban queue overflowed (docs/benchmarks.md,
 	 * "Ban path"). */
 	bool offences_dirty;
 	int64_t offences_saved_ms;
+	/* writer.c pops a burst into @req; apply.c plans and applies it */
 	struct ban_request req[NFTSET_BATCH_MAX];
 	struct ban_plan plan;                 /* of the burst being handled */
 	struct ban_active act[NFTSET_BATCH_MAX]; /* what the ruleset saw of its sources */
 	/* Requests of failed batches, tried again together at retry_due_ms; the backoff doubles
-	 * with each failed round. again: the round being tried. */
+	 * with each failed round. again: the round being tried. writer.c. */
 	struct ban_request retry[NFTSET_BATCH_MAX], again[NFTSET_BATCH_MAX];
 	size_t nretry;
 	unsigned retry_round;
 	int64_t retry_due_ms;
 	bool final; /* stopping: a failed batch is given up, not kept */
-	/* The table we fill (its kernel handle), and whether we saw it gone. */
+	/* The table we fill (its kernel handle), and whether we saw it gone. sync.c; a batch that
+	 * found no set marks it gone too (writer.c). */
 	uint64_t table_handle;
 	bool table_gone;
 	int64_t table_checked_ms;
-	/* Bans a full set refused since the last line about it. */
+	/* Bans a full set refused since the last line about it: counted by apply.c, said by full.c. */
 	uint64_t full_refused;
 	int64_t full_logged_ms;
 	struct nfs_addr full_last;
 	const char *full_set, *displaced_set; /* the sets those were in (static names) */
 	/* Bans that gave way to new ones in a full set since the last line about it, and the last
-	 * of them: which ban left, how long it had to run, and which came in. */
+	 * of them: which ban left, how long it had to run, and which came in. full.c. */
 	uint64_t displaced;
 	int64_t displaced_logged_ms, displaced_left_ms;
 	struct nfs_addr displaced_out, displaced_in;
-	struct ban_active_asker asker; /* the questions about active peers of one burst */
+	struct ban_active_asker asker; /* the questions about active peers of one burst: apply.c */
 };
 
 /* apply.c */

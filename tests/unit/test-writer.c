@@ -163,6 +163,30 @@ static void test_plan(void)
 	CHECK(l->n == 2 && nfs_addr_equal(&l->e[0].addr, &p64) && l->net[0] == 1 && nfs_addr_equal(&l->e[1].addr, &p53) &&
 	      l->net[1] == 0,
 	      "the /64 holding a protected host and the protected host itself, with their entries");
+	/* An unban by hand: the ban that is or holds the host, in its set; else the host, widened
+	 * (to /56 here, so that a /64 found is told from a /64 made up). */
+	struct ban_request unban = { .op = BAN_OP_MANUAL_UNBAN, .host = A("2001:db8:5::1") };
+	struct nfs_addr d24 = A("203.0.115.0/24"), h128 = A("2001:db8:8::9");
+	bantable_put(bans, &(struct ban_entry){ .addr = d24, .det = DET_DSCAN });
+	bantable_put(bans, &(struct ban_entry){ .addr = h128, .det = DET_SCAN });
+	s.ipv6_prefix = 56;
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &p64) && !e.net, "an unban of a host: its /64's ban");
+	unban.host = A("203.0.115.7");
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &d24) && e.net, "an unban of a host in a distributed scan's prefix: in bannet4");
+	unban.host = A("2001:db8:7::1");
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(e.addr.family == AF_INET6 && e.addr.plen == 56 && !e.net,
+	      "an unban of an IPv6 host not known: widened to [ban] ipv6_prefix");
+	unban.host = h128;
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &h128), "an unban of an IPv6 host banned alone (narrowed): the host");
+	s.ipv6_prefix = 64;
+	unban.host = A("203.0.113.77");
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &unban.host) && !e.net, "an unban of an IPv4 host not known: the host");
+
 	s.protect.n = 0;
 	ban_plan_protected(l, bans, &s);
 	CHECK_EQ(l->n, 0, "no protected peers: nothing lifted");

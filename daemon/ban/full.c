@@ -51,50 +51,26 @@ void banwriter_displace_report(struct banwriter *w, int64_t now)
 	w->displaced_logged_ms = now;
 }
 
-struct soonest_ctx {
-	const struct nftset_elem *in;
-	struct ban_entry found;
-	bool ok;
-};
-
-/* The ban of @in's set that expires soonest. Bans made by hand (through the control socket,
- * or with nft and adopted) are the operator's and never give way. */
-static int soonest_cb(const struct ban_entry *e, void *data)
-{
-	struct soonest_ctx *c = data;
-
-	/* Only a ban of the same set makes room: ban4/ban6 hold sources, bannet4/bannet6 prefixes. */
-	if (e->addr.family != c->in->addr.family || (e->det == DET_DSCAN) != c->in->net || e->det == DET_MANUAL ||
-	    nfs_addr_equal(&e->addr, &c->in->addr))
-		return 0;
-	if (!c->ok || e->until_ms < c->found.until_ms) {
-		c->found = *e;
-		c->ok = true;
-	}
-	return 0;
-}
-
-/* The set of @in is full (the kernel said ENFILE): the ban that expires soonest gives way to
- * @in, in one transaction. A set filled with bans of forged sources thus cannot keep the next
- * real scanner out, and the long bans of repeat offenders are the last to go (docs/security.md,
- * "Item 10"). Returns 0 when @in is in the set, or the -errno of the last try (-ENFILE: no
- * ban could give way). */
+/* The set of @in is full (the kernel said ENFILE): the ban that expires soonest (the planner's
+ * pick: ban_plan_displaced()) gives way to @in, in one transaction. A set filled with bans of
+ * forged sources thus cannot keep the next real scanner out, and the long bans of repeat
+ * offenders are the last to go (docs/security.md, "Item 10"). Returns 0 when @in is in the
+ * set, or the -errno of the last try (-ENFILE: no ban could give way). */
 int banwriter_full_displace(struct banwriter *w, const struct nftset_elem *in, struct banwriter_stats *d)
 {
 	int r = -ENFILE;
 
 	for (int tries = 0; tries < DISPLACE_TRIES; tries++) {
-		struct soonest_ctx c = { .in = in };
+		struct ban_entry out;
 		int res[2] = { 0, 0 };
 
-		bantable_foreach(w->bans, soonest_cb, &c);
-		if (!c.ok)
+		if (!ban_plan_displaced(w->bans, in, &out))
 			return -ENFILE;
-		r = w->be->ops->swap(w->be, &(struct nftset_elem){ .addr = c.found.addr, .net = c.found.det == DET_DSCAN },
-				     in, res);
+		struct nftset_elem gone = { .addr = out.addr, .net = out.det == DET_DSCAN };
+		r = w->be->ops->swap(w->be, &gone, in, res);
 		if (r == -ENOENT && res[0] == -ENOENT) { /* already gone from the kernel: not a ban */
 			pthread_mutex_lock(&w->lock);
-			bantable_del(w->bans, &c.found.addr);
+			bantable_del(w->bans, &out.addr);
 			pthread_mutex_unlock(&w->lock);
 			r = -ENFILE;
 			continue;
@@ -105,16 +81,16 @@ int banwriter_full_displace(struct banwriter *w, const struct nftset_elem *in, s
 		struct timespec t;
 		clock_gettime(CLOCK_REALTIME, &t);
 		pthread_mutex_lock(&w->lock);
-		bantable_del(w->bans, &c.found.addr);
+		bantable_del(w->bans, &out.addr);
 		pthread_mutex_unlock(&w->lock);
 		w->bans_dirty = true;
 		d->displaced++;
 		w->displaced++;
-		w->displaced_out = c.found.addr;
+		w->displaced_out = out.addr;
 		w->displaced_in = in->addr;
 		w->displaced_set = nftset_elem_set(in);
-		w->displaced_left_ms = c.found.until_ms - clock_wall_ms();
-		report_unban(w->events, &t, &c.found.addr, "displaced");
+		w->displaced_left_ms = out.until_ms - clock_wall_ms();
+		report_unban(w->events, &t, &out.addr, "displaced");
 		banwriter_displace_report(w, now);
 		return 0;
 	}

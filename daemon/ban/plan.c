@@ -167,6 +167,37 @@ void ban_plan_protected(struct ban_lift *l, struct bantable *bans, const struct 
 	bantable_foreach(bans, lift_cb, &c);
 }
 
+struct soonest_ctx {
+	const struct nftset_elem *in;
+	struct ban_entry found;
+	bool ok;
+};
+
+static int soonest_cb(const struct ban_entry *e, void *data)
+{
+	struct soonest_ctx *c = data;
+
+	/* Only a ban of the same set makes room: ban4/ban6 hold sources, bannet4/bannet6 prefixes. */
+	if (e->addr.family != c->in->addr.family || (e->det == DET_DSCAN) != c->in->net || e->det == DET_MANUAL ||
+	    nfs_addr_equal(&e->addr, &c->in->addr))
+		return 0;
+	if (!c->ok || e->until_ms < c->found.until_ms) {
+		c->found = *e;
+		c->ok = true;
+	}
+	return 0;
+}
+
+bool ban_plan_displaced(struct bantable *bans, const struct nftset_elem *in, struct ban_entry *out)
+{
+	struct soonest_ctx c = { .in = in };
+
+	bantable_foreach(bans, soonest_cb, &c);
+	if (c.ok)
+		*out = c.found;
+	return c.ok;
+}
+
 enum ban_answer ban_plan_answer(int res)
 {
 	switch (res) {

@@ -1,7 +1,8 @@
 /* plan.h - the ban writer's decisions, kept pure: ban requests, the ban settings, what the
- * ruleset saw of their sources and the offence history in; set elements to commit, skips and
- * outcomes out. No I/O, no locks, no clock (the time is passed in), no logging: the writer
- * thread (ban/writer.c) logs and reports each outcome once, where it applies it. */
+ * ruleset saw of their sources, the offence history and the ban table in; set elements to
+ * commit or delete, skips and outcomes out. No I/O, no locks, no clock (the time is passed
+ * in), no logging: the writer thread logs and reports each outcome once, where it applies it
+ * (ban/apply.c, ban/manual.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -107,6 +108,13 @@ void ban_plan_protected(struct ban_lift *l, struct bantable *bans, const struct 
  * @rq->host itself, an IPv6 host widened to [ban] ipv6_prefix as a ban by hand of it was. */
 void ban_plan_unban(const struct ban_request *rq, struct bantable *bans, const struct ban_settings *s,
 		    struct nftset_elem *e);
+
+/* The set of @in is full: which ban of @bans (only read) gives way to it. The one of @in's set
+ * that expires soonest: a set filled with bans of forged sources then cannot keep the next real
+ * scanner out, and the long bans of repeat offenders go last. Bans made by hand (through the
+ * control socket, or with nft and adopted) are the operator's and never give way. Returns
+ * true and the ban in @out, or false when none can. */
+bool ban_plan_displaced(struct bantable *bans, const struct nftset_elem *in, struct ban_entry *out);
 
 /* The kernel's answer to one element of a committed batch. */
 enum ban_answer {

@@ -202,6 +202,34 @@ static void test_plan(void)
 	bantable_free(bans);
 	free(l);
 
+	/* A full set: the automatic ban of the same set that expires soonest gives way. */
+	struct bantable *full = NULL;
+	struct ban_entry out = { 0 };
+	struct nfs_addr s1 = A("203.0.113.1"), s2 = A("203.0.113.2"), s3 = A("203.0.113.3"), n24 = A("203.0.113.0/24"),
+			v6 = A("2001:db8:9::/64"), me = A("203.0.113.100");
+	bantable_new(&full, 16, key);
+	if (!full) {
+		CHECK(0, "planner: allocations");
+		return;
+	}
+	bantable_put(full, &(struct ban_entry){ .addr = s1, .det = DET_SCAN, .until_ms = 5000 });
+	bantable_put(full, &(struct ban_entry){ .addr = s2, .det = DET_SCAN, .until_ms = 3000 });
+	bantable_put(full, &(struct ban_entry){ .addr = s3, .det = DET_MANUAL, .until_ms = 1000 });
+	bantable_put(full, &(struct ban_entry){ .addr = n24, .det = DET_DSCAN, .until_ms = 500 });
+	bantable_put(full, &(struct ban_entry){ .addr = v6, .det = DET_SCAN, .until_ms = 100 });
+	bantable_put(full, &(struct ban_entry){ .addr = me, .det = DET_SCAN, .until_ms = 50 });
+	struct nftset_elem in = { .addr = me };
+	CHECK(ban_plan_displaced(full, &in, &out) && nfs_addr_equal(&out.addr, &s2),
+	      "a full ban4: its automatic ban that ends soonest gives way (not one made by hand, nor another set's)");
+	in = (struct nftset_elem){ .addr = A("203.0.116.0/24"), .net = true };
+	CHECK(ban_plan_displaced(full, &in, &out) && nfs_addr_equal(&out.addr, &n24),
+	      "a full bannet4: a distributed scan's ban gives way");
+	bantable_clear(full);
+	bantable_put(full, &(struct ban_entry){ .addr = s3, .det = DET_MANUAL, .until_ms = 1000 });
+	in = (struct nftset_elem){ .addr = me };
+	CHECK(!ban_plan_displaced(full, &in, &out), "only bans made by hand: none gives way");
+	bantable_free(full);
+
 	CHECK(ban_plan_answer(0) == BAN_ANSWER_ADDED && ban_plan_answer(-EEXIST) == BAN_ANSWER_ALREADY &&
 	      ban_plan_answer(-ENOENT) == BAN_ANSWER_NO_SET && ban_plan_answer(-ENFILE) == BAN_ANSWER_FULL &&
 	      ban_plan_answer(-EINVAL) == BAN_ANSWER_REFUSED,

@@ -18,6 +18,8 @@
 #include "decide/protect.h"
 #include "detect/trkcounts.h"
 
+/* A scan ban's reason in its log line: what the tracker counted, so that the line alone tells
+ * why (the same words as the scan's event). */
 static void describe(const struct trk_report *rep, char *buf, size_t len)
 {
 	size_t o = (size_t)snprintf(buf, len, "%u closed ports in %us (", rep->ports, rep->last_seen - rep->first_seen);

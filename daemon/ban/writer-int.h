@@ -3,6 +3,7 @@
  *   writer.c   the thread: the ban queue, settings, tokens, retries, timers, start and stop;
  *   apply.c    what follows from the planner's decisions (ban/plan.h) for a burst: the commit,
  *              logs, events, offences, the ban table and the stats;
+ *   settings.c the ban settings other threads hand to the thread;
  *   manual.c   bans and unbans asked for on the control socket;
  *   full.c     a full set: the ban that expires soonest gives way, and the reports about it;
  *   sync.c     the ban table follows the kernel: restore at start, the periodic re-read, and
@@ -150,6 +151,16 @@ int banwriter_kernel_sync(struct banwriter *w, struct bantable *saved, unsigned 
 void banwriter_sync_soon(struct banwriter *w);
 /* At most every TABLE_CHECK_MS: notices table inet nfsentry gone, and back (its bans put back). */
 void banwriter_table_check(struct banwriter *w, int64_t now);
+
+/* settings.c */
+
+/* A copy of what the writer needs of @c, with @protect and @ends (NULL: none), or NULL when
+ * out of memory (the caller logs what it keeps instead). Free with free(). */
+struct ban_settings *banwriter_settings_new(const struct nfs_config *c, const struct netlist *protect,
+					    const struct protect_ends *ends);
+/* The thread's side: takes the settings handed over since its last turn. Returns true when
+ * they changed (then the bans of peers protected since are lifted). */
+bool banwriter_settings_take(struct banwriter *w);
 
 /* writer.c */
 

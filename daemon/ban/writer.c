@@ -1,8 +1,8 @@
-/* writer.c - see writer.h. The thread: the ban queue, the settings handed over by other
- * threads, evidence tokens, retries of failed batches, the timers (re-read the sets, save the
- * ban table and the offence history), start and stop. What it does with a burst is in apply.c,
- * requests by hand in manual.c, full sets in full.c, the kernel table in sync.c (the map:
- * writer-int.h). Bans are kernel set elements with a timeout; the kernel expires them, so the
+/* writer.c - see writer.h. The thread: the ban queue, evidence tokens, retries of failed
+ * batches, the timers (re-read the sets, save the ban table and the offence history), start and
+ * stop. What it does with a burst is in apply.c, requests by hand in manual.c, full sets in
+ * full.c, the kernel table in sync.c, the settings other threads hand over in settings.c (the
+ * map: writer-int.h). Bans are kernel set elements with a timeout; the kernel expires them, so the
  * writer never has to remember to unban. */
 #include "ban/writer-int.h"
 
@@ -16,7 +16,6 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/netlist.h"
 
 /* A batch that failed as a whole (table inet nfsentry or its sets gone, or the netlink
  * conversation broken) is tried again after 1, 2, 4, 8 and 16 s; a request is given up after
@@ -29,27 +28,6 @@
 
 const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1] = { 100, 250, 500, 1000, 2500,
 									      5000, 10000, 50000, 250000 };
-
-static struct ban_settings *settings_from(const struct nfs_config *c, const struct netlist *protect,
-				      const struct protect_ends *ends)
-{
-	struct ban_settings *s = malloc(sizeof(*s));
-	if (!s)
-		return NULL;
-	s->duration = c->duration;
-	s->max_duration = c->max_duration;
-	s->forget = c->forget;
-	s->ipv6_prefix = c->ipv6_prefix;
-	s->active_peers = c->active_peers;
-	s->factor = c->factor;
-	s->allow = c->allow;
-	if (protect)
-		s->protect = *protect;
-	else
-		s->protect.n = 0;
-	s->ends = ends ? *ends : (struct protect_ends){ s->protect.n, s->protect.n };
-	return s;
-}
 
 int banwriter_new(struct banwriter **out, const struct nfs_config *c, struct banq *q, struct event_sink *events,
 		  const uint8_t key16[16])
@@ -99,7 +77,7 @@ int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, st
 	/* Every timer due at once, as it was on the wall clock: the monotonic one may be young. */
 	w->bans_saved_ms = w->bans_synced_ms = w->offences_saved_ms = w->table_checked_ms =
 		clock_mono_ms() - BANS_SYNC_MS;
-	w->cur = settings_from(c, NULL, NULL);
+	w->cur = banwriter_settings_new(c, NULL, NULL);
 	offences_new(&w->offences, (uint32_t)c->max_history, key16);
 	bantable_new(&w->bans, w->max_bans, key16);
 	bantable_new(&w->tokens, w->max_bans, key16);
@@ -196,6 +174,9 @@ static void retry_run(struct banwriter *w, bool final)
 		w->retry_round = 0;
 }
 
+/* The timers of each turn (@final: all due now, at the end): the table check, the reports of
+ * full sets, the minute's re-read of the sets, and the saves. They run after each burst and
+ * at least once a second (banq_pop()'s wait), so a storm delays none of them. */
 static void keep_bans(struct banwriter *w, bool final)
 {
 	int64_t now = clock_mono_ms();
@@ -286,15 +267,7 @@ static void *writer_main(void *arg)
 			wait_ms = d <= 0 ? 0 : d < wait_ms ? (int)d : wait_ms;
 		}
 		n = banq_pop(w->q, w->req, NFTSET_BATCH_MAX, wait_ms);
-		pthread_mutex_lock(&w->lock);
-		bool changed = w->next != NULL;
-		if (w->next) {
-			free(w->cur);
-			w->cur = w->next;
-			w->next = NULL;
-		}
-		pthread_mutex_unlock(&w->lock);
-		if (changed)
+		if (banwriter_settings_take(w))
 			banwriter_protected_unban(w);
 		if (n > 0)
 			banwriter_burst_handle(w, w->req, n);
@@ -319,46 +292,6 @@ int banwriter_start(struct banwriter *w)
 		return r;
 	pthread_mutex_lock(&w->lock);
 	w->started = true;
-	pthread_mutex_unlock(&w->lock);
-	return 0;
-}
-
-/* Hands @s to the thread (taken before its next request), or applies it now before the start. */
-static void settings_swap(struct banwriter *w, struct ban_settings *s)
-{
-	free(w->next);
-	w->next = s;
-	if (!w->started) { /* not running yet: apply now */
-		free(w->cur);
-		w->cur = s;
-		w->next = NULL;
-	}
-}
-
-void banwriter_reconfigure(struct banwriter *w, const struct nfs_config *c, const struct netlist *protect,
-			   const struct protect_ends *ends)
-{
-	struct ban_settings *s = settings_from(c, protect, ends);
-	if (!s) {
-		log_err("ban writer: out of memory; keeping the previous ban settings");
-		return;
-	}
-	pthread_mutex_lock(&w->lock);
-	settings_swap(w, s);
-	pthread_mutex_unlock(&w->lock);
-}
-
-int banwriter_set_protected(struct banwriter *w, const struct netlist *protect, const struct protect_ends *ends)
-{
-	struct ban_settings *s = malloc(sizeof(*s));
-
-	if (!s)
-		return -ENOMEM;
-	pthread_mutex_lock(&w->lock);
-	*s = w->next ? *w->next : *w->cur;
-	s->protect = *protect;
-	s->ends = *ends;
-	settings_swap(w, s);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
@@ -409,33 +342,6 @@ void banwriter_list(struct banwriter *w, int (*cb)(const struct ban_entry *e, vo
 	pthread_mutex_lock(&w->lock);
 	bantable_foreach(w->bans, cb, data);
 	pthread_mutex_unlock(&w->lock);
-}
-
-int banwriter_allow(struct banwriter *w, const struct nfs_addr *net)
-{
-	struct ban_settings *s = malloc(sizeof(*s));
-	int r;
-
-	if (!s)
-		return -ENOMEM;
-	/* Settings are never changed in place: a new copy goes to the thread, which takes it
-	 * before its next request (cur and next only change under this lock). */
-	pthread_mutex_lock(&w->lock);
-	*s = w->next ? *w->next : *w->cur;
-	r = netlist_add(&s->allow, net);
-	if (r == 0) {
-		free(w->next);
-		w->next = s;
-		if (!w->started) {
-			free(w->cur);
-			w->cur = s;
-			w->next = NULL;
-		}
-	} else {
-		free(s);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return r;
 }
 
 void banwriter_get_stats(struct banwriter *w, struct banwriter_stats *out)

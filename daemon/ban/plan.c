@@ -108,6 +108,96 @@ enum ban_verdict ban_plan_manual(const struct ban_request *rq, const struct ban_
 	return BAN_VERDICT_BAN;
 }
 
+struct find_ctx {
+	const struct nfs_addr *host;
+	struct ban_entry found;
+	bool ok;
+};
+
+/* The ban is the host itself, or a prefix that holds it. */
+static int find_cb(const struct ban_entry *e, void *data)
+{
+	struct find_ctx *c = data;
+	if (nfs_addr_equal(&e->addr, c->host) || nfs_addr_in(&e->addr, c->host)) {
+		c->found = *e;
+		c->ok = true;
+		return 1;
+	}
+	return 0;
+}
+
+void ban_plan_unban(const struct ban_request *rq, struct bantable *bans, const struct ban_settings *s,
+		    struct nftset_elem *e)
+{
+	struct find_ctx f = { .host = &rq->host };
+
+	*e = (struct nftset_elem){ .addr = rq->host };
+	bantable_foreach(bans, find_cb, &f);
+	if (f.ok) {
+		e->addr = f.found.addr;
+		e->net = f.found.det == DET_DSCAN;
+	}
+	else if (e->addr.family == AF_INET6 && e->addr.plen == 128)
+		e->addr = nfs_addr_prefix(&e->addr, (unsigned)s->ipv6_prefix);
+}
+
+struct lift_ctx {
+	struct ban_lift *l;
+	const struct ban_settings *s;
+};
+
+static int lift_cb(const struct ban_entry *e, void *data)
+{
+	struct lift_ctx *c = data;
+	struct ban_lift *l = c->l;
+	const struct nfs_addr *net = netlist_overlap(&c->s->protect, &e->addr);
+
+	if (!net)
+		return 0;
+	l->e[l->n] = (struct nftset_elem){ .addr = e->addr };
+	l->net[l->n++] = (size_t)(net - c->s->protect.net);
+	return l->n == NFTSET_BATCH_MAX;
+}
+
+void ban_plan_protected(struct ban_lift *l, struct bantable *bans, const struct ban_settings *s)
+{
+	struct lift_ctx c = { .l = l, .s = s };
+
+	l->n = 0;
+	bantable_foreach(bans, lift_cb, &c);
+}
+
+struct soonest_ctx {
+	const struct nftset_elem *in;
+	struct ban_entry found;
+	bool ok;
+};
+
+static int soonest_cb(const struct ban_entry *e, void *data)
+{
+	struct soonest_ctx *c = data;
+
+	/* Only a ban of the same set makes room: ban4/ban6 hold sources, bannet4/bannet6 prefixes. */
+	if (e->addr.family != c->in->addr.family || (e->det == DET_DSCAN) != c->in->net || e->det == DET_MANUAL ||
+	    nfs_addr_equal(&e->addr, &c->in->addr))
+		return 0;
+	if (!c->ok || e->until_ms < c->found.until_ms) {
+		c->found = *e;
+		c->ok = true;
+	}
+	return 0;
+}
+
+bool ban_plan_displaced(struct bantable *bans, const struct nftset_elem *in, struct ban_entry *out)
+{
+	struct soonest_ctx c = { .in = in };
+
+	bantable_foreach(bans, soonest_cb, &c);
+	if (c.ok)
+		*out = c.found;
+	return c.ok;
+}
+
 enum ban_answer ban_plan_answer(int res)
 {
 	switch (res) {

@@ -1,7 +1,8 @@
 /* plan.h - the ban writer's decisions, kept pure: ban requests, the ban settings, what the
- * ruleset saw of their sources and the offence history in; set elements to commit, skips and
- * outcomes out. No I/O, no locks, no clock (the time is passed in), no logging: the writer
- * thread (ban/writer.c) logs and reports each outcome once, where it applies it. */
+ * ruleset saw of their sources, the offence history and the ban table in; set elements to
+ * commit or delete, skips and outcomes out. No I/O, no locks, no clock (the time is passed
+ * in), no logging: the writer thread logs and reports each outcome once, where it applies it
+ * (ban/apply.c, ban/manual.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "ban/banq.h"
+#include "ban/bantable.h"
 #include "ban/offences.h"
 #include "core/netlist.h"
 #include "decide/protect.h"
@@ -85,6 +87,34 @@ void ban_plan_burst(struct ban_plan *p, const struct ban_request *req, size_t n,
  * BAN_VERDICT_ALLOWED or BAN_VERDICT_PROTECTED with the entry's index in @net. */
 enum ban_verdict ban_plan_manual(const struct ban_request *rq, const struct ban_settings *s, struct nftset_elem *e,
 				 size_t *net);
+
+/* The bans to lift because they hold a protected peer now. */
+struct ban_lift {
+	size_t n;
+	struct nftset_elem e[NFTSET_BATCH_MAX]; /* to delete */
+	size_t net[NFTSET_BATCH_MAX];           /* the protected entry inside each: its index in protect */
+};
+
+/* A peer that became protected while banned (a new gateway or resolver that a forged scan had
+ * already got banned) would stay cut off until the ban expires. Fills @l with the bans of
+ * @bans (only read; the caller holds what guards it) that overlap a protected entry of @s, in
+ * the table's order, NFTSET_BATCH_MAX at most: the rest at the next change, more is not a
+ * real case. */
+void ban_plan_protected(struct ban_lift *l, struct bantable *bans, const struct ban_settings *s);
+
+/* Plans an unban asked for on the control socket: fills @e with the ban the writer knows that
+ * is @rq->host or holds it (its IPv6 prefix, a distributed scan's prefix: then in its bannet
+ * set), the first in @bans' order (only read; the caller holds what guards it); else with
+ * @rq->host itself, an IPv6 host widened to [ban] ipv6_prefix as a ban by hand of it was. */
+void ban_plan_unban(const struct ban_request *rq, struct bantable *bans, const struct ban_settings *s,
+		    struct nftset_elem *e);
+
+/* The set of @in is full: which ban of @bans (only read) gives way to it. The one of @in's set
+ * that expires soonest: a set filled with bans of forged sources then cannot keep the next real
+ * scanner out, and the long bans of repeat offenders go last. Bans made by hand (through the
+ * control socket, or with nft and adopted) are the operator's and never give way. Returns
+ * true and the ban in @out, or false when none can. */
+bool ban_plan_displaced(struct bantable *bans, const struct nftset_elem *in, struct ban_entry *out);
 
 /* The kernel's answer to one element of a committed batch. */
 enum ban_answer {

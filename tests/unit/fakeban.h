@@ -1,6 +1,7 @@
 /* fakeban.h - a ban backend (ban/backend.h) in memory, for the unit tests: one list holds the
  * elements of every ban set, the active peers' sets are empty, and the test can make the next
- * commits fail as a whole or have one element refused. Its calls come from the writer thread
+ * commits fail as a whole, have one element refused, make the sets full at a size of its own,
+ * or take table inet nfsentry away and load it again (a new handle, empty sets). Its calls come from the writer thread
  * while the test reads it: every field is under @lock. */
 #pragma once
 
@@ -25,6 +26,8 @@ struct fakeban {
 	int fail_err;
 	struct nfs_addr refuse;  /* an element refused with refuse_err (family 0: none) */
 	int refuse_err;
+	size_t cap;              /* the sets are full with this many elements (0: FAKEBAN_MAX) */
+	uint64_t handle;         /* table inet nfsentry's handle (0: no such table) */
 	/* what happened */
 	unsigned commits, failed_commits;
 };
@@ -51,7 +54,7 @@ static int fakeban_one(struct fakeban *f, enum ban_backend_verb verb, const stru
 		return f->refuse_err;
 	if (i >= 0)
 		return -EEXIST;
-	if (f->n == FAKEBAN_MAX)
+	if (f->n == (f->cap ? f->cap : FAKEBAN_MAX))
 		return -ENFILE;
 	f->set[f->n] = *e;
 	if (!f->set[f->n].expires_ms)
@@ -130,8 +133,14 @@ static int fakeban_ages(struct ban_backend *b, const char *set,
 
 static int fakeban_table_handle(struct ban_backend *b, uint64_t *handle)
 {
-	(void)b;
-	*handle = 1;
+	struct fakeban *f = (struct fakeban *)b;
+
+	pthread_mutex_lock(&f->lock);
+	uint64_t h = f->handle;
+	pthread_mutex_unlock(&f->lock);
+	if (!h)
+		return -ENOENT;
+	*handle = h;
 	return 0;
 }
 
@@ -158,6 +167,7 @@ static inline struct fakeban *fakeban_new(void)
 	if (!f)
 		return NULL;
 	f->b.ops = &fakeban_ops;
+	f->handle = 1;
 	pthread_mutex_init(&f->lock, NULL);
 	return f;
 }
@@ -181,4 +191,28 @@ static inline size_t fakeban_size(struct fakeban *f)
 	size_t n = f->n;
 	pthread_mutex_unlock(&f->lock);
 	return n;
+}
+
+/* Table inet nfsentry loaded again with handle @handle (0: deleted): its sets start empty. */
+static inline void fakeban_reload(struct fakeban *f, uint64_t handle)
+{
+	pthread_mutex_lock(&f->lock);
+	f->n = 0;
+	f->handle = handle;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Copies the element of @addr in the sets to @out. Returns false when there is none. */
+static inline bool fakeban_get(struct fakeban *f, const struct nfs_addr *addr, struct nftset_elem *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->n; i++)
+		if (nfs_addr_equal(&f->set[i].addr, addr)) {
+			*out = f->set[i];
+			found = true;
+		}
+	pthread_mutex_unlock(&f->lock);
+	return found;
 }

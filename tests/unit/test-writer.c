@@ -2,11 +2,14 @@
  * the real writer thread with a fake backend (fakeban.h) in place of the nft sets: elements
  * committed, allowlisted and protected addresses skipped, IPv6 prefixes narrowed, repeat
  * offences escalated, a failed batch retried, the kernel refusing part of a batch, bans and
- * unbans by hand, and the ban table saved once the thread has stopped. Waits are bounded
- * polls of the writer's counters, never timed assertions. */
+ * unbans by hand, the ban of a peer protected since lifted, and the ban table saved once the
+ * thread has stopped; then restore at start (bans adopted from the sets, saved ones put back),
+ * a full set making room, and a reloaded table getting its bans back. Waits are bounded polls
+ * of the writer's counters or the fake's sets, never timed assertions. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include "ban/offences.h"
 #include "ban/plan.h"
 #include "ban/writer.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/detector.h"
 #include "fakeban.h"
@@ -137,6 +141,94 @@ static void test_plan(void)
 	CHECK(ban_plan_manual(&man, &s, &e, &net) == BAN_VERDICT_ALLOWED && net == 0, "a manual ban: allowlisted");
 	man.host = A("198.51.100.53");
 	CHECK(ban_plan_manual(&man, &s, &e, &net) == BAN_VERDICT_PROTECTED && net == 0, "a manual ban: protected");
+
+	/* Bans that hold a peer protected since: picked to be lifted, in the table's order, each
+	 * with its protected entry; the rest stay. */
+	struct bantable *bans = NULL;
+	struct ban_lift *l = calloc(1, sizeof(*l));
+	bantable_new(&bans, 2 * NFTSET_BATCH_MAX, key);
+	if (!bans || !l) {
+		CHECK(0, "planner: allocations");
+		return;
+	}
+	s.protect.net[s.protect.n++] = A("2001:db8:5::1");
+	s.ends = (struct protect_ends){ 0, 2 };
+	bantable_put(bans, &(struct ban_entry){ .addr = A("203.0.113.9"), .det = DET_SCAN });
+	bantable_put(bans, &(struct ban_entry){ .addr = A("2001:db8:5::/64"), .det = DET_SCAN });
+	bantable_put(bans, &(struct ban_entry){ .addr = A("198.51.100.53"), .det = DET_MANUAL });
+	bantable_put(bans, &(struct ban_entry){ .addr = A("2001:db8:6::/64"), .det = DET_SCAN });
+	ban_plan_protected(l, bans, &s);
+	CHECK_EQ(l->n, 2, "two bans hold protected peers");
+	struct nfs_addr p64 = A("2001:db8:5::/64"), p53 = A("198.51.100.53");
+	CHECK(l->n == 2 && nfs_addr_equal(&l->e[0].addr, &p64) && l->net[0] == 1 && nfs_addr_equal(&l->e[1].addr, &p53) &&
+	      l->net[1] == 0,
+	      "the /64 holding a protected host and the protected host itself, with their entries");
+	/* An unban by hand: the ban that is or holds the host, in its set; else the host, widened
+	 * (to /56 here, so that a /64 found is told from a /64 made up). */
+	struct ban_request unban = { .op = BAN_OP_MANUAL_UNBAN, .host = A("2001:db8:5::1") };
+	struct nfs_addr d24 = A("203.0.115.0/24"), h128 = A("2001:db8:8::9");
+	bantable_put(bans, &(struct ban_entry){ .addr = d24, .det = DET_DSCAN });
+	bantable_put(bans, &(struct ban_entry){ .addr = h128, .det = DET_SCAN });
+	s.ipv6_prefix = 56;
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &p64) && !e.net, "an unban of a host: its /64's ban");
+	unban.host = A("203.0.115.7");
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &d24) && e.net, "an unban of a host in a distributed scan's prefix: in bannet4");
+	unban.host = A("2001:db8:7::1");
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(e.addr.family == AF_INET6 && e.addr.plen == 56 && !e.net,
+	      "an unban of an IPv6 host not known: widened to [ban] ipv6_prefix");
+	unban.host = h128;
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &h128), "an unban of an IPv6 host banned alone (narrowed): the host");
+	s.ipv6_prefix = 64;
+	unban.host = A("203.0.113.77");
+	ban_plan_unban(&unban, bans, &s, &e);
+	CHECK(nfs_addr_equal(&e.addr, &unban.host) && !e.net, "an unban of an IPv4 host not known: the host");
+
+	s.protect.n = 0;
+	ban_plan_protected(l, bans, &s);
+	CHECK_EQ(l->n, 0, "no protected peers: nothing lifted");
+	s.protect.net[s.protect.n++] = A("10.0.0.0/8");
+	for (unsigned i = 0; i < NFTSET_BATCH_MAX + 10; i++) {
+		struct ban_entry b = { .addr = A("10.0.0.1"), .det = DET_SCAN };
+		b.addr.a[2] = (uint8_t)(i >> 8);
+		b.addr.a[3] = (uint8_t)i;
+		bantable_put(bans, &b);
+	}
+	ban_plan_protected(l, bans, &s);
+	CHECK_EQ(l->n, NFTSET_BATCH_MAX, "one batch at most: the rest at the next change");
+	bantable_free(bans);
+	free(l);
+
+	/* A full set: the automatic ban of the same set that expires soonest gives way. */
+	struct bantable *full = NULL;
+	struct ban_entry out = { 0 };
+	struct nfs_addr s1 = A("203.0.113.1"), s2 = A("203.0.113.2"), s3 = A("203.0.113.3"), n24 = A("203.0.113.0/24"),
+			v6 = A("2001:db8:9::/64"), me = A("203.0.113.100");
+	bantable_new(&full, 16, key);
+	if (!full) {
+		CHECK(0, "planner: allocations");
+		return;
+	}
+	bantable_put(full, &(struct ban_entry){ .addr = s1, .det = DET_SCAN, .until_ms = 5000 });
+	bantable_put(full, &(struct ban_entry){ .addr = s2, .det = DET_SCAN, .until_ms = 3000 });
+	bantable_put(full, &(struct ban_entry){ .addr = s3, .det = DET_MANUAL, .until_ms = 1000 });
+	bantable_put(full, &(struct ban_entry){ .addr = n24, .det = DET_DSCAN, .until_ms = 500 });
+	bantable_put(full, &(struct ban_entry){ .addr = v6, .det = DET_SCAN, .until_ms = 100 });
+	bantable_put(full, &(struct ban_entry){ .addr = me, .det = DET_SCAN, .until_ms = 50 });
+	struct nftset_elem in = { .addr = me };
+	CHECK(ban_plan_displaced(full, &in, &out) && nfs_addr_equal(&out.addr, &s2),
+	      "a full ban4: its automatic ban that ends soonest gives way (not one made by hand, nor another set's)");
+	in = (struct nftset_elem){ .addr = A("203.0.116.0/24"), .net = true };
+	CHECK(ban_plan_displaced(full, &in, &out) && nfs_addr_equal(&out.addr, &n24),
+	      "a full bannet4: a distributed scan's ban gives way");
+	bantable_clear(full);
+	bantable_put(full, &(struct ban_entry){ .addr = s3, .det = DET_MANUAL, .until_ms = 1000 });
+	in = (struct nftset_elem){ .addr = me };
+	CHECK(!ban_plan_displaced(full, &in, &out), "only bans made by hand: none gives way");
+	bantable_free(full);
 
 	CHECK(ban_plan_answer(0) == BAN_ANSWER_ADDED && ban_plan_answer(-EEXIST) == BAN_ANSWER_ALREADY &&
 	      ban_plan_answer(-ENOENT) == BAN_ANSWER_NO_SET && ban_plan_answer(-ENFILE) == BAN_ANSWER_FULL &&
@@ -294,6 +386,21 @@ static void test_thread(void)
 	CHECK_EQ(rc, -ENOENT, "unbanned twice");
 	CHECK_STR(msg, "not banned", "its answer");
 
+	/* A banned address that becomes protected (a new resolver a forged scan had got banned):
+	 * the thread lifts its ban, and a scan from it is refused from then on. */
+	struct netlist protect2 = { .n = 2, .net = { A("198.51.100.53"), A("203.0.113.4") } };
+	struct nfs_addr newly = A("203.0.113.4");
+	rc = banwriter_set_protected(w, &protect2, &(struct protect_ends){ 0, 2 });
+	CHECK_EQ(rc, 0, "new protected peers handed over");
+	for (int i = 0; i < 20000 && fakeban_timeout(f, &newly); i++)
+		usleep(1000);
+	CHECK(!fakeban_timeout(f, &newly), "the ban of a newly protected peer lifted");
+	rq[0] = scan("203.0.113.4", "203.0.113.4");
+	banq_push(q, &rq[0]);
+	WAIT_FOR(w, st, st.not_banned_protected >= 2);
+	CHECK_EQ(st.not_banned_protected, 2, "a scan from it refused: protected");
+	CHECK(!fakeban_timeout(f, &newly), "and not banned again");
+
 	/* Escalation through the thread: the first ban lifted by hand, the scanner comes back. */
 	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "203.0.113.1", 0, msg, sizeof(msg));
 	CHECK_EQ(rc, 0, "a scanner unbanned by hand");
@@ -330,10 +437,134 @@ static void test_thread(void)
 	config_free(c);
 }
 
+static int list_cb(const struct ban_entry *e, void *data)
+{
+	bantable_put(data, e);
+	return 0;
+}
+
+static const char tok1[] = "1111111111111111111111111111111111111111111111111111111111111111";
+static const char tok2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+
+/* Restore at start through the fake backend: the bans in the sets are adopted (the saved table
+ * tells what the kernel does not keep: detector, offence, token), the saved bans the kernel
+ * lost go back with their time left, one about to end does not. Then, with the thread
+ * running: in a full set the automatic ban that ends soonest gives way, and table inet
+ * nfsentry loaded again (a new handle, empty sets) gets its bans back. */
+static void test_restore(void)
+{
+	struct nfs_config *c = NULL;
+	struct banq *q = NULL;
+	struct fakeban *f = fakeban_new();
+	struct event_sink *events = NULL;
+	struct banwriter *w = NULL;
+	struct bantable *saved = NULL, *listed = NULL;
+	struct banwriter_stats st;
+	struct banwriter_restored r;
+	struct nftset_elem el;
+	char dir[] = "/tmp/test-writer-XXXXXX", path[PATH_MAX + 16], cmd[PATH_MAX + 16];
+	const int64_t now = clock_wall_ms();
+	struct nfs_addr lost = A("203.0.113.20"), ending = A("203.0.113.21"), kept = A("203.0.113.22"),
+			by_nft = A("203.0.113.23"), newcomer = A("203.0.113.24");
+	const struct ban_entry *e;
+	int rc;
+
+	config_new_default(&c);
+	banq_new(&q, 64);
+	bantable_new(&saved, 64, key);
+	bantable_new(&listed, 64, key);
+	if (!c || !q || !f || !saved || !listed || !mkdtemp(dir) || event_sink_open(&events, "/dev/null", NULL) < 0) {
+		CHECK(0, "restore: set up");
+		return;
+	}
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", dir);
+	c->duration = 60;
+	c->allow.n = 0;
+
+	/* state_dir/bans as the last run left it, 10 s ago (so the ban about to end is in it). */
+	struct ban_entry b = { .addr = lost, .offence = 2, .timeout_s = 120, .until_ms = now + 100000, .det = DET_SCAN };
+	memcpy(b.token, tok1, sizeof(tok1));
+	bantable_put(saved, &b);
+	b = (struct ban_entry){ .addr = ending, .offence = 1, .timeout_s = 60, .until_ms = now + 500, .det = DET_SCAN };
+	bantable_put(saved, &b);
+	b = (struct ban_entry){ .addr = kept, .offence = 3, .timeout_s = 240, .until_ms = now + 30000, .det = DET_SCAN };
+	memcpy(b.token, tok2, sizeof(tok2));
+	bantable_put(saved, &b);
+	snprintf(path, sizeof(path), "%s/bans", dir);
+	rc = bantable_save(saved, path, now - 10000);
+	CHECK_EQ(rc, 3, "state_dir/bans written");
+	/* The sets after the restart: one ban outlived it, one was added with nft, without a timeout. */
+	f->set[f->n++] = (struct nftset_elem){ .addr = kept, .timeout_ms = 240000, .expires_ms = 30000 };
+	f->set[f->n++] = (struct nftset_elem){ .addr = by_nft };
+
+	rc = banwriter_new_backend(&w, c, q, events, key, &f->b);
+	CHECK(rc == 0 && w, "a writer with a fake backend");
+	if (!w)
+		return;
+	rc = banwriter_restore(w, &r);
+	CHECK_EQ(rc, 0, "restored");
+	CHECK(r.in_kernel4 == 2 && r.in_kernel6 == 0, "the two bans in the sets adopted (%u, %u)", r.in_kernel4,
+	      r.in_kernel6);
+	CHECK_EQ(r.restored, 1, "the saved ban the kernel lost put back");
+	CHECK_EQ(r.expired, 1, "the one about to end not put back");
+	CHECK_EQ(r.failed, 0, "none failed");
+	CHECK(fakeban_get(f, &lost, &el) && el.timeout_ms == 120000 && el.expires_ms > 0 && el.expires_ms <= 100000,
+	      "put back with its length and the time it had left");
+	CHECK(!fakeban_timeout(f, &ending), "the ban about to end is not in the sets");
+	banwriter_list(w, list_cb, listed);
+	e = bantable_get(listed, &kept);
+	CHECK(e && e->det == DET_SCAN && e->offence == 3 && !strcmp(e->token, tok2),
+	      "a ban that outlived the restart keeps its detector, offence and token (saved table)");
+	e = bantable_get(listed, &by_nft);
+	CHECK(e && e->det == DET_MANUAL && e->offence == 1, "a ban added with nft is adopted as made by hand");
+	e = bantable_get(listed, &lost);
+	CHECK(e && e->offence == 2 && !strcmp(e->token, tok1), "the ban put back keeps its offence and token");
+	banwriter_get_stats(w, &st);
+	CHECK(st.restored == 1 && st.active == 3, "counted: %llu restored, %llu active", (unsigned long long)st.restored,
+	      (unsigned long long)st.active);
+
+	/* A full set: the automatic ban that ends soonest gives way; the one made by hand never. */
+	rc = banwriter_start(w);
+	CHECK_EQ(rc, 0, "the thread starts");
+	pthread_mutex_lock(&f->lock);
+	f->cap = f->n;
+	pthread_mutex_unlock(&f->lock);
+	struct ban_request rq = scan("203.0.113.24", "203.0.113.24");
+	banq_push(q, &rq);
+	WAIT_FOR(w, st, st.added + st.refused_by_kernel >= 1);
+	CHECK(st.added == 1 && st.displaced == 1, "the new ban made room (%llu added, %llu displaced)",
+	      (unsigned long long)st.added, (unsigned long long)st.displaced);
+	CHECK(fakeban_timeout(f, &newcomer) && !fakeban_timeout(f, &kept),
+	      "the new ban in the set, in place of the one that ended soonest");
+	CHECK(fakeban_timeout(f, &lost) && fakeban_timeout(f, &by_nft), "the others stay");
+
+	/* Table inet nfsentry loaded again: empty sets under a new handle; the bans go back in. */
+	pthread_mutex_lock(&f->lock);
+	f->cap = 0;
+	pthread_mutex_unlock(&f->lock);
+	fakeban_reload(f, 2);
+	WAIT_FOR(w, st, st.restored >= 4);
+	CHECK_EQ(st.restored, 4, "the three bans of the reloaded table put back");
+	CHECK(fakeban_timeout(f, &newcomer) && fakeban_timeout(f, &lost) && fakeban_timeout(f, &by_nft) &&
+	      fakeban_size(f) == 3,
+	      "the sets hold them again");
+
+	banwriter_free(w);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+	fakeban_free(&f->b);
+	bantable_free(saved);
+	bantable_free(listed);
+	event_sink_close(events);
+	banq_free(q);
+	config_free(c);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERR);
 	test_plan();
 	test_thread();
+	test_restore();
 	return tap_done();
 }

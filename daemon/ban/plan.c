@@ -154,7 +154,7 @@ static int lift_cb(const struct ban_entry *e, void *data)
 
 	if (!net)
 		return 0;
-	l->e[l->n] = (struct nftset_elem){ .addr = e->addr };
+	l->e[l->n] = (struct nftset_elem){ .addr = e->addr, .net = e->det == DET_DSCAN }; /* bannet4/6 */
 	l->net[l->n++] = (size_t)(net - c->s->protect.net);
 	return l->n == NFTSET_BATCH_MAX;
 }

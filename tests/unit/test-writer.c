@@ -199,6 +199,16 @@ static void test_plan(void)
 	}
 	ban_plan_protected(l, bans, &s);
 	CHECK_EQ(l->n, NFTSET_BATCH_MAX, "one batch at most: the rest at the next change");
+	/* A distributed scan's prefix lives in bannet4/bannet6: its delete must go there, or the
+	 * kernel answers ENOENT, read as "expired meanwhile", and the ban stays. */
+	bantable_clear(bans);
+	s.protect.n = 0;
+	s.protect.net[s.protect.n++] = A("192.0.2.53");
+	bantable_put(bans, &(struct ban_entry){ .addr = A("192.0.2.0/24"), .det = DET_DSCAN });
+	bantable_put(bans, &(struct ban_entry){ .addr = A("192.0.2.53"), .det = DET_SCAN });
+	ban_plan_protected(l, bans, &s);
+	CHECK(l->n == 2 && l->e[0].net != l->e[1].net && (l->e[0].addr.plen == 24) == l->e[0].net,
+	      "a distributed scan's prefix holding a protected peer is lifted from bannet4, the host from ban4");
 	bantable_free(bans);
 	free(l);
 

@@ -20,6 +20,7 @@
 #include "metrics/metrics.h"
 #include "queue/worker.h"
 #include "fakenl.h"
+#include "enginefix.h"
 #include "nfqmsg.h"
 #include "tap.h"
 #include "tcp4.h"
@@ -115,25 +116,21 @@ static void check_structure(const char *text)
 int main(void)
 {
 	char dir[] = "/tmp/nfsentry-metrics-XXXXXX", path[128], link_path[128], buf[4096];
-	struct nfs_config *cfg = NULL;
-	struct tracker *t = NULL;
-	struct flowtab *flows = NULL;
-	struct banq *q = NULL;
-	(void)config_new_default(&cfg);
-	(void)tracker_new(&t, 1024, key);
-	(void)flowtab_new(&flows, 1024, key);
-	(void)banq_new(&q, 64);
-	struct event_sink *events = NULL;
+	struct enginefix fx;
 	struct worker *w = NULL;
-	struct engine e;
 	uint8_t pkt[64];
 	int sp[2];
 
 	log_set_level(LOG_LVL_ERR);
-	CHECK(cfg && t && flows && q && mkdtemp(dir) && event_sink_open(&events, "/dev/null", NULL) == 0 &&
-	      engine_init(&e, t, flows, q, events, cfg) == 0, "an engine, a folder");
+	CHECK(mkdtemp(dir) && enginefix_open(&fx, key), "an engine, a folder");
 	if (tap_failed)
 		return tap_done();
+	struct nfs_config *cfg = fx.cfg;
+	struct tracker *t = fx.t;
+	struct flowtab *flows = fx.flows;
+	struct banq *q = fx.q;
+	struct event_sink *events = fx.events;
+	struct engine *e = &fx.e;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", dir);
 	struct banwriter *bw = NULL;
 	(void)banwriter_new(&bw, cfg, q, events, key);
@@ -141,7 +138,7 @@ int main(void)
 
 	/* A worker that verdicts PACKETS closed-port SYNs. */
 	fakenl_kernel = ack_kernel;
-	int r = worker_open(&w, &e, QNUM, ORIGIN_CLOSED_PORT, cfg);
+	int r = worker_open(&w, e, QNUM, ORIGIN_CLOSED_PORT, cfg);
 	CHECK(r == 0 && w && fakenl_last_fd >= 0 && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) == 0 &&
 	      dup2(sp[0], fakenl_last_fd) == fakenl_last_fd && worker_start(w) == 0,
 	      "a worker on queue %d, reading a socketpair", QNUM);
@@ -157,11 +154,11 @@ int main(void)
 	size_t got = fakenl_wait_sent(PACKETS, 10);
 	worker_stop(w); /* joined: its counters are final */
 	CHECK_EQ(got, PACKETS, "the worker verdicted every packet");
-	atomic_store(&e.detections[DET_SCAN], 3);
+	atomic_store(&e->detections[DET_SCAN], 3);
 
 	struct worker *ws[] = { w };
 	struct daemon_view src = { .workers = ws, .nworkers = 1, .writer = bw, .tracker = t, .flows = flows,
-				   .engine = &e, .events = events, .started = time(NULL) - 12 };
+				   .engine = e, .events = events, .started = time(NULL) - 12 };
 	snprintf(path, sizeof(path), "%s/nfsentry.prom", dir);
 	snprintf(link_path, sizeof(link_path), "%s/old.prom", dir);
 
@@ -266,12 +263,7 @@ int main(void)
 	worker_free(w);
 	close(sp[1]);
 	banwriter_free(bw);
-	engine_deinit(&e);
-	event_sink_close(events);
-	banq_free(q);
-	flowtab_free(flows);
-	tracker_free(t);
-	config_free(cfg);
+	enginefix_close(&fx);
 	fakenl_reset();
 	snprintf(buf, sizeof(buf), "rm -rf %s", dir);
 	CHECK(system(buf) == 0, "cleanup");

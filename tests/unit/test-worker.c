@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "queue/worker.h"
 #include "fakenl.h"
+#include "enginefix.h"
 #include "nfqmsg.h"
 #include "tap.h"
 #include "tcp4.h"
@@ -119,39 +120,31 @@ static void check_config(const struct nlmsghdr *h, const struct nfs_config *cfg)
 
 int main(void)
 {
-	struct nfs_config *cfg = NULL;
-	struct tracker *t = NULL;
-	struct flowtab *flows = NULL;
-	struct banq *q = NULL;
-	(void)config_new_default(&cfg);
-	(void)tracker_new(&t, 1024, key);
-	(void)flowtab_new(&flows, 1024, key);
-	(void)banq_new(&q, 64);
-	struct event_sink *events = NULL;
+	struct enginefix fx;
 	struct worker *w = NULL;
 	struct worker_stats st;
-	struct engine e;
 	uint8_t pkt[64];
 	char buf[4096];
 	int sp[2], r;
 
 	log_set_level(LOG_LVL_ERR);
-	CHECK(cfg && t && flows && q && event_sink_open(&events, "/dev/null", NULL) == 0 &&
-	      engine_init(&e, t, flows, q, events, cfg) == 0, "an engine to hand packets to");
+	CHECK(enginefix_open(&fx, key), "an engine to hand packets to");
 	if (tap_failed)
 		return tap_done();
+	struct nfs_config *cfg = fx.cfg;
+	struct engine *e = &fx.e;
 	fakenl_kernel = queue_kernel;
 
 	/* The kernel refuses: another process holds the queue. */
 	config_error = -EBUSY;
-	r = worker_open(&w, &e, QNUM, ORIGIN_CLOSED_PORT, cfg);
+	r = worker_open(&w, e, QNUM, ORIGIN_CLOSED_PORT, cfg);
 	CHECK(r == -EBUSY && !w, "the kernel's -EBUSY is worker_open's answer (%d)", r);
 
 	/* The kernel acks, with a packet delivered before the ack: it gets its verdict. */
 	fakenl_reset();
 	config_error = 0;
 	packet_before_ack = true;
-	r = worker_open(&w, &e, QNUM, ORIGIN_CLOSED_PORT, cfg);
+	r = worker_open(&w, e, QNUM, ORIGIN_CLOSED_PORT, cfg);
 	packet_before_ack = false;
 	CHECK(r == 0 && w && worker_queue(w) == QNUM, "worker_open: %d", r);
 	if (!w)
@@ -184,7 +177,7 @@ int main(void)
 	/* [scan] verdict = accept: a packet carrying the ruleset's tag has it cleared; an
 	 * administrator's mark is left alone. Two messages in one datagram. */
 	cfg->verdict_accept = true;
-	engine_configure(&e, cfg);
+	engine_configure(e, cfg);
 	fakenl_reset();
 	/* The mark as NFQA_MARK gives it: the tag's bytes 0x4e, kind, port in the kernel's order. */
 	uint32_t tag = ntohl(((uint32_t)MARKTAG_MAGIC << 24) | ((uint32_t)MARKTAG_TCP_SYN << 16) | 2);
@@ -246,12 +239,7 @@ int main(void)
 
 	worker_free(w);
 	close(sp[1]);
-	engine_deinit(&e);
-	event_sink_close(events);
-	banq_free(q);
-	flowtab_free(flows);
-	tracker_free(t);
-	config_free(cfg);
+	enginefix_close(&fx);
 	fakenl_reset();
 	return tap_done();
 }

@@ -66,6 +66,9 @@
 #include "queue/worker.h"
 
 #define BANQ_CAPACITY 4096
+/* Ban events kept for watchers of the control socket (nfsentry-crowdsec): one that falls
+ * further behind is told how many it lost and reads the ban list again (ban/feed.h). */
+#define BAN_FEED_CAPACITY 4096
 #define STALL_S 10 /* a worker silent this long stops the watchdog pings */
 #define METRICS_EVERY_S 5
 #define STATS_EVERY_MS (3600 * 1000) /* the counters in the log, hourly */
@@ -290,6 +293,7 @@ struct daemon {
 	struct tracker *prefixes; /* distributed scans: sources added up per prefix */
 	struct flowtab *flows;
 	struct banq *banq;
+	struct ban_feed *feed; /* bans and unbans as they happen, for the control socket's watch */
 	struct banwriter *writer;
 	struct pktring *ring;       /* recent packets, for evidence records; NULL: none */
 	struct evidence *evidence;  /* NULL: [evidence] dir empty or unusable */
@@ -584,7 +588,7 @@ static int tables_start(struct daemon *d)
 	tracker_new(&d->prefixes, PREFIXES_OF(d->cfg->max_sources), d->key);
 	flowtab_new(&d->flows, (uint32_t)d->cfg->max_flows, d->key);
 	banq_new(&d->banq, BANQ_CAPACITY);
-	if (!d->tracker || !d->prefixes || !d->flows || !d->banq) {
+	if (!d->tracker || !d->prefixes || !d->flows || !d->banq || ban_feed_new(&d->feed, BAN_FEED_CAPACITY) < 0) {
 		log_err("out of memory");
 		return -1;
 	}
@@ -594,6 +598,8 @@ static int tables_start(struct daemon *d)
 static void tables_stop(struct daemon *d)
 {
 	banq_free(d->banq);
+	ban_feed_free(d->feed);
+	d->feed = NULL;
 	flowtab_free(d->flows);
 	tracker_free(d->tracker);
 	tracker_free(d->prefixes);
@@ -720,7 +726,7 @@ static int view_start(struct daemon *d)
 {
 	d->view = (struct daemon_view){
 		.workers = d->workers, .nworkers = d->nworkers, .nclosed = d->cfg->queues, .writer = d->writer,
-		.banq = d->banq, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
+		.banq = d->banq, .feed = d->feed, .tracker = d->tracker, .flows = d->flows, .engine = &d->engine,
 		.evidence = d->evidence, .ring = d->ring, .events = d->events, .started = time(NULL),
 	};
 	return 0;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "ban/banq.h"
+#include "ban/feed.h"
 #include "ban/writer.h"
 #include "engine/engine.h"
 #include "detect/flow.h"
@@ -28,6 +29,7 @@ struct daemon_view {
 	size_t nclosed;             /* workers[0..nclosed-1] serve closed-port queues */
 	struct banwriter *writer;
 	struct banq *banq;          /* the control server's manual bans go through it */
+	struct ban_feed *feed;      /* bans and unbans as they happen: the control socket's watch */
 	struct tracker *tracker;
 	struct flowtab *flows;
 	struct engine *engine;

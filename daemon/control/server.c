@@ -25,6 +25,7 @@
 #include "core/detector.h"
 #include "core/log.h"
 #include "core/thread.h"
+#include "core/utf8.h"
 #include "detect/trkcounts.h"
 #include "evidence/store.h"
 #include "metrics/metrics.h"
@@ -92,6 +93,14 @@ static json_t *fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* The message may quote the request (jansson's error text, a command's name cut at 40
+	 * bytes): bytes that are not well-formed UTF-8 become '?', or json_pack() would refuse the
+	 * string and the client would get no answer at all (found by fuzz-control, issue 12). */
+	for (size_t i = 0, n = strlen(msg), l; i < n; i += l)
+		if (!(l = utf8_len((const uint8_t *)msg + i, n - i))) {
+			msg[i] = '?';
+			l = 1;
+		}
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 

@@ -61,6 +61,13 @@ int main(void)
 	CHECK_STR(ask("{\"command\":7}", 0, 0), "\"command\" missing", "a command that is not a string");
 	CHECK_STR(ask("{}", 0, 0), "\"command\" missing", "no command");
 	CHECK_STR(ask("[]", 0, 0), "not a JSON object: wrong type", "not an object");
+	/* Answers that quote the request stay JSON: the request's bytes that are not UTF-8 are
+	 * replaced, or there was no answer at all (fuzz-control's crash-804e928a, issue 12). */
+	CHECK_STR(ask("{\"comman\\\325\257\"allow\",\"x\":1}", 0, 0),
+		  "not a JSON object: invalid escape near '\"comman\\?'", "an invalid escape before a non-ASCII byte");
+	CHECK_STR(ask("{\"command\":\"012345678901234567890123456789012345678\304\200\"}", 0, 0),
+		  "unknown command \"012345678901234567890123456789012345678?\"",
+		  "a name cut at 40 bytes inside a UTF-8 sequence");
 
 	control_free(c);
 	rmdir(dir);

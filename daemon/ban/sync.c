@@ -114,6 +114,45 @@ int banwriter_fleet_sync(struct banwriter *w)
 	return 0;
 }
 
+struct prune_ctx {
+	int64_t now;
+	size_t n, cap;
+	struct nfs_addr *gone;
+};
+
+static int prune_cb(const struct ban_entry *e, void *data)
+{
+	struct prune_ctx *p = data;
+
+	if (e->until_ms > p->now)
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		struct nfs_addr *g = realloc(p->gone, cap * sizeof(*g));
+		if (!g)
+			return 1; /* the rest at the next prune */
+		p->gone = g;
+		p->cap = cap;
+	}
+	p->gone[p->n++] = e->addr;
+	return 0;
+}
+
+void banwriter_fleet_prune(struct banwriter *w)
+{
+	struct prune_ctx p = { .now = clock_wall_ms() };
+
+	bantable_foreach(w->fleet, prune_cb, &p); /* the thread's table: read without the lock */
+	if (p.n == 0)
+		return;
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < p.n; i++)
+		bantable_del(w->fleet, &p.gone[i]); /* not during the walk: a delete would end it */
+	w->stats.fleet_active = bantable_size(w->fleet);
+	pthread_mutex_unlock(&w->lock);
+	free(p.gone);
+}
+
 /* The sets are re-read at the writer's next turn, not a minute later. */
 void banwriter_sync_soon(struct banwriter *w)
 {

@@ -8,7 +8,10 @@
  *   fleet-apply STATE_DIR bench HOSTS RANGES
  *     bans HOSTS IPv4 addresses (10.0.0.0/8) and RANGES /24s (100.64.0.0/10) in requests of
  *     1000 decisions, as the bridge sends them, and prints the seconds until the last request
- *     was answered (the kernel had them all) and the count of each outcome. */
+ *     was answered (the kernel had them all) and the count of each outcome;
+ *   fleet-apply STATE_DIR reread
+ *     prints how long the writer's start took to read the fleet's sets back (the same re-read
+ *     as its minute's sync: the writer thread's pause with that many fleet bans). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,11 +124,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	banwriter_reconfigure(w, c, &protect, &ends);
+	int64_t t0 = clock_mono_ns();
 	if (banwriter_restore(w, &rs) < 0 || banwriter_start(w) < 0) {
 		fprintf(stderr, "cannot start the ban writer\n");
 		return 1;
 	}
-	if (!strcmp(argv[2], "bench"))
+	if (!strcmp(argv[2], "reread")) {
+		printf("%u fleet bans read back from the kernel in %.3f s\n", rs.fleet, (double)(clock_mono_ns() - t0) / 1e9);
+		rc = 0;
+	} else if (!strcmp(argv[2], "bench"))
 		rc = argc == 5 ? bench(w, (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4])) : 2;
 	else
 		rc = decisions(w, argc - 2, argv + 2);

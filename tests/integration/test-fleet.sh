@@ -83,4 +83,8 @@ echo "$out"
 grep -qx "banned 100000" <<<"$out" || fail "not all 100,000 were banned"
 n4=$(set_count fleet4) n4net=$(set_count fleetnet4)
 [ "$n4" = 95000 ] && [ "$n4net" = 5000 ] || fail "the kernel holds $n4 addresses and $n4net ranges, not 95000 and 5000"
+echo "# $APPLY STATE reread"
+out=$(apply reread) || fail "fleet-apply reread: $out"
+echo "$out"
+grep -q "^100000 fleet bans read back" <<<"$out" || fail "the writer's start did not adopt the 100,000 fleet bans: $out"
 pass

@@ -27,8 +27,17 @@ for obj in json.load(sys.stdin)["nftables"]:
 set_count() { set_elems "$1" | wc -l; }
 
 setup_netns
-load_ruleset
 listen_tcp 8080
+
+step "a ruleset from before the fleet's sets: decisions refused and said, local bans unaffected"
+ruleset_without 'fleet(4|6|net4|net6)' "$TMPD/old.nft"
+load_ruleset "$TMPD/old.nft"
+out=$(apply ban 203.0.113.9 60) || fail "fleet-apply on the old ruleset: $out $(cat "$TMPD/apply.err")"
+[ "$out" = "203.0.113.9 refused" ] || fail "a decision without its set: $out"
+grep -q "set fleet4 is missing from table inet nfsentry" "$TMPD/apply.err" ||
+	fail "the missing set is not said: $(cat "$TMPD/apply.err")"
+# The shipped ruleset loaded over it (an upgrade) adds the sets and their rules.
+load_ruleset
 
 step "the fleet's sets and their drop rules are in the ruleset"
 rules=$(in_v nft list ruleset 2>/dev/null)

@@ -22,6 +22,12 @@
 /* A request of protected or allowed addresses says each, up to this many lines; the rest are
  * counted in the request's line (a forged stream must not flood the log). */
 #define FLEET_WARN_MAX 16
+/* A decision for an address the fleet has banned already extends the ban when it ends this much
+ * later: a longer decision that overlaps a shorter one must not leave the address unbanned when
+ * the shorter one ends (the bridge unbans only when the value's last decision goes). Repeats of
+ * the same decision (the whole stream at the bridge's start) end within seconds of the ban and
+ * change nothing. */
+#define FLEET_EXTEND_MS 60000
 
 const char *ban_fleet_outcome_name(enum ban_fleet_outcome o)
 {
@@ -110,6 +116,7 @@ struct fleet_run {
 	const struct ban_settings *s;
 	unsigned count[BAN_FLEET_OUTCOMES];
 	unsigned warned; /* protected and allowed lines written */
+	int64_t now;     /* wall clock at the start of the request */
 	int kernel_err;  /* the first refusal's errno, for the line */
 	/* the chunk being built */
 	size_t n;
@@ -238,6 +245,41 @@ static void refuse_listed(struct fleet_run *c, struct ban_fleet_item *it, const 
 			 protect_kind(&c->s->ends, idx));
 }
 
+/* The fleet's ban of @e->addr, replaced by @e (its longer length) in one transaction, so that it
+ * is never out of the set (outcome banned, or refused). One the kernel no longer had (it expired,
+ * or was deleted by hand) goes into the chunk as a new ban. */
+static void extend(struct fleet_run *c, struct ban_fleet_item *it, const struct nftset_elem *e)
+{
+	struct banwriter *w = c->w;
+	struct nftset_elem out = { .addr = e->addr, .fleet = true };
+	int res[2] = { 0, 0 };
+	int r = w->be->ops->swap(w->be, &out, e, res);
+
+	if (r == -ENOENT && res[0] == -ENOENT) { /* expired or deleted by hand meanwhile: a new ban */
+		pthread_mutex_lock(&w->lock);
+		bantable_del(w->fleet, &e->addr);
+		pthread_mutex_unlock(&w->lock);
+		c->e[c->n] = *e;
+		c->from[c->n++] = it;
+		if (c->n == NFTSET_BATCH_MAX)
+			ban_flush(c);
+		return;
+	}
+	if (r < 0) {
+		outcome(c, it, BAN_FLEET_REFUSED);
+		if (!c->kernel_err)
+			c->kernel_err = r;
+		return;
+	}
+	struct ban_entry b = { .addr = e->addr, .offence = 1, .timeout_s = e->timeout_ms / 1000,
+			       .until_ms = c->now + (int64_t)e->timeout_ms, .det = DET_MANUAL, .origin = BAN_ORIGIN_FLEET };
+	pthread_mutex_lock(&w->lock);
+	bantable_put(w->fleet, &b);
+	pthread_mutex_unlock(&w->lock);
+	outcome(c, it, BAN_FLEET_BANNED);
+	banwriter_feed_ban(w, &b, 0);
+}
+
 /* One ban decision: checked, then into the chunk (committed when full). */
 static void ban_one(struct fleet_run *c, struct ban_fleet_item *it)
 {
@@ -268,17 +310,20 @@ static void ban_one(struct fleet_run *c, struct ban_fleet_item *it)
 	uint64_t max = s->fleet_max_bans < c->w->fleet_max ? s->fleet_max_bans : c->w->fleet_max;
 	if (c->n && bantable_size(c->w->fleet) + c->n >= max)
 		ban_flush(c);
+	uint64_t secs = it->seconds < s->fleet_max_duration ? it->seconds : s->fleet_max_duration;
+	e.timeout_ms = secs * 1000;
 	const struct ban_entry *old = bantable_get(c->w->fleet, &e.addr);
-	if (old && old->until_ms > clock_wall_ms()) {
-		outcome(c, it, BAN_FLEET_ALREADY);
+	if (old && old->until_ms > c->now) {
+		if (c->now + (int64_t)e.timeout_ms <= old->until_ms + FLEET_EXTEND_MS)
+			outcome(c, it, BAN_FLEET_ALREADY);
+		else
+			extend(c, it, &e);
 		return;
 	}
 	if (!old && bantable_size(c->w->fleet) >= max) { /* never by displacing a ban: local ones live elsewhere */
 		outcome(c, it, BAN_FLEET_FULL);
 		return;
 	}
-	uint64_t secs = it->seconds < s->fleet_max_duration ? it->seconds : s->fleet_max_duration;
-	e.timeout_ms = secs * 1000;
 	c->e[c->n] = e;
 	c->from[c->n++] = it;
 	if (c->n == NFTSET_BATCH_MAX)
@@ -311,6 +356,7 @@ void banwriter_fleet_handle(struct banwriter *w, struct ban_fleet_job *job)
 	}
 	c->w = w;
 	c->s = w->cur;
+	c->now = clock_wall_ms();
 	for (size_t i = 0; i < job->n; i++)
 		if (job->items[i].unban)
 			unban_one(c, &job->items[i]);

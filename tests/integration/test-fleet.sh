@@ -85,6 +85,16 @@ out=$(apply unban "$S6" unban "$S6") || fail "fleet-apply: $out"
 [ "$out" = "$S6 unbanned
 $S6 absent" ] || fail "an unban repeated (the stream repeats deleted decisions): $out"
 
+step "a longer decision extends a fleet ban in the kernel; the same one again changes nothing"
+out=$(apply ban 203.0.113.9 60 ban 203.0.113.0/28 60) || fail "fleet-apply: $out"
+out=$(apply ban 203.0.113.9 7200 ban 203.0.113.0/28 7200 ban 203.0.113.9 7200) || fail "fleet-apply: $out"
+[ "$out" = "203.0.113.9 banned
+203.0.113.0/28 banned
+203.0.113.9 already" ] || fail "extensions: $out"
+[ "$(elem_timeout fleet4 203.0.113.9)" = 7200 ] && [ "$(elem_timeout fleetnet4 203.0.113.0/28)" = 7200 ] ||
+	fail "not extended in the kernel: $(set_elems fleet4) / $(set_elems fleetnet4)"
+out=$(apply unban 203.0.113.9 unban 203.0.113.0/28) || fail "fleet-apply: $out"
+
 step "100,000 decisions at once"
 echo "# $APPLY STATE bench 95000 5000"
 out=$(apply bench 95000 5000) || fail "fleet-apply bench: $out $(cat "$TMPD/apply.err")"

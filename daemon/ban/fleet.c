@@ -123,6 +123,11 @@ struct fleet_run {
 	struct nftset_elem e[NFTSET_BATCH_MAX];
 	struct ban_fleet_item *from[NFTSET_BATCH_MAX];
 	int res[NFTSET_BATCH_MAX];
+	/* ranges of the chunk that overlap narrower fleet ranges: widened after it (widen()) */
+	size_t nw;
+	struct nftset_elem we[NFTSET_BATCH_MAX];
+	struct ban_fleet_item *wfrom[NFTSET_BATCH_MAX];
+	struct nftset_elem narrow[NFTSET_BATCH_MAX];
 };
 
 /* The element of @it, or false when it is not an address or prefix. */
@@ -182,6 +187,88 @@ static void unban_flush(struct fleet_run *c)
 	c->n = 0;
 }
 
+/* A fleet ban went in: into the table, the outcome, the feed. */
+static void banned(struct fleet_run *c, struct ban_fleet_item *it, const struct nftset_elem *e, int64_t now)
+{
+	struct ban_entry b = { .addr = e->addr, .offence = 1, .timeout_s = e->timeout_ms / 1000,
+			       .until_ms = now + (int64_t)e->timeout_ms, .det = DET_MANUAL, .origin = BAN_ORIGIN_FLEET };
+	pthread_mutex_lock(&c->w->lock);
+	bantable_put(c->w->fleet, &b);
+	pthread_mutex_unlock(&c->w->lock);
+	outcome(c, it, BAN_FLEET_BANNED);
+	banwriter_feed_ban(c->w, &b, 0);
+}
+
+/* The fleet holds @e's range or a wider one that holds it (ranges are kept as prefixes: one
+ * lookup per shorter length). */
+static bool covered(struct fleet_run *c, const struct nftset_elem *e)
+{
+	for (int q = e->addr.plen; q >= 0; q--) {
+		struct nfs_addr p = nfs_addr_prefix(&e->addr, (unsigned)q);
+		const struct ban_entry *b = bantable_get(c->w->fleet, &p);
+		if (b && b->until_ms > c->now)
+			return true;
+	}
+	return false;
+}
+
+struct narrow_ctx {
+	struct fleet_run *c;
+	size_t n;
+};
+
+/* A fleet range inside one of the ranges to widen to. */
+static int narrow_cb(const struct ban_entry *e, void *data)
+{
+	struct narrow_ctx *x = data;
+	struct fleet_run *c = x->c;
+
+	if (e->addr.plen == (e->addr.family == AF_INET ? 32 : 128))
+		return 0; /* an address: fleet4/fleet6, which no range overlaps */
+	for (size_t k = 0; k < c->nw; k++) {
+		struct nfs_addr p = nfs_addr_prefix(&e->addr, c->we[k].addr.plen);
+		if (e->addr.plen > c->we[k].addr.plen && nfs_addr_equal(&p, &c->we[k].addr)) {
+			c->narrow[x->n++] = (struct nftset_elem){ .addr = e->addr, .fleet = true };
+			return x->n == NFTSET_BATCH_MAX;
+		}
+	}
+	return 0;
+}
+
+/* The kernel refused ranges that hold narrower fleet ranges (an interval set refuses an
+ * overlap): the narrower ones give way to the wider, which holds them. Two transactions: the
+ * narrower addresses are out of the set for one round trip. One walk of the table per chunk. */
+static void widen(struct fleet_run *c)
+{
+	struct banwriter *w = c->w;
+	struct narrow_ctx x = { .c = c };
+	int res[NFTSET_BATCH_MAX];
+
+	bantable_foreach(w->fleet, narrow_cb, &x); /* the thread's table: read without the lock */
+	int r = x.n ? w->be->ops->commit(w->be, BAN_BACKEND_DEL, c->narrow, x.n, res) : 0;
+	if (r >= 0) {
+		pthread_mutex_lock(&w->lock);
+		for (size_t i = 0; i < x.n; i++)
+			bantable_del(w->fleet, &c->narrow[i].addr);
+		pthread_mutex_unlock(&w->lock);
+		r = w->be->ops->commit(w->be, BAN_BACKEND_ADD, c->we, c->nw, res);
+	}
+	int64_t now = clock_wall_ms();
+	for (size_t k = 0; k < c->nw; k++) {
+		int e = r < 0 ? r : res[k];
+		if (e == 0)
+			banned(c, c->wfrom[k], &c->we[k], now);
+		else if (e == -EEXIST) /* what overlaps it is not the fleet's (nft by hand) */
+			outcome(c, c->wfrom[k], BAN_FLEET_ALREADY);
+		else {
+			outcome(c, c->wfrom[k], BAN_FLEET_REFUSED);
+			if (!c->kernel_err)
+				c->kernel_err = e;
+		}
+	}
+	c->nw = 0;
+}
+
 /* Commits the chunk of bans, and sorts the kernel's answers: the fleet table and the feed get
  * the ones that went in. */
 static void ban_flush(struct fleet_run *c)
@@ -196,19 +283,16 @@ static void ban_flush(struct fleet_run *c)
 	for (size_t i = 0; i < c->n; i++) {
 		int res = r < 0 ? r : c->res[i];
 		switch (res) {
-		case 0: {
-			struct ban_entry b = { .addr = c->e[i].addr, .offence = 1, .timeout_s = c->e[i].timeout_ms / 1000,
-					       .until_ms = now + (int64_t)c->e[i].timeout_ms, .det = DET_MANUAL,
-					       .origin = BAN_ORIGIN_FLEET };
-			pthread_mutex_lock(&w->lock);
-			bantable_put(w->fleet, &b);
-			pthread_mutex_unlock(&w->lock);
-			outcome(c, c->from[i], BAN_FLEET_BANNED);
-			banwriter_feed_ban(w, &b, 0);
+		case 0:
+			banned(c, c->from[i], &c->e[i], now);
 			break;
-		}
-		case -EEXIST: /* in the set already (or, for a range, one that overlaps it) */
-			outcome(c, c->from[i], BAN_FLEET_ALREADY);
+		case -EEXIST: /* in the set already, or for a range one that overlaps it */
+			if (c->e[i].net && !covered(c, &c->e[i])) {
+				c->we[c->nw] = c->e[i];
+				c->wfrom[c->nw++] = c->from[i];
+			} else {
+				outcome(c, c->from[i], BAN_FLEET_ALREADY);
+			}
 			break;
 		case -ENFILE:
 			outcome(c, c->from[i], BAN_FLEET_FULL);
@@ -224,6 +308,8 @@ static void ban_flush(struct fleet_run *c)
 		}
 	}
 	c->n = 0;
+	if (c->nw)
+		widen(c);
 }
 
 /* A refusal of a protected or allowed address: said as for a local ban, at most FLEET_WARN_MAX
@@ -271,13 +357,7 @@ static void extend(struct fleet_run *c, struct ban_fleet_item *it, const struct 
 			c->kernel_err = r;
 		return;
 	}
-	struct ban_entry b = { .addr = e->addr, .offence = 1, .timeout_s = e->timeout_ms / 1000,
-			       .until_ms = c->now + (int64_t)e->timeout_ms, .det = DET_MANUAL, .origin = BAN_ORIGIN_FLEET };
-	pthread_mutex_lock(&w->lock);
-	bantable_put(w->fleet, &b);
-	pthread_mutex_unlock(&w->lock);
-	outcome(c, it, BAN_FLEET_BANNED);
-	banwriter_feed_ban(w, &b, 0);
+	banned(c, it, e, clock_wall_ms());
 }
 
 /* One ban decision: checked, then into the chunk (committed when full). */

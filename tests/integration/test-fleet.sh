@@ -95,6 +95,17 @@ out=$(apply ban 203.0.113.9 7200 ban 203.0.113.0/28 7200 ban 203.0.113.9 7200) |
 	fail "not extended in the kernel: $(set_elems fleet4) / $(set_elems fleetnet4)"
 out=$(apply unban 203.0.113.9 unban 203.0.113.0/28) || fail "fleet-apply: $out"
 
+step "overlapping ranges: a wider one takes the place of those it holds; a narrower one is covered"
+out=$(apply ban 198.18.5.0/24 600 ban 198.18.9.0/24 600) || fail "fleet-apply: $out"
+out=$(apply ban 198.18.0.0/16 600) || fail "fleet-apply: $out"
+[ "$out" = "198.18.0.0/16 banned" ] || fail "a range holding two fleet ranges: $out"
+out=$(apply ban 198.18.7.0/24 600) || fail "fleet-apply: $out"
+[ "$out" = "198.18.7.0/24 already" ] || fail "a range inside a fleet range: $out"
+[ "$(set_elems fleetnet4 | awk '{ print $1 }')" = 198.18.0.0/16 ] ||
+	fail "fleetnet4 should hold the /16 alone: $(set_elems fleetnet4)"
+out=$(apply unban 198.18.0.0/16) || fail "fleet-apply: $out"
+set_empty fleetnet4 || fail "fleetnet4 not empty: $(set_elems fleetnet4)"
+
 step "100,000 decisions at once"
 echo "# $APPLY STATE bench 95000 5000"
 out=$(apply bench 95000 5000) || fail "fleet-apply bench: $out $(cat "$TMPD/apply.err")"

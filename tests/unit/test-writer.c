@@ -745,6 +745,12 @@ static void test_fleet(void)
 	banwriter_set_token(w, &rq.addr, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
 	feed_count(feed, &next, BAN_ORIGIN_DETECTOR, BAN_FEED_WHY_NONE, &bans, &unbans, &evidence);
 	CHECK(bans == 1 && evidence == 1, "a scan's ban (origin nfsentry) and its evidence token in the feed");
+	rc = by_hand(q, BAN_OP_MANUAL_BAN, "203.0.113.51", 120, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "a ban by hand");
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "203.0.113.51", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "and its unban");
+	feed_count(feed, &next, BAN_ORIGIN_MANUAL, BAN_FEED_WHY_MANUAL, &bans, &unbans, &evidence);
+	CHECK(bans == 1 && unbans == 1, "the feed: a ban and an unban by hand, origin manual (%u, %u)", bans, unbans);
 
 	/* A stalled writer: the asker gives up in time; the job, still queued, is applied later and
 	 * freed by the thread (ASan would see a use after free otherwise). */

@@ -120,4 +120,16 @@ echo "# $APPLY STATE reread"
 out=$(apply reread) || fail "fleet-apply reread: $out"
 echo "$out"
 grep -q "^100000 fleet bans read back" <<<"$out" || fail "the writer's start did not adopt the 100,000 fleet bans: $out"
+
+step "the daemon keeps the fleet's bans at its start; an unban by hand lifts one of them"
+NFSENTRYCTL=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
+write_config
+start_daemon
+log_has "bans already in the kernel, and 100000 of the fleet" || fail "the daemon does not see the fleet's bans"
+out=$(timeout 20 "$NFSENTRYCTL" -s "$TMPD/control.sock" unban 10.0.0.1 2>&1) || fail "nfsentryctl unban: $out"
+grep -q "unbanned" <<<"$out" || fail "nfsentryctl unban of a fleet ban said: $out"
+! set_has fleet4 10.0.0.1 || fail "10.0.0.1 still in fleet4 after an unban by hand"
+set_has fleet4 10.0.0.2 || fail "the unban by hand took more than its address"
+log_has "unbanned 10.0.0.1, a ban of the fleet \(by hand: uid 0" || fail "the unban of a fleet ban is not logged as such"
+stop_daemon
 pass

@@ -610,7 +610,10 @@ static void tables_stop(struct daemon *d)
 
 static int writer_make(struct daemon *d)
 {
-	return banwriter_new(&d->writer, d->cfg, d->banq, d->events, d->key) < 0 ? -1 : 0; /* it logs why */
+	if (banwriter_new(&d->writer, d->cfg, d->banq, d->events, d->key) < 0)
+		return -1; /* it logs why */
+	banwriter_set_feed(d->writer, d->feed); /* made by tables_start(), freed after the writer */
+	return 0;
 }
 
 static void writer_free(struct daemon *d)
@@ -648,7 +651,8 @@ static int saved_bans_start(struct daemon *d)
 		log_err("cannot read the ban sets: %s", strerror(-r));
 		return -1;
 	}
-	log_info("%u IPv4 and %u IPv6 bans already in the kernel", rs.in_kernel4, rs.in_kernel6);
+	log_info("%u IPv4 and %u IPv6 bans already in the kernel, and %u of the fleet", rs.in_kernel4, rs.in_kernel6,
+		 rs.fleet);
 	if (rs.restored || rs.expired)
 		log_notice("restored %u saved bans with their time left (%u had expired meanwhile)", rs.restored,
 			   rs.expired);

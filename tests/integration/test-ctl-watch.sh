@@ -12,10 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-NFSENTRYCTL=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
-[ -x "$NFSENTRYCTL" ] || fail "no nfsentryctl binary at $NFSENTRYCTL (build it first)"
-command -v setpriv >/dev/null || fail "needs setpriv"
-SOCK=$TMPD/control.sock
+need_ctl
 FLEET_GROUP=daemon   # [fleet] group; control_group stays empty (root only)
 WATCH_PID=
 

@@ -197,6 +197,13 @@ head -c 70000 /dev/urandom | as_fleet timeout 10 socat -t 10 - "UNIX-CONNECT:$SO
 daemon_alive || fail "the daemon died of garbage"
 as_fleet "$NFSENTRYCTL" -s "$SOCK" status >/dev/null || fail "status after the garbage"
 
+step "a reload that changes [fleet] group: said to wait for a restart; the socket unchanged"
+write_config daemon.control_socket="$SOCK" ban.duration=10m fleet.group=nogroup
+log_mark
+kill -HUP "$DAEMON_PID"
+wait_for_log "reload: \[daemon\] control_socket, control_group and \[fleet\] group take effect at the next restart"
+as_fleet "$NFSENTRYCTL" -s "$SOCK" status >/dev/null || fail "the [fleet] group refused after a reload"
+
 step "the daemon stops: watch ends, exit 1"
 stop_daemon
 wait_until 5 eval '! kill -0 "$WATCH_PID" 2>/dev/null' || fail "nfsentryctl watch still running after the daemon stopped"

@@ -605,6 +605,7 @@ static void conn_answer(struct control *c, struct conn *k, const char *nl)
 {
 	json_t *ans;
 
+	c->subscribe = false; /* set by a watch that control_handle() answers, and only then */
 	if (!nl && k->len == REQUEST_MAX)
 		ans = fail("request longer than %d bytes", REQUEST_MAX);
 	else

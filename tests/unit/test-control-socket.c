@@ -504,6 +504,19 @@ int main(void)
 
 	check_watchers();
 
+	/* After a watch, a request that is not one (too long) is answered and closed, not watched. */
+	struct stream last;
+	CHECK(watch_open("{\"command\":\"watch\"}\n", &last, &j) >= 0 && json_is_true(json_object_get(j, "ok")),
+	      "a watch, just before");
+	json_decref(j);
+	close(last.fd);
+	char *longreq = malloc(65536 + 16);
+	memset(longreq, ' ', 65536 + 16);
+	ans = talk(sock_path, longreq, 65536 + 16, false);
+	json_decref(one_line(ans, false, "request longer than", "an oversize request after a watch: answered, closed"));
+	free(ans);
+	free(longreq);
+
 	/* The [fleet] group reaches the socket through its ACL (no chmod), watches, cannot reload. */
 	if (geteuid() == 0) {
 		CHECK(control_allow_fleet(c, 4242, err, sizeof(err)) == 0, "control_allow_fleet(4242): %s", err);

@@ -52,7 +52,8 @@ def config_seeds():
 def control_seeds():
     clean("control")
     text = open("docs/control.md").read()
-    values = {"A": '"2001:db8::1"', "N": "600", "CIDR": '"192.0.2.0/24"', "T": '"0123456789abcdef"', "SEQ": "3"}
+    values = {"A": '"2001:db8::1"', "N": "600", "CIDR": '"192.0.2.0/24"', "T": '"0123456789abcdef"', "SEQ": "3",
+              "O": '["nfsentry","manual"]'}
     reqs = []
     for r in re.findall(r"^\| `(\{\"command\".*?\})` \|", text, re.M):
         if "..." in r:

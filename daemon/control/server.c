@@ -68,6 +68,7 @@ struct control {
 	size_t nwatchers;        /* connections subscribed to the feed */
 	bool subscribe;          /* the request being answered asked to watch, from subscribe_next */
 	uint64_t subscribe_next;
+	unsigned subscribe_origins; /* of the bans and unbans it asked for (bits 1 << enum ban_origin) */
 	struct nfs_thread thread;
 	pthread_mutex_t orphan_lock;
 	struct ban_reply *orphans[ORPHANS_MAX]; /* answers the writer still owes to gone askers */
@@ -168,14 +169,48 @@ static json_t *cmd_status(struct control *c, json_t *req, uid_t uid)
 struct bans_ctx {
 	json_t *list;
 	struct timespec now;
+	unsigned origins; /* bit (1 << enum ban_origin) of the origins listed */
 };
+
+/* Adds the bit (1 << enum ban_origin) of origin name @v to *@bits. False when @v is none. */
+static bool origin_add(json_t *v, unsigned *bits)
+{
+	for (unsigned k = 0; k < BAN_ORIGIN_COUNT && json_is_string(v); k++)
+		if (!strcmp(json_string_value(v), ban_origin_name(k))) {
+			*bits |= 1u << k;
+			return true;
+		}
+	return false;
+}
+
+/* The origins a request's "origin" names (a name, a list of names, or nothing: all of them)
+ * as bits (1 << enum ban_origin) in *@out. Returns false when it names something else. */
+static bool origins_parse(json_t *req, unsigned *out)
+{
+	json_t *o = json_object_get(req, "origin"), *v;
+	size_t i;
+
+	*out = 0;
+	if (!o) {
+		*out = (1u << BAN_ORIGIN_COUNT) - 1;
+		return true;
+	}
+	if (json_is_string(o))
+		return origin_add(o, out);
+	if (!json_is_array(o) || json_array_size(o) == 0)
+		return false;
+	json_array_foreach(o, i, v)
+		if (!origin_add(v, out))
+			return false;
+	return true;
+}
 
 static int bans_cb(const struct ban_entry *e, void *data)
 {
 	struct bans_ctx *b = data;
 	int64_t now_ms = (int64_t)b->now.tv_sec * 1000 + b->now.tv_nsec / 1000000;
 	int64_t left = (e->until_ms - now_ms) / 1000;
-	if (left <= 0)
+	if (left <= 0 || !(b->origins & (1u << e->origin)))
 		return 0;
 	json_t *o = json_pack("{s:o, s:s, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
 			      detector_name(e->det), "origin", ban_origin_name(e->origin), "offence", (int)e->offence,
@@ -189,6 +224,10 @@ static int bans_cb(const struct ban_entry *e, void *data)
 static json_t *cmd_bans(struct control *c, json_t *req, uid_t uid)
 {
 	struct bans_ctx b = { .list = json_array() };
+	if (!origins_parse(req, &b.origins)) {
+		json_decref(b.list);
+		return fail("\"origin\": expected nfsentry, manual or crowdsec, or a list of them");
+	}
 	clock_gettime(CLOCK_REALTIME, &b.now);
 	banwriter_list(c->ctx.writer, bans_cb, &b);
 	json_t *r = ok();
@@ -392,9 +431,12 @@ static json_t *cmd_reload(struct control *c, json_t *req, uid_t uid)
 static json_t *cmd_watch(struct control *c, json_t *req, uid_t uid)
 {
 	json_t *from = json_object_get(req, "from");
+	unsigned origins;
 
 	if (from && (!json_is_integer(from) || json_integer_value(from) < 1))
 		return fail("\"from\": expected a sequence number (1 or more)");
+	if (!origins_parse(req, &origins))
+		return fail("\"origin\": expected nfsentry, manual or crowdsec, or a list of them");
 	if (!c->ctx.feed)
 		return fail("the ban feed is off");
 	if (c->nwatchers >= CTL_WATCHERS_MAX)
@@ -405,6 +447,7 @@ static json_t *cmd_watch(struct control *c, json_t *req, uid_t uid)
 	json_object_set_new(r, "seq", json_integer((json_int_t)next));
 	c->subscribe = true;
 	c->subscribe_next = next;
+	c->subscribe_origins = origins;
 	return r;
 }
 
@@ -586,6 +629,7 @@ struct conn {
 	bool watching; /* subscribed: no deadline; buf holds its unsent lines (CTL_WATCH_BUF_MAX) */
 	bool eof;      /* a watcher that shut its sending side: no more reads */
 	uint64_t next; /* a watcher's next feed sequence number */
+	unsigned origins; /* a watcher's: the origins of the bans and unbans it is sent */
 	char *buf;     /* the request as read, then the answer */
 	size_t len, cap, sent;
 };
@@ -629,6 +673,7 @@ static void conn_answer(struct control *c, struct conn *k, const char *nl)
 		k->cap = CTL_WATCH_BUF_MAX;
 		k->watching = true;
 		k->next = c->subscribe_next;
+		k->origins = c->subscribe_origins;
 		k->deadline_ms = INT64_MAX; /* a watcher waits for events, for as long as it likes */
 		c->nwatchers++;
 	}
@@ -699,7 +744,9 @@ static void watch_fill(struct control *c, struct conn *k)
 		for (size_t i = 0; i < n; i++) {
 			if (k->cap - k->len < WATCH_LINE_MAX)
 				return;
-			json_t *o = watch_event_json(&ev[i]);
+			/* Evidence is of this host's bans: no origin to filter by. */
+			bool wanted = ev[i].kind == BAN_FEED_EVIDENCE || (k->origins & (1u << ev[i].origin));
+			json_t *o = wanted ? watch_event_json(&ev[i]) : NULL;
 			if (o && !watch_put(k, o))
 				return;
 			k->next = ev[i].seq + 1;

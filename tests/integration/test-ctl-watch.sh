@@ -69,6 +69,9 @@ set_has fleetnet6 2001:db8:77::/48 || fail "2001:db8:77::/48 not in fleetnet6: $
 "$NFSENTRYCTL" -s "$SOCK" bans >"$TMPD/bans.out" || fail "nfsentryctl bans failed"
 grep -qE '^203\.0\.113\.0/24 +manual +crowdsec +' "$TMPD/bans.out" || fail "bans has no crowdsec row for 203.0.113.0/24: $(cat "$TMPD/bans.out")"
 grep -qE "^$S4 +scan +nfsentry +" "$TMPD/bans.out" || fail "bans has no nfsentry row for $S4: $(cat "$TMPD/bans.out")"
+"$NFSENTRYCTL" -s "$SOCK" bans --origin nfsentry,manual >"$TMPD/bans.out" || fail "nfsentryctl bans --origin failed"
+grep -qE "^$S4 +scan +nfsentry +" "$TMPD/bans.out" && ! grep -q crowdsec "$TMPD/bans.out" ||
+	fail "bans --origin nfsentry,manual: $(cat "$TMPD/bans.out")"
 "$NFSENTRYCTL" -s "$SOCK" --json bans >"$TMPD/bans.json"
 answer_is "$(cat "$TMPD/bans.json")" 'any(b["address"] == "192.0.2.9" and b["origin"] == "crowdsec" and 0 < b["seconds_left"] <= 120
 	for b in a["bans"])' || fail "bans --json: 192.0.2.9 not of origin crowdsec: $(cat "$TMPD/bans.json")"

@@ -237,6 +237,28 @@ static void check_watchers(void)
 	      "%d events behind (%d bytes), within the ring: %llu came, in order, %llu lost", BEHIND, BEHIND * 150,
 	      (unsigned long long)behind_got, (unsigned long long)behind_lost);
 
+	/* Only the origins asked for: the fleet's ban and unban are not sent, the local ban is. */
+	struct stream local;
+	CHECK(watch_open("{\"command\":\"watch\",\"origin\":[\"nfsentry\",\"manual\"]}\n", &local, &j) >= 0 &&
+	      json_is_true(json_object_get(j, "ok")), "watch of origins nfsentry and manual");
+	json_decref(j);
+	e = (struct ban_feed_event){ .kind = BAN_FEED_BAN, .origin = BAN_ORIGIN_FLEET, .det = DET_MANUAL };
+	nfs_addr_parse("203.0.113.0/24", false, &e.addr);
+	ban_feed_put(feed, &e);
+	e.kind = BAN_FEED_UNBAN;
+	e.why = BAN_FEED_WHY_FLEET;
+	ban_feed_put(feed, &e);
+	uint64_t mine = ban_feed_next_seq(feed);
+	put_ban(9);
+	j = stream_next(&local);
+	CHECK(jint(j, "seq") == (int64_t)mine && !strcmp(jstr(j, "origin"), "nfsentry"),
+	      "the fleet's events skipped, the local ban sent");
+	json_decref(j);
+	close(local.fd);
+	while ((j = stream_next(&w[0])) && jint(j, "seq") != (int64_t)mine)
+		json_decref(j); /* w[0] takes every origin: up to the same ban */
+	json_decref(j);
+
 	/* Resuming: "from" an earlier number replays from there. */
 	struct stream again;
 	char req[80];

@@ -27,8 +27,17 @@ for obj in json.load(sys.stdin)["nftables"]:
 set_count() { set_elems "$1" | wc -l; }
 
 setup_netns
-load_ruleset
 listen_tcp 8080
+
+step "a ruleset from before the fleet's sets: decisions refused and said, local bans unaffected"
+ruleset_without 'fleet(4|6|net4|net6)' "$TMPD/old.nft"
+load_ruleset "$TMPD/old.nft"
+out=$(apply ban 203.0.113.9 60) || fail "fleet-apply on the old ruleset: $out $(cat "$TMPD/apply.err")"
+[ "$out" = "203.0.113.9 refused" ] || fail "a decision without its set: $out"
+grep -q "set fleet4 is missing from table inet nfsentry" "$TMPD/apply.err" ||
+	fail "the missing set is not said: $(cat "$TMPD/apply.err")"
+# The shipped ruleset loaded over it (an upgrade) adds the sets and their rules.
+load_ruleset
 
 step "the fleet's sets and their drop rules are in the ruleset"
 rules=$(in_v nft list ruleset 2>/dev/null)
@@ -75,6 +84,27 @@ set_has fleet6 "$S6" || fail "$S6 not in fleet6: $(set_elems fleet6)"
 out=$(apply unban "$S6" unban "$S6") || fail "fleet-apply: $out"
 [ "$out" = "$S6 unbanned
 $S6 absent" ] || fail "an unban repeated (the stream repeats deleted decisions): $out"
+
+step "a longer decision extends a fleet ban in the kernel; the same one again changes nothing"
+out=$(apply ban 203.0.113.9 60 ban 203.0.113.0/28 60) || fail "fleet-apply: $out"
+out=$(apply ban 203.0.113.9 7200 ban 203.0.113.0/28 7200 ban 203.0.113.9 7200) || fail "fleet-apply: $out"
+[ "$out" = "203.0.113.9 banned
+203.0.113.0/28 banned
+203.0.113.9 already" ] || fail "extensions: $out"
+[ "$(elem_timeout fleet4 203.0.113.9)" = 7200 ] && [ "$(elem_timeout fleetnet4 203.0.113.0/28)" = 7200 ] ||
+	fail "not extended in the kernel: $(set_elems fleet4) / $(set_elems fleetnet4)"
+out=$(apply unban 203.0.113.9 unban 203.0.113.0/28) || fail "fleet-apply: $out"
+
+step "overlapping ranges: a wider one takes the place of those it holds; a narrower one is covered"
+out=$(apply ban 198.18.5.0/24 600 ban 198.18.9.0/24 600) || fail "fleet-apply: $out"
+out=$(apply ban 198.18.0.0/16 600) || fail "fleet-apply: $out"
+[ "$out" = "198.18.0.0/16 banned" ] || fail "a range holding two fleet ranges: $out"
+out=$(apply ban 198.18.7.0/24 600) || fail "fleet-apply: $out"
+[ "$out" = "198.18.7.0/24 already" ] || fail "a range inside a fleet range: $out"
+[ "$(set_elems fleetnet4 | awk '{ print $1 }')" = 198.18.0.0/16 ] ||
+	fail "fleetnet4 should hold the /16 alone: $(set_elems fleetnet4)"
+out=$(apply unban 198.18.0.0/16) || fail "fleet-apply: $out"
+set_empty fleetnet4 || fail "fleetnet4 not empty: $(set_elems fleetnet4)"
 
 step "100,000 decisions at once"
 echo "# $APPLY STATE bench 95000 5000"

@@ -702,6 +702,33 @@ static void test_fleet(void)
 	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
 	CHECK(bans == 1 && unbans == 1, "the feed: one unban for the fleet, one ban (%u, %u)", bans, unbans);
 
+	/* A longer decision for a banned address extends its ban (in one transaction); a repeat of
+	 * the same one, or a shorter one, changes nothing. */
+	struct ban_fleet_item ext[] = { fban("203.0.113.77", 3000), fban("203.0.113.77", 3000) };
+	rc = banwriter_fleet(w, &ext[0], 1, 10000);
+	CHECK(rc == 0 && ext[0].outcome == BAN_FLEET_BANNED && fakeban_get_in(f, "fleet4", &ext[0].addr, &el) &&
+	      el.timeout_ms == 3000000, "a longer decision extends the fleet's ban (%s, %llu ms)",
+	      ban_fleet_outcome_name(ext[0].outcome), (unsigned long long)el.timeout_ms);
+	rc = banwriter_fleet(w, &ext[1], 1, 10000);
+	CHECK(rc == 0 && ext[1].outcome == BAN_FLEET_ALREADY && el.timeout_ms == 3000000,
+	      "the same decision again: already");
+	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
+	CHECK_EQ(bans, 1, "the extension is a ban in the feed, the repeat is not");
+
+	/* An operator's unban lifts the fleet's ban of the address (a range that holds it too). */
+	char msg[256];
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "2001:db8:7::5", 0, msg, sizeof(msg));
+	CHECK(rc == 0 && !strcmp(msg, "unbanned (a ban of the fleet)") && !fakeban_get_in(f, "fleetnet6", &it[8].addr, &el),
+	      "an unban by hand of an address in a fleet range lifts the range (%d, %s)", rc, msg);
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "2001:db8:7::5", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, -ENOENT, "and then it is not banned");
+	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_MANUAL, &bans, &unbans, &evidence);
+	CHECK_EQ(unbans, 1, "the feed: an unban by hand of a ban of the fleet");
+	struct ban_fleet_item again = fban("2001:db8:7::/48", 60);
+	rc = banwriter_fleet(w, &again, 1, 10000);
+	CHECK(rc == 0 && again.outcome == BAN_FLEET_BANNED, "the fleet can send it again (%s)",
+	      ban_fleet_outcome_name(again.outcome));
+
 	/* A range that holds a peer protected since: lifted whole, and said so. */
 	struct netlist p2 = { .n = 2, .net = { A("198.51.100.53"), A("203.0.113.1") } };
 	banwriter_set_protected(w, &p2, &(struct protect_ends){ 0, 2 });

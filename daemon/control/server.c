@@ -7,6 +7,7 @@
 #include "control/server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
@@ -229,38 +230,90 @@ static int bans_cb(const struct ban_entry *e, void *data)
 	return 0;
 }
 
-static json_t *cmd_bans(struct control *c, json_t *req, uid_t uid)
+/* A growing text: the bans answer is written as text, not as a tree of JSON objects (200,000
+ * fleet bans took jansson 250 MB, which the daemon's heap then kept). */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	for (int tries = 0; tries < 2 && !t->oom; tries++) {
+		va_start(ap, fmt);
+		int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->oom = true;
+		} else if (t->p && (size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		} else {
+			size_t cap = t->cap ? t->cap : 4096;
+			while (cap - t->len <= (size_t)n)
+				cap *= 2;
+			char *p = realloc(t->p, cap);
+			if (!p)
+				t->oom = true;
+			else
+				t->p = p, t->cap = cap;
+		}
+	}
+}
+
+static bool token_is_hex(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	return n == 64 && !s[n];
+}
+
+/* The answer to bans, as text (malloc'd; NULL: out of memory): the JSON that json_dumps() would
+ * write of it, keys in the same order. Every string in it is ASCII of ours: addresses as
+ * formatted, names from tables, tokens checked to be hex. */
+static char *cmd_bans_text(struct control *c, json_t *req, uid_t uid)
 {
 	struct bans_copy b = { 0 };
+	struct text t = { 0 };
 	struct timespec now;
+	char addr[NFS_ADDR_STRLEN];
+	bool first = true;
 
-	if (!origins_parse(req, &b.origins))
-		return fail("\"origin\": expected nfsentry, manual or crowdsec, or a list of them");
+	if (!origins_parse(req, &b.origins)) {
+		json_t *e = fail("\"origin\": expected nfsentry, manual or crowdsec, or a list of them");
+		char *text = e ? json_dumps(e, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(e);
+		return text;
+	}
 	banwriter_list(c->ctx.writer, bans_cb, &b);
 	clock_gettime(CLOCK_REALTIME, &now);
 	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	json_t *list = b.oom ? NULL : json_array();
-	for (size_t i = 0; list && i < b.n; i++) {
+	text_printf(&t, "{\"ok\":true,\"bans\":[");
+	for (size_t i = 0; !b.oom && i < b.n; i++) {
 		const struct ban_entry *e = &b.v[i];
 		int64_t left = (e->until_ms - now_ms) / 1000;
 		if (left <= 0)
 			continue;
-		json_t *o = json_pack("{s:o, s:s, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
-				      detector_name(e->det), "origin", ban_origin_name(e->origin), "offence",
-				      (int)e->offence, "seconds_left", (json_int_t)left, "timeout", (json_int_t)e->timeout_s);
-		if (o && e->token[0])
-			json_object_set_new(o, "token", json_string(e->token));
-		if (!o || json_array_append_new(list, o) < 0) {
-			json_decref(list);
-			list = NULL;
-		}
+		text_printf(&t,
+			    "%s{\"address\":\"%s\",\"detector\":\"%s\",\"origin\":\"%s\",\"offence\":%u,\"seconds_left\":%" PRId64
+			    ",\"timeout\":%" PRIu64,
+			    first ? "" : ",", nfs_addr_format(&e->addr, addr, sizeof(addr)), detector_name(e->det),
+			    ban_origin_name(e->origin), (unsigned)e->offence, left, e->timeout_s);
+		if (token_is_hex(e->token))
+			text_printf(&t, ",\"token\":\"%s\"", e->token);
+		text_printf(&t, "}");
+		first = false;
 	}
+	text_printf(&t, "]}");
 	free(b.v);
-	if (!list)
-		return fail("out of memory");
-	json_t *r = ok();
-	json_object_set_new(r, "bans", list);
-	return r;
+	if (b.oom || t.oom) {
+		free(t.p);
+		return NULL;
+	}
+	return t.p;
 }
 
 /* Hands a ban or unban to the writer thread and waits for its answer, at most BAN_WAIT_S (the
@@ -596,37 +649,44 @@ static const struct control_command {
 	const char *root_only;
 	bool fleet;
 	json_t *(*handle)(struct control *c, json_t *req, uid_t uid);
+	/* Instead of @handle, for an answer too big for a tree of JSON objects: its text. */
+	char *(*text)(struct control *c, json_t *req, uid_t uid);
 } commands[] = {
-	{ CTL_CMD_STATUS, NULL, true, cmd_status },
-	{ CTL_CMD_BANS, NULL, true, cmd_bans },
-	{ CTL_CMD_BAN, NULL, false, cmd_ban_add },
-	{ CTL_CMD_UNBAN, NULL, false, cmd_ban_remove },
-	{ CTL_CMD_ALLOW, NULL, false, cmd_allow },
-	{ CTL_CMD_SOURCES, NULL, false, cmd_sources },
-	{ CTL_CMD_FLOWS, NULL, false, cmd_flows },
-	{ CTL_CMD_RELOAD, NULL, false, cmd_reload },
+	{ CTL_CMD_STATUS, NULL, true, cmd_status, NULL },
+	{ CTL_CMD_BANS, NULL, true, NULL, cmd_bans_text },
+	{ CTL_CMD_BAN, NULL, false, cmd_ban_add, NULL },
+	{ CTL_CMD_UNBAN, NULL, false, cmd_ban_remove, NULL },
+	{ CTL_CMD_ALLOW, NULL, false, cmd_allow, NULL },
+	{ CTL_CMD_SOURCES, NULL, false, cmd_sources, NULL },
+	{ CTL_CMD_FLOWS, NULL, false, cmd_flows, NULL },
+	{ CTL_CMD_RELOAD, NULL, false, cmd_reload, NULL },
 	/* STOP sec. 3.1.1 goal 2: a token is redeemed by an administrator only. */
-	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", false, cmd_evidence },
-	{ CTL_CMD_WATCH, NULL, true, cmd_watch },
-	{ CTL_CMD_FLEET, NULL, true, cmd_fleet },
+	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", false, cmd_evidence, NULL },
+	{ CTL_CMD_WATCH, NULL, true, cmd_watch, NULL },
+	{ CTL_CMD_FLEET, NULL, true, cmd_fleet, NULL },
 };
 
-json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
+/* The answer to one request line, as the text sent without its newline (malloc'd), or NULL
+ * when out of memory. */
+static char *control_answer(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
 {
 	const struct control_command *cmd = NULL;
 	json_error_t jerr;
-	json_t *req, *ans;
+	json_t *req = NULL, *ans;
+	char *text;
 	/* control_group wins when it is the [fleet] group too: it was given everything. */
 	bool all = uid == 0 || (c->gid != (gid_t)-1 && gid == c->gid);
 	bool fleet = !all && c->fleet_gid != (gid_t)-1 && gid == c->fleet_gid;
 
 	c->subscribe = false;
-	if (!all && !fleet)
-		return fail("permission denied");
+	if (!all && !fleet) {
+		ans = fail("permission denied");
+		goto dump;
+	}
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req || !json_is_object(req)) {
-		json_decref(req);
-		return fail("not a JSON object: %s", req ? "wrong type" : jerr.text);
+		ans = fail("not a JSON object: %s", req ? "wrong type" : jerr.text);
+		goto dump;
 	}
 	const char *name = json_string_value(json_object_get(req, "command"));
 	for (size_t i = 0; name && !cmd && i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -640,9 +700,27 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 		ans = fail("%s", cmd->root_only);
 	else if (fleet && !cmd->fleet)
 		ans = fail("the [fleet] group may ask for status, bans, watch and fleet only");
-	else
+	else if (cmd->text) {
+		text = cmd->text(c, req, uid);
+		json_decref(req);
+		return text;
+	} else
 		ans = cmd->handle(c, req, uid);
+dump:
 	json_decref(req);
+	if (!ans)
+		ans = fail("out of memory");
+	text = ans ? json_dumps(ans, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(ans);
+	return text;
+}
+
+json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
+{
+	char *text = control_answer(c, line, len, uid, gid);
+	json_t *ans = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
 	return ans ? ans : fail("out of memory");
 }
 
@@ -675,21 +753,22 @@ static void conn_close(struct control *c, struct conn *k)
 /* Turns the request read so far into the answer to send. @nl: its end, or NULL. */
 static void conn_answer(struct control *c, struct conn *k, const char *nl)
 {
-	json_t *ans;
+	char *text;
 
-	c->subscribe = false; /* set by a watch that control_handle() answers, and only then */
-	if (!nl && k->len == REQUEST_MAX)
-		ans = fail("request longer than %d bytes", REQUEST_MAX);
-	else
-		ans = control_handle(c, k->buf, nl ? (size_t)(nl - k->buf) : k->len, k->uid, k->gid);
-	char *text = json_dumps(ans, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(ans);
+	c->subscribe = false; /* set by a watch that control_answer() answers, and only then */
+	if (!nl && k->len == REQUEST_MAX) {
+		json_t *ans = fail("request longer than %d bytes", REQUEST_MAX);
+		text = ans ? json_dumps(ans, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(ans);
+	} else {
+		text = control_answer(c, k->buf, nl ? (size_t)(nl - k->buf) : k->len, k->uid, k->gid);
+	}
 	free(k->buf);
 	k->buf = text;
 	k->len = k->sent = 0;
 	if (text) {
 		k->len = strlen(text);
-		text[k->len++] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
+		text[k->len++] = '\n'; /* every text ends with a NUL, which the newline takes the place of */
 	}
 	k->answering = true;
 	k->deadline_ms = clock_mono_ms() + REQUEST_TIMEOUT_S * 1000;

@@ -4,11 +4,13 @@
  * a ban goes through the ban queue and back; a stranger (neither root nor of control_group)
  * is refused; at 64 open connections the oldest is closed for a newcomer, which is served;
  * the socket file is 0660, replaces a stale socket, never a regular file, and is removed at the
- * end. Watchers (`watch`): the events in order, with every field; at most 4 (a 5th refused, a
- * place freed when one leaves); a watcher that never reads is not waited for (the others are
- * served meanwhile), loses events and is told how many, so that what it got and what it was
- * told it lost add up to what was put; watchers outlive the request deadline; as root, the
- * [fleet] group reaches the socket through its ACL and may watch but not reload.
+ * end. Watchers (`watch`): the events in order, with every field; one behind by more than its
+ * 64 KiB but not by more than the ring gets every event once it reads; only the origins asked
+ * for; resuming "from" a number; at most 4 (a 5th refused, a place freed when one leaves); a
+ * watcher that never reads is not waited for (the others are served meanwhile), loses events
+ * and is told how many, so that what it got and what it was told it lost add up to what was
+ * put; watchers outlive the request deadline; a request after a watch is not made a watcher;
+ * as root, the [fleet] group reaches the socket through its ACL and may watch but not reload.
  * test-control.c covers the bounded wait for the ban writer. Waits are bounded (10 s);
  * nothing is asserted about how long anything took. */
 #define _GNU_SOURCE

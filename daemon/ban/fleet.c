@@ -8,6 +8,7 @@
 #include "ban/writer-int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,39 @@
  * the same decision (the whole stream at the bridge's start) end within seconds of the ban and
  * change nothing. */
 #define FLEET_EXTEND_MS 60000
+
+/* Sources no scanner on the Internet has, which a forged decision could use to cut this host off
+ * from its own network: "this network" (DHCP clients send from 0.0.0.0), loopback, link-local
+ * (the cloud metadata service is 169.254.169.254; IPv6 neighbour discovery runs on fe80::/10),
+ * multicast and the reserved rest of IPv4, and IPv4-mapped IPv6. Refused as protected, whatever
+ * [allow] networks says. */
+static const char *const special_text[] = {
+	"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3",
+	"::/128", "::1/128", "::ffff:0:0/96", "fe80::/10", "ff00::/8",
+};
+#define SPECIAL_N (sizeof(special_text) / sizeof(special_text[0]))
+static struct nfs_addr special_net[SPECIAL_N];
+static pthread_once_t special_once = PTHREAD_ONCE_INIT;
+
+static void special_init(void)
+{
+	for (size_t i = 0; i < SPECIAL_N; i++)
+		nfs_addr_parse(special_text[i], true, &special_net[i]); /* constants: they parse */
+}
+
+/* The special-purpose network @p overlaps, or NULL. */
+static const struct nfs_addr *special(const struct nfs_addr *p)
+{
+	pthread_once(&special_once, special_init);
+	for (size_t i = 0; i < SPECIAL_N; i++) {
+		const struct nfs_addr *net = &special_net[i];
+		unsigned plen = net->plen < p->plen ? net->plen : p->plen;
+		struct nfs_addr x = nfs_addr_prefix(net, plen), y = nfs_addr_prefix(p, plen);
+		if (net->family == p->family && !memcmp(x.a, y.a, 16))
+			return net;
+	}
+	return NULL;
+}
 
 const char *ban_fleet_outcome_name(enum ban_fleet_outcome o)
 {
@@ -326,6 +360,9 @@ static void refuse_listed(struct fleet_run *c, struct ban_fleet_item *it, const 
 	nfs_addr_format(net, nb, sizeof(nb));
 	if (o == BAN_FLEET_ALLOWED)
 		log_warn("not banning %s (a decision of the fleet): allowlisted by %s", a, nb);
+	else if (idx == SIZE_MAX)
+		log_warn("not banning %s (a decision of the fleet): special-purpose network %s, never a scanner's", a,
+			 nb);
 	else
 		log_warn("not banning %s (a decision of the fleet): protected peer %s (%s)", a, nb,
 			 protect_kind(&c->s->ends, idx));
@@ -373,6 +410,10 @@ static void ban_one(struct fleet_run *c, struct ban_fleet_item *it)
 	}
 	if (e.addr.plen < (e.addr.family == AF_INET ? s->fleet_min_prefix4 : s->fleet_min_prefix6)) {
 		outcome(c, it, BAN_FLEET_TOO_WIDE);
+		return;
+	}
+	if ((net = special(&e.addr))) {
+		refuse_listed(c, it, &e, BAN_FLEET_PROTECTED, net, SIZE_MAX);
 		return;
 	}
 	if ((net = netlist_overlap(&s->allow, &e.addr))) {

@@ -665,12 +665,17 @@ static void test_fleet(void)
 		fban("198.51.100.53", 60),            /* 12 protected itself */
 		funban("203.0.113.99"),               /* 13 absent: this host's ban is not the fleet's */
 		funban("192.0.2.200"),                /* 14 absent */
+		fban("169.254.169.254", 60),          /* 15 protected: the cloud metadata service */
+		fban("fe80::/64", 60),                /* 16 protected: neighbour discovery's sources */
+		fban("0.0.0.0/32", 60),               /* 17 protected: DHCP clients' source */
+		fban("ff02::1", 60),                  /* 18 protected: multicast, never a source */
 	};
 	size_t n = sizeof(it) / sizeof(it[0]);
 	static const uint8_t want[] = { BAN_FLEET_BANNED, BAN_FLEET_BANNED, BAN_FLEET_PROTECTED, BAN_FLEET_ALLOWED,
 					BAN_FLEET_TOO_WIDE, BAN_FLEET_ALREADY, BAN_FLEET_INVALID, BAN_FLEET_INVALID,
 					BAN_FLEET_BANNED, BAN_FLEET_BANNED, BAN_FLEET_FULL, BAN_FLEET_TOO_WIDE,
-					BAN_FLEET_PROTECTED, BAN_FLEET_ABSENT, BAN_FLEET_ABSENT };
+					BAN_FLEET_PROTECTED, BAN_FLEET_ABSENT, BAN_FLEET_ABSENT, BAN_FLEET_PROTECTED,
+					BAN_FLEET_PROTECTED, BAN_FLEET_PROTECTED, BAN_FLEET_PROTECTED };
 	rc = banwriter_fleet(w, it, n, 10000);
 	CHECK_EQ(rc, 0, "the decisions applied");
 	for (size_t i = 0; i < n; i++)
@@ -689,7 +694,8 @@ static void test_fleet(void)
 	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
 	CHECK(bans == 4 && unbans == 0, "the feed has the four bans of the fleet (%u, %u)", bans, unbans);
 	banwriter_get_stats(w, &st);
-	CHECK(st.fleet[BAN_FLEET_BANNED] == 4 && st.fleet[BAN_FLEET_TOO_WIDE] == 2 && st.fleet_active == 4,
+	CHECK(st.fleet[BAN_FLEET_BANNED] == 4 && st.fleet[BAN_FLEET_TOO_WIDE] == 2 && st.fleet[BAN_FLEET_PROTECTED] == 6 &&
+	      st.fleet_active == 4,
 	      "counted by outcome");
 
 	/* An unban: the fleet's set loses it, the feed says why; room for one more. */
@@ -745,6 +751,12 @@ static void test_fleet(void)
 	banwriter_set_token(w, &rq.addr, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
 	feed_count(feed, &next, BAN_ORIGIN_DETECTOR, BAN_FEED_WHY_NONE, &bans, &unbans, &evidence);
 	CHECK(bans == 1 && evidence == 1, "a scan's ban (origin nfsentry) and its evidence token in the feed");
+	rc = by_hand(q, BAN_OP_MANUAL_BAN, "203.0.113.51", 120, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "a ban by hand");
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "203.0.113.51", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "and its unban");
+	feed_count(feed, &next, BAN_ORIGIN_MANUAL, BAN_FEED_WHY_MANUAL, &bans, &unbans, &evidence);
+	CHECK(bans == 1 && unbans == 1, "the feed: a ban and an unban by hand, origin manual (%u, %u)", bans, unbans);
 
 	/* A stalled writer: the asker gives up in time; the job, still queued, is applied later and
 	 * freed by the thread (ASan would see a use after free otherwise). */

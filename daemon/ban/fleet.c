@@ -162,6 +162,7 @@ struct fleet_run {
 	struct nftset_elem we[NFTSET_BATCH_MAX];
 	struct ban_fleet_item *wfrom[NFTSET_BATCH_MAX];
 	struct nftset_elem narrow[NFTSET_BATCH_MAX];
+	struct ban_entry narrow_b[NFTSET_BATCH_MAX]; /* their entries, put back if the wider ones fail */
 };
 
 /* The element of @it, or false when it is not an address or prefix. */
@@ -262,11 +263,30 @@ static int narrow_cb(const struct ban_entry *e, void *data)
 	for (size_t k = 0; k < c->nw; k++) {
 		struct nfs_addr p = nfs_addr_prefix(&e->addr, c->we[k].addr.plen);
 		if (e->addr.plen > c->we[k].addr.plen && nfs_addr_equal(&p, &c->we[k].addr)) {
-			c->narrow[x->n++] = (struct nftset_elem){ .addr = e->addr, .fleet = true };
+			int64_t left = e->until_ms - c->now;
+			c->narrow_b[x->n] = *e;
+			c->narrow[x->n++] = (struct nftset_elem){ .addr = e->addr, .fleet = true,
+								  .timeout_ms = e->timeout_s * 1000,
+								  .expires_ms = left > 0 ? (uint64_t)left : 1 };
 			return x->n == NFTSET_BATCH_MAX;
 		}
 	}
 	return 0;
+}
+
+/* The narrower ranges went out for wider ones that did not all go in: they go back, with the
+ * time they had left (those a wider one holds now are refused as overlapping, and stay out). */
+static void narrow_restore(struct fleet_run *c, size_t n)
+{
+	struct banwriter *w = c->w;
+	int res[NFTSET_BATCH_MAX];
+	int r = w->be->ops->commit(w->be, BAN_BACKEND_ADD, c->narrow, n, res);
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < n && r >= 0; i++)
+		if (res[i] == 0)
+			bantable_put(w->fleet, &c->narrow_b[i]);
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* The kernel refused ranges that hold narrower fleet ranges (an interval set refuses an
@@ -277,6 +297,7 @@ static void widen(struct fleet_run *c)
 	struct banwriter *w = c->w;
 	struct narrow_ctx x = { .c = c };
 	int res[NFTSET_BATCH_MAX];
+	bool failed = false;
 
 	bantable_foreach(w->fleet, narrow_cb, &x); /* the thread's table: read without the lock */
 	int r = x.n ? w->be->ops->commit(w->be, BAN_BACKEND_DEL, c->narrow, x.n, res) : 0;
@@ -286,20 +307,25 @@ static void widen(struct fleet_run *c)
 			bantable_del(w->fleet, &c->narrow[i].addr);
 		pthread_mutex_unlock(&w->lock);
 		r = w->be->ops->commit(w->be, BAN_BACKEND_ADD, c->we, c->nw, res);
+		failed = r < 0;
 	}
 	int64_t now = clock_wall_ms();
 	for (size_t k = 0; k < c->nw; k++) {
 		int e = r < 0 ? r : res[k];
 		if (e == 0)
 			banned(c, c->wfrom[k], &c->we[k], now);
-		else if (e == -EEXIST) /* what overlaps it is not the fleet's (nft by hand) */
+		else if (e == -EEXIST) { /* what overlaps it is not the fleet's (nft by hand) */
 			outcome(c, c->wfrom[k], BAN_FLEET_ALREADY);
-		else {
+			failed = true;
+		} else {
 			outcome(c, c->wfrom[k], BAN_FLEET_REFUSED);
+			failed = true;
 			if (!c->kernel_err)
 				c->kernel_err = e;
 		}
 	}
+	if (failed && x.n)
+		narrow_restore(c, x.n);
 	c->nw = 0;
 }
 

@@ -775,6 +775,25 @@ static void test_fleet(void)
 		usleep(1000);
 	CHECK(fakeban_timeout(f, &late.addr), "the job the asker left is applied all the same");
 
+	/* A range the kernel refuses as overlapping, not covered by a fleet range: the narrower
+	 * fleet ranges inside it give way; when the wider one still does not go in, they go back. */
+	struct ban_fleet_item room[] = { funban("203.0.113.77"), funban("2001:db8:8::1"), fban("198.18.5.0/24", 600) };
+	rc = banwriter_fleet(w, room, 3, 10000);
+	CHECK(rc == 0 && room[2].outcome == BAN_FLEET_BANNED, "a narrow fleet range (%s)",
+	      ban_fleet_outcome_name(room[2].outcome));
+	pthread_mutex_lock(&f->lock);
+	f->refuse = A("198.18.0.0/16");
+	f->refuse_err = -EEXIST; /* as an interval set answers an overlap */
+	pthread_mutex_unlock(&f->lock);
+	struct ban_fleet_item wide = fban("198.18.0.0/16", 600);
+	rc = banwriter_fleet(w, &wide, 1, 10000);
+	CHECK(rc == 0 && wide.outcome == BAN_FLEET_ALREADY && fakeban_get_in(f, "fleetnet4", &room[2].addr, &el) &&
+	      el.timeout_ms == 600000, "a wider range that still does not go in: the narrower one is put back (%s)",
+	      ban_fleet_outcome_name(wide.outcome));
+	pthread_mutex_lock(&f->lock);
+	f->refuse.family = 0;
+	pthread_mutex_unlock(&f->lock);
+
 	/* Table inet nfsentry loaded again (empty sets): the fleet's bans go back in with this
 	 * host's, in the fleet's sets. */
 	fakeban_reload(f, 7);

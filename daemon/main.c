@@ -424,6 +424,10 @@ static void daemon_reload(struct daemon *d)
 	if (strcmp(nc->evidence_dir, d->cfg->evidence_dir) || nc->evidence_packets != d->cfg->evidence_packets ||
 	    nc->evidence_snaplen != d->cfg->evidence_snaplen || nc->evidence_max_rings != d->cfg->evidence_max_rings)
 		log_warn("reload: [evidence] dir, packets, snaplen and max_rings take effect at the next restart");
+	/* The socket is opened, given its groups and its ACL once (control_start_step()). */
+	if (strcmp(nc->control_socket, d->cfg->control_socket) || strcmp(nc->control_group, d->cfg->control_group) ||
+	    strcmp(nc->fleet_group, d->cfg->fleet_group))
+		log_warn("reload: [daemon] control_socket, control_group and [fleet] group take effect at the next restart");
 	if (d->evidence)
 		evidence_configure(d->evidence, nc);
 	log_set_level(nc->log_level);
@@ -835,6 +839,18 @@ static int control_start_step(struct daemon *d)
 	} else if (r < 0) {
 		log_err("cannot open the control socket: %s", err);
 		return -1;
+	}
+	if (d->cfg->fleet_group[0]) {
+		struct group *g = getgrnam(d->cfg->fleet_group);
+		if (!g) {
+			log_err("[fleet] group: no group named \"%s\"", d->cfg->fleet_group);
+			return -1;
+		}
+		if ((r = control_allow_fleet(d->control, g->gr_gid, err, sizeof(err))) < 0) {
+			log_err("cannot open the control socket to [fleet] group %s: %s", d->cfg->fleet_group, err);
+			return -1;
+		}
+		log_info("control socket: group %s may ask for status, bans, watch and fleet", d->cfg->fleet_group);
 	}
 	if ((r = control_start(d->control)) < 0) {
 		log_err("cannot start the control socket's thread: %s", strerror(-r));

@@ -90,6 +90,15 @@ wait_until() {
 	done
 }
 
+# need_ctl: sets NFSENTRYCTL (default: the build tree's) and SOCK, the control socket of
+# write_config; fails without nfsentryctl or setpriv (the tests of who may connect use it).
+need_ctl() {
+	NFSENTRYCTL=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
+	[ -x "$NFSENTRYCTL" ] || fail "no nfsentryctl binary at $NFSENTRYCTL (build it first)"
+	command -v setpriv >/dev/null || fail "needs setpriv"
+	SOCK=$TMPD/control.sock
+}
+
 setup_netns() {
 	ip netns add "$VNS"
 	ip netns add "$SNS"
@@ -138,7 +147,7 @@ write_config() {
 	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
 	mkdir -p "$TMPD/state"
 	: >"$CONF"
-	for sec in daemon queue scan ban allow detect evidence; do
+	for sec in daemon queue scan ban allow detect evidence fleet; do
 		echo "[$sec]" >>"$CONF"
 		for key in "${!kv[@]}"; do
 			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >>"$CONF"

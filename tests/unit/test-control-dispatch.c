@@ -55,6 +55,45 @@ int main(void)
 	CHECK_STR(ask("{\"command\":\"" CTL_CMD_EVIDENCE "\",\"verify\":true}", 1000, group),
 		  "evidence records are readable by root only", "control_group: evidence is root's only");
 
+	/* watch (and bans) check their request before they need the feed (the writer). */
+#define ORIGIN_ERR "\"origin\": expected nfsentry, manual or crowdsec, or a list of them"
+	static const struct {
+		const char *req, *error, *what;
+	} checked[] = {
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"from\":0}", "\"from\": expected a sequence number (1 or more)",
+		  "watch: from 0" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"from\":\"1\"}", "\"from\": expected a sequence number (1 or more)",
+		  "watch: from a string" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\"}", "the ban feed is off", "watch, no feed" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"origin\":\"fleet\"}", ORIGIN_ERR, "watch: an unknown origin" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"origin\":[\"nfsentry\",7]}", ORIGIN_ERR, "watch: a list with a number" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"origin\":[\"nfsentry\",\"manual\"]}", "the ban feed is off",
+		  "watch: a list of origins" },
+		{ "{\"command\":\"" CTL_CMD_BANS "\",\"origin\":[]}", ORIGIN_ERR, "bans: an empty list" },
+	};
+	for (size_t i = 0; i < sizeof(checked) / sizeof(checked[0]); i++)
+		CHECK_STR(ask(checked[i].req, 0, 0), checked[i].error, checked[i].what);
+
+	/* The [fleet] group: status, bans, watch and fleet, nothing else. */
+	gid_t fleet = group + 2;
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 1000, fleet), "permission denied",
+		  "the [fleet] group before it is set: a stranger");
+	CHECK(control_allow_fleet(c, fleet, err, sizeof(err)) == 0, "control_allow_fleet: %s", err);
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 1000, fleet), "the ban feed is off", "fleet: watch");
+	static const char *const refused[] = { CTL_CMD_BAN, CTL_CMD_UNBAN, CTL_CMD_ALLOW, CTL_CMD_SOURCES,
+					       CTL_CMD_FLOWS, CTL_CMD_RELOAD };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char req[64];
+		snprintf(req, sizeof(req), "{\"command\":\"%s\"}", refused[i]);
+		CHECK_STR(ask(req, 1000, fleet), "the [fleet] group may ask for status, bans, watch and fleet only",
+			  refused[i]);
+	}
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_EVIDENCE "\"}", 1000, fleet), "evidence records are readable by root only",
+		  "fleet: evidence refused");
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 1000, group + 1), "permission denied",
+		  "another group: still a stranger");
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_RELOAD "\"}", 1000, group), "", "control_group: still served in full");
+
 	/* What the table does not hold. */
 	CHECK_STR(ask("{\"command\":\"nope\"}", 0, 0), "unknown command \"nope\"", "unknown command");
 	CHECK_STR(ask("{\"command\":\"Status\"}", 0, 0), "unknown command \"Status\"", "names are matched exactly");

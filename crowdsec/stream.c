@@ -39,6 +39,8 @@ static int decision_read(json_t *o, bool added, struct cs_decision *d)
 	    nfs_addr_parse(value, range, &d->addr) < 0)
 		return DEC_INVALID;
 	d->id = json_integer_value(id);
+	const char *origin = json_string_value(json_object_get(o, "origin"));
+	d->nfsentry = origin && !strcmp(origin, "nfsentry");
 	d->ms = 0;
 	if (added) {
 		if (!dur || godur_parse_ms(dur, &d->ms) < 0)

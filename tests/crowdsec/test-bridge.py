@@ -116,6 +116,16 @@ def main():
         check(not any(a["source"]["value"] == "203.0.113.5" for a in lapi.alerts), "a ban of origin crowdsec is not published back")
         check(lapi.logins == 1, "one login for all of it (%d)" % lapi.logins)
 
+        # This host's own decision comes back in the stream (as the LAPI does): not applied
+        # again as the fleet's; another host's nfsentry decision is.
+        left = now + 3600 - int(time.time())
+        own = dict(dec(30, "192.0.2.7", dur="%dm%ds" % (left // 60, left % 60)), origin="nfsentry", scenario="nfsentry/scan")
+        other = dict(dec(31, "192.0.2.77", dur="1h"), origin="nfsentry", scenario="nfsentry/scan")
+        asked = len(daemon.fleet)
+        lapi.stream.append({"new": [own, other], "deleted": None})
+        waits(lambda: "192.0.2.77" in daemon.fleet_bans(), "another host's nfsentry decision is applied")
+        check("192.0.2.7" not in daemon.fleet_bans(), "this host's own decision, back from the stream, is not")
+
         # The stream: a second decision on a held value, then the first deleted (still held),
         # then the second deleted (lifted), then the same deletion again (nothing more).
         lapi.stream += [{"new": [dec(10, "203.0.113.5", dur="2h")], "deleted": None},

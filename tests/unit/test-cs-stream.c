@@ -44,6 +44,7 @@ int main(void)
 	CHECK_STR(fmt(&s.added[0].addr), "192.0.2.7", "an Ip");
 	CHECK_EQ(s.added[0].id, 1, "its id");
 	CHECK_EQ(s.added[0].ms, 3599635, "its remaining duration");
+	CHECK(s.added[0].nfsentry && !s.added[1].nfsentry, "origin nfsentry told apart");
 	CHECK_STR(fmt(&s.added[1].addr), "2001:db8:5::/64", "an IPv6 Range");
 	CHECK_STR(fmt(&s.added[2].addr), "2001:db8::7", "an IPv6 Ip, a /128");
 	CHECK_EQ(s.added[2].addr.plen, 128, "/128");

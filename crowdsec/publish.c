@@ -285,8 +285,16 @@ void publish_save(struct bridge *b, int64_t now, bool force)
 
 	if (!force && now - b->saved_ms < SAVE_EVERY_MS)
 		return;
-	if (b->pending.dirty && (r = pending_save(&b->pending, b->pending_path)) < 0)
-		log_err("cannot write %s: %s (pending bans are lost if the bridge stops now)", b->pending_path, strerror(-r));
+	if (b->pending.dirty) {
+		/* Logged when it starts failing and when it works again, not every second. */
+		r = pending_save(&b->pending, b->pending_path);
+		if (r < 0 && !b->save_failed)
+			log_err("cannot write %s: %s (pending bans are lost if the bridge stops now)", b->pending_path,
+				strerror(-r));
+		else if (r == 0 && b->save_failed)
+			log_notice("%s written again", b->pending_path);
+		b->save_failed = r < 0;
+	}
 	if (b->published.dirty) {
 		published_expire(&b->published, clock_wall_ms() / 1000);
 		if ((r = published_save(&b->published, b->published_path)) < 0)

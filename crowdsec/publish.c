@@ -175,7 +175,9 @@ static void on_event(struct bridge *b, const struct cs_event *e, int64_t now)
 	case CS_EV_UNBAN:
 		/* Lifted by hand or because it is protected: a ban not yet published is not
 		 * pushed onto the fleet after the administrator took it back. */
-		if ((p = pending_find(&b->pending, &e->ban.addr))) {
+		if (strcmp(e->ban.origin, "crowdsec") && (p = pending_find(&b->pending, &e->ban.addr))) {
+			/* (the fleet lifting its own ban of the same address says nothing of this
+			 * host's) */
 			p->until = 0;
 			b->pending.dirty = true;
 		}

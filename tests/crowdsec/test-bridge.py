@@ -155,6 +155,22 @@ def main():
         waits(lambda: any(a["source"]["value"] == "192.0.2.9" for a in lapi.alerts), "after a 401 it logs in again and publishes")
         check(lapi.logins == 2, "a second login (%d)" % lapi.logins)
 
+        # Taken back before it went out: an unban by hand cancels it; the fleet lifting its
+        # own ban of the same address does not.
+        lapi.fail_alerts, lapi.fail_status = 10 ** 6, 503
+        t = int(time.time())
+        daemon.push({"event": "ban", "seq": 9, "origin": "nfsentry", "address": "192.0.2.20", "detector": "scan",
+                     "seconds": 600, "until": t + 600, "events": 10})
+        daemon.push({"event": "unban", "seq": 10, "origin": "nfsentry", "address": "192.0.2.20", "why": "manual"})
+        daemon.push({"event": "ban", "seq": 11, "origin": "nfsentry", "address": "192.0.2.21", "detector": "scan",
+                     "seconds": 600, "until": t + 600, "events": 10})
+        daemon.push({"event": "unban", "seq": 12, "origin": "crowdsec", "address": "192.0.2.21", "why": "fleet"})
+        time.sleep(1.5)
+        lapi.fail_alerts = 0
+        waits(lambda: any(a["source"]["value"] == "192.0.2.21" for a in lapi.alerts),
+              "a ban whose address the fleet unbanned is still published")
+        check(not any(a["source"]["value"] == "192.0.2.20" for a in lapi.alerts), "a ban lifted by hand before it went out is not")
+
         # The LAPI down (503): the ban waits; the bridge stops and starts again; the LAPI is
         # back: it goes out. Nothing lost.
         lapi.fail_alerts, lapi.fail_status = 10 ** 6, 503

@@ -98,6 +98,9 @@ def main():
         time.sleep(1.5)
         check(not any(a["source"]["value"] == "203.0.113.5" for a in lapi.alerts), "a ban of origin crowdsec is not published back")
         check(lapi.logins == 1, "one login for all of it (%d)" % lapi.logins)
+        bridge.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        check(bridge.poll() is None, "SIGHUP does not end it")
 
         # This host's own decision comes back in the stream (as the LAPI does): not applied
         # again as the fleet's; another host's nfsentry decision is.

@@ -111,6 +111,7 @@ class FakeLapi:
         self.startup = {"new": None, "deleted": None}
         self.lock = threading.Lock()
         self.token = "tok1"
+        self.redirect_to = None   # a URL: every GET answers 302 to it
         lapi = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -155,6 +156,12 @@ class FakeLapi:
                 self.send(404, {"message": "not found"})
 
             def do_GET(self):
+                if lapi.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", lapi.redirect_to + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if not self.path.startswith("/v1/decisions/stream"):
                     return self.send(404, {"message": "not found"})
                 if self.headers.get("X-Api-Key") != api_key:

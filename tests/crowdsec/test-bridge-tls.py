@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""test-bridge-tls: nfsentry-crowdsec over https ([lapi] ca_file, cert_file, key_file) against
-a stand-in LAPI with certificates made here by openssl: the LAPI's own CA is trusted only when
-named, and a LAPI that asks for a client certificate gets one only when configured. No root.
+"""test-bridge-tls: nfsentry-crowdsec's transport to the LAPI. Over https ([lapi] ca_file,
+cert_file, key_file) against a stand-in LAPI with certificates made here by openssl: the LAPI's
+own CA is trusted only when named, and a LAPI that asks for a client certificate gets one only
+when configured. A LAPI that accepts and never answers is waited for [lapi] timeout, not
+forever; a redirect is not followed. No root.
 
   test-bridge-tls.py BUILT-NFSENTRY-CROWDSEC"""
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +49,7 @@ def run(exe, tmp, lapi, extra, want_applied, what):
     conf = os.path.join(tmp, "crowdsec.conf")
     log = os.path.join(tmp, "bridge.log")
     with open(conf, "w") as f:
-        f.write("[lapi]\nurl = %s\ncredentials = %s\ntimeout = 3s\n%s[publish]\nenabled = no\n"
+        f.write("[lapi]\nurl = %s\ncredentials = %s\n%s[publish]\nenabled = no\n"
                 "[daemon]\ncontrol_socket = %s\nstate_dir = %s\n" % (lapi.url, os.path.join(tmp, "creds"), extra, sock,
                                                                      os.path.join(tmp, "state")))
     bridge = subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
@@ -60,8 +64,9 @@ def run(exe, tmp, lapi, extra, want_applied, what):
             time.sleep(2.5)
             check(not daemon.fleet_bans() and bridge.poll() is None, what)
     finally:
-        stop(bridge)
+        rc = stop(bridge)
         daemon.stop()
+    check(rc == 0, "  and it stops on SIGTERM with status 0 (%s)" % rc)
     text = open(log).read()
     if tap.failed:
         sys.stdout.write("# " + text.replace("\n", "\n# ") + "\n")
@@ -99,6 +104,41 @@ def main():
             True, "with cert_file and key_file: applied")
     finally:
         lapi.stop()
+
+    # Accepts, reads, never answers: the bridge gives up after [lapi] timeout each time, stays
+    # up and stops on SIGTERM.
+    class Stalled:
+        def __init__(self):
+            self.sock = socket.socket()
+            self.sock.bind(("127.0.0.1", 0))
+            self.sock.listen(16)
+            self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+            self.held = []
+            threading.Thread(target=self.serve, daemon=True).start()
+
+        def serve(self):
+            while True:
+                try:
+                    self.held.append(self.sock.accept()[0])
+                except OSError:
+                    return
+
+    stalled = Stalled()
+    text = run(exe, tmp, stalled, "timeout = 1s\n", False, "a LAPI that never answers: nothing applied, the bridge up")
+    check("timed out" in text.lower() or "timeout" in text.lower(), "the timeout is logged")
+    stalled.sock.close()
+
+    # A redirect (to a LAPI that would answer) is not followed.
+    lapi = FakeLapi("m1", "pw", "key-0123")
+    lapi.startup = startup
+    redirect = FakeLapi("m1", "pw", "key-0123")
+    redirect.redirect_to = lapi.url
+    try:
+        text = run(exe, tmp, redirect, "", False, "a redirect is not followed")
+        check("HTTP 302" in text, "its status is logged")
+    finally:
+        lapi.stop()
+        redirect.stop()
     shutil.rmtree(tmp, ignore_errors=True)
     return tap.done()
 

@@ -8,16 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrhash.h"
 #include "core/atomicfile.h"
 
 static size_t bucket_of(const struct published *p, const struct nfs_addr *a)
 {
-	uint8_t h[crypto_shorthash_BYTES];
-	uint64_t v;
-
-	crypto_shorthash(h, (const uint8_t *)a, sizeof(*a), p->key);
-	memcpy(&v, h, sizeof(v));
-	return (size_t)v & (p->nbuckets - 1);
+	return (size_t)addrhash(p->key, a) & (p->nbuckets - 1);
 }
 
 int published_init(struct published *p, size_t max)

@@ -20,7 +20,7 @@ struct published {
 			    * must not walk the whole memory (100,000 decisions x 40,000 entries) */
 	size_t nbuckets;
 	size_t head, n, max;
-	uint8_t key[16]; /* SipHash key: the addresses are a scanner's choice */
+	uint8_t key[16]; /* SipHash key (addrhash.h): the addresses are a scanner's choice */
 	bool dirty;
 };
 

@@ -91,11 +91,7 @@ static int key_set(struct cs_config *c, const struct cs_key *k, const char *v, c
 		*(uint64_t *)p = u;
 		return 0;
 	case CK_BOOL:
-		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
-			*(bool *)p = true;
-		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
-			*(bool *)p = false;
-		else {
+		if (bool_parse(v, (bool *)p) < 0) {
 			snprintf(err, errlen, "%s: expected yes or no, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}

@@ -181,11 +181,7 @@ static int set_value(struct nfs_config *c, const struct key *k, const char *v, c
 		goto bounds;
 	}
 	case KEY_BOOL:
-		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
-			*(bool *)p = true;
-		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
-			*(bool *)p = false;
-		else {
+		if (bool_parse(v, (bool *)p) < 0) {
 			snprintf(err, errlen, "%s: expected yes or no, got \"%s\"", k->name, v);
 			return -EINVAL;
 		}

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <string.h>
 #include <stdio.h>
 
 #define DURATION_MAX (10ULL * 365 * 86400)
@@ -75,4 +76,15 @@ void duration_format(uint64_t seconds, char *buf, size_t len)
 			seconds %= units[i].secs;
 		}
 	}
+}
+
+int bool_parse(const char *s, bool *out)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1"))
+		*out = true;
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
 }

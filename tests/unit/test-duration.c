@@ -29,5 +29,19 @@ int main(void)
 		CHECK_STR(buf, fmt[i].out, "format");
 		CHECK(duration_parse(buf, &back) == 0 && back == fmt[i].s, "round trip %s", buf);
 	}
+
+	/* yes/no values */
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" },
+			       *const bad[] = { "", "Yes", "y", "2", "yes ", "nope" };
+	for (size_t i = 0; i < 4; i++) {
+		bool b = false;
+		CHECK(bool_parse(yes[i], &b) == 0 && b, "\"%s\" is yes", yes[i]);
+		b = true;
+		CHECK(bool_parse(no[i], &b) == 0 && !b, "\"%s\" is no", no[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bool b = true;
+		CHECK(bool_parse(bad[i], &b) == -EINVAL && b, "\"%s\" is refused, the value untouched", bad[i]);
+	}
 	return tap_done();
 }

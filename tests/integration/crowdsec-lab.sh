@@ -163,7 +163,7 @@ lapi_gone() { ! lapi_alive; }
 lapi_cleanup() {
 	if [ -n "$LAPI_PID" ]; then
 		kill -KILL "$LAPI_PID" 2>/dev/null
-		wait "$LAPI_PID" 2>/dev/null   # reaped here: no "Killed" job notice
+		wait "$LAPI_PID" 2>/dev/null || true   # reaped here: no "Killed" job notice
 	fi
 	LAPI_PID=
 	[ -z "$LAPI_OWN_DIR" ] || rm -rf "$LAPI_DIR"
@@ -173,9 +173,11 @@ lapi_cleanup() {
 # lapi_trap: kill the LAPI on exit, then run lib.sh's cleanup (when loaded) with the exit status.
 lapi_trap() {
 	if declare -F cleanup >/dev/null; then
-		trap 'lapi_rc=$?; lapi_cleanup; (exit $lapi_rc); cleanup' EXIT
+		# shellcheck disable=SC2154 # lapi_rc is assigned in the trap itself
+		trap 'lapi_rc=$?; set +e; lapi_cleanup; (exit $lapi_rc); cleanup' EXIT
 	else
-		trap 'lapi_rc=$?; lapi_cleanup; exit $lapi_rc' EXIT
+		# shellcheck disable=SC2154 # lapi_rc is assigned in the trap itself
+		trap 'lapi_rc=$?; set +e; lapi_cleanup; exit $lapi_rc' EXIT
 	fi
 }
 

@@ -13,6 +13,15 @@
 #define CTL_CMD_FLOWS "flows"
 #define CTL_CMD_EVIDENCE "evidence"
 #define CTL_CMD_RELOAD "reload"
+#define CTL_CMD_WATCH "watch" /* bans and unbans as they happen: the connection stays open */
+#define CTL_CMD_FLEET "fleet" /* the fleet's decisions (nfsentry-crowdsec) */
+
+/* At most this many watchers at once; each one's unsent lines are held up to WATCH_BUF_MAX bytes
+ * (then it loses events, and is told how many, instead of being waited for). */
+#define CTL_WATCHERS_MAX 4
+#define CTL_WATCH_BUF_MAX (64 * 1024)
+/* A fleet request holds at most this many decisions, bans and unbans together. */
+#define CTL_FLEET_ITEMS_MAX 1000
 
 /* A request line, its newline included, is at most this long: the server reads no more. */
 #define CTL_REQUEST_MAX (64 * 1024)

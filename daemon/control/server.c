@@ -1,6 +1,8 @@
 /* server.c - see server.h. One thread, one poll(2) loop over non-blocking connections, each
  * with its own buffer and deadline: a client that sends slowly, or not at all, holds only its
- * own connection, and only until its deadline (docs/control.md, "Limits"). */
+ * own connection, and only until its deadline (docs/control.md, "Limits"). A watcher (the
+ * `watch` command) is a connection kept open after its answer: the loop polls the ban feed
+ * and copies its events into each watcher's bounded buffer, never waiting for one. */
 #define _GNU_SOURCE /* struct ucred, accept4 */
 #include "control/server.h"
 
@@ -17,7 +19,10 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 
 #include "build-config.h"
 #include "control/protocol.h"
@@ -45,11 +50,22 @@
 #define LIST_DEFAULT 20
 #define LIST_MAX 10000
 
+/* The longest line of a watched event (an IPv6 prefix, an evidence token): a watcher's buffer
+ * takes events only while this much is free, so a line is never cut. */
+#define WATCH_LINE_MAX 512
+/* Events read from the feed at a time. */
+#define WATCH_BATCH 64
+
 struct control {
 	int fd;
 	char path[108];
 	gid_t gid;
+	gid_t fleet_gid; /* [fleet] group, or (gid_t)-1 */
 	struct daemon_view ctx;
+	/* The control thread's own (or a test's, with the thread not started). */
+	size_t nwatchers;        /* connections subscribed to the feed */
+	bool subscribe;          /* the request being answered asked to watch, from subscribe_next */
+	uint64_t subscribe_next;
 	struct nfs_thread thread;
 	pthread_mutex_t orphan_lock;
 	struct ban_reply *orphans[ORPHANS_MAX]; /* answers the writer still owes to gone askers */
@@ -367,6 +383,29 @@ static json_t *cmd_reload(struct control *c, json_t *req, uid_t uid)
 	return ok();
 }
 
+/* Subscribes the asking connection to the ban feed. The handlers see requests, not
+ * connections: conn_answer() reads c->subscribe and makes the connection a watcher when the
+ * answer is ok. A "from" the ring no longer holds is served from its oldest event, after a
+ * "lost" line; one from the future starts at the present. */
+static json_t *cmd_watch(struct control *c, json_t *req, uid_t uid)
+{
+	json_t *from = json_object_get(req, "from");
+
+	if (from && (!json_is_integer(from) || json_integer_value(from) < 1))
+		return fail("\"from\": expected a sequence number (1 or more)");
+	if (!c->ctx.feed)
+		return fail("the ban feed is off");
+	if (c->nwatchers >= CTL_WATCHERS_MAX)
+		return fail("too many watchers (at most %d)", CTL_WATCHERS_MAX);
+	uint64_t now = ban_feed_next_seq(c->ctx.feed);
+	uint64_t next = from && (uint64_t)json_integer_value(from) < now ? (uint64_t)json_integer_value(from) : now;
+	json_t *r = ok();
+	json_object_set_new(r, "seq", json_integer((json_int_t)next));
+	c->subscribe = true;
+	c->subscribe_next = next;
+	return r;
+}
+
 static json_t *cmd_ban_add(struct control *c, json_t *req, uid_t uid)
 {
 	return cmd_ban(c, req, false, uid);
@@ -379,22 +418,25 @@ static json_t *cmd_ban_remove(struct control *c, json_t *req, uid_t uid)
 
 /* The requests (docs/control.md), by the names nfsentryctl sends (control/protocol.h). Who
  * may ask: root, and the members of control_group (checked before any of these), except
- * where @root_only gives the refusal the others get. */
+ * where @root_only gives the refusal the others get; the members of the [fleet] group only
+ * where @fleet says so: what nfsentry-crowdsec needs, nothing that changes a local ban. */
 static const struct control_command {
 	const char *name;
 	const char *root_only;
+	bool fleet;
 	json_t *(*handle)(struct control *c, json_t *req, uid_t uid);
 } commands[] = {
-	{ CTL_CMD_STATUS, NULL, cmd_status },
-	{ CTL_CMD_BANS, NULL, cmd_bans },
-	{ CTL_CMD_BAN, NULL, cmd_ban_add },
-	{ CTL_CMD_UNBAN, NULL, cmd_ban_remove },
-	{ CTL_CMD_ALLOW, NULL, cmd_allow },
-	{ CTL_CMD_SOURCES, NULL, cmd_sources },
-	{ CTL_CMD_FLOWS, NULL, cmd_flows },
-	{ CTL_CMD_RELOAD, NULL, cmd_reload },
+	{ CTL_CMD_STATUS, NULL, true, cmd_status },
+	{ CTL_CMD_BANS, NULL, true, cmd_bans },
+	{ CTL_CMD_BAN, NULL, false, cmd_ban_add },
+	{ CTL_CMD_UNBAN, NULL, false, cmd_ban_remove },
+	{ CTL_CMD_ALLOW, NULL, false, cmd_allow },
+	{ CTL_CMD_SOURCES, NULL, false, cmd_sources },
+	{ CTL_CMD_FLOWS, NULL, false, cmd_flows },
+	{ CTL_CMD_RELOAD, NULL, false, cmd_reload },
 	/* STOP sec. 3.1.1 goal 2: a token is redeemed by an administrator only. */
-	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", cmd_evidence },
+	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", false, cmd_evidence },
+	{ CTL_CMD_WATCH, NULL, true, cmd_watch },
 };
 
 json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
@@ -402,8 +444,12 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 	const struct control_command *cmd = NULL;
 	json_error_t jerr;
 	json_t *req, *ans;
+	/* control_group wins when it is the [fleet] group too: it was given everything. */
+	bool all = uid == 0 || (c->gid != (gid_t)-1 && gid == c->gid);
+	bool fleet = !all && c->fleet_gid != (gid_t)-1 && gid == c->fleet_gid;
 
-	if (uid != 0 && (c->gid == (gid_t)-1 || gid != c->gid))
+	c->subscribe = false;
+	if (!all && !fleet)
 		return fail("permission denied");
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req || !json_is_object(req)) {
@@ -420,6 +466,8 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 		ans = fail("unknown command \"%.40s\"", name);
 	else if (cmd->root_only && uid != 0)
 		ans = fail("%s", cmd->root_only);
+	else if (fleet && !cmd->fleet)
+		ans = fail("the [fleet] group may ask for status, bans, watch and fleet only");
 	else
 		ans = cmd->handle(c, req, uid);
 	json_decref(req);
@@ -434,14 +482,19 @@ struct conn {
 	uint64_t serial;     /* accept order: the lowest is the oldest */
 	int64_t deadline_ms; /* CLOCK_MONOTONIC: for the whole request, then for the whole answer */
 	bool answering;
-	char *buf; /* the request as read, then the answer */
+	bool watching; /* subscribed: no deadline; buf holds its unsent lines (CTL_WATCH_BUF_MAX) */
+	bool eof;      /* a watcher that shut its sending side: no more reads */
+	uint64_t next; /* a watcher's next feed sequence number */
+	char *buf;     /* the request as read, then the answer */
 	size_t len, cap, sent;
 };
 
-static void conn_close(struct conn *k)
+static void conn_close(struct control *c, struct conn *k)
 {
 	if (k->fd >= 0)
 		close(k->fd);
+	if (k->watching)
+		c->nwatchers--;
 	free(k->buf);
 	*k = (struct conn){ .fd = -1 };
 }
@@ -466,6 +519,129 @@ static void conn_answer(struct control *c, struct conn *k, const char *nl)
 	}
 	k->answering = true;
 	k->deadline_ms = clock_mono_ms() + REQUEST_TIMEOUT_S * 1000;
+	if (c->subscribe && text) {
+		char *b = realloc(k->buf, CTL_WATCH_BUF_MAX);
+		if (!b)
+			return; /* answered as asked; closed once the answer is sent */
+		k->buf = b;
+		k->cap = CTL_WATCH_BUF_MAX;
+		k->watching = true;
+		k->next = c->subscribe_next;
+		k->deadline_ms = INT64_MAX; /* a watcher waits for events, for as long as it likes */
+		c->nwatchers++;
+	}
+}
+
+/* Appends one line (@o as JSON, freed) to watcher @k. Returns false when it does not fit. */
+static bool watch_put(struct conn *k, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	size_t n = text ? strlen(text) : 0;
+	bool fits = text && k->len + n + 1 <= k->cap;
+
+	if (fits) {
+		memcpy(k->buf + k->len, text, n);
+		k->buf[k->len + n] = '\n';
+		k->len += n + 1;
+	}
+	free(text);
+	json_decref(o);
+	return fits || !text; /* out of memory: the event is skipped rather than retried forever */
+}
+
+static json_t *watch_event_json(const struct ban_feed_event *e)
+{
+	static const char *const whys[] = { "", "manual", "protected", "fleet" };
+
+	switch (e->kind) {
+	case BAN_FEED_BAN:
+		return json_pack("{s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:I}", "event", "ban", "seq", (json_int_t)e->seq,
+				 "origin", ban_origin_name(e->origin), "address", addr_json(&e->addr), "detector",
+				 detector_name(e->det), "seconds", (json_int_t)e->seconds, "until",
+				 (json_int_t)(e->until_ms / 1000), "events", (json_int_t)e->events);
+	case BAN_FEED_UNBAN:
+		return json_pack("{s:s, s:I, s:s, s:o, s:s}", "event", "unban", "seq", (json_int_t)e->seq, "origin",
+				 ban_origin_name(e->origin), "address", addr_json(&e->addr), "why",
+				 e->why < sizeof(whys) / sizeof(whys[0]) && e->why ? whys[e->why] : "?");
+	case BAN_FEED_EVIDENCE:
+		return json_pack("{s:s, s:I, s:o, s:s#}", "event", "evidence", "seq", (json_int_t)e->seq, "address",
+				 addr_json(&e->addr), "token", e->token, (int)strnlen(e->token, sizeof(e->token) - 1));
+	default:
+		return NULL;
+	}
+}
+
+/* Copies the feed's events after k->next into watcher @k's buffer while WATCH_LINE_MAX is free
+ * in it, a "lost" line first when the ring overwrote some it had not taken. What does not fit
+ * stays in the ring (k->next is not moved past it): a watcher that does not read falls behind
+ * the ring, and is told by how much when it reads again. */
+static void watch_fill(struct control *c, struct conn *k)
+{
+	struct ban_feed_event ev[WATCH_BATCH];
+
+	for (;;) {
+		if (k->sent) {
+			memmove(k->buf, k->buf + k->sent, k->len - k->sent);
+			k->len -= k->sent;
+			k->sent = 0;
+		}
+		uint64_t next = k->next, lost;
+		if (k->cap - k->len < WATCH_LINE_MAX)
+			return;
+		size_t n = ban_feed_read(c->ctx.feed, &next, ev, WATCH_BATCH, &lost);
+		if (lost) {
+			if (!watch_put(k, json_pack("{s:s, s:I}", "event", "lost", "count", (json_int_t)lost)))
+				return;
+			k->next = next - n; /* the oldest event held */
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (k->cap - k->len < WATCH_LINE_MAX)
+				return;
+			json_t *o = watch_event_json(&ev[i]);
+			if (o && !watch_put(k, o))
+				return;
+			k->next = ev[i].seq + 1;
+		}
+		if (n < WATCH_BATCH)
+			return;
+	}
+}
+
+/* Sends what @k's client takes now of k->buf. Returns 1 when some is left for later, 0 when
+ * all is sent, -1 when the client is gone. */
+static int conn_send(struct conn *k)
+{
+	while (k->sent < k->len) {
+		ssize_t n = send(k->fd, k->buf + k->sent, k->len - k->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		if (n <= 0)
+			return -1;
+		k->sent += (size_t)n;
+	}
+	return 0;
+}
+
+/* Moves watcher @k on: notes its end of sending, sends, and refills from the feed. Returns
+ * false when it is gone. */
+static bool watch_step(struct control *c, struct conn *k, short revents)
+{
+	if (revents & (POLLERR | POLLHUP))
+		return false;
+	if ((revents & POLLIN) && !k->eof) {
+		char scratch[512]; /* a watcher has nothing more to say: what it sends is dropped */
+		ssize_t n = read(k->fd, scratch, sizeof(scratch));
+		if (n == 0)
+			k->eof = true; /* it may still read: a client that shut its sending side */
+		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return false;
+	}
+	if (conn_send(k) < 0)
+		return false;
+	watch_fill(c, k);
+	return conn_send(k) >= 0;
 }
 
 /* Reads what @k's client sent. Returns false when the connection is done with. */
@@ -505,37 +681,30 @@ static bool conn_write(struct conn *k)
 {
 	if (!k->buf)
 		return false; /* out of memory for the answer: close */
-	while (k->sent < k->len) {
-		ssize_t n = send(k->fd, k->buf + k->sent, k->len - k->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return true;
-		if (n <= 0)
-			return false;
-		k->sent += (size_t)n;
-	}
-	return false;
+	return conn_send(k) > 0;
 }
 
-/* Moves @k on as far as it goes without waiting (@ready: poll said it may), and closes it
- * once it is answered, gone, or past its deadline. */
-static void conn_step(struct control *c, struct conn *k, bool ready, int64_t now)
+/* Moves @k on as far as it goes without waiting (@revents: what poll said it may do), and
+ * closes it once it is answered, gone, or past its deadline. */
+static void conn_step(struct control *c, struct conn *k, short revents, int64_t now)
 {
-	bool keep = true;
+	bool keep = true, ready = revents != 0;
 
 	if (ready && !k->answering)
 		keep = conn_read(c, k);
-	if (keep && k->answering && (ready || k->sent == 0))
+	if (keep && k->watching)
+		keep = watch_step(c, k, revents); /* its answer, then the feed */
+	else if (keep && k->answering && (ready || k->sent == 0))
 		keep = conn_write(k); /* a fresh answer is tried at once */
 	if (keep && now >= k->deadline_ms)
 		keep = false; /* too slow to send its line, or to take its answer */
 	if (!keep)
-		conn_close(k);
+		conn_close(c, k);
 }
 
 /* Takes the waiting connections in, into free slots of @conns; at CONN_MAX the oldest
- * connection is dropped for each newcomer. A newcomer is read at once: a client that sent
+ * connection that is not a watcher is dropped for each newcomer (watchers are at most
+ * CTL_WATCHERS_MAX: there is always another; a watcher is meant to stay). A newcomer is read at once: a client that sent
  * its line with its connect (nfsentryctl does) is answered before later ones can push it out. */
 static void conns_accept(struct control *c, struct conn *conns, uint64_t *serial)
 {
@@ -553,18 +722,18 @@ static void conns_accept(struct control *c, struct conn *conns, uint64_t *serial
 		for (int j = 0; j < CONN_MAX && !slot; j++) {
 			if (conns[j].fd < 0)
 				slot = &conns[j];
-			else if (!oldest || conns[j].serial < oldest->serial)
+			else if (!conns[j].watching && (!oldest || conns[j].serial < oldest->serial))
 				oldest = &conns[j];
 		}
 		if (!slot) {
 			log_debug("control socket: %d connections; dropping the oldest (uid %u) for a new one", CONN_MAX,
 				  (unsigned)oldest->uid);
-			conn_close(oldest); /* it has stalled longest */
+			conn_close(c, oldest); /* it has stalled longest */
 			slot = oldest;
 		}
 		*slot = (struct conn){ .fd = fd, .uid = cred.uid, .gid = cred.gid, .serial = (*serial)++,
 				       .deadline_ms = clock_mono_ms() + REQUEST_TIMEOUT_S * 1000 };
-		conn_step(c, slot, true, clock_mono_ms());
+		conn_step(c, slot, POLLIN, clock_mono_ms());
 	}
 }
 
@@ -572,24 +741,31 @@ static void *control_main(void *arg)
 {
 	struct control *c = arg;
 	struct conn conns[CONN_MAX];
-	struct pollfd pfd[2 + CONN_MAX];
+	struct pollfd pfd[3 + CONN_MAX];
 	uint64_t serial = 0;
 
 	for (int i = 0; i < CONN_MAX; i++)
 		conns[i] = (struct conn){ .fd = -1 };
 	for (;;) {
 		int64_t now = clock_mono_ms(), wait = -1;
-		nfds_t n = 2;
+		nfds_t n = 3;
 
 		pfd[0] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = c->thread.stop_fd, .events = POLLIN };
+		/* The feed only while someone watches: its eventfd stays readable meanwhile. */
+		pfd[2] = (struct pollfd){ .fd = c->nwatchers ? ban_feed_fd(c->ctx.feed) : -1, .events = POLLIN };
 		for (int i = 0; i < CONN_MAX; i++) {
+			struct conn *k = &conns[i];
+			short ev = k->watching ? (short)((k->eof ? 0 : POLLIN) | (k->sent < k->len ? POLLOUT : 0))
+				   : k->answering ? POLLOUT : POLLIN;
 			/* fd -1 is ignored by poll(2): the slots keep their places in pfd */
-			pfd[2 + i] = (struct pollfd){ .fd = conns[i].fd, .events = conns[i].answering ? POLLOUT : POLLIN };
-			if (conns[i].fd < 0)
+			pfd[3 + i] = (struct pollfd){ .fd = k->fd, .events = ev };
+			if (k->fd < 0)
 				continue;
-			n = 2 + (nfds_t)i + 1;
-			int64_t left = conns[i].deadline_ms - now;
+			n = 3 + (nfds_t)i + 1;
+			if (k->watching)
+				continue; /* no deadline */
+			int64_t left = k->deadline_ms - now;
 			if (wait < 0 || left < wait)
 				wait = left < 0 ? 0 : left;
 		}
@@ -597,15 +773,18 @@ static void *control_main(void *arg)
 			break;
 		if (pfd[1].revents)
 			break;
+		bool fed = pfd[2].revents != 0;
+		if (fed)
+			ban_feed_drain(c->ctx.feed); /* before reading: a put after this wakes us again */
 		now = clock_mono_ms();
-		for (int i = 0; i < CONN_MAX && 2 + (nfds_t)i < n; i++)
-			if (conns[i].fd >= 0)
-				conn_step(c, &conns[i], pfd[2 + i].revents != 0, now);
+		for (int i = 0; i < CONN_MAX && 3 + (nfds_t)i < n; i++)
+			if (conns[i].fd >= 0 && (pfd[3 + i].revents || (fed && conns[i].watching) || !conns[i].watching))
+				conn_step(c, &conns[i], pfd[3 + i].revents, now);
 		if (pfd[0].revents & POLLIN)
 			conns_accept(c, conns, &serial);
 	}
 	for (int i = 0; i < CONN_MAX; i++)
-		conn_close(&conns[i]);
+		conn_close(c, &conns[i]);
 	return NULL;
 }
 
@@ -622,6 +801,7 @@ int control_open(struct control **out, const char *path, gid_t gid, const struct
 	c->fd = -1;
 	c->thread.stop_fd = -1;
 	c->gid = gid;
+	c->fleet_gid = (gid_t)-1;
 	pthread_mutex_init(&c->orphan_lock, NULL);
 	c->ctx = *view;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -658,6 +838,41 @@ fail:
 	pthread_mutex_destroy(&c->orphan_lock);
 	free(c);
 	return r;
+}
+
+/* Gives group @gid read and write on the socket file by a POSIX ACL (the file's group stays
+ * control_group's): connecting needs write, and the daemon may grant it to a group it is not a
+ * member of, unlike a chown. The ACL is the mode's 0660 plus that group. */
+static int socket_acl_add_group(const char *path, gid_t gid)
+{
+	struct {
+		struct posix_acl_xattr_header h;
+		struct posix_acl_xattr_entry e[5];
+	} acl = {
+		.h = { .a_version = POSIX_ACL_XATTR_VERSION },
+		.e = {
+			{ .e_tag = ACL_USER_OBJ, .e_perm = ACL_READ | ACL_WRITE, .e_id = ACL_UNDEFINED_ID },
+			{ .e_tag = ACL_GROUP_OBJ, .e_perm = ACL_READ | ACL_WRITE, .e_id = ACL_UNDEFINED_ID },
+			{ .e_tag = ACL_GROUP, .e_perm = ACL_READ | ACL_WRITE, .e_id = (uint32_t)gid },
+			{ .e_tag = ACL_MASK, .e_perm = ACL_READ | ACL_WRITE, .e_id = ACL_UNDEFINED_ID },
+			{ .e_tag = ACL_OTHER, .e_perm = 0, .e_id = ACL_UNDEFINED_ID },
+		},
+	};
+
+	return setxattr(path, "system.posix_acl_access", &acl, sizeof(acl), 0) < 0 ? -errno : 0;
+}
+
+int control_allow_fleet(struct control *c, gid_t gid, char *err, size_t errlen)
+{
+	int r = socket_acl_add_group(c->path, gid);
+
+	if (r < 0) {
+		snprintf(err, errlen, "%s: cannot let group %u connect (a POSIX ACL): %s", c->path, (unsigned)gid,
+			 strerror(-r));
+		return r;
+	}
+	c->fleet_gid = gid;
+	return 0;
 }
 
 int control_start(struct control *c)

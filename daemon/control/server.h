@@ -1,5 +1,6 @@
 /* server.h - the control socket (docs/control.md): one JSON request per connection, answered
- * by one JSON object, served by a thread of its own. Peers are checked with SO_PEERCRED. */
+ * by one JSON object (a watcher's: then by its events, one a line, for as long as it stays),
+ * served by a thread of its own. Peers are checked with SO_PEERCRED. */
 #pragma once
 
 #include <stddef.h>
@@ -19,6 +20,12 @@ struct control;
  * with a reason in @err. Does not start the thread. */
 int control_open(struct control **out, const char *path, gid_t gid, const struct daemon_view *view, char *err,
 		 size_t errlen);
+/* Lets the members of group @gid (by primary gid, as control_group) ask for status, bans, watch
+ * and fleet only: the least the fleet's bridge (nfsentry-crowdsec) needs. The socket file gets
+ * a POSIX ACL entry giving @gid read and write, so the bridge needs no other group. Call
+ * before control_start(). Returns 0 or -errno with a reason in @err (-EOPNOTSUPP: the file
+ * system holding the socket has no ACLs). */
+int control_allow_fleet(struct control *c, gid_t gid, char *err, size_t errlen);
 int control_start(struct control *c);
 /* Stops the thread; the socket file is removed. Accepts NULL. */
 void control_free(struct control *c);

@@ -55,6 +55,33 @@ int main(void)
 	CHECK_STR(ask("{\"command\":\"" CTL_CMD_EVIDENCE "\",\"verify\":true}", 1000, group),
 		  "evidence records are readable by root only", "control_group: evidence is root's only");
 
+	/* watch checks its request before it needs the feed. */
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\",\"from\":0}", 0, 0),
+		  "\"from\": expected a sequence number (1 or more)", "watch: from 0");
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\",\"from\":\"1\"}", 0, 0),
+		  "\"from\": expected a sequence number (1 or more)", "watch: from a string");
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 0, 0), "the ban feed is off", "watch, no feed");
+
+	/* The [fleet] group: status, bans, watch and fleet, nothing else. */
+	gid_t fleet = group + 2;
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 1000, fleet), "permission denied",
+		  "the [fleet] group before it is set: a stranger");
+	CHECK(control_allow_fleet(c, fleet, err, sizeof(err)) == 0, "control_allow_fleet: %s", err);
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 1000, fleet), "the ban feed is off", "fleet: watch");
+	static const char *const refused[] = { CTL_CMD_BAN, CTL_CMD_UNBAN, CTL_CMD_ALLOW, CTL_CMD_SOURCES,
+					       CTL_CMD_FLOWS, CTL_CMD_RELOAD };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char req[64];
+		snprintf(req, sizeof(req), "{\"command\":\"%s\"}", refused[i]);
+		CHECK_STR(ask(req, 1000, fleet), "the [fleet] group may ask for status, bans, watch and fleet only",
+			  refused[i]);
+	}
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_EVIDENCE "\"}", 1000, fleet), "evidence records are readable by root only",
+		  "fleet: evidence refused");
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 1000, group + 1), "permission denied",
+		  "another group: still a stranger");
+	CHECK_STR(ask("{\"command\":\"" CTL_CMD_RELOAD "\"}", 1000, group), "", "control_group: still served in full");
+
 	/* What the table does not hold. */
 	CHECK_STR(ask("{\"command\":\"nope\"}", 0, 0), "unknown command \"nope\"", "unknown command");
 	CHECK_STR(ask("{\"command\":\"Status\"}", 0, 0), "unknown command \"Status\"", "names are matched exactly");

@@ -4,7 +4,12 @@
  * a ban goes through the ban queue and back; a stranger (neither root nor of control_group)
  * is refused; at 64 open connections the oldest is closed for a newcomer, which is served;
  * the socket file is 0660, replaces a stale socket, never a regular file, and is removed at the
- * end. test-control.c covers the bounded wait for the ban writer. Waits are bounded (10 s);
+ * end. Watchers (`watch`): the events in order, with every field; at most 4 (a 5th refused, a
+ * place freed when one leaves); a watcher that never reads is not waited for (the others are
+ * served meanwhile), loses events and is told how many, so that what it got and what it was
+ * told it lost add up to what was put; watchers outlive the request deadline; as root, the
+ * [fleet] group reaches the socket through its ACL and may watch but not reload.
+ * test-control.c covers the bounded wait for the ban writer. Waits are bounded (10 s);
  * nothing is asserted about how long anything took. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +25,11 @@
 #include <unistd.h>
 
 #include "ban/banq.h"
+#include "ban/feed.h"
+#include "control/protocol.h"
 #include "control/server.h"
+#include "core/clock.h"
+#include "core/detector.h"
 #include "core/log.h"
 #include "tap.h"
 
@@ -99,6 +108,205 @@ static json_t *one_line(const char *ans, bool ok, const char *error, const char 
 }
 
 static struct banq *q;
+static struct ban_feed *feed;
+
+/* A watcher's stream: its lines as they come. */
+struct stream {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+};
+
+/* The next line of @s, parsed; NULL when none came within WAIT_MS (or it was not JSON). */
+static json_t *stream_next(struct stream *s)
+{
+	for (;;) {
+		char *nl = memchr(s->buf, '\n', s->len);
+		if (nl) {
+			json_t *j = json_loadb(s->buf, (size_t)(nl - s->buf), 0, NULL);
+			s->len -= (size_t)(nl + 1 - s->buf);
+			memmove(s->buf, nl + 1, s->len);
+			return j;
+		}
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		if (s->len == sizeof(s->buf) || poll(&p, 1, WAIT_MS) <= 0)
+			return NULL;
+		ssize_t n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
+		if (n <= 0)
+			return NULL;
+		s->len += (size_t)n;
+	}
+}
+
+/* Connects and asks to watch (@req). Returns the fd and the first line in *@first. */
+static int watch_open(const char *req, struct stream *s, json_t **first)
+{
+	s->len = 0;
+	s->fd = dial(sock_path);
+	if (s->fd < 0 || send(s->fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		*first = NULL;
+		return -1;
+	}
+	*first = stream_next(s);
+	return s->fd;
+}
+
+static void put_ban(uint32_t n)
+{
+	struct ban_feed_event e = { .kind = BAN_FEED_BAN, .origin = BAN_ORIGIN_DETECTOR, .det = DET_SCAN,
+				    .seconds = 3600, .until_ms = 1700000000000LL + n, .events = n };
+	nfs_addr_parse("198.51.100.0", false, &e.addr);
+	e.addr.a[2] = (uint8_t)(100 + (n >> 8));
+	e.addr.a[3] = (uint8_t)n;
+	ban_feed_put(feed, &e);
+}
+
+static int64_t jint(json_t *j, const char *key)
+{
+	return json_integer_value(json_object_get(j, key));
+}
+
+static const char *jstr(json_t *j, const char *key)
+{
+	const char *v = json_string_value(json_object_get(j, key));
+	return v ? v : "";
+}
+
+/* One request on a connection of its own, answered while watchers are connected. */
+static bool served(void)
+{
+	char *ans = talk(sock_path, "{\"command\":\"nope\"}\n", 19, false);
+	bool yes = ans && strstr(ans, "unknown command");
+	free(ans);
+	return yes;
+}
+
+static void check_watchers(void)
+{
+	static struct stream w[CTL_WATCHERS_MAX + 1], stalled;
+	json_t *j;
+
+	/* Events in order, each with its fields. */
+	CHECK(watch_open("{\"command\":\"watch\"}\n", &w[0], &j) >= 0 && json_is_true(json_object_get(j, "ok")) &&
+	      jint(j, "seq") == (int64_t)ban_feed_next_seq(feed), "watch: ok, and the next sequence number");
+	json_decref(j);
+	int64_t opened = clock_mono_ms();
+	uint64_t first = ban_feed_next_seq(feed);
+	put_ban(7);
+	struct ban_feed_event e = { .kind = BAN_FEED_UNBAN, .origin = BAN_ORIGIN_FLEET, .why = BAN_FEED_WHY_FLEET };
+	nfs_addr_parse("2001:db8:1::/48", false, &e.addr);
+	ban_feed_put(feed, &e);
+	e = (struct ban_feed_event){ .kind = BAN_FEED_EVIDENCE, .origin = BAN_ORIGIN_DETECTOR };
+	nfs_addr_parse("198.51.100.7", false, &e.addr);
+	memset(e.token, 'a', 64);
+	ban_feed_put(feed, &e);
+	j = stream_next(&w[0]);
+	CHECK(!strcmp(jstr(j, "event"), "ban") && jint(j, "seq") == (int64_t)first && !strcmp(jstr(j, "origin"), "nfsentry") &&
+	      !strcmp(jstr(j, "address"), "198.51.100.7") && !strcmp(jstr(j, "detector"), "scan") &&
+	      jint(j, "seconds") == 3600 && jint(j, "until") == 1700000000 && jint(j, "events") == 7,
+	      "the ban event, all its fields");
+	json_decref(j);
+	j = stream_next(&w[0]);
+	CHECK(!strcmp(jstr(j, "event"), "unban") && jint(j, "seq") == (int64_t)first + 1 &&
+	      !strcmp(jstr(j, "origin"), "crowdsec") && !strcmp(jstr(j, "address"), "2001:db8:1::/48") &&
+	      !strcmp(jstr(j, "why"), "fleet"), "then the unban event");
+	json_decref(j);
+	j = stream_next(&w[0]);
+	CHECK(!strcmp(jstr(j, "event"), "evidence") && jint(j, "seq") == (int64_t)first + 2 &&
+	      strlen(jstr(j, "token")) == 64 && !strcmp(jstr(j, "address"), "198.51.100.7"), "then the evidence event");
+	json_decref(j);
+
+	/* Resuming: "from" an earlier number replays from there. */
+	struct stream again;
+	char req[80];
+	snprintf(req, sizeof(req), "{\"command\":\"watch\",\"from\":%llu}\n", (unsigned long long)first + 1);
+	CHECK(watch_open(req, &again, &j) >= 0 && jint(j, "seq") == (int64_t)first + 1, "watch from %llu",
+	      (unsigned long long)first + 1);
+	json_decref(j);
+	j = stream_next(&again);
+	CHECK(!strcmp(jstr(j, "event"), "unban") && jint(j, "seq") == (int64_t)first + 1, "resumed at the unban");
+	json_decref(j);
+	close(again.fd);
+
+	/* Four at most. The one just closed may not be noticed yet: bounded retries. */
+	bool four = true;
+	for (int i = 1; i < CTL_WATCHERS_MAX; i++) {
+		json_t *a = NULL;
+		for (int t = 0; t < 100 && !json_is_true(json_object_get(a, "ok")); t++) {
+			json_decref(a);
+			if (t)
+				close(w[i].fd), usleep(10000);
+			watch_open("{\"command\":\"watch\"}\n", &w[i], &a);
+		}
+		four = four && json_is_true(json_object_get(a, "ok"));
+		json_decref(a);
+	}
+	CHECK(four, "%d watchers", CTL_WATCHERS_MAX);
+	const char *err = "";
+	CHECK(watch_open("{\"command\":\"watch\"}\n", &w[CTL_WATCHERS_MAX], &j) >= 0 &&
+	      json_is_false(json_object_get(j, "ok")) && !strncmp(err = jstr(j, "error"), "too many watchers", 17),
+	      "a fifth: refused (%s)", err);
+	json_decref(j);
+	close(w[CTL_WATCHERS_MAX].fd);
+	CHECK(served(), "other requests are served beside 4 watchers");
+
+	/* A stalled watcher: one of the four leaves, a newcomer takes its place and never reads. */
+	close(w[1].fd);
+	j = NULL;
+	for (int t = 0; t < 100 && !json_is_true(json_object_get(j, "ok")); t++) {
+		json_decref(j);
+		if (t)
+			close(stalled.fd), usleep(10000);
+		watch_open("{\"command\":\"watch\"}\n", &stalled, &j);
+	}
+	CHECK(json_is_true(json_object_get(j, "ok")), "a place freed by a watcher that left is taken again");
+	uint64_t from = (uint64_t)jint(j, "seq");
+	json_decref(j);
+	for (int i = 2; i < CTL_WATCHERS_MAX; i++)
+		close(w[i].fd); /* only w[0] (reading later) and the stalled one stay */
+	/* Far more than its socket, its 64 KiB and the ring hold: the server must not wait for it. */
+	enum { TOTAL = 40000 };
+	bool all = true;
+	for (uint32_t n = 0; n < TOTAL; n++) {
+		put_ban(n);
+		if (n % 500 == 499)
+			all = all && served();
+	}
+	CHECK(all, "every request answered while a watcher takes nothing of %d events", TOTAL);
+	/* It reads at last: events in order, and the gaps told. */
+	uint64_t got = 0, lost = 0, expect = from, lost_lines = 0;
+	bool ordered = true;
+	while (expect < from + TOTAL && (j = stream_next(&stalled))) {
+		if (!strcmp(jstr(j, "event"), "lost")) {
+			lost += (uint64_t)jint(j, "count");
+			expect += (uint64_t)jint(j, "count");
+			lost_lines++;
+		} else {
+			ordered = ordered && jint(j, "seq") == (int64_t)expect;
+			expect = (uint64_t)jint(j, "seq") + 1;
+			got++;
+		}
+		json_decref(j);
+	}
+	CHECK(ordered && got + lost == TOTAL && lost_lines >= 1 && lost > 0 && got > 0,
+	      "the stalled watcher: %llu events and %llu told lost (%llu lines) of %d, in order",
+	      (unsigned long long)got, (unsigned long long)lost, (unsigned long long)lost_lines, TOTAL);
+	close(stalled.fd);
+	/* w[0] took nothing meanwhile either. Past the 5 s request deadline it is still served:
+	 * after its backlog (and what it was told it lost) comes the event put now. */
+	int64_t left = opened + 6000 - clock_mono_ms();
+	if (left > 0)
+		usleep((useconds_t)left * 1000);
+	uint64_t last = ban_feed_next_seq(feed);
+	put_ban(1);
+	bool seen = false;
+	while (!seen && (j = stream_next(&w[0]))) {
+		seen = jint(j, "seq") == (int64_t)last;
+		json_decref(j);
+	}
+	CHECK(seen, "a watcher is served past the request deadline (6 s after it asked)");
+	close(w[0].fd);
+}
 
 /* The ban writer's part: answers one manual ban, echoing what it was asked. */
 static void *writer(void *arg)
@@ -116,9 +324,9 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* Root can make a stranger: a child that becomes nobody and asks. Its answer comes back
- * through a pipe. */
-static char *ask_as_nobody(const char *path)
+/* Root can make a stranger: a child that becomes nobody (of group @gid) and asks @req. Its
+ * answer (its first line) comes back through a pipe. */
+static char *ask_as_nobody(const char *path, gid_t gid, const char *req)
 {
 	int p[2];
 	if (pipe(p) < 0)
@@ -126,11 +334,19 @@ static char *ask_as_nobody(const char *path)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(65534) < 0)
 			_exit(1);
-		char *ans = talk(path, "{\"command\":\"nope\"}\n", 19, false);
-		if (ans)
+		struct stream s = { .fd = dial(path) };
+		json_t *first = NULL;
+		if (s.fd < 0) {
+			const char *refused = "connect refused\n";
+			(void)!write(p[1], refused, strlen(refused));
+		} else if (send(s.fd, req, strlen(req), MSG_NOSIGNAL) > 0 && (first = stream_next(&s))) {
+			char *ans = json_dumps(first, JSON_COMPACT);
 			(void)!write(p[1], ans, strlen(ans));
+			(void)!write(p[1], "\n", 1);
+		}
+		_exit(0);
 		_exit(0);
 	}
 	close(p[1]);
@@ -157,7 +373,8 @@ int main(void)
 	/* A regular file where the socket goes is never removed. */
 	int f = open(sock_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	close(f);
-	struct daemon_view ctx = { .banq = q, .started = time(NULL) };
+	CHECK(ban_feed_new(&feed, 64) == 0, "a ban feed of 64 events");
+	struct daemon_view ctx = { .banq = q, .feed = feed, .started = time(NULL) };
 	int r = control_open(&c, sock_path, getegid(), &ctx, err, sizeof(err));
 	CHECK(r < 0 && !c && stat(sock_path, &st) == 0 && S_ISREG(st.st_mode) && strstr(err, sock_path),
 	      "a regular file in the way: refused (%d: %s) and kept", r, err);
@@ -225,10 +442,13 @@ int main(void)
 	if (geteuid() == 0) {
 		chmod(dir, 0711);
 		chmod(sock_path, 0666); /* let nobody reach the socket: the server must refuse it */
-		ans = ask_as_nobody(sock_path);
+		ans = ask_as_nobody(sock_path, 65534, "{\"command\":\"nope\"}\n");
 		json_decref(one_line(ans, false, "permission denied", "uid 65534, not of control_group"));
 		free(ans);
 		chmod(sock_path, 0660);
+		ans = ask_as_nobody(sock_path, 65534, "{\"command\":\"nope\"}\n");
+		CHECK(ans && !strcmp(ans, "connect refused\n"), "the socket 0660: nobody cannot connect");
+		free(ans);
 	} else {
 		/* Without root we are the stranger, of a server for root only. */
 		struct control *root_only = NULL;
@@ -261,10 +481,27 @@ int main(void)
 	for (int i = 0; i < CONNS; i++)
 		close(idle[i]);
 
+	check_watchers();
+
+	/* The [fleet] group reaches the socket through its ACL (no chmod), watches, cannot reload. */
+	if (geteuid() == 0) {
+		CHECK(control_allow_fleet(c, 4242, err, sizeof(err)) == 0, "control_allow_fleet(4242): %s", err);
+		ans = ask_as_nobody(sock_path, 4242, "{\"command\":\"" CTL_CMD_WATCH "\"}\n");
+		json_decref(one_line(ans, true, NULL, "uid 65534 of the [fleet] group: watch"));
+		free(ans);
+		ans = ask_as_nobody(sock_path, 4242, "{\"command\":\"" CTL_CMD_RELOAD "\"}\n");
+		json_decref(one_line(ans, false, "the [fleet] group may ask for", "the [fleet] group: reload refused"));
+		free(ans);
+		ans = ask_as_nobody(sock_path, 4243, "{\"command\":\"" CTL_CMD_WATCH "\"}\n");
+		CHECK(ans && !strcmp(ans, "connect refused\n"), "another group cannot connect");
+		free(ans);
+	}
+
 	control_free(c);
 	CHECK(lstat(sock_path, &st) < 0 && errno == ENOENT, "control_free removes the socket file");
 	control_free(NULL);
 	banq_free(q);
+	ban_feed_free(feed);
 	rmdir(dir);
 	return tap_done();
 }

@@ -10,6 +10,7 @@
 # The EXIT trap stops the bridges, the LAPI, then runs lib.sh's cleanup (and deletes $BNS).
 #
 #   fleet_setup [A and B config overrides]   namespaces, rulesets, daemons, LAPI, both bridges
+#   fleet_hosts [...]                          the same without the bridges
 #   bridge_start A|B [crowdsec.conf overrides] / bridge_stop A|B [SIGNAL]
 #   in_b CMD..., fleet_has A|B SET VALUE, fleet_gone ..., ctl A|B ARGS...
 #   fetch_b PORT (from the scanner to B's echo server; see listen_tcp_b)
@@ -180,6 +181,13 @@ bridge_log_has() { grep -Eq -- "$2" "${BRIDGE_LOG[$1]}"; }
 # FLEET_A's on A and FLEET_B's on B.
 FLEET_A=() FLEET_B=()
 fleet_setup() {
+	fleet_hosts "$@"
+	bridge_start A
+	bridge_start B
+}
+# fleet_hosts [section.key=value ...]: fleet_setup without the bridges (bench/crowdsec-apply.sh
+# fills the LAPI first).
+fleet_hosts() {
 	fleet_netns
 	load_ruleset
 	in_b "$NFSENTRY" load-ruleset "$NFSENTRY_RULESET" >"$TMPD/load-ruleset-b.out" 2>&1 ||
@@ -200,8 +208,6 @@ fleet_setup() {
 	lapi_add_machine host-B "$MACHINE_PW"
 	lapi_add_bouncer bouncer-A "fleet-key-A-$$"
 	lapi_add_bouncer bouncer-B "fleet-key-B-$$"
-	bridge_start A
-	bridge_start B
 }
 
 # ctl HOST ARGS...: nfsentryctl on HOST's control socket; prints its stdout.

@@ -35,8 +35,10 @@ declare -A BRIDGE_PID=() BRIDGE_LOG=() BRIDGE_CONF=() BRIDGE_RUNS=([A]=0 [B]=0)
 MACHINE_PW=fleet-machine-pw-$$
 mkdir -p "$TMPD/b"
 
+FLEET_PIDS=()   # more root-namespace processes of a test, killed at exit
 fleet_cleanup() {
-	local h
+	local h p
+	for p in "${FLEET_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	for h in "${!BRIDGE_PID[@]}"; do
 		[ -n "${BRIDGE_PID[$h]}" ] && kill -KILL "${BRIDGE_PID[$h]}" 2>/dev/null
 	done

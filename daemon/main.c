@@ -610,7 +610,10 @@ static void tables_stop(struct daemon *d)
 
 static int writer_make(struct daemon *d)
 {
-	return banwriter_new(&d->writer, d->cfg, d->banq, d->events, d->key) < 0 ? -1 : 0; /* it logs why */
+	if (banwriter_new(&d->writer, d->cfg, d->banq, d->events, d->key) < 0)
+		return -1; /* it logs why */
+	banwriter_set_feed(d->writer, d->feed); /* made by tables_start(), freed after the writer */
+	return 0;
 }
 
 static void writer_free(struct daemon *d)

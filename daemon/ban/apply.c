@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ban/feed.h"
 #include "core/clock.h"
 #include "core/detector.h"
 #include "core/duration.h"
@@ -29,6 +30,16 @@ static void describe(const struct trk_report *rep, char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, ")");
 	if (rep->sources && o < len) /* a distributed scan */
 		snprintf(buf + o, len - o, " from at least %u of its sources", rep->sources);
+}
+
+/* What a ban's detector counted, for the feed: a scan's attempts (every class of closed-port
+ * packet the tracker counted), or 0 for a detection of one connection. */
+static uint32_t attempts(const struct trk_report *rep)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < TRK_CLASSES; i++)
+		n += rep->counts[i];
+	return n ? n : rep->ports;
 }
 
 /* A ban's record holds the packets its source sent (the ring is keyed as the ban is), and
@@ -79,7 +90,10 @@ static void step_apply(struct banwriter *w, struct ban_request *rq, const struct
 	char a[NFS_ADDR_STRLEN], nb[NFS_ADDR_STRLEN], why[NFS_ADDR_STRLEN + 24];
 
 	if (st->verdict == BAN_VERDICT_MANUAL) {
-		banwriter_manual_handle(w, rq);
+		if (rq->op == BAN_OP_FLEET)
+			banwriter_fleet_handle(w, rq->fleet);
+		else
+			banwriter_manual_handle(w, rq);
 		return;
 	}
 	nfs_addr_format(&st->addr, a, sizeof(a));
@@ -211,12 +225,14 @@ void banwriter_burst_handle(struct banwriter *w, struct ban_request *req, size_t
 		else
 			snprintf(why, sizeof(why), "%s", detector_name(rq->det));
 		duration_format(elems[k].timeout_ms / 1000, dur, sizeof(dur));
+		struct ban_entry b = { .addr = elems[k].addr, .offence = offence[k], .timeout_s = elems[k].timeout_ms / 1000,
+				       .until_ms = now + (int64_t)elems[k].timeout_ms, .det = rq->det,
+				       .origin = BAN_ORIGIN_DETECTOR };
 		pthread_mutex_lock(&w->lock);
-		bantable_put(w->bans, &(struct ban_entry){ .addr = elems[k].addr, .offence = offence[k],
-							   .timeout_s = elems[k].timeout_ms / 1000,
-							   .until_ms = now + (int64_t)elems[k].timeout_ms, .det = rq->det });
+		bantable_put(w->bans, &b);
 		pthread_mutex_unlock(&w->lock);
 		w->bans_dirty = true;
+		banwriter_feed_ban(w, &b, attempts(&rq->report));
 		log_notice("banned %s for %s (offence %u): %s; in the kernel %lld us after the threshold packet %s", a,
 			   dur, offence[k], why, (long long)lat_us, rq->t_kernel ? "arrived" : "was received");
 		struct report_dest to = banwriter_ban_dest(w, &elems[k].addr);
@@ -256,9 +272,9 @@ stats:
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* The planner picks the bans that hold a protected peer now (ban_plan_protected()); they are
- * lifted here, and said. */
-void banwriter_protected_unban(struct banwriter *w)
+/* The bans of @table (this host's, or with @fleet the fleet's) that hold a protected peer now
+ * (ban_plan_protected() picks them) are lifted here, and said. */
+static void protected_unban_table(struct banwriter *w, struct bantable *table, bool fleet)
 {
 	struct ban_lift *c = malloc(sizeof(*c)); /* NFTSET_BATCH_MAX elements: off the thread's stack */
 	const struct ban_settings *s = w->cur;
@@ -268,8 +284,10 @@ void banwriter_protected_unban(struct banwriter *w)
 	if (!c)
 		return;
 	pthread_mutex_lock(&w->lock);
-	ban_plan_protected(c, w->bans, s);
+	ban_plan_protected(c, table, s);
 	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < c->n && fleet; i++)
+		c->e[i].fleet = true; /* fleet4/fleet6, or fleetnet4/fleetnet6 by its prefix */
 	int r = c->n ? w->be->ops->commit(w->be, BAN_BACKEND_DEL, c->e, c->n, res) : 0;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -279,16 +297,39 @@ void banwriter_protected_unban(struct banwriter *w)
 		nfs_addr_format(&c->e[i].addr, a, sizeof(a));
 		nfs_addr_format(net, nb, sizeof(nb));
 		if (r < 0 || (res[i] < 0 && res[i] != -ENOENT)) {
-			log_err("%s is banned but now holds a protected peer %s (%s); cannot lift the ban: %s", a, nb, kind,
-				strerror(-(r < 0 ? r : res[i])));
+			log_err("%s is banned%s but now holds a protected peer %s (%s); cannot lift the ban: %s", a,
+				fleet ? " by the fleet" : "", nb, kind, strerror(-(r < 0 ? r : res[i])));
 			continue;
+		}
+		if (fleet) {
+			pthread_mutex_lock(&w->lock);
+			bantable_del(table, &c->e[i].addr);
+			pthread_mutex_unlock(&w->lock);
 		}
 		if (res[i] == -ENOENT)
 			continue; /* expired meanwhile */
-		log_notice("unbanned %s: it holds a protected peer %s (%s) now", a, nb, kind);
+		log_notice("unbanned %s%s: it holds a protected peer %s (%s) now", a, fleet ? " (a ban of the fleet)" : "",
+			   nb, kind);
 		report_unban(w->events, &now, &c->e[i].addr, "protected");
+		if (fleet) {
+			banwriter_feed_unban(w, &c->e[i].addr, BAN_ORIGIN_FLEET, BAN_FEED_WHY_PROTECTED);
+		} else {
+			pthread_mutex_lock(&w->lock);
+			const struct ban_entry *old = bantable_get(table, &c->e[i].addr);
+			uint8_t origin = old ? old->origin : BAN_ORIGIN_DETECTOR;
+			pthread_mutex_unlock(&w->lock);
+			banwriter_feed_unban(w, &c->e[i].addr, origin, BAN_FEED_WHY_PROTECTED);
+		}
 	}
-	if (c->n)
+	if (c->n && !fleet)
 		banwriter_sync_soon(w); /* the table follows */
 	free(c);
+}
+
+/* The planner picks the bans that hold a protected peer now (ban_plan_protected()); they are
+ * lifted here, and said: this host's bans, then the fleet's. */
+void banwriter_protected_unban(struct banwriter *w)
+{
+	protected_unban_table(w, w->bans, false);
+	protected_unban_table(w, w->fleet, true);
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "core/clock.h"
+
 struct banq {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -57,16 +59,9 @@ int banq_push(struct banq *q, const struct ban_request *r)
 
 size_t banq_pop(struct banq *q, struct ban_request *out, size_t max, int timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = clock_mono_after(timeout_ms);
 	size_t n = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&q->lock);
 	while (q->len == 0 && !q->closed)
 		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT)

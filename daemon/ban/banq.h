@@ -22,12 +22,15 @@ struct ban_reply {
 	uint64_t seconds;
 };
 
-enum ban_op { BAN_OP_AUTO = 0, BAN_OP_MANUAL_BAN, BAN_OP_MANUAL_UNBAN };
+enum ban_op { BAN_OP_AUTO = 0, BAN_OP_MANUAL_BAN, BAN_OP_MANUAL_UNBAN, BAN_OP_FLEET };
+
+struct ban_fleet_job;
 
 struct ban_request {
 	uint8_t op;                 /* enum ban_op */
 	uint64_t seconds;           /* manual ban: its length (0: [ban] duration) */
 	struct ban_reply *reply;    /* manual requests: where the answer goes (owned by the asker) */
+	struct ban_fleet_job *fleet; /* BAN_OP_FLEET: the decisions (the request holds a reference) */
 	struct nfs_addr addr;       /* IPv4 host or IPv6 prefix */
 	struct nfs_addr host;       /* the offending address itself (addr narrowed to a host) */
 	struct timespec t_packet;   /* when the threshold-crossing packet arrived (CLOCK_REALTIME) */

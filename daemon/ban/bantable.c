@@ -1,7 +1,9 @@
 /* bantable.c - an lru_map of bans, saved as text under a header line (BANS_HEADER), one ban a
- * line: "ADDRESS OFFENCE TIMEOUT_S UNTIL_EPOCH_MS DETECTOR TOKEN", TOKEN "-" when the ban has no
- * evidence record. Lines without DETECTOR (older files) load as bans made by hand, without
- * TOKEN as bans without a record. */
+ * line: "ADDRESS OFFENCE TIMEOUT_S UNTIL_EPOCH_MS DETECTOR TOKEN [ORIGIN]", TOKEN "-" when the ban
+ * has no evidence record. Lines without DETECTOR (older files) load as bans made by hand, without
+ * TOKEN as bans without a record. ORIGIN (ban/origin.h) is written only when the detector does not
+ * imply it (bantable_origin_of_det()): the bans saved today never need it, so an older nfsentry
+ * reads what this one writes, and this one reads theirs (issue 13). */
 #include "ban/bantable.h"
 
 #include <errno.h>
@@ -16,7 +18,7 @@
 #include "core/lrumap.h"
 #include "core/textlines.h"
 
-#define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms [detector [token]]\n"
+#define BANS_HEADER "# nfsentry bans v1: address offence timeout-seconds until-epoch-ms [detector [token [origin]]]\n"
 
 struct ban_node {
 	struct lru_node node; /* first */
@@ -26,6 +28,19 @@ struct ban_node {
 struct bantable {
 	struct lru_map map;
 };
+
+enum ban_origin bantable_origin_of_det(uint8_t det)
+{
+	return det == DET_MANUAL ? BAN_ORIGIN_MANUAL : BAN_ORIGIN_DETECTOR;
+}
+
+static int origin_parse(const char *s)
+{
+	for (int o = 0; o < BAN_ORIGIN_COUNT; o++)
+		if (!strcmp(s, ban_origin_name((enum ban_origin)o)))
+			return o;
+	return -1;
+}
 
 int bantable_new(struct bantable **out, uint32_t max, const uint8_t key16[16])
 {
@@ -112,9 +127,10 @@ int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 		char a[NFS_ADDR_STRLEN];
 		if (e->until_ms <= now_ms)
 			continue;
-		fprintf(af.f, "%s %u %llu %lld %s %s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
+		fprintf(af.f, "%s %u %llu %lld %s %s%s%s\n", nfs_addr_format(&e->addr, a, sizeof(a)), e->offence,
 			(unsigned long long)e->timeout_s, (long long)e->until_ms, detector_key(e->det),
-			e->token[0] ? e->token : "-");
+			e->token[0] ? e->token : "-", e->origin == bantable_origin_of_det(e->det) ? "" : " ",
+			e->origin == bantable_origin_of_det(e->det) ? "" : ban_origin_name(e->origin));
 		n++;
 	}
 	r = atomic_file_commit(&af);
@@ -123,21 +139,24 @@ int bantable_save(struct bantable *t, const char *path, int64_t now_ms)
 
 static int ban_line(const char *line, void *data)
 {
-	char addr[NFS_ADDR_STRLEN + 1], det[32] = "manual", token[66] = "-", extra;
+	char addr[NFS_ADDR_STRLEN + 1], det[32] = "manual", token[66] = "-", origin[16] = "", extra;
 	unsigned offence;
 	unsigned long long timeout_s;
 	long long until;
 	struct ban_entry e = { 0 };
-	int fields = sscanf(line, "%50s %u %llu %lld %31s %65s %c", addr, &offence, &timeout_s, &until, det, token,
-			    &extra);
+	int fields = sscanf(line, "%50s %u %llu %lld %31s %65s %15s %c", addr, &offence, &timeout_s, &until, det, token,
+			    origin, &extra);
 	int d = detector_parse(det);
+	int o = fields == 7 ? origin_parse(origin) : d < 0 ? 0 : (int)bantable_origin_of_det((uint8_t)d);
 
-	if (fields < 4 || fields > 6 || d < 0 || (strcmp(token, "-") && strlen(token) != 64) || offence == 0 || timeout_s == 0 ||
+	if (fields < 4 || fields > 7 || o < 0 || d < 0 || (strcmp(token, "-") && strlen(token) != 64) || offence == 0 ||
+	    timeout_s == 0 ||
 	    timeout_s > 10ULL * 365 * 86400 || until <= 0 || nfs_addr_parse(addr, false, &e.addr) < 0 ||
 	    (e.addr.family == AF_INET && e.addr.plen != 32 && d != DET_DSCAN)) /* IPv4 prefixes: bannet4 only */
 		return TEXTLINE_BAD;
 	e.offence = offence;
 	e.det = (uint8_t)d;
+	e.origin = (uint8_t)o;
 	e.timeout_s = timeout_s;
 	e.until_ms = until;
 	if (strcmp(token, "-"))

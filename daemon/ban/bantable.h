@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ban/origin.h"
 #include "core/addr.h"
 
 struct ban_entry {
@@ -17,11 +18,16 @@ struct ban_entry {
 	uint32_t offence;     /* which offence of this address the ban is for */
 	uint64_t timeout_s;   /* the ban's length when it was made */
 	int64_t until_ms;     /* when it ends, realtime */
-	uint8_t det;          /* enum det: why (DET_MANUAL for hand-made bans) */
+	uint8_t det;          /* enum det: why (DET_MANUAL for hand-made and fleet bans) */
+	uint8_t origin;       /* enum ban_origin: who (ban/origin.h) */
 	char token[65];       /* its evidence record (docs/evidence.md), or "" */
 };
 
 struct bantable;
+
+/* The origin a ban of detector @det has when nothing else says: manual for DET_MANUAL (nfsentryctl,
+ * nft by hand), else this host's detectors. */
+enum ban_origin bantable_origin_of_det(uint8_t det);
 
 /* @max: entries kept (least recently put forgotten first). Returns 0 and the table in *@out,
  * or -ENOMEM. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ban/feed.h"
 #include "core/clock.h"
 #include "core/detector.h"
 #include "core/log.h"
@@ -44,6 +45,8 @@ static void manual_unban(struct banwriter *w, struct ban_request *rq)
 	int res, r;
 
 	ban_plan_unban(rq, w->bans, w->cur, &e);
+	const struct ban_entry *old = bantable_get(w->bans, &e.addr); /* the thread's: read without the lock */
+	uint8_t origin = old ? old->origin : BAN_ORIGIN_MANUAL;
 	r = w->be->ops->commit(w->be, BAN_BACKEND_DEL, &e, 1, &res);
 	nfs_addr_format(&e.addr, a, sizeof(a));
 	if (r < 0 || res < 0) {
@@ -55,6 +58,7 @@ static void manual_unban(struct banwriter *w, struct ban_request *rq)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	report_unban(w->events, &now, &e.addr, "manual");
+	banwriter_feed_unban(w, &e.addr, origin, BAN_FEED_WHY_MANUAL);
 	banwriter_sync_soon(w); /* the table follows */
 	reply(rq->reply, 0, &e.addr, 0, "unbanned");
 }
@@ -94,15 +98,17 @@ static void manual_ban(struct banwriter *w, struct ban_request *rq)
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
+	struct ban_entry b = { .addr = e.addr, .offence = 1, .timeout_s = secs,
+			       .until_ms = clock_wall_ms() + (int64_t)secs * 1000, .det = DET_MANUAL,
+			       .origin = BAN_ORIGIN_MANUAL };
 	pthread_mutex_lock(&w->lock);
-	bantable_put(w->bans, &(struct ban_entry){ .addr = e.addr, .offence = 1, .timeout_s = secs,
-						   .until_ms = clock_wall_ms() + (int64_t)secs * 1000,
-						   .det = DET_MANUAL });
+	bantable_put(w->bans, &b);
 	w->stats.added++;
 	w->stats.displaced += d.displaced;
 	w->stats.active = bantable_size(w->bans);
 	pthread_mutex_unlock(&w->lock);
 	w->bans_dirty = true;
+	banwriter_feed_ban(w, &b, 0);
 	log_notice("banned %s for %llus (by hand: uid %u, through the control socket)", a, (unsigned long long)secs,
 		   (unsigned)rq->by_uid);
 	struct report_dest to = banwriter_ban_dest(w, &e.addr);

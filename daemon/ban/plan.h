@@ -23,6 +23,8 @@ struct ban_settings {
 	double factor;
 	struct netlist allow, protect;
 	struct protect_ends ends; /* what each protected entry is */
+	/* [fleet] */
+	uint64_t fleet_max_bans, fleet_min_prefix4, fleet_min_prefix6, fleet_max_duration;
 };
 
 /* What the ruleset saw of a scan request's source (sets active4, active6, active6net): it

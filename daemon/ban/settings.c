@@ -25,6 +25,10 @@ struct ban_settings *banwriter_settings_new(const struct nfs_config *c, const st
 	s->active_peers = c->active_peers;
 	s->factor = c->factor;
 	s->allow = c->allow;
+	s->fleet_max_bans = c->fleet_max_bans;
+	s->fleet_min_prefix4 = c->fleet_min_prefix4;
+	s->fleet_min_prefix6 = c->fleet_min_prefix6;
+	s->fleet_max_duration = c->fleet_max_duration;
 	if (protect)
 		s->protect = *protect;
 	else

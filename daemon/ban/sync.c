@@ -55,8 +55,10 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 			c->w->offences_dirty = true;
 	}
 	/* A prefix found in bannet4 or bannet6 is a distributed scan's ban, whoever made it. */
+	uint8_t det = old ? old->det : e->net ? DET_DSCAN : DET_MANUAL;
 	struct ban_entry b = {
-		.addr = e->addr, .offence = offence, .det = old ? old->det : e->net ? DET_DSCAN : DET_MANUAL,
+		.addr = e->addr, .offence = offence, .det = det,
+		.origin = old ? old->origin : (uint8_t)bantable_origin_of_det(det),
 		.timeout_s = e->timeout_ms ? e->timeout_ms / 1000 : 365ULL * 86400,
 		.until_ms = c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000),
 	};
@@ -64,6 +66,51 @@ static int sync_cb(const struct nftset_elem *e, void *data)
 		memcpy(b.token, old->token, sizeof(b.token));
 	bantable_put(c->fresh, &b);
 	c->n++;
+	return 0;
+}
+
+/* One element of a fleet set into the fresh fleet table: what the kernel says, the fleet's. */
+static int fleet_cb(const struct nftset_elem *e, void *data)
+{
+	struct sync_ctx *c = data;
+	struct ban_entry b = {
+		.addr = e->addr, .offence = 1, .det = DET_MANUAL, .origin = BAN_ORIGIN_FLEET,
+		.timeout_s = e->timeout_ms ? e->timeout_ms / 1000 : 365ULL * 86400,
+		.until_ms = c->now + (int64_t)(e->expires_ms ? e->expires_ms : 365ULL * 86400000),
+	};
+	bantable_put(c->fresh, &b); /* past [fleet] max_bans (added by hand): the oldest forgotten, still in the sets */
+	c->n++;
+	return 0;
+}
+
+int banwriter_fleet_sync(struct banwriter *w)
+{
+	static const char *const sets[] = { NFTSET_FLEET4, NFTSET_FLEET6, NFTSET_FLEETNET4, NFTSET_FLEETNET6 };
+	struct sync_ctx c = { .w = w, .now = clock_wall_ms() };
+	int r = 0;
+
+	if (bantable_new(&c.fresh, w->fleet_max, w->key) < 0)
+		return -ENOMEM;
+	bool missing = false;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]) && r == 0; i++) {
+		r = w->be->ops->dump(w->be, sets[i], fleet_cb, &c);
+		if (r == -ENOENT) { /* a ruleset older than the fleet sets, or the table gone: said once */
+			if (!w->fleet_sets_missing)
+				log_warn("set %s is missing from table inet nfsentry: the fleet's bans (nfsentry-crowdsec) "
+					 "are refused until the shipped ruleset is loaded again", sets[i]);
+			missing = true;
+		}
+	}
+	w->fleet_sets_missing = missing;
+	if (r < 0) { /* the table of what was known stays (a table loaded again gets it back) */
+		bantable_free(c.fresh);
+		return r == -ENOENT ? 0 : r;
+	}
+	pthread_mutex_lock(&w->lock);
+	bantable_free(w->fleet);
+	w->fleet = c.fresh;
+	w->stats.fleet_active = bantable_size(w->fleet);
+	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
 
@@ -222,6 +269,10 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 		bantable_free(saved);
 		return r;
 	}
+	r = banwriter_fleet_sync(w); /* the fleet's bans outlive a restart in the kernel, not a reboot */
+	if (r < 0)
+		log_warn("cannot read the fleet's sets: %s", strerror(-r));
+	out->fleet = (unsigned)bantable_size(w->fleet);
 	if (w->be->ops->table_handle(w->be, &w->table_handle) < 0)
 		w->table_handle = 0; /* learnt at the first check */
 	struct readd_result c;

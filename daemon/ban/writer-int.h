@@ -7,7 +7,8 @@
  *   manual.c   bans and unbans asked for on the control socket;
  *   full.c     a full set: the ban that expires soonest gives way, and the reports about it;
  *   sync.c     the ban table follows the kernel: restore at start, the periodic re-read, and
- *              table inet nfsentry's disappearance and return.
+ *              table inet nfsentry's disappearance and return;
+ *   fleet.c    the fleet's decisions (banwriter_fleet()): their checks, commits and answers.
  * Every function declared here runs on the writer thread (or on its owner's before the start
  * and after the stop: see "thread" below), and logs what it decides itself. */
 #pragma once
@@ -52,7 +53,9 @@ struct banwriter {
 	char history_path[PATH_MAX + 16];
 	char bans_path[PATH_MAX + 16];
 	uint32_t max_bans;
+	uint32_t fleet_max;        /* [fleet] max_bans at the start: the fleet table's capacity */
 	uint8_t key[16];
+	struct ban_feed *feed;     /* not owned; may be NULL (set before the start) */
 
 	pthread_mutex_t lock; /* guards the locked fields below */
 
@@ -61,6 +64,11 @@ struct banwriter {
 	 * the lock. A put from another thread while the thread walks the LRU list would move a node
 	 * to the head, end the walk early, and state_dir/bans was written short (issue 12). */
 	struct bantable *bans;
+	/* thread, but changed under @lock, as @bans: the fleet's bans (origin crowdsec), apart so
+	 * that their number is bounded by [fleet] max_bans and they never displace local bans. Not
+	 * saved: the kernel keeps them over a restart, and nfsentry-crowdsec applies the whole
+	 * stream again after a reboot. */
+	struct bantable *fleet;
 	/* thread, but changed under @lock: the settings in use, copied by banwriter_allow() and
 	 * banwriter_set_protected() under the lock. Never changed in place: replaced by @next. */
 	struct ban_settings *cur;
@@ -114,6 +122,20 @@ struct banwriter {
 	int64_t displaced_logged_ms, displaced_left_ms;
 	struct nfs_addr displaced_out, displaced_in;
 	struct ban_active_asker asker; /* the questions about active peers of one burst: apply.c */
+	bool fleet_sets_missing;       /* the fleet sets' absence was said (sync.c, fleet.c) */
+};
+
+/* A call of banwriter_fleet(): shared by the asker and the writer thread, each holding a
+ * reference; the last to let go frees it, so an asker that stopped waiting (-ETIMEDOUT) leaves
+ * nothing freed under the thread. @lock guards @refs and @done; the items are the thread's
+ * until @done, then the asker's. */
+struct ban_fleet_job {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	unsigned refs;
+	bool done;
+	size_t n;
+	struct ban_fleet_item items[];
 };
 
 /* apply.c */
@@ -131,6 +153,20 @@ struct report_dest banwriter_ban_dest(struct banwriter *w, const struct nfs_addr
 /* Answers a ban or unban asked for on the control socket (rq->reply), at once. */
 void banwriter_manual_handle(struct banwriter *w, struct ban_request *rq);
 
+/* fleet.c */
+
+/* Applies a fleet job's decisions, answers and lets go of the request's reference. */
+void banwriter_fleet_handle(struct banwriter *w, struct ban_fleet_job *job);
+/* Lets go of one reference of @job. */
+void banwriter_fleet_job_put(struct ban_fleet_job *job);
+
+/* writer.c: the feed (no-ops without one) */
+
+/* A ban went into a set: @e's origin, detector, length and end, @events what its detector counted. */
+void banwriter_feed_ban(struct banwriter *w, const struct ban_entry *e, uint32_t events);
+/* A ban of @origin was lifted before its time, for @why (enum ban_feed_why). */
+void banwriter_feed_unban(struct banwriter *w, const struct nfs_addr *addr, uint8_t origin, uint8_t why);
+
 /* full.c */
 
 /* The set of @in is full: the automatic ban that expires soonest gives way to @in (counted in
@@ -147,6 +183,10 @@ void banwriter_displace_report(struct banwriter *w, int64_t now);
  * left as expired or removed. Returns 0 and the count per family (@n4, @n6 may be NULL), or
  * -errno. */
 int banwriter_kernel_sync(struct banwriter *w, struct bantable *saved, unsigned *n4, unsigned *n6, bool count_gone);
+/* Rebuilds the fleet table from fleet4, fleet6, fleetnet4 and fleetnet6 (the kernel is the
+ * truth: expired and hand-deleted elements go, hand-added ones are adopted as the fleet's). Sets
+ * missing (a ruleset older than issue 13) leave it empty and are said once. Returns 0 or -errno. */
+int banwriter_fleet_sync(struct banwriter *w);
 /* The sets are re-read at the writer's next turn, not a minute later. */
 void banwriter_sync_soon(struct banwriter *w);
 /* At most every TABLE_CHECK_MS: notices table inet nfsentry gone, and back (its bans put back). */

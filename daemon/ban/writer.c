@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ban/feed.h"
 #include "core/clock.h"
+#include "core/detector.h"
 #include "core/log.h"
 
 /* A batch that failed as a whole (table inet nfsentry or its sets gone, or the netlink
@@ -74,6 +76,7 @@ int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, st
 	snprintf(w->bans_path, sizeof(w->bans_path), "%s/bans", c->state_dir);
 	memcpy(w->key, key16, sizeof(w->key));
 	w->max_bans = (uint32_t)c->max_history;
+	w->fleet_max = (uint32_t)c->fleet_max_bans;
 	/* Every timer due at once, as it was on the wall clock: the monotonic one may be young. */
 	w->bans_saved_ms = w->bans_synced_ms = w->offences_saved_ms = w->table_checked_ms =
 		clock_mono_ms() - BANS_SYNC_MS;
@@ -81,7 +84,8 @@ int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, st
 	offences_new(&w->offences, (uint32_t)c->max_history, key16);
 	bantable_new(&w->bans, w->max_bans, key16);
 	bantable_new(&w->tokens, w->max_bans, key16);
-	if (!w->cur || !w->offences || !w->bans || !w->tokens) {
+	bantable_new(&w->fleet, w->fleet_max, key16);
+	if (!w->cur || !w->offences || !w->bans || !w->tokens || !w->fleet) {
 		log_err("ban writer: out of memory");
 		r = -ENOMEM;
 		goto fail;
@@ -191,6 +195,9 @@ static void keep_bans(struct banwriter *w, bool final)
 			w->bans_synced_ms = now; /* retried in a minute; logged once per try */
 			log_warn("cannot re-read the ban sets: %s", strerror(-r));
 		}
+		r = banwriter_fleet_sync(w);
+		if (r < 0)
+			log_warn("cannot re-read the fleet's sets: %s", strerror(-r));
 	}
 	if (w->bans_dirty && (now - w->bans_saved_ms >= BANS_SAVE_MS || final)) {
 		r = bantable_save(w->bans, w->bans_path, clock_wall_ms()); /* the bans' ends are wall time */
@@ -220,6 +227,34 @@ void banwriter_set_token(struct banwriter *w, const struct nfs_addr *addr, const
 	pthread_mutex_unlock(&w->lock);
 	if (r < 0)
 		log_err("ban writer: out of memory; the evidence token of a ban is not kept in state_dir/bans");
+	if (w->feed) { /* the feed is thread-safe: told at once, not at the writer's next turn */
+		struct ban_feed_event ev = { .kind = BAN_FEED_EVIDENCE, .origin = BAN_ORIGIN_DETECTOR, .addr = *addr };
+		memcpy(ev.token, e.token, sizeof(ev.token));
+		ban_feed_put(w->feed, &ev);
+	}
+}
+
+void banwriter_set_feed(struct banwriter *w, struct ban_feed *feed)
+{
+	w->feed = feed;
+}
+
+void banwriter_feed_ban(struct banwriter *w, const struct ban_entry *e, uint32_t events)
+{
+	if (!w->feed)
+		return;
+	struct ban_feed_event ev = { .kind = BAN_FEED_BAN, .origin = e->origin, .det = e->det, .addr = e->addr,
+				     .seconds = e->timeout_s, .until_ms = e->until_ms, .events = events };
+	ban_feed_put(w->feed, &ev);
+}
+
+void banwriter_feed_unban(struct banwriter *w, const struct nfs_addr *addr, uint8_t origin, uint8_t why)
+{
+	if (!w->feed)
+		return;
+	struct ban_feed_event ev = { .kind = BAN_FEED_UNBAN, .origin = origin, .det = DET_MANUAL, .why = why,
+				     .addr = *addr };
+	ban_feed_put(w->feed, &ev);
 }
 
 static int token_cb(const struct ban_entry *t, void *data)
@@ -328,6 +363,7 @@ void banwriter_free(struct banwriter *w)
 		ban_backend_free(w->be);
 	offences_free(w->offences);
 	bantable_free(w->bans);
+	bantable_free(w->fleet);
 	sodium_memzero(w->key, sizeof(w->key));
 	free(w->cur);
 	free(w->next);
@@ -337,10 +373,26 @@ void banwriter_free(struct banwriter *w)
 	free(w);
 }
 
+struct list_ctx {
+	int (*cb)(const struct ban_entry *e, void *data);
+	void *data;
+	int stop; /* the callback said stop: the second table is not walked either */
+};
+
+static int list_cb(const struct ban_entry *e, void *data)
+{
+	struct list_ctx *l = data;
+	return l->stop = l->cb(e, l->data);
+}
+
 void banwriter_list(struct banwriter *w, int (*cb)(const struct ban_entry *e, void *data), void *data)
 {
+	struct list_ctx l = { .cb = cb, .data = data };
+
 	pthread_mutex_lock(&w->lock);
-	bantable_foreach(w->bans, cb, data);
+	bantable_foreach(w->bans, list_cb, &l);
+	if (!l.stop)
+		bantable_foreach(w->fleet, list_cb, &l);
 	pthread_mutex_unlock(&w->lock);
 }
 

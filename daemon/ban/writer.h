@@ -3,6 +3,8 @@
  * sets in batches (ban/backend.h). The one place where a ban is decided and logged. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ban/banq.h"
@@ -16,6 +18,24 @@ struct banwriter;
 /* Upper bounds (microseconds) of the ban latency histogram's buckets; the last is +Inf. */
 #define BANWRITER_LATENCY_BUCKETS 10
 extern const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1];
+
+/* What became of one decision of the fleet (banwriter_fleet(), below). */
+enum ban_fleet_outcome {
+	BAN_FLEET_BANNED,    /* in the kernel now */
+	BAN_FLEET_ALREADY,   /* the fleet's set had it already */
+	BAN_FLEET_UNBANNED,  /* lifted */
+	BAN_FLEET_ABSENT,    /* an unban of what the fleet's sets do not hold: fine (the stream repeats) */
+	BAN_FLEET_PROTECTED, /* this host, a resolver or a gateway, or a range that holds one */
+	BAN_FLEET_ALLOWED,   /* [allow] networks overlaps it */
+	BAN_FLEET_TOO_WIDE,  /* a range wider than [fleet] min_prefix4 / min_prefix6 */
+	BAN_FLEET_FULL,      /* [fleet] max_bans reached, or the set is at its size */
+	BAN_FLEET_REFUSED,   /* the kernel refused it (no fleet sets: an old ruleset), or failed */
+	BAN_FLEET_INVALID,   /* not an address or prefix, or a ban of 0 seconds */
+	BAN_FLEET_OUTCOMES
+};
+/* "banned", "already", "unbanned", "absent", "protected", "allowed", "too_wide", "full",
+ * "refused", "invalid": the control socket's JSON keys. */
+const char *ban_fleet_outcome_name(enum ban_fleet_outcome o);
 
 struct banwriter_stats {
 	uint64_t added, refused_by_kernel, not_banned_allowed, not_banned_protected, already_banned,
@@ -33,6 +53,9 @@ struct banwriter_stats {
 	 * cumulative), their sum and count */
 	uint64_t latency_bucket[BANWRITER_LATENCY_BUCKETS];
 	uint64_t latency_sum_us, latency_count;
+	/* the fleet's decisions by outcome (enum ban_fleet_outcome, below), and its bans held */
+	uint64_t fleet[BAN_FLEET_OUTCOMES];
+	uint64_t fleet_active;
 };
 
 /* Opens the netlink socket (the nft backend) and loads the offence history from
@@ -50,6 +73,7 @@ struct banwriter_restored {
 	unsigned in_kernel4, in_kernel6; /* already in the sets (kept; hand-made bans adopted) */
 	unsigned restored;               /* saved bans put back with their time left */
 	unsigned expired, failed;
+	unsigned fleet; /* the fleet's bans in its sets (kept: nfsentry-crowdsec applies the rest) */
 };
 
 /* At start: adopts what ban4 and ban6 hold, and puts back the bans saved in state_dir/bans
@@ -81,7 +105,37 @@ void banwriter_stop(struct banwriter *w);
 void banwriter_finish(struct banwriter *w);
 void banwriter_free(struct banwriter *w);
 void banwriter_get_stats(struct banwriter *w, struct banwriter_stats *out);
-/* Calls @cb on every ban the writer knows of (under its lock: @cb must not call back). */
+/* Calls @cb on every ban the writer knows of, this host's then the fleet's (e->origin says
+ * whose), under its lock: @cb must not call back. */
 void banwriter_list(struct banwriter *w, int (*cb)(const struct ban_entry *e, void *data), void *data);
 /* Adds @net to the running allowlist (until the next reload). Returns 0 or -errno. */
 int banwriter_allow(struct banwriter *w, const struct nfs_addr *net);
+
+/* The fleet's decisions (CrowdSec's, through nfsentry-crowdsec and the control socket's `fleet`
+ * command: docs/crowdsec.md). They go to sets of their own (fleet4, fleet6, fleetnet4,
+ * fleetnet6) and to a table of their own, bounded by [fleet] max_bans; a fleet unban can only
+ * lift a fleet ban, never one of this host's. */
+
+struct ban_fleet_item {
+	struct nfs_addr addr; /* host (plen 32/128) or prefix (host bits are cleared) */
+	uint64_t seconds;     /* ban: its remaining length (capped at [fleet] max_duration); unban: 0 */
+	bool unban;
+	uint8_t outcome;      /* out: enum ban_fleet_outcome */
+};
+
+/* At most this many items per call (the control command's limit is 1000). */
+#define BAN_FLEET_ITEMS_MAX 65536
+
+/* Applies @n fleet decisions through the writer thread, in NFTSET_BATCH_MAX transactions, with
+ * the same protection as local bans (allowlist, protected peers: this host, resolvers,
+ * gateways; a Range containing a protected address is refused whole). The unbans of @items go
+ * first, then the bans. Waits up to @timeout_ms for the thread; fills each item's outcome.
+ * Thread-safe (the control thread calls it). Returns 0, -ETIMEDOUT (outcomes unknown; the job
+ * stays valid: refcounted, never freed under the writer), -ENOMEM, -E2BIG (more than
+ * BAN_FLEET_ITEMS_MAX), or -ESHUTDOWN (the writer is not running). It logs one line per call
+ * with the counts (and a warning per protected or allowed address, as for local bans). */
+int banwriter_fleet(struct banwriter *w, struct ban_fleet_item *items, size_t n, int timeout_ms);
+struct ban_feed;
+/* The feed the writer puts ban, unban and evidence events in (borrowed: it must outlive the
+ * writer; NULL: none); call before banwriter_start(). */
+void banwriter_set_feed(struct banwriter *w, struct ban_feed *feed);

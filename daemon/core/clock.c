@@ -28,3 +28,17 @@ int64_t clock_wall_ms(void)
 {
 	return ms_of(CLOCK_REALTIME);
 }
+
+struct timespec clock_mono_after(int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <time.h>
 
 /* CLOCK_MONOTONIC in milliseconds: for intervals only, meaningless across a reboot. */
 int64_t clock_mono_ms(void);
@@ -13,3 +14,6 @@ int64_t clock_mono_ms(void);
 int64_t clock_mono_ns(void);
 /* CLOCK_REALTIME in milliseconds since the epoch: for times shown or stored. */
 int64_t clock_wall_ms(void);
+/* CLOCK_MONOTONIC @ms milliseconds from now, as a deadline for pthread_cond_timedwait() on a
+ * condition made with that clock. */
+struct timespec clock_mono_after(int ms);

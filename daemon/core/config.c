@@ -103,6 +103,18 @@ static const struct key keys[] = {
 	  "time one process lookup may take" },
 	{ "evidence", "attribution_max_processes", KEY_UINT, OFF(attribution_max_processes), 1, 4096, "64",
 	  "processes described per lookup" },
+	/* The fleet's bans (nfsentry-crowdsec, docs/crowdsec.md). max_bans bounds the writer's table of
+	 * them (memory) and may not pass the sizes of fleet4/fleet6 in nfsentry.nft (262144 each). */
+	{ "fleet", "group", KEY_NAME, OFF(fleet_group), 0, 63, "",
+	  "a group whose members may use only status, bans, watch and fleet on the control socket (nfsentry-crowdsec's)" },
+	{ "fleet", "max_bans", KEY_UINT, OFF(fleet_max_bans), 1, 262144, "200000",
+	  "fleet bans held at once; more are refused as full (at most the sizes of fleet4 and fleet6)" },
+	{ "fleet", "min_prefix4", KEY_UINT, OFF(fleet_min_prefix4), 0, 32, "16",
+	  "IPv4 ranges of the fleet wider than this prefix length are refused" },
+	{ "fleet", "min_prefix6", KEY_UINT, OFF(fleet_min_prefix6), 0, 128, "32",
+	  "IPv6 ranges of the fleet wider than this prefix length are refused" },
+	{ "fleet", "max_duration", KEY_DURATION, OFF(fleet_max_duration), 1, 31536000, "7d",
+	  "longer decisions of the fleet are cut to this" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -65,6 +65,11 @@ struct nfs_config {
 	bool attribution;            /* find the local processes behind a connection */
 	uint64_t attribution_budget_ms;
 	uint64_t attribution_max_processes;
+	/* [fleet]: the bans of the fleet (CrowdSec's decisions through nfsentry-crowdsec) */
+	char fleet_group[64];        /* group allowed status, bans, watch and fleet only; empty: none */
+	uint64_t fleet_max_bans;     /* fleet bans held at once (the writer's table; <= the sets' sizes) */
+	uint64_t fleet_min_prefix4, fleet_min_prefix6; /* wider ranges are refused ("too_wide") */
+	uint64_t fleet_max_duration; /* seconds: longer decisions are capped */
 };
 
 /* Loads and validates @path. On success returns 0 and a new config in *@out (caller frees with

@@ -43,7 +43,8 @@ int nftset_batch_add(struct mnl_nlmsg_batch *b, uint16_t type, const struct nfts
 	uint8_t end[16];
 
 	const char *set = nftset_elem_set(e);
-	bool interval = strcmp(set, NFTSET_BAN4) != 0;
+	/* the hash sets hold addresses; the others are interval sets */
+	bool interval = strcmp(set, NFTSET_BAN4) && strcmp(set, NFTSET_FLEET4) && strcmp(set, NFTSET_FLEET6);
 
 	s = nftnl_set_alloc();
 	if (!s)
@@ -200,7 +201,7 @@ struct raw {
 struct dump_ctx {
 	int (*cb)(const struct nftset_elem *e, void *data);
 	void *data;
-	bool v6, interval, net;
+	bool v6, interval, net, fleet;
 	/* interval sets: collected and paired after the dump */
 	size_t n, cap;
 	struct raw *raw;
@@ -226,7 +227,7 @@ static int elem_cb(struct nftnl_set_elem *el, void *data)
 	if (!d->interval) {
 		bool v4 = klen == 4;
 		struct nftset_elem e = { .addr = { .family = v4 ? AF_INET : AF_INET6, .plen = v4 ? 32 : 128 },
-					 .timeout_ms = r.timeout, .expires_ms = r.expires };
+					 .fleet = d->fleet, .timeout_ms = r.timeout, .expires_ms = r.expires };
 		memcpy(e.addr.a, r.key, klen);
 		return d->cb(&e, d->data) < 0 ? -1 : 0;
 	}
@@ -284,7 +285,8 @@ static int fold_intervals(struct dump_ctx *d)
 		if (d->raw[i].end)
 			continue;
 		struct nftset_elem e = { .addr = { .family = d->v6 ? AF_INET6 : AF_INET, .plen = d->v6 ? 128 : 32 },
-					 .net = d->net, .timeout_ms = d->raw[i].timeout, .expires_ms = d->raw[i].expires };
+					 .net = d->net, .fleet = d->fleet, .timeout_ms = d->raw[i].timeout,
+					 .expires_ms = d->raw[i].expires };
 		memcpy(e.addr.a, d->raw[i].key, 16);
 		const uint8_t *end = NULL;
 		for (size_t j = i + 1; j < d->n; j++) {
@@ -332,9 +334,12 @@ struct nlmsghdr *nftset_request(char *buf, uint16_t type, uint16_t flags, const 
 int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data)
 {
 	char buf[NL_MSG_BUF];
-	bool net = !strcmp(set, NFTSET_BANNET4) || !strcmp(set, NFTSET_BANNET6);
-	struct dump_ctx d = { .cb = cb, .data = data, .v6 = !strcmp(set, NFTSET_BAN6) || !strcmp(set, NFTSET_BANNET6),
-			      .interval = !strcmp(set, NFTSET_BAN6) || net, .net = net };
+	bool fleetnet = !strcmp(set, NFTSET_FLEETNET4) || !strcmp(set, NFTSET_FLEETNET6);
+	bool net = !strcmp(set, NFTSET_BANNET4) || !strcmp(set, NFTSET_BANNET6) || fleetnet;
+	struct dump_ctx d = { .cb = cb, .data = data,
+			      .v6 = !strcmp(set, NFTSET_BAN6) || !strcmp(set, NFTSET_BANNET6) || !strcmp(set, NFTSET_FLEETNET6),
+			      .interval = !strcmp(set, NFTSET_BAN6) || net, .net = net,
+			      .fleet = fleetnet || !strcmp(set, NFTSET_FLEET4) || !strcmp(set, NFTSET_FLEET6) };
 	struct nlmsghdr *nlh = nftset_request(buf, NFT_MSG_GETSETELEM, NLM_F_DUMP | NLM_F_ACK, set, nl_next_seq(nl));
 	int r;
 

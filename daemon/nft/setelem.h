@@ -18,11 +18,20 @@
  * refuses overlapping elements). */
 #define NFTSET_BANNET4 "bannet4"
 #define NFTSET_BANNET6 "bannet6"
+/* Bans of the fleet (CrowdSec's decisions, applied by nfsentry-crowdsec: docs/crowdsec.md), in
+ * sets of their own: a fleet decision and a local ban of the same address live and expire
+ * apart, a fleet unban can only ever delete a fleet element, and `nft list ruleset` shows which
+ * is which. Addresses (Ip scope) in hash sets, prefixes (Range scope) in interval sets. */
+#define NFTSET_FLEET4 "fleet4"
+#define NFTSET_FLEET6 "fleet6"
+#define NFTSET_FLEETNET4 "fleetnet4"
+#define NFTSET_FLEETNET6 "fleetnet6"
 #define NFTSET_BATCH_MAX 256 /* elements per transaction; bounds the ack burst */
 
 struct nftset_elem {
 	struct nfs_addr addr; /* IPv4 host (ban4), or IPv6 prefix (ban6); with @net a prefix */
 	bool net;             /* a prefix ban of a distributed scan: bannet4 or bannet6 */
+	bool fleet;           /* a fleet ban: fleet4/fleet6, or with @net fleetnet4/fleetnet6 */
 	uint64_t timeout_ms;  /* 0 = the set's default */
 	uint64_t expires_ms;  /* time left: filled by nftset_dump(); when adding, 0 = the
 				 whole timeout, else a restored ban's remaining time */
@@ -34,9 +43,14 @@ static inline const char *nftset_name(const struct nfs_addr *a)
 }
 
 /* The set that holds @e: nftset_name(), or bannet4/bannet6 for a prefix ban (an IPv4 prefix
- * is always one). */
+ * is always one); for a fleet ban fleet4/fleet6, or fleetnet4/fleetnet6 with @net or a prefix. */
 static inline const char *nftset_elem_set(const struct nftset_elem *e)
 {
+	if (e->fleet) {
+		if (e->addr.family == AF_INET)
+			return e->net || e->addr.plen != 32 ? NFTSET_FLEETNET4 : NFTSET_FLEET4;
+		return e->net || e->addr.plen != 128 ? NFTSET_FLEETNET6 : NFTSET_FLEET6;
+	}
 	if (e->addr.family == AF_INET)
 		return e->net || e->addr.plen != 32 ? NFTSET_BANNET4 : NFTSET_BAN4;
 	return e->net ? NFTSET_BANNET6 : NFTSET_BAN6;
@@ -66,8 +80,9 @@ int nftset_swap(struct nl *nl, const struct nftset_elem *out, const struct nftse
  * @buf, or NULL when out of memory. */
 struct nlmsghdr *nftset_request(char *buf, uint16_t type, uint16_t flags, const char *set, uint32_t seq);
 
-/* Calls @cb for each element of @set: the intervals of ban6, bannet4 and bannet6 folded back
- * into prefixes (e->net set for bannet4 and bannet6); any other set is taken to hold addresses
- * (ban4, active4, active6). Returns 0, or -ENOENT when the table or the set does not exist, or
+/* Calls @cb for each element of @set: the intervals of ban6, bannet4, bannet6, fleetnet4 and
+ * fleetnet6 folded back into prefixes (e->net set for the bannet and fleetnet sets, e->fleet for
+ * the fleet sets); any other set is taken to hold addresses (ban4, fleet4, fleet6, active4,
+ * active6). Returns 0, or -ENOENT when the table or the set does not exist, or
  * another -errno. */
 int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data);

@@ -1,0 +1,35 @@
+/* lapi.h - the HTTP(S) client of CrowdSec's Local API (libcurl): the machine's login and its
+ * alerts, the bouncer's decision stream. Every request is bounded in time ([lapi] timeout) and
+ * every answer in size; no redirect is followed; only http and https. Secrets go in headers
+ * and bodies, never in a URL, a log line or an error text. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "creds.h"
+
+struct lapi;
+
+/* Borrows @cfg and @creds (they must outlive it). Returns 0 or -ENOMEM. */
+int lapi_new(struct lapi **out, const struct cs_config *cfg, const struct cs_creds *creds, char *err, size_t errlen);
+void lapi_free(struct lapi *l);
+
+/* Results of lapi_post_alerts(): */
+#define LAPI_REFUSED 1 /* the LAPI answered and refused the body (4xx, 500): do not send it again */
+
+/* POSTs the array @alerts to /v1/alerts, logging in first when there is no token and again
+ * once on a 401. Returns 0 (201: taken), LAPI_REFUSED (the status and the answer's "message"
+ * in @err), or -errno when it may work later: -ECONNREFUSED/-ETIMEDOUT/-EIO (the LAPI is
+ * down, slow or answered 502-504, 429), -EACCES (the login itself was refused). */
+int lapi_post_alerts(struct lapi *l, json_t *alerts, char *err, size_t errlen);
+
+/* GETs /v1/decisions/stream?startup=true|false with the bouncer's key. Returns 0 and the body
+ * in *@body, *@len (caller frees; NUL-terminated), -EMSGSIZE (longer than @max), -EACCES (403:
+ * a wrong key), or -errno as above; @err says what. */
+int lapi_stream(struct lapi *l, bool startup, size_t max, char **body, size_t *len, char *err, size_t errlen);
+
+/* The scenarios the machine declares at login (nfsentry/DETECTOR for each detector). */
+void lapi_set_scenarios(struct lapi *l, const char *const *names, size_t n);

@@ -128,7 +128,7 @@ bridge_conf() {
 		[lapi.credentials]=$dir/credentials
 		[lapi.timeout]=5s
 		[publish.enabled]=true
-		[publish.batch]=200ms
+		[publish.batch]=0s   # at once: the bound is update_frequency + 1 s
 		[apply.enabled]=true
 		[apply.update_frequency]=${UPDATE}s
 		[daemon.control_socket]=$sock
@@ -149,12 +149,13 @@ bridge_conf() {
 }
 
 # bridge_start HOST [section.key=value ...]: (re)write its config and run it until it is
-# subscribed to its daemon (log line BRIDGE_READY_RE).
-BRIDGE_READY_RE=${BRIDGE_READY_RE:-ready}
+# subscribed to its daemon's watch (publishing) or has started (apply only).
 bridge_start() {
 	local h=$1
 	shift
 	bridge_conf "$h" "$@"
+	BRIDGE_READY_RE="watching nfsentry's bans at "
+	[[ " $* " != *" publish.enabled=false "* ]] || BRIDGE_READY_RE="nfsentry-crowdsec .*: LAPI "
 	BRIDGE_RUNS[$h]=$((BRIDGE_RUNS[$h] + 1))
 	BRIDGE_LOG[$h]=$TMPD/bridge-$h.${BRIDGE_RUNS[$h]}.log
 	: >"${BRIDGE_LOG[$h]}"

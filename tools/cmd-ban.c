@@ -131,6 +131,6 @@ static int print_allow(json_t *ans, const struct ctl_args *args)
 	return 0;
 }
 
-const struct ctl_command ctl_ban = { CTL_CMD_BAN, build_ban, print_ban, NULL };
-const struct ctl_command ctl_unban = { CTL_CMD_UNBAN, build_unban, print_unban, NULL };
-const struct ctl_command ctl_allow = { CTL_CMD_ALLOW, build_allow, print_allow, NULL };
+const struct ctl_command ctl_ban = { CTL_CMD_BAN, build_ban, print_ban, NULL, NULL };
+const struct ctl_command ctl_unban = { CTL_CMD_UNBAN, build_unban, print_unban, NULL, NULL };
+const struct ctl_command ctl_allow = { CTL_CMD_ALLOW, build_allow, print_allow, NULL, NULL };

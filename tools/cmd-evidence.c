@@ -158,4 +158,4 @@ static int print_evidence(json_t *ans, const struct ctl_args *args)
 	return r;
 }
 
-const struct ctl_command ctl_evidence = { CTL_CMD_EVIDENCE, build_evidence, print_evidence, json_pcap };
+const struct ctl_command ctl_evidence = { CTL_CMD_EVIDENCE, build_evidence, print_evidence, json_pcap, NULL };

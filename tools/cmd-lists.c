@@ -1,4 +1,4 @@
-/* cmd-lists.c - the daemon's tables: bans (active bans and the time they have left),
+/* cmd-lists.c - the daemon's tables: bans (active bans, who made them, the time they have left),
  * sources (tracked sources, most closed ports first), flows (connections under inspection).
  * Each is one request and one table (table.h). */
 #include <errno.h>
@@ -52,9 +52,10 @@ static void fill_ban(struct table *t, size_t row, json_t *e)
 {
 	fmt_value(table_cell(t, row, 0), CELL_MAX, json_object_get(e, "address"));
 	fmt_value(table_cell(t, row, 1), CELL_MAX, json_object_get(e, "detector"));
-	fmt_value(table_cell(t, row, 2), CELL_MAX, json_object_get(e, "offence"));
-	fmt_duration(table_cell(t, row, 3), CELL_MAX, e, "seconds_left", NULL);
-	fmt_duration(table_cell(t, row, 4), CELL_MAX, e, "timeout", NULL);
+	fmt_value(table_cell(t, row, 2), CELL_MAX, json_object_get(e, "origin"));
+	fmt_value(table_cell(t, row, 3), CELL_MAX, json_object_get(e, "offence"));
+	fmt_duration(table_cell(t, row, 4), CELL_MAX, e, "seconds_left", NULL);
+	fmt_duration(table_cell(t, row, 5), CELL_MAX, e, "timeout", NULL);
 }
 
 /* Per-class counts: an object of name -> number (nonzero ones printed), or a bare list. */
@@ -114,8 +115,8 @@ static void fill_flow(struct table *t, size_t row, json_t *e)
 
 static int print_bans(json_t *ans, const struct ctl_args *args)
 {
-	struct table t = { .ncols = 5, .head = { "ADDRESS", "DETECTOR", "OFFENCE", "REMAINING", "TIMEOUT" },
-			   .right = { [2] = true } };
+	struct table t = { .ncols = 6, .head = { "ADDRESS", "DETECTOR", "ORIGIN", "OFFENCE", "REMAINING", "TIMEOUT" },
+			   .right = { [3] = true } };
 	return table_print_list(ans, "bans", &t, "no active bans", fill_ban);
 }
 
@@ -133,6 +134,6 @@ static int print_flows(json_t *ans, const struct ctl_args *args)
 	return table_print_list(ans, "flows", &t, "no connections under inspection", fill_flow);
 }
 
-const struct ctl_command ctl_bans = { CTL_CMD_BANS, ctl_build_plain, print_bans, NULL };
-const struct ctl_command ctl_sources = { CTL_CMD_SOURCES, build_limited, print_sources, NULL };
-const struct ctl_command ctl_flows = { CTL_CMD_FLOWS, build_limited, print_flows, NULL };
+const struct ctl_command ctl_bans = { CTL_CMD_BANS, ctl_build_plain, print_bans, NULL, NULL };
+const struct ctl_command ctl_sources = { CTL_CMD_SOURCES, build_limited, print_sources, NULL, NULL };
+const struct ctl_command ctl_flows = { CTL_CMD_FLOWS, build_limited, print_flows, NULL, NULL };

@@ -77,5 +77,5 @@ static int print_reload(json_t *ans, const struct ctl_args *args)
 	return 0;
 }
 
-const struct ctl_command ctl_status = { CTL_CMD_STATUS, ctl_build_plain, print_status, NULL };
-const struct ctl_command ctl_reload = { CTL_CMD_RELOAD, ctl_build_plain, print_reload, NULL };
+const struct ctl_command ctl_status = { CTL_CMD_STATUS, ctl_build_plain, print_status, NULL, NULL };
+const struct ctl_command ctl_reload = { CTL_CMD_RELOAD, ctl_build_plain, print_reload, NULL, NULL };

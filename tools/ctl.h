@@ -25,12 +25,16 @@ struct ctl_command {
 	int (*print)(json_t *ans, const struct ctl_args *a);
 	/* With --json, after the answer was printed as it came and was ok (NULL: nothing more). */
 	int (*json_done)(json_t *ans, const struct ctl_args *a);
+	/* A command that is not one answer (watch): sends @req and prints what comes itself,
+	 * instead of the three above. Returns the exit status. */
+	int (*run)(const char *req, const struct ctl_args *a);
 };
 
 extern const struct ctl_command ctl_status, ctl_reload;             /* cmd-status.c */
 extern const struct ctl_command ctl_bans, ctl_sources, ctl_flows;   /* cmd-lists.c */
 extern const struct ctl_command ctl_ban, ctl_unban, ctl_allow;      /* cmd-ban.c */
 extern const struct ctl_command ctl_evidence;                       /* cmd-evidence.c */
+extern const struct ctl_command ctl_watch;                          /* cmd-watch.c */
 
 /* cmdline.c: the request line, and the command line's helpers for the builders. */
 

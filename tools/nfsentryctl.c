@@ -43,6 +43,8 @@ static void usage(FILE *f)
 		"                                  intact, prints it, writes its packets (root only)\n"
 		"  evidence --verify               check every record and the chain that links them\n"
 		"  reload                          re-read the configuration (as SIGHUP)\n"
+		"  watch                           print bans and unbans as they happen, until\n"
+		"                                  interrupted (--json: one object a line)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH   control socket (default %s)\n"
@@ -57,6 +59,7 @@ static void usage(FILE *f)
 /* Looked up by name; the order is the help's. */
 static const struct ctl_command *const commands[] = {
 	&ctl_status, &ctl_bans, &ctl_ban, &ctl_unban, &ctl_allow, &ctl_sources, &ctl_flows, &ctl_evidence, &ctl_reload,
+	&ctl_watch,
 };
 
 /* Drops "--json" wherever it appears after the command (it is a global option, but
@@ -122,6 +125,11 @@ int main(int argc, char **argv)
 		return r;
 
 	signal(SIGPIPE, SIG_IGN); /* MSG_NOSIGNAL covers send(); this covers a closed stdout */
+	if (cmd->run) {
+		r = cmd->run(req, &a);
+		free(req);
+		return r;
+	}
 	r = ctl_exchange(a.socket, req, &ans);
 	free(req);
 	if (r)

@@ -87,31 +87,31 @@ static ssize_t read_line(int fd, char **out)
 	return (ssize_t)len;
 }
 
-int ctl_exchange(const char *path, const char *req, struct ctl_answer *ans)
+/* Connects to the daemon at @path, reads and writes bounded by CTL_TIMEOUT_S. Returns the
+ * socket, or -1 after saying why. */
+static int ctl_dial(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
-	json_error_t jerr;
-	int fd, r, send_err = 0;
-	ssize_t n;
-	char *line = NULL;
+	int fd;
 
 	/* Checked by main() already; kept so this function stands on its own. */
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "%s: %s: socket path too long\n", CTL_PROG, path);
-		return EXIT_FAILED;
+		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fprintf(stderr, "%s: socket: %s\n", CTL_PROG, strerror(errno));
-		return EXIT_FAILED;
+		return -1;
 	}
 	/* SO_SNDTIMEO also bounds connect(2) on a UNIX socket whose backlog is full. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
 		fprintf(stderr, "%s: setsockopt: %s\n", CTL_PROG, strerror(errno));
-		goto fail;
+		close(fd);
+		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int err = errno;
@@ -124,8 +124,22 @@ int ctl_exchange(const char *path, const char *req, struct ctl_answer *ans)
 		else
 			fprintf(stderr, "%s: cannot reach nfsentry at %s: %s (is it running?)\n", CTL_PROG, path,
 				strerror(err));
-		goto fail;
+		close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+int ctl_exchange(const char *path, const char *req, struct ctl_answer *ans)
+{
+	json_error_t jerr;
+	int fd, r, send_err = 0;
+	ssize_t n;
+	char *line = NULL;
+
+	fd = ctl_dial(path);
+	if (fd < 0)
+		return EXIT_FAILED;
 	/* A server that refuses at once (permission denied) may close before reading: its
 	 * answer is still in our receive queue, so read it even when sending failed. */
 	r = send_all(fd, req, strlen(req));
@@ -171,4 +185,62 @@ int ctl_exchange(const char *path, const char *req, struct ctl_answer *ans)
 fail:
 	close(fd);
 	return EXIT_FAILED;
+}
+
+int ctl_stream(const char *path, const char *req, int (*line)(const char *text, size_t len, void *data), void *data)
+{
+	struct timeval forever = { 0 };
+	size_t len = 0, cap = CTL_STREAM_LINE_MAX;
+	char *buf = malloc(cap);
+	int fd = buf ? ctl_dial(path) : -1, r;
+
+	if (!buf)
+		fprintf(stderr, "%s: out of memory\n", CTL_PROG);
+	if (fd < 0) {
+		free(buf);
+		return EXIT_FAILED;
+	}
+	r = send_all(fd, req, strlen(req));
+	if (r < 0) {
+		fprintf(stderr, "%s: sending to nfsentry at %s: %s\n", CTL_PROG, path, strerror(-r));
+		r = EXIT_FAILED;
+		goto done;
+	}
+	for (bool first = true;;) {
+		char *nl = memchr(buf, '\n', len);
+		if (nl) {
+			r = line(buf, (size_t)(nl - buf), data);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+			if (r)
+				goto done;
+			if (first) /* answered: the events come when they come */
+				setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+			first = false;
+			continue;
+		}
+		if (len == cap) {
+			fprintf(stderr, "%s: a line from nfsentry over %d bytes; giving up\n", CTL_PROG, CTL_STREAM_LINE_MAX);
+			r = EXIT_FAILED;
+			goto done;
+		}
+		ssize_t n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0 && first && (errno == EAGAIN || errno == EWOULDBLOCK))
+				fprintf(stderr, "%s: no answer from nfsentry at %s within %d s\n", CTL_PROG, path, CTL_TIMEOUT_S);
+			else if (n < 0 && errno != ECONNRESET)
+				fprintf(stderr, "%s: reading from %s: %s\n", CTL_PROG, path, strerror(errno));
+			else
+				fprintf(stderr, "%s: nfsentry at %s closed the connection\n", CTL_PROG, path);
+			r = EXIT_FAILED;
+			goto done;
+		}
+		len += (size_t)n;
+	}
+done:
+	close(fd);
+	free(buf);
+	return r;
 }

@@ -1,5 +1,6 @@
 /* transport.h - one exchange with the daemon over its control socket (docs/control.md):
- * connect, send the request line, read the one-line JSON answer, bounded in size and time.
+ * connect, send the request line, read the one-line JSON answer, bounded in size and time; or
+ * a stream of lines after it (watch).
  * What goes wrong is said here, on stderr, once: the caller only exits. */
 #pragma once
 
@@ -20,3 +21,11 @@ struct ctl_answer {
  * after printing what went wrong. */
 int ctl_exchange(const char *path, const char *req, struct ctl_answer *ans);
 void ctl_answer_deinit(struct ctl_answer *ans);
+
+#define CTL_STREAM_LINE_MAX 4096 /* a watched event is a few hundred bytes */
+
+/* A stream (watch): sends @req, then calls @line for each line that comes (its bytes without
+ * the newline, not NUL-terminated), the answer first (within CTL_TIMEOUT_S), the events after
+ * (for as long as they take), until @line returns non-zero (returned) or the daemon closes
+ * (EXIT_FAILED, said on stderr). */
+int ctl_stream(const char *path, const char *req, int (*line)(const char *text, size_t len, void *data), void *data);

@@ -18,10 +18,12 @@ BY_COMMAND = {
                "sources": 4, "flows": 2, "bans": 3, "bans_added": 7, "evidence_records": 12,
                "evidence_bytes": 40000, "metrics": {"x": 1}},
     "bans": {"ok": True, "bans": [
-        {"address": "192.0.2.1", "detector": "scan", "offence": 2, "seconds_left": 3599, "timeout": 7200,
-         "token": "ab"},
-        {"address": "2001:db8::/64", "detector": "manual\u001b[31m", "offence": 10,
+        {"address": "192.0.2.1", "detector": "scan", "origin": "nfsentry", "offence": 2, "seconds_left": 3599,
+         "timeout": 7200, "token": "ab"},
+        {"address": "2001:db8::/64", "detector": "manual\u001b[31m", "origin": "manual", "offence": 10,
          "seconds_left": 86400 * 3 + 5, "timeout": 86400 * 7},
+        {"address": "198.51.100.0/24", "detector": "manual", "origin": "crowdsec", "offence": 1,
+         "seconds_left": 59, "timeout": 60},
         5, {"address": "x"}]},
     "ban": {"ok": True, "address": "192.0.2.9", "seconds": 5400},
     "unban": {"ok": True, "address": "2001:db8:1::/64"},
@@ -39,6 +41,17 @@ BY_COMMAND = {
          "initiator_known": False, "drop": True},
         {"client": "1.2.3.4"}]},
     "reload": {"ok": True},
+    # A stream: the answer, then one event a line; then the stand-in closes, as a stopping daemon would.
+    "watch": [{"ok": True, "seq": 41},
+              {"event": "ban", "seq": 41, "origin": "nfsentry", "address": "192.0.2.7", "detector": "scan",
+               "seconds": 3600, "until": 1700003600, "events": 12},
+              {"event": "evidence", "seq": 42, "address": "192.0.2.7", "token": "ab" * 32},
+              {"event": "ban", "seq": 43, "origin": "manual", "address": "2001:db8::/64", "detector": "manual",
+               "seconds": 90, "until": 1700000090, "events": 0},
+              {"event": "lost", "count": 17},
+              {"event": "unban", "seq": 61, "origin": "crowdsec", "address": "198.51.100.0/24", "why": "fleet"},
+              {"event": "unban", "seq": 62, "origin": "nfsentry", "address": "192.0.2.7\u0007", "why": "manual"},
+              {"event": "future", "seq": 63, "address": "192.0.2.8"}],
     "evidence": {"ok": True, "token": "aa" * 32, "state": "intact", "intact": True, "seq": 3,
                  "record": {"event": "scan", "packets": {"count": 1, "pcap": PCAP}}},
 }
@@ -89,7 +102,9 @@ def main():
             except ValueError:
                 req = {}
             a = BY_COMMAND.get(req.get("command"), {"ok": False, "error": "unknown command"})
-        if a is not None:
+        if isinstance(a, list):
+            c.sendall(b"".join(json.dumps(line).encode() + b"\n" for line in a))
+        elif a is not None:
             c.sendall((a if isinstance(a, str) else json.dumps(a)).encode() + b"\n")
         c.close()
 

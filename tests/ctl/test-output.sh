@@ -83,6 +83,11 @@ for j in "" --json; do
 		run $v "${S[@]}" $j status
 		run $v "${S[@]}" $j bans
 	done
+	run by-command "${S[@]}" $j watch
+	run by-command "${S[@]}" $j watch --from 3
+	for v in refused garbage closes; do
+		run $v "${S[@]}" $j watch
+	done
 done
 run by-command
 run by-command --help

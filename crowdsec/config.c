@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,7 +174,13 @@ static int on_value(void *arg, const char *section, const char *name, const char
 		}
 		return 1;
 	}
-	snprintf(st->err, st->errlen, "%s:%d: unknown key \"%s\" in [%s]", st->name, st->line, name, section);
+	bool known = false;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		known |= !strcmp(keys[i].section, section);
+	if (!known)
+		snprintf(st->err, st->errlen, "%s:%d: unknown section [%s]", st->name, st->line, section);
+	else
+		snprintf(st->err, st->errlen, "%s:%d: unknown key \"%s\" in [%s]", st->name, st->line, name, section);
 	st->rc = -EINVAL;
 	return 0;
 }

@@ -6,6 +6,7 @@ source root; tests/traces holds the real captures (Zeek's, see its README).
 
   config/   etc/nfsentry.conf and the golden files of tests/golden/config*
   control/  the requests of docs/control.md, and the malformed ones it lists
+  stream/   decision stream bodies as crowdsec 1.4.6 sends them (docs/crowdsec.md), and broken ones
   pcap/     the small traces as they are, and captures of tests/replay/pcaptool.py in every
             link type pcapsrc reads, one pcapng, a VLAN stack, a damaged record
   packets/  the traces' packets, link header stripped, in fuzz-packets.c's record format
@@ -80,6 +81,31 @@ def control_seeds():
         reqs.append('{"command":"evidence","token":"%s"}' % t)
     for i, r in enumerate(reqs):
         put("control", "req-%02d" % i, r.encode())
+
+
+def stream_seeds():
+    clean("stream")
+    dec = '{"duration":"%s","id":%d,"origin":"%s","scenario":"nfsentry/scan","scope":"%s","type":"%s","value":"%s"}'
+    seeds = {
+        "startup": '{"deleted":null,"new":[%s,%s,%s,%s]}' % (
+            dec % ("59m59.63568882s", 1, "nfsentry", "Ip", "ban", "192.0.2.7"),
+            dec % ("3h59m59.638968975s", 2, "cscli", "Range", "ban", "2001:db8:5::/64"),
+            dec % ("4h", 3, "cscli", "Ip", "ban", "2001:db8:9::1"),
+            dec % ("1m29.948247577s", 4, "cscli", "Range", "ban", "198.51.100.0/24")),
+        "deleted": '{"deleted":[%s],"new":null}' % (dec % ("-160.760779ms", 1, "nfsentry", "Ip", "ban", "192.0.2.7")),
+        "empty": '{"deleted":null,"new":null}',
+        "both": '{"new":[%s,%s],"deleted":[%s,%s]}' % (
+            dec % ("1h", 10, "cscli", "Ip", "ban", "203.0.113.5"), dec % ("2h", 11, "cscli", "Ip", "ban", "203.0.113.5"),
+            dec % ("-1s", 10, "cscli", "Ip", "ban", "203.0.113.5"), dec % ("-1s", 12, "cscli", "Ip", "ban", "203.0.113.6")),
+        "others": '{"new":[%s,%s,%s],"deleted":null}' % (
+            dec % ("4h", 20, "cscli", "Ip", "captcha", "192.0.2.8"), dec % ("4h", 21, "cscli", "Country", "ban", "FR"),
+            dec % ("4h", 22, "cscli", "Range", "ban", "198.51.100.77/24")),
+        "broken": '{"new":[{"id":"7"},{"duration":"forever","id":8,"scope":"Ip","type":"ban","value":"192.0.2.1"},'
+                  '{"duration":"1h","id":9,"scope":"Ip","type":"ban","value":"192.0.2.0/24"},42,null,[]]}',
+        "not-json": '{"new":[',
+    }
+    for name, body in seeds.items():
+        put("stream", name, body.encode())
 
 
 def frames(path):
@@ -247,6 +273,7 @@ def main():
     traces = sys.argv[1] if len(sys.argv) > 1 else "tests/traces"
     config_seeds()
     control_seeds()
+    stream_seeds()
     pcap_seeds(traces)
     packets_seeds(traces)
 

@@ -5,7 +5,7 @@
 # "cov": edges) and the command that ran it. New inputs go to build-fuzz/fuzz-corpus/HARNESS,
 # crashing ones to build-fuzz/fuzz-artifacts/HARNESS; the seed corpus fuzz/corpus/HARNESS is
 # only read. No root needed.
-# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]     harnesses: packets config control pcap
+# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]     harnesses: packets config control pcap stream
 # FUZZ_RUNS=N also stops each harness after N executions (libFuzzer's -runs), whichever comes
 # first: `FUZZ_RUNS=10000000 scripts/fuzz.sh 36000` is the 10^7 run docs/fuzzing.md records.
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 [ $# -gt 0 ] && shift
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(packets config control pcap)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(packets config control pcap stream)
 jobs=${FUZZ_JOBS:-2}
 B=build-fuzz
 

@@ -239,7 +239,7 @@ static void refuse_listed(struct fleet_run *c, struct ban_fleet_item *it, const 
 }
 
 /* One ban decision: checked, then into the chunk (committed when full). */
-static void ban_one(struct fleet_run *c, struct ban_fleet_item *it, size_t *held)
+static void ban_one(struct fleet_run *c, struct ban_fleet_item *it)
 {
 	const struct ban_settings *s = c->s;
 	struct nftset_elem e;
@@ -263,20 +263,22 @@ static void ban_one(struct fleet_run *c, struct ban_fleet_item *it, size_t *held
 		refuse_listed(c, it, &e, BAN_FLEET_PROTECTED, net, (size_t)(net - s->protect.net));
 		return;
 	}
+	/* Near the bound the chunk goes first, so that the count is exact: a decision repeated
+	 * within one chunk would otherwise be counted twice. */
+	uint64_t max = s->fleet_max_bans < c->w->fleet_max ? s->fleet_max_bans : c->w->fleet_max;
+	if (c->n && bantable_size(c->w->fleet) + c->n >= max)
+		ban_flush(c);
 	const struct ban_entry *old = bantable_get(c->w->fleet, &e.addr);
 	if (old && old->until_ms > clock_wall_ms()) {
 		outcome(c, it, BAN_FLEET_ALREADY);
 		return;
 	}
-	uint64_t max = s->fleet_max_bans < c->w->fleet_max ? s->fleet_max_bans : c->w->fleet_max;
-	if (!old && *held >= max) { /* never by displacing a ban: local ones live elsewhere */
+	if (!old && bantable_size(c->w->fleet) >= max) { /* never by displacing a ban: local ones live elsewhere */
 		outcome(c, it, BAN_FLEET_FULL);
 		return;
 	}
 	uint64_t secs = it->seconds < s->fleet_max_duration ? it->seconds : s->fleet_max_duration;
 	e.timeout_ms = secs * 1000;
-	if (!old)
-		(*held)++;
 	c->e[c->n] = e;
 	c->from[c->n++] = it;
 	if (c->n == NFTSET_BATCH_MAX)
@@ -300,7 +302,6 @@ static void unban_one(struct fleet_run *c, struct ban_fleet_item *it)
 void banwriter_fleet_handle(struct banwriter *w, struct ban_fleet_job *job)
 {
 	struct fleet_run *c = calloc(1, sizeof(*c)); /* NFTSET_BATCH_MAX elements: off the thread's stack */
-	size_t held;
 
 	if (!c) {
 		log_err("ban writer: out of memory; %zu decisions of the fleet refused", job->n);
@@ -314,10 +315,9 @@ void banwriter_fleet_handle(struct banwriter *w, struct ban_fleet_job *job)
 		if (job->items[i].unban)
 			unban_one(c, &job->items[i]);
 	unban_flush(c);
-	held = bantable_size(w->fleet);
 	for (size_t i = 0; i < job->n; i++)
 		if (!job->items[i].unban)
-			ban_one(c, &job->items[i], &held);
+			ban_one(c, &job->items[i]);
 	ban_flush(c);
 	pthread_mutex_lock(&w->lock);
 	for (int k = 0; k < BAN_FLEET_OUTCOMES; k++)

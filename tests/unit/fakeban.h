@@ -1,7 +1,8 @@
 /* fakeban.h - a ban backend (ban/backend.h) in memory, for the unit tests: one list holds the
  * elements of every ban set, the active peers' sets are empty, and the test can make the next
  * commits fail as a whole, have one element refused, make the sets full at a size of its own,
- * or take table inet nfsentry away and load it again (a new handle, empty sets). Its calls come from the writer thread
+ * slow every commit down (a stalled writer), or take table inet nfsentry away and load it again
+ * (a new handle, empty sets). Its calls come from the writer thread
  * while the test reads it: every field is under @lock. */
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "ban/backend.h"
 
@@ -28,6 +30,7 @@ struct fakeban {
 	int refuse_err;
 	size_t cap;              /* the sets are full with this many elements (0: FAKEBAN_MAX) */
 	uint64_t handle;         /* table inet nfsentry's handle (0: no such table) */
+	unsigned delay_ms;       /* each commit takes this long (a writer stalled in the kernel) */
 	/* what happened */
 	unsigned commits, failed_commits;
 };
@@ -35,7 +38,7 @@ struct fakeban {
 static ssize_t fakeban_find(struct fakeban *f, const struct nftset_elem *e)
 {
 	for (size_t i = 0; i < f->n; i++)
-		if (nfs_addr_equal(&f->set[i].addr, &e->addr) && nftset_elem_set(&f->set[i]) == nftset_elem_set(e))
+		if (nfs_addr_equal(&f->set[i].addr, &e->addr) && !strcmp(nftset_elem_set(&f->set[i]), nftset_elem_set(e)))
 			return (ssize_t)i;
 	return -1;
 }
@@ -69,6 +72,11 @@ static int fakeban_commit(struct ban_backend *b, enum ban_backend_verb verb, con
 	struct fakeban *f = (struct fakeban *)b;
 	int applied = 0;
 
+	pthread_mutex_lock(&f->lock);
+	unsigned delay = f->delay_ms;
+	pthread_mutex_unlock(&f->lock);
+	if (delay)
+		usleep(delay * 1000u);
 	pthread_mutex_lock(&f->lock);
 	f->commits++;
 	if (verb == BAN_BACKEND_ADD && f->fail_commits) {
@@ -210,6 +218,22 @@ static inline bool fakeban_get(struct fakeban *f, const struct nfs_addr *addr, s
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->n; i++)
 		if (nfs_addr_equal(&f->set[i].addr, addr)) {
+			*out = f->set[i];
+			found = true;
+		}
+	pthread_mutex_unlock(&f->lock);
+	return found;
+}
+
+/* Copies the element of @addr in set @set to @out. Returns false when there is none. */
+static inline bool fakeban_get_in(struct fakeban *f, const char *set, const struct nfs_addr *addr,
+				  struct nftset_elem *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->n; i++)
+		if (nfs_addr_equal(&f->set[i].addr, addr) && !strcmp(nftset_elem_set(&f->set[i]), set)) {
 			*out = f->set[i];
 			found = true;
 		}

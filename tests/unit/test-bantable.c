@@ -76,6 +76,36 @@ int main(void)
 	bantable_foreach(u, count_cb, &n);
 	CHECK(n == 4, "foreach");
 	CHECK(bantable_load(u, "/nonexistent/bans", &bad) == 0, "no file: nothing");
+
+	/* Origins (issue 13): implied by the detector when the line has none, as every older file
+	 * and every ban saved today; written only when the detector does not imply it. */
+	bantable_clear(u);
+	f = fopen(path, "w");
+	fprintf(f, "198.51.100.20 1 60 5000\n198.51.100.21 1 60 5000 scan\n198.51.100.22 1 60 5000 manual -\n"
+		   "198.51.100.23 1 60 5000 manual - crowdsec\n198.51.100.24 1 60 5000 scan - mars\n");
+	fclose(f);
+	CHECK(bantable_load(u, path, &bad) == 4 && bad == 1, "origins load; an unknown origin is a damaged line");
+	g = get(u, "198.51.100.20");
+	CHECK(g && g->origin == BAN_ORIGIN_MANUAL, "an old line without a detector: made by hand");
+	g = get(u, "198.51.100.21");
+	CHECK(g && g->origin == BAN_ORIGIN_DETECTOR, "a detector's ban: origin nfsentry");
+	g = get(u, "198.51.100.23");
+	CHECK(g && g->origin == BAN_ORIGIN_FLEET, "an explicit origin: crowdsec");
+	CHECK(bantable_save(u, path, 1000) == 4, "saved");
+	char line[256];
+	unsigned seven = 0, lines = 0;
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char w1[64], w2[64], w3[64], w4[64], w5[64], w6[80], w7[64];
+		if (line[0] == '#')
+			continue;
+		lines++;
+		seven += sscanf(line, "%63s %63s %63s %63s %63s %79s %63s", w1, w2, w3, w4, w5, w6, w7) == 7;
+	}
+	if (f)
+		fclose(f);
+	CHECK(lines == 4 && seven == 1, "only the ban whose detector does not imply its origin has a 7th field (%u)",
+	      seven);
 	CHECK(bantable_save(u, "/nonexistent/dir/bans", 0) == -ENOENT, "unwritable reported");
 	unlink(path);
 	rmdir(dir);

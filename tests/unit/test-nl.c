@@ -292,6 +292,13 @@ static void dump_kernel(const char *buf, size_t len)
 		put_elems(out, &off, req->nlmsg_seq, NLM_F_MULTI, NFTSET_BAN4, k2, 4, NULL, 1, 0, 0);
 		put_done(out, &off, req->nlmsg_seq);
 		fakenl_reply(out, off);
+	} else if (!strcmp(dump_set, NFTSET_FLEETNET4)) {
+		/* A fleet range: 203.0.113.0/24 as the interval 203.0.113.0 up to 203.0.114.0. */
+		const uint8_t k[2][16] = { { 203, 0, 114, 0 }, { 203, 0, 113, 0 } };
+		const uint32_t f[2] = { NFT_SET_ELEM_INTERVAL_END, 0 };
+		put_elems(out, &off, req->nlmsg_seq, NLM_F_MULTI, NFTSET_FLEETNET4, k, 4, f, 2, 60000, 30000);
+		put_done(out, &off, req->nlmsg_seq);
+		fakenl_reply(out, off);
 	} else if (!strcmp(dump_set, NFTSET_BAN6)) {
 		/* The kernel lists an interval set's elements end first. */
 		const uint8_t k[2][16] = { { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 3 }, { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2 } };
@@ -333,6 +340,17 @@ static void test_dump(struct nl *nl)
 		nfs_addr_format(&g.e[0].addr, txt, sizeof(txt));
 	CHECK(r == 0 && g.n == 1 && !strcmp(txt, "2001:db8:1:2::/64"), "ban6: an interval folds back into %s (%d, %zu)",
 	      txt, r, g.n);
+
+	fakenl_reset();
+	g.n = 0;
+	dump_set = NFTSET_FLEETNET4;
+	r = nftset_dump(nl, NFTSET_FLEETNET4, collect, &g);
+	txt[0] = '\0';
+	if (g.n)
+		nfs_addr_format(&g.e[0].addr, txt, sizeof(txt));
+	CHECK(r == 0 && g.n == 1 && !strcmp(txt, "203.0.113.0/24") && g.e[0].fleet && g.e[0].net &&
+	      !strcmp(nftset_elem_set(&g.e[0]), NFTSET_FLEETNET4),
+	      "fleetnet4: an interval folds back into a fleet range, %s (%d, %zu)", txt, r, g.n);
 
 	/* An element list libnftnl cannot parse (entries numbered 1, 2 where the kernel sends
 	 * NFTA_LIST_ELEM): the dump fails with a reason of its own, not a stale errno. */

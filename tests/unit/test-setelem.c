@@ -76,6 +76,15 @@ int main(void)
 	struct nftset_elem net6 = { .addr = { .family = AF_INET6, .plen = 48, .a = { 0x20, 0x01, 0x0d, 0xb8, 0, 7 } },
 				    .net = true, .timeout_ms = 1000 };
 	struct nftset_elem top4 = { .addr = { .family = AF_INET, .plen = 24, .a = { 255, 255, 255, 0 } }, .net = true };
+	/* The fleet's: addresses in hash sets, ranges in interval sets, apart from this host's bans. */
+	struct nftset_elem fl4 = { .addr = { .family = AF_INET, .plen = 32, .a = { 203, 0, 113, 5 } }, .fleet = true,
+				   .timeout_ms = 60000 };
+	struct nftset_elem fl6 = { .addr = { .family = AF_INET6, .plen = 128, .a = { 0x20, 0x01, 0x0d, 0xb8, 0, 8 } },
+				   .fleet = true, .timeout_ms = 60000 };
+	struct nftset_elem fln4 = { .addr = { .family = AF_INET, .plen = 16, .a = { 203, 0 } }, .fleet = true,
+				    .net = true, .timeout_ms = 60000 };
+	struct nftset_elem fln6 = { .addr = { .family = AF_INET6, .plen = 48, .a = { 0x20, 0x01, 0x0d, 0xb8, 0, 7 } },
+				    .fleet = true, .timeout_ms = 60000 };
 
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &v4, 101) == 0, "add IPv4");
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &v6, 102) == 0, "add IPv6 prefix");
@@ -84,6 +93,9 @@ int main(void)
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &net4, 105) == 0, "add an IPv4 prefix ban");
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &net6, 106) == 0, "add an IPv6 prefix ban");
 	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &top4, 107) == 0, "add the top IPv4 /24");
+	CHECK(nftset_batch_add(b, NFT_MSG_NEWSETELEM, &fl4, 108) == 0 && nftset_batch_add(b, NFT_MSG_NEWSETELEM, &fl6, 109) == 0 &&
+	      nftset_batch_add(b, NFT_MSG_NEWSETELEM, &fln4, 110) == 0 && nftset_batch_add(b, NFT_MSG_DELSETELEM, &fln6, 111) == 0,
+	      "add the fleet's address and ranges, delete one");
 
 	const struct nlmsghdr *nlh = mnl_nlmsg_batch_head(b);
 	int left = (int)mnl_nlmsg_batch_size(b);
@@ -125,6 +137,24 @@ int main(void)
 	CHECK(s.n == 1, "255.255.255.0/24 reaches the top: no end element");
 	CHECK(!strcmp(nftset_elem_set(&(struct nftset_elem){ .addr = v4.addr }), "ban4") &&
 	      !strcmp(nftset_elem_set(&(struct nftset_elem){ .addr = v6.addr }), "ban6"), "hosts and /64s stay in ban4 and ban6");
+	nlh = mnl_nlmsg_next(nlh, &left);
+	s = parse(nlh, NFT_MSG_NEWSETELEM, 108, "fleet4");
+	CHECK(s.n == 1 && s.klen[0] == 4 && s.timeout[0] == 60000 && s.flags[0] == 0,
+	      "a fleet address goes in fleet4, a hash set: one element, no interval end");
+	nlh = mnl_nlmsg_next(nlh, &left);
+	s = parse(nlh, NFT_MSG_NEWSETELEM, 109, "fleet6");
+	CHECK(s.n == 1 && s.klen[0] == 16, "a fleet IPv6 address goes in fleet6, one element");
+	nlh = mnl_nlmsg_next(nlh, &left);
+	s = parse(nlh, NFT_MSG_NEWSETELEM, 110, "fleetnet4");
+	uint8_t end16[4] = { 203, 1, 0, 0 };
+	CHECK(s.n == 2 && !memcmp(s.key[1], end16, 4) && s.flags[1] == NFT_SET_ELEM_INTERVAL_END,
+	      "a fleet /16 goes in fleetnet4 as 203.0.0.0 up to 203.1.0.0");
+	nlh = mnl_nlmsg_next(nlh, &left);
+	s = parse(nlh, NFT_MSG_DELSETELEM, 111, "fleetnet6");
+	CHECK(s.n == 2, "a fleet IPv6 range (net unset: its length says) is deleted from fleetnet6");
+	CHECK(!strcmp(nftset_elem_set(&(struct nftset_elem){ .addr = fl4.addr, .net = true, .fleet = true }),
+		      "fleetnet4") && !strcmp(nftset_elem_set(&(struct nftset_elem){ .addr = fl4.addr }), "ban4"),
+	      "the fleet flag alone decides between this host's sets and the fleet's");
 	nlh = mnl_nlmsg_next(nlh, &left);
 	CHECK(!mnl_nlmsg_ok(nlh, left), "nothing else in the batch");
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ban/banq.h"
+#include "ban/feed.h"
 #include "ban/offences.h"
 #include "ban/plan.h"
 #include "ban/writer.h"
@@ -570,11 +571,187 @@ static void test_restore(void)
 	config_free(c);
 }
 
+/* The fleet's decisions (banwriter_fleet()): what a forged or over-broad decision gets, the
+ * bounds, the sets they go to, the feed, and an asker that stops waiting. */
+static struct ban_fleet_item fban(const char *addr, uint64_t seconds)
+{
+	return (struct ban_fleet_item){ .addr = A(addr), .seconds = seconds };
+}
+
+static struct ban_fleet_item funban(const char *addr)
+{
+	return (struct ban_fleet_item){ .addr = A(addr), .unban = true };
+}
+
+/* Reads the feed from *@next: counts of bans and unbans of @origin (unbans: for @why). */
+static void feed_count(struct ban_feed *feed, uint64_t *next, uint8_t origin, uint8_t why, unsigned *bans,
+		       unsigned *unbans, unsigned *evidence)
+{
+	struct ban_feed_event ev[64];
+	uint64_t lost;
+	size_t n;
+
+	*bans = *unbans = *evidence = 0;
+	while ((n = ban_feed_read(feed, next, ev, 64, &lost)) > 0)
+		for (size_t i = 0; i < n; i++) {
+			*bans += ev[i].kind == BAN_FEED_BAN && ev[i].origin == origin;
+			*unbans += ev[i].kind == BAN_FEED_UNBAN && ev[i].origin == origin && ev[i].why == why;
+			*evidence += ev[i].kind == BAN_FEED_EVIDENCE;
+		}
+}
+
+static int count_fleet_cb(const struct ban_entry *e, void *data)
+{
+	*(unsigned *)data += e->origin == BAN_ORIGIN_FLEET;
+	return 0;
+}
+
+static void test_fleet(void)
+{
+	struct nfs_config *c = NULL;
+	struct banq *q = NULL;
+	struct ban_feed *feed = NULL;
+	struct fakeban *f = fakeban_new();
+	struct event_sink *events = NULL;
+	struct banwriter *w = NULL;
+	struct banwriter_stats st;
+	struct nftset_elem el;
+	char dir[] = "/tmp/test-fleet-XXXXXX", cmd[64];
+	unsigned bans, unbans, evidence, listed = 0;
+
+	config_new_default(&c);
+	banq_new(&q, 64);
+	ban_feed_new(&feed, 256);
+	if (!c || !q || !f || !feed || !mkdtemp(dir) || event_sink_open(&events, "/dev/null", NULL) < 0) {
+		CHECK(0, "fleet: set up");
+		return;
+	}
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", dir);
+	c->allow.n = 0;
+	c->allow.net[c->allow.n++] = A("192.0.2.0/24");
+	c->fleet_max_bans = 4;
+	c->fleet_min_prefix4 = 16;
+	c->fleet_min_prefix6 = 32;
+	c->fleet_max_duration = 3600;
+	int rc = banwriter_new_backend(&w, c, q, events, key, &f->b);
+	CHECK(rc == 0 && w, "a writer with a fake backend");
+	if (!w)
+		return;
+	banwriter_set_feed(w, feed);
+	struct netlist protect = { .n = 1, .net = { A("198.51.100.53") } };
+	banwriter_reconfigure(w, c, &protect, &(struct protect_ends){ 0, 1 });
+	struct ban_fleet_item one = fban("203.0.113.5", 60);
+	CHECK_EQ(banwriter_fleet(w, &one, 1, 1000), -ESHUTDOWN, "no thread: the fleet is told so, not left waiting");
+	/* A ban of this host's own in ban4: the fleet's unban must not lift it. */
+	f->set[f->n++] = (struct nftset_elem){ .addr = A("203.0.113.99"), .timeout_ms = 600000 };
+	struct banwriter_restored restored;
+	CHECK_EQ(banwriter_restore(w, &restored), 0, "restore");
+	CHECK_EQ(banwriter_start(w), 0, "the thread starts");
+	uint64_t next = ban_feed_next_seq(feed);
+
+	struct ban_fleet_item it[] = {
+		fban("203.0.113.5", 60),              /* 0 banned: fleet4 */
+		fban("203.0.113.0/24", 1000000000),   /* 1 banned, cut to max_duration: fleetnet4 */
+		fban("198.51.100.0/24", 60),          /* 2 protected: holds the resolver */
+		fban("192.0.2.9", 60),                /* 3 allowed */
+		fban("10.0.0.0/8", 60),               /* 4 too wide */
+		fban("203.0.113.5", 60),              /* 5 already */
+		{ .seconds = 60 },                    /* 6 invalid: no family */
+		fban("2001:db8::1", 0),               /* 7 invalid: 0 s */
+		fban("2001:db8:7::/48", 60),          /* 8 banned: fleetnet6 */
+		fban("2001:db8:8::1", 60),            /* 9 banned: fleet6, the 4th of max_bans */
+		fban("203.0.113.77", 60),             /* 10 full */
+		fban("0.0.0.0/0", 60),                /* 11 too wide: the whole Internet */
+		fban("198.51.100.53", 60),            /* 12 protected itself */
+		funban("203.0.113.99"),               /* 13 absent: this host's ban is not the fleet's */
+		funban("192.0.2.200"),                /* 14 absent */
+	};
+	size_t n = sizeof(it) / sizeof(it[0]);
+	static const uint8_t want[] = { BAN_FLEET_BANNED, BAN_FLEET_BANNED, BAN_FLEET_PROTECTED, BAN_FLEET_ALLOWED,
+					BAN_FLEET_TOO_WIDE, BAN_FLEET_ALREADY, BAN_FLEET_INVALID, BAN_FLEET_INVALID,
+					BAN_FLEET_BANNED, BAN_FLEET_BANNED, BAN_FLEET_FULL, BAN_FLEET_TOO_WIDE,
+					BAN_FLEET_PROTECTED, BAN_FLEET_ABSENT, BAN_FLEET_ABSENT };
+	rc = banwriter_fleet(w, it, n, 10000);
+	CHECK_EQ(rc, 0, "the decisions applied");
+	for (size_t i = 0; i < n; i++)
+		CHECK(it[i].outcome == want[i], "decision %zu: %s (got %s)", i, ban_fleet_outcome_name(want[i]),
+		      ban_fleet_outcome_name(it[i].outcome));
+	CHECK(fakeban_get_in(f, "fleet4", &it[0].addr, &el) && el.timeout_ms == 60000, "an address in fleet4");
+	CHECK(fakeban_get_in(f, "fleetnet4", &it[1].addr, &el) && el.timeout_ms == 3600000,
+	      "a range in fleetnet4, its length cut to [fleet] max_duration");
+	CHECK(fakeban_get_in(f, "fleetnet6", &it[8].addr, &el) && fakeban_get_in(f, "fleet6", &it[9].addr, &el),
+	      "IPv6: a range in fleetnet6, an address in fleet6");
+	CHECK(!fakeban_timeout(f, &it[2].addr) && !fakeban_timeout(f, &it[4].addr) && !fakeban_timeout(f, &it[10].addr),
+	      "nothing refused reached the sets");
+	CHECK(fakeban_get_in(f, "ban4", &it[13].addr, &el), "the fleet's unban left this host's own ban alone");
+	banwriter_list(w, count_fleet_cb, &listed);
+	CHECK_EQ(listed, 4, "the list shows the four fleet bans with origin crowdsec");
+	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
+	CHECK(bans == 4 && unbans == 0, "the feed has the four bans of the fleet (%u, %u)", bans, unbans);
+	banwriter_get_stats(w, &st);
+	CHECK(st.fleet[BAN_FLEET_BANNED] == 4 && st.fleet[BAN_FLEET_TOO_WIDE] == 2 && st.fleet_active == 4,
+	      "counted by outcome");
+
+	/* An unban: the fleet's set loses it, the feed says why; room for one more. */
+	struct ban_fleet_item u[] = { funban("203.0.113.5"), fban("203.0.113.77", 60) };
+	rc = banwriter_fleet(w, u, 2, 10000);
+	CHECK(rc == 0 && u[0].outcome == BAN_FLEET_UNBANNED && u[1].outcome == BAN_FLEET_BANNED,
+	      "unbanned, and the room it left taken (%s, %s)", ban_fleet_outcome_name(u[0].outcome),
+	      ban_fleet_outcome_name(u[1].outcome));
+	CHECK(!fakeban_timeout(f, &u[0].addr), "gone from fleet4");
+	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
+	CHECK(bans == 1 && unbans == 1, "the feed: one unban for the fleet, one ban (%u, %u)", bans, unbans);
+
+	/* A range that holds a peer protected since: lifted whole, and said so. */
+	struct netlist p2 = { .n = 2, .net = { A("198.51.100.53"), A("203.0.113.1") } };
+	banwriter_set_protected(w, &p2, &(struct protect_ends){ 0, 2 });
+	for (int i = 0; i < 5000 && fakeban_get_in(f, "fleetnet4", &it[1].addr, &el); i++)
+		usleep(1000);
+	CHECK(!fakeban_get_in(f, "fleetnet4", &it[1].addr, &el), "a fleet range holding a new gateway is lifted");
+	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_PROTECTED, &bans, &unbans, &evidence);
+	CHECK_EQ(unbans, 1, "the feed says it was lifted for protection");
+
+	/* Local bans and tokens reach the feed too, with their origin. */
+	struct ban_request rq = scan("203.0.113.50", "203.0.113.50");
+	banq_push(q, &rq);
+	WAIT_FOR(w, st, st.added >= 1);
+	banwriter_set_token(w, &rq.addr, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+	feed_count(feed, &next, BAN_ORIGIN_DETECTOR, BAN_FEED_WHY_NONE, &bans, &unbans, &evidence);
+	CHECK(bans == 1 && evidence == 1, "a scan's ban (origin nfsentry) and its evidence token in the feed");
+
+	/* A stalled writer: the asker gives up in time; the job, still queued, is applied later and
+	 * freed by the thread (ASan would see a use after free otherwise). */
+	pthread_mutex_lock(&f->lock);
+	f->delay_ms = 300;
+	pthread_mutex_unlock(&f->lock);
+	struct ban_fleet_item late = fban("203.0.113.200", 60);
+	/* room: one of the four was lifted above */
+	int64_t t0 = clock_mono_ms();
+	rc = banwriter_fleet(w, &late, 1, 20);
+	CHECK(rc == -ETIMEDOUT && clock_mono_ms() - t0 < 250, "a stalled writer: -ETIMEDOUT, not a hang");
+	pthread_mutex_lock(&f->lock);
+	f->delay_ms = 0;
+	pthread_mutex_unlock(&f->lock);
+	for (int i = 0; i < 5000 && !fakeban_timeout(f, &late.addr); i++)
+		usleep(1000);
+	CHECK(fakeban_timeout(f, &late.addr), "the job the asker left is applied all the same");
+
+	banwriter_free(w);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+	fakeban_free(&f->b);
+	ban_feed_free(feed);
+	event_sink_close(events);
+	banq_free(q);
+	config_free(c);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERR);
 	test_plan();
 	test_thread();
 	test_restore();
+	test_fleet();
 	return tap_done();
 }

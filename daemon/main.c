@@ -835,6 +835,18 @@ static int control_start_step(struct daemon *d)
 		log_err("cannot open the control socket: %s", err);
 		return -1;
 	}
+	if (d->cfg->fleet_group[0]) {
+		struct group *g = getgrnam(d->cfg->fleet_group);
+		if (!g) {
+			log_err("[fleet] group: no group named \"%s\"", d->cfg->fleet_group);
+			return -1;
+		}
+		if ((r = control_allow_fleet(d->control, g->gr_gid, err, sizeof(err))) < 0) {
+			log_err("cannot open the control socket to [fleet] group %s: %s", d->cfg->fleet_group, err);
+			return -1;
+		}
+		log_info("control socket: group %s may ask for status, bans, watch and fleet", d->cfg->fleet_group);
+	}
 	if ((r = control_start(d->control)) < 0) {
 		log_err("cannot start the control socket's thread: %s", strerror(-r));
 		return -1;

@@ -47,6 +47,8 @@
  * then stays queued, and its answer slot is kept (at most ORPHANS_MAX) until it comes. */
 #define BAN_WAIT_S 5
 #define ORPHANS_MAX 16
+/* Items of a fleet answer's "errors" (the counts cover them all). */
+#define FLEET_ERRORS_MAX 16
 #define LIST_DEFAULT 20
 #define LIST_MAX 10000
 
@@ -175,9 +177,9 @@ static int bans_cb(const struct ban_entry *e, void *data)
 	int64_t left = (e->until_ms - now_ms) / 1000;
 	if (left <= 0)
 		return 0;
-	json_t *o = json_pack("{s:o, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
-			      detector_name(e->det), "offence", (int)e->offence, "seconds_left", (json_int_t)left,
-			      "timeout", (json_int_t)e->timeout_s);
+	json_t *o = json_pack("{s:o, s:s, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
+			      detector_name(e->det), "origin", ban_origin_name(e->origin), "offence", (int)e->offence,
+			      "seconds_left", (json_int_t)left, "timeout", (json_int_t)e->timeout_s);
 	if (o && e->token[0])
 		json_object_set_new(o, "token", json_string(e->token));
 	json_array_append_new(b->list, o);
@@ -406,6 +408,104 @@ static json_t *cmd_watch(struct control *c, json_t *req, uid_t uid)
 	return r;
 }
 
+/* A fleet item the control server refuses before the writer sees it: counted "invalid", and
+ * named in "errors" while there is room. */
+static void fleet_invalid(json_t *errors, json_t *given, const char *why)
+{
+	char shown[72];
+	const char *s = json_string_value(given);
+
+	if (json_array_size(errors) >= FLEET_ERRORS_MAX)
+		return;
+	snprintf(shown, sizeof(shown), "%.64s", s ? s : "(not a string)");
+	for (char *p = shown; *p; p++) /* cut at 64 bytes: keep it ASCII, never half a character */
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	json_array_append_new(errors, json_pack("{s:s, s:s}", "address", shown, "error", why));
+}
+
+/* Parses one address of a fleet request into @it. Returns NULL, or why it is invalid. */
+static const char *fleet_item_parse(json_t *address, struct ban_fleet_item *it)
+{
+	const char *a = json_string_value(address);
+
+	/* Host bits are cleared: a Range decision "192.0.2.1/24" means 192.0.2.0/24. */
+	if (!a || nfs_addr_parse(a, true, &it->addr) < 0)
+		return "not an address or prefix";
+	return NULL;
+}
+
+/* The fleet's decisions (docs/control.md, "fleet"): checked here, applied by the writer. */
+static json_t *cmd_fleet(struct control *c, json_t *req, uid_t uid)
+{
+	json_t *bans = json_object_get(req, "ban"), *unbans = json_object_get(req, "unban"), *v;
+	uint64_t counts[BAN_FLEET_OUTCOMES] = { 0 };
+	struct ban_fleet_item *items;
+	size_t n = 0, i;
+	json_t *errors;
+
+	if ((bans && !json_is_array(bans)) || (unbans && !json_is_array(unbans)))
+		return fail("\"ban\" and \"unban\": expected lists");
+	if (json_array_size(bans) + json_array_size(unbans) > CTL_FLEET_ITEMS_MAX)
+		return fail("at most %d decisions per request (%zu given)", CTL_FLEET_ITEMS_MAX,
+			    json_array_size(bans) + json_array_size(unbans));
+	items = calloc(json_array_size(bans) + json_array_size(unbans) + 1, sizeof(*items));
+	errors = json_array();
+	if (!items || !errors) {
+		free(items);
+		json_decref(errors);
+		return fail("out of memory");
+	}
+	json_array_foreach(unbans, i, v) {
+		const char *why = fleet_item_parse(v, &items[n]);
+		if (why) {
+			counts[BAN_FLEET_INVALID]++;
+			fleet_invalid(errors, v, why);
+			continue;
+		}
+		items[n++].unban = true;
+	}
+	json_array_foreach(bans, i, v) {
+		json_t *secs = json_object_get(v, "seconds"), *addr = json_object_get(v, "address");
+		const char *why = json_is_object(v) ? fleet_item_parse(addr, &items[n]) : "not {address, seconds}";
+		if (!why && (!json_is_integer(secs) || json_integer_value(secs) <= 0))
+			why = "\"seconds\": expected a positive number";
+		if (why) {
+			counts[BAN_FLEET_INVALID]++;
+			fleet_invalid(errors, addr ? addr : v, why);
+			continue;
+		}
+		items[n++].seconds = (uint64_t)json_integer_value(secs);
+	}
+	int r = n ? banwriter_fleet(c->ctx.writer, items, n, BAN_WAIT_S * 1000) : 0;
+	if (r < 0) {
+		free(items);
+		json_decref(errors);
+		if (r == -ETIMEDOUT)
+			return fail("the ban writer did not answer within %d s; the decisions are still being applied "
+				    "(see the log)", BAN_WAIT_S);
+		if (r == -ESHUTDOWN)
+			return fail("nfsentry is stopping");
+		return fail("cannot apply the decisions: %s", strerror(-r));
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t o = items[i].outcome < BAN_FLEET_OUTCOMES ? items[i].outcome : BAN_FLEET_REFUSED;
+		char buf[NFS_ADDR_STRLEN];
+		counts[o]++;
+		if (o != BAN_FLEET_BANNED && o != BAN_FLEET_ALREADY && o != BAN_FLEET_UNBANNED && o != BAN_FLEET_ABSENT &&
+		    json_array_size(errors) < FLEET_ERRORS_MAX)
+			json_array_append_new(errors, json_pack("{s:s, s:s}", "address",
+								nfs_addr_format(&items[i].addr, buf, sizeof(buf)), "error",
+								ban_fleet_outcome_name(o)));
+	}
+	free(items);
+	json_t *ans = ok();
+	for (int o = 0; o < BAN_FLEET_OUTCOMES; o++)
+		json_object_set_new(ans, ban_fleet_outcome_name(o), json_integer((json_int_t)counts[o]));
+	json_object_set_new(ans, "errors", errors);
+	return ans;
+}
+
 static json_t *cmd_ban_add(struct control *c, json_t *req, uid_t uid)
 {
 	return cmd_ban(c, req, false, uid);
@@ -437,6 +537,7 @@ static const struct control_command {
 	/* STOP sec. 3.1.1 goal 2: a token is redeemed by an administrator only. */
 	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", false, cmd_evidence },
 	{ CTL_CMD_WATCH, NULL, true, cmd_watch },
+	{ CTL_CMD_FLEET, NULL, true, cmd_fleet },
 };
 
 json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)

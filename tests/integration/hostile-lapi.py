@@ -30,9 +30,10 @@ def forged():
         dec("x" * 100000), dec(""), dec("198.51.100.3"),            # B's own address
         dec("203.0.113.1", duration="-5s"), dec("203.0.113.2", duration="garbage"),
         dec("203.0.113.3", typ="captcha"), dec("203.0.113.4", scope="Country"),
-        dec("203.0.113.5", scope="ip"),                              # lowercase scope: not Ip
+        dec("203.0.113.5", scope="Ip address"),                      # not a scope
+        dec("203.0.113.10", duration="99999999h"),                    # past Go's int64 nanoseconds
         {"id": 1, "value": "203.0.113.6"},                            # fields missing
-        dec("203.0.113.7", duration="99999999h"),                     # capped at [fleet] max_duration
+        dec("203.0.113.7", duration="20000h"),                        # 2.3 years: capped at [fleet] max_duration
         dec("203.0.113.8"),                                           # the witness: applied as it is
     ]
     return json.dumps({"deleted": [dec("203.0.113.9"), None, 5, "x"], "new": new}).encode()

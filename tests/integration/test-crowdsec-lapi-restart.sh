@@ -16,6 +16,7 @@ lapi_stop KILL
 scan -sS -p 1-100
 wait_for_log "^banned $S4 "
 ban4_has "$S4" || fail_fleet "local banning depends on the LAPI: $S4 not in A's ban4"
+# An IPv6 address is banned as its /64 (the daemon's rule), published as a Range.
 ctl A ban 2001:db8:77::1 --for 1h >/dev/null || fail_fleet "nfsentryctl ban (IPv6)"
 sleep 2   # the bridge has tried (and failed) to publish
 bridge_stop A
@@ -28,10 +29,10 @@ lapi_restart
 lapi_has 203.0.113.44 nfsentry || fail_fleet "the ban published before the kill is gone from the LAPI"
 # The bridge's backoff is at most 60 s.
 wait_until 70 lapi_has "$S4" nfsentry || fail_fleet "$S4 (banned while the LAPI was down) never reached it"
-wait_until 10 lapi_has 2001:db8:77::1 nfsentry || fail_fleet "2001:db8:77::1 (banned while the LAPI was down) never reached it"
+wait_until 10 lapi_has 2001:db8:77::/64 nfsentry || fail_fleet "2001:db8:77::/64 (banned while the LAPI was down) never reached it: $(lapi_decisions)"
 wait_until $((UPDATE + 1)) fleet_has B fleet4 "$S4" || fail_fleet "B did not apply $S4 after the LAPI came back"
 fleet_has B fleet4 203.0.113.44 || fail_fleet "B lacks the ban published before the kill"
-fleet_has B fleet6 2001:db8:77::1 || fail_fleet "B lacks 2001:db8:77::1"
+wait_until $((UPDATE + 1)) fleet_has B fleetnet6 2001:db8:77::/64 || fail_fleet "B lacks 2001:db8:77::/64: $(fleet_elems B fleetnet6)"
 sleep $((UPDATE + 1))
 n=$(lapi_alerts_of host-A | grep -c "^Ip:$S4 " || true)
 [ "$n" = 1 ] || fail_fleet "$S4 was published $n times, not once: $(lapi_alerts_of host-A)"

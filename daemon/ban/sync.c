@@ -114,6 +114,45 @@ int banwriter_fleet_sync(struct banwriter *w)
 	return 0;
 }
 
+struct prune_ctx {
+	int64_t now;
+	size_t n, cap;
+	struct nfs_addr *gone;
+};
+
+static int prune_cb(const struct ban_entry *e, void *data)
+{
+	struct prune_ctx *p = data;
+
+	if (e->until_ms > p->now)
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		struct nfs_addr *g = realloc(p->gone, cap * sizeof(*g));
+		if (!g)
+			return 1; /* the rest at the next prune */
+		p->gone = g;
+		p->cap = cap;
+	}
+	p->gone[p->n++] = e->addr;
+	return 0;
+}
+
+void banwriter_fleet_prune(struct banwriter *w)
+{
+	struct prune_ctx p = { .now = clock_wall_ms() };
+
+	bantable_foreach(w->fleet, prune_cb, &p); /* the thread's table: read without the lock */
+	if (p.n == 0)
+		return;
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < p.n; i++)
+		bantable_del(w->fleet, &p.gone[i]); /* not during the walk: a delete would end it */
+	w->stats.fleet_active = bantable_size(w->fleet);
+	pthread_mutex_unlock(&w->lock);
+	free(p.gone);
+}
+
 /* The sets are re-read at the writer's next turn, not a minute later. */
 void banwriter_sync_soon(struct banwriter *w)
 {
@@ -166,6 +205,8 @@ int banwriter_kernel_sync(struct banwriter *w, struct bantable *saved, unsigned 
 
 struct readd_ctx {
 	struct banwriter *w;
+	struct bantable *into; /* the writer's table they go back to: its bans, or the fleet's */
+	bool fleet;
 	int64_t now;
 	struct nftset_elem elems[NFTSET_BATCH_MAX];
 	struct ban_entry from[NFTSET_BATCH_MAX];
@@ -185,7 +226,7 @@ static void readd_flush(struct readd_ctx *c)
 	for (size_t i = 0; i < c->n; i++) {
 		if (r >= 0 && (res[i] == 0 || res[i] == -EEXIST)) {
 			pthread_mutex_lock(&c->w->lock);
-			bantable_put(c->w->bans, &c->from[i]);
+			bantable_put(c->into, &c->from[i]);
 			pthread_mutex_unlock(&c->w->lock);
 			c->restored++;
 		} else {
@@ -203,7 +244,7 @@ static int readd_cb(const struct ban_entry *e, void *data)
 	struct readd_ctx *c = data;
 
 	pthread_mutex_lock(&c->w->lock);
-	bool in_kernel = bantable_get(c->w->bans, &e->addr) != NULL;
+	bool in_kernel = bantable_get(c->into, &e->addr) != NULL;
 	pthread_mutex_unlock(&c->w->lock);
 	if (in_kernel)
 		return 0; /* the kernel has it: it knows best */
@@ -212,7 +253,8 @@ static int readd_cb(const struct ban_entry *e, void *data)
 		return 0;
 	}
 	c->elems[c->n] = (struct nftset_elem){
-		.addr = e->addr, .net = e->det == DET_DSCAN, .timeout_ms = e->timeout_s * 1000,
+		.addr = e->addr, .net = c->fleet ? false : e->det == DET_DSCAN, .fleet = c->fleet, /* fleet: by its length */
+		.timeout_ms = e->timeout_s * 1000,
 		.expires_ms = (uint64_t)(e->until_ms - c->now),
 	};
 	c->from[c->n++] = *e;
@@ -226,15 +268,18 @@ struct readd_result {
 	int err; /* why the first failed one failed */
 };
 
-/* Puts the bans of @known that the ban table (just read from the kernel) lacks back into the
- * sets, with their time left. Returns 0 and the counts in @out, or -ENOMEM. */
-static int readd_missing(struct banwriter *w, struct bantable *known, struct readd_result *out)
+/* Puts the bans of @known that the ban table (just read from the kernel; with @fleet the fleet
+ * table) lacks back into the sets, with their time left. Returns 0 and the counts in @out, or
+ * -ENOMEM. */
+static int readd_missing(struct banwriter *w, struct bantable *known, bool fleet, struct readd_result *out)
 {
 	struct readd_ctx *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;
 	c->w = w;
+	c->fleet = fleet;
+	c->into = fleet ? w->fleet : w->bans;
 	c->now = clock_wall_ms();
 	bantable_foreach(known, readd_cb, c);
 	readd_flush(c);
@@ -276,7 +321,7 @@ int banwriter_restore(struct banwriter *w, struct banwriter_restored *out)
 	if (w->be->ops->table_handle(w->be, &w->table_handle) < 0)
 		w->table_handle = 0; /* learnt at the first check */
 	struct readd_result c;
-	r = readd_missing(w, saved, &c);
+	r = readd_missing(w, saved, false, &c);
 	bantable_free(saved);
 	if (r < 0)
 		return r;
@@ -322,19 +367,33 @@ void banwriter_table_check(struct banwriter *w, int64_t now)
 			w->table_handle = h;
 		return;
 	}
-	struct bantable *known = NULL;
-	if (bantable_new(&known, w->max_bans, w->key) < 0)
-		return;
-	pthread_mutex_lock(&w->lock);
-	bantable_foreach(w->bans, copy_cb, known);
-	pthread_mutex_unlock(&w->lock);
-	/* A table without ban4 or ban6 is not back yet: the batches say so, and this waits. */
-	struct readd_result c;
-	if (banwriter_kernel_sync(w, NULL, NULL, NULL, false) < 0 || readd_missing(w, known, &c) < 0) {
+	struct bantable *known = NULL, *fleet = NULL;
+	if (bantable_new(&known, w->max_bans, w->key) < 0 || bantable_new(&fleet, w->fleet_max, w->key) < 0) {
 		bantable_free(known);
 		return;
 	}
+	pthread_mutex_lock(&w->lock);
+	bantable_foreach(w->bans, copy_cb, known);
+	bantable_foreach(w->fleet, copy_cb, fleet);
+	pthread_mutex_unlock(&w->lock);
+	/* A table without ban4 or ban6 is not back yet: the batches say so, and this waits. The
+	 * fleet's bans go back too: the bridge would not send them again before the LAPI's stream
+	 * restarts. */
+	struct readd_result c, cf = { 0 };
+	if (banwriter_kernel_sync(w, NULL, NULL, NULL, false) < 0 || readd_missing(w, known, false, &c) < 0) {
+		bantable_free(known);
+		bantable_free(fleet);
+		return;
+	}
+	if (banwriter_fleet_sync(w) == 0 && !w->fleet_sets_missing)
+		readd_missing(w, fleet, true, &cf);
 	bantable_free(known);
+	bantable_free(fleet);
+	c.restored += cf.restored;
+	c.expired += cf.expired;
+	if (cf.failed && !c.failed)
+		c.err = cf.err;
+	c.failed += cf.failed;
 	log_notice("table inet nfsentry was loaded again: %u bans put back with their time left (%u had expired "
 		   "meanwhile)", c.restored, c.expired);
 	if (c.failed)

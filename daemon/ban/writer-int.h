@@ -33,6 +33,10 @@
 /* The saved ban table follows the kernel: re-read every minute (hand-made bans and unbans),
  * written at most every 5 s when it changed (writer.c), and at the end. */
 #define BANS_SYNC_MS 60000
+/* The fleet's sets are re-read less often: 100,000 fleet bans take the writer thread 0.5 s to
+ * read back (test-fleet), a pause of the local ban path. Between two reads, the fleet's bans
+ * that ended are dropped from its table every BANS_SYNC_MS, in memory (banwriter_fleet_prune()). */
+#define FLEET_SYNC_MS 600000
 
 /* Who may touch what. Four kinds of fields:
  * - fixed: set by banwriter_new() (evidence: before the start), then only read;
@@ -123,6 +127,7 @@ struct banwriter {
 	struct nfs_addr displaced_out, displaced_in;
 	struct ban_active_asker asker; /* the questions about active peers of one burst: apply.c */
 	bool fleet_sets_missing;       /* the fleet sets' absence was said (sync.c, fleet.c) */
+	int64_t fleet_synced_ms, fleet_pruned_ms; /* sync.c: the last re-read, the last prune */
 };
 
 /* A call of banwriter_fleet(): shared by the asker and the writer thread, each holding a
@@ -187,6 +192,8 @@ int banwriter_kernel_sync(struct banwriter *w, struct bantable *saved, unsigned 
  * truth: expired and hand-deleted elements go, hand-added ones are adopted as the fleet's). Sets
  * missing (a ruleset older than issue 13) leave it empty and are said once. Returns 0 or -errno. */
 int banwriter_fleet_sync(struct banwriter *w);
+/* Drops the fleet's bans that have ended from its table (the kernel expired them itself). */
+void banwriter_fleet_prune(struct banwriter *w);
 /* The sets are re-read at the writer's next turn, not a minute later. */
 void banwriter_sync_soon(struct banwriter *w);
 /* At most every TABLE_CHECK_MS: notices table inet nfsentry gone, and back (its bans put back). */

@@ -78,8 +78,9 @@ int banwriter_new_backend(struct banwriter **out, const struct nfs_config *c, st
 	w->max_bans = (uint32_t)c->max_history;
 	w->fleet_max = (uint32_t)c->fleet_max_bans;
 	/* Every timer due at once, as it was on the wall clock: the monotonic one may be young. */
-	w->bans_saved_ms = w->bans_synced_ms = w->offences_saved_ms = w->table_checked_ms =
+	w->bans_saved_ms = w->bans_synced_ms = w->offences_saved_ms = w->table_checked_ms = w->fleet_pruned_ms =
 		clock_mono_ms() - BANS_SYNC_MS;
+	w->fleet_synced_ms = clock_mono_ms(); /* read at the start (banwriter_restore()) */
 	w->cur = banwriter_settings_new(c, NULL, NULL);
 	offences_new(&w->offences, (uint32_t)c->max_history, key16);
 	bantable_new(&w->bans, w->max_bans, key16);
@@ -195,9 +196,15 @@ static void keep_bans(struct banwriter *w, bool final)
 			w->bans_synced_ms = now; /* retried in a minute; logged once per try */
 			log_warn("cannot re-read the ban sets: %s", strerror(-r));
 		}
+	}
+	if (now - w->fleet_synced_ms >= FLEET_SYNC_MS) {
 		r = banwriter_fleet_sync(w);
 		if (r < 0)
 			log_warn("cannot re-read the fleet's sets: %s", strerror(-r));
+		w->fleet_synced_ms = w->fleet_pruned_ms = now; /* retried in FLEET_SYNC_MS */
+	} else if (now - w->fleet_pruned_ms >= BANS_SYNC_MS) {
+		banwriter_fleet_prune(w);
+		w->fleet_pruned_ms = now;
 	}
 	if (w->bans_dirty && (now - w->bans_saved_ms >= BANS_SAVE_MS || final)) {
 		r = bantable_save(w->bans, w->bans_path, clock_wall_ms()); /* the bans' ends are wall time */

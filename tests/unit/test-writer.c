@@ -736,6 +736,14 @@ static void test_fleet(void)
 		usleep(1000);
 	CHECK(fakeban_timeout(f, &late.addr), "the job the asker left is applied all the same");
 
+	/* Table inet nfsentry loaded again (empty sets): the fleet's bans go back in with this
+	 * host's, in the fleet's sets. */
+	fakeban_reload(f, 7);
+	for (int i = 0; i < 5000 && !fakeban_get_in(f, "fleetnet6", &it[8].addr, &el); i++)
+		usleep(1000);
+	CHECK(fakeban_get_in(f, "fleetnet6", &it[8].addr, &el) && fakeban_get_in(f, "fleet4", &late.addr, &el) &&
+	      fakeban_get_in(f, "ban4", &it[13].addr, &el), "a reloaded table gets the fleet's bans back, in their sets");
+
 	banwriter_free(w);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "cleanup");

@@ -725,8 +725,10 @@ static int conn_send(struct conn *k)
 	return 0;
 }
 
-/* Moves watcher @k on: notes its end of sending, sends, and refills from the feed. Returns
- * false when it is gone. */
+/* Moves watcher @k on: notes its end of sending, sends, and refills from the feed, until its
+ * client takes no more or the feed has nothing more for it (bounded by the ring: nothing wakes
+ * a watcher whose buffer was emptied while the ring still held events for it, so it must not
+ * stop there). Returns false when it is gone. */
 static bool watch_step(struct control *c, struct conn *k, short revents)
 {
 	if (revents & (POLLERR | POLLHUP))
@@ -739,10 +741,15 @@ static bool watch_step(struct control *c, struct conn *k, short revents)
 		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return false;
 	}
-	if (conn_send(k) < 0)
-		return false;
-	watch_fill(c, k);
-	return conn_send(k) >= 0;
+	for (;;) {
+		int r = conn_send(k);
+		if (r != 0)
+			return r > 0; /* blocked: POLLOUT brings it back */
+		size_t before = k->len;
+		watch_fill(c, k);
+		if (k->len == before)
+			return true; /* nothing more: the feed's eventfd brings it back */
+	}
 }
 
 /* Reads what @k's client sent. Returns false when the connection is done with. */

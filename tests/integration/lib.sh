@@ -138,7 +138,7 @@ write_config() {
 	for arg in "$@"; do kv[${arg%%=*}]=${arg#*=}; done
 	mkdir -p "$TMPD/state"
 	: >"$CONF"
-	for sec in daemon queue scan ban allow detect evidence; do
+	for sec in daemon queue scan ban allow detect evidence fleet; do
 		echo "[$sec]" >>"$CONF"
 		for key in "${!kv[@]}"; do
 			[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv[$key]}" >>"$CONF"

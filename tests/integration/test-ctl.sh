@@ -100,10 +100,10 @@ scan -sS -p 1-100
 wait_for_log "^banned $S4 for 10m \(offence 1\)"
 scan_banned_at=$(date +%s)
 wait_until 5 json_has bans 'any(b["address"] == "'"$S4"'" and b["detector"] == "scan" and b["offence"] == 1
-	and 0 < b["seconds_left"] <= 600 and b["timeout"] == 600 for b in a["bans"])' ||
+	and b["origin"] == "nfsentry" and 0 < b["seconds_left"] <= 600 and b["timeout"] == 600 for b in a["bans"])' ||
 	fail "bans does not list $S4 (scan, offence 1, time left): $CTL_OUT $CTL_ERR"
 ctl_ok bans
-out_has "^$S4 +scan +1 +[0-9]+[dhms]" || fail "bans table has no row for $S4: $CTL_OUT"
+out_has "^$S4 +scan +nfsentry +1 +[0-9]+[dhms]" || fail "bans table has no row for $S4 (scan, origin nfsentry): $CTL_OUT"
 # The ban's evidence token reaches the ban table once its record is saved.
 wait_until 5 json_has bans 'any(b["address"] == "'"$S4"'" and len(b.get("token", "")) == 64 for b in a["bans"])' ||
 	fail "bans --json does not carry the ban's evidence token: $CTL_OUT"
@@ -126,9 +126,9 @@ ban4_has "$OTHER" || fail "$OTHER not in ban4: $(set_elems ban4)"
 [ "$(elem_timeout ban4 "$OTHER")" = 120 ] || fail "$OTHER's timeout is not 2m: $(set_elems ban4)"
 wait_for_event 'e["event"] == "ban" and e["src"] == "'"$OTHER"'" and e["detector"] == "manual"'
 wait_until 5 json_has bans 'any(b["address"] == "'"$OTHER"'" and b["detector"] == "manual" and b["timeout"] == 120
-	and 0 < b["seconds_left"] <= 120 for b in a["bans"])' || fail "bans does not list $OTHER: $CTL_OUT $CTL_ERR"
+	and b["origin"] == "manual" and 0 < b["seconds_left"] <= 120 for b in a["bans"])' || fail "bans does not list $OTHER: $CTL_OUT $CTL_ERR"
 ctl_ok bans
-out_has "^$OTHER +manual +1 +[0-9ms]+ +2m\$" || fail "bans table has no row for $OTHER: $CTL_OUT"
+out_has "^$OTHER +manual +manual +1 +[0-9ms]+ +2m\$" || fail "bans table has no row for $OTHER: $CTL_OUT"
 ctl_ok unban "$OTHER"
 out_has "^unbanned $OTHER\$" || fail "unban said: $CTL_OUT"
 log_has "banned $OTHER for 120s \(by hand: uid 0, through the control socket\)" &&

@@ -14,7 +14,7 @@ ctl_ban() {
 		python3 -c 'import json, sys
 for b in json.load(sys.stdin)["bans"]:
     if b["address"] == sys.argv[1]:
-        print(b["detector"], b["offence"], b.get("token", "-"))' "$S4"
+        print(b["detector"], b["offence"], b.get("token", "-"), b["origin"])' "$S4"
 }
 wait_until 10 eval '[ "$(ctl_ban | cut -d" " -f3)" != - ]' || fail "no evidence token for the ban: $(ctl_ban)"
 before=$(ctl_ban)

@@ -133,7 +133,9 @@ static void log_pull(const struct cs_stream *s, bool startup, size_t nb, size_t 
 			off += (size_t)snprintf(counts + off, sizeof(counts) - off, " %s %llu", fleet_count_names[i],
 						(unsigned long long)res->count[i]);
 	/* One line per pull that changed something, never one per address. */
-	log_notice("fleet%s: %zu new, %zu deleted decisions; to the daemon %zu bans, %zu unbans:%s; ignored: %zu other "
+	bool changed = startup || s->n_added || s->n_deleted || nb || nu || s->other_type || s->other_scope ||
+		       s->invalid || s->expired || s->over;
+	log_msg(changed ? LOG_LVL_NOTICE : LOG_LVL_DEBUG, "fleet%s: %zu new, %zu deleted decisions; to the daemon %zu bans, %zu unbans:%s; ignored: %zu other "
 		   "types, %zu other scopes, %zu invalid, %zu expired, %zu over max_decisions; held: %zu values",
 		   startup ? " (start-up)" : "", s->n_added, s->n_deleted, nb, nu, off ? counts : " nothing", s->other_type,
 		   s->other_scope, s->invalid, s->expired, s->over, decmap_values(m));
@@ -205,8 +207,15 @@ static int apply_body(struct bridge *b, const char *body, size_t len, bool start
 		b->full_logged = false;
 	s.over += full;
 	r = fleet_send(b->cfg.control_socket, bans.v, bans.n, unbans.v, unbans.n, &res, err, sizeof(err));
-	if (r < 0)
-		log_err("cannot hand the fleet's decisions to nfsentry: %s; applied again from a start-up pull", err);
+	/* An outage of the daemon is one line when it starts and one when it ends. */
+	if (r < 0 && !b->fleet_down)
+		log_err("cannot hand the fleet's decisions to nfsentry: %s; applied again from a start-up pull, "
+			"retrying with backoff", err);
+	else if (r < 0)
+		log_debug("cannot hand the fleet's decisions to nfsentry: %s", err);
+	else if (b->fleet_down)
+		log_notice("nfsentry takes the fleet's decisions again");
+	b->fleet_down = r < 0;
 	if (r == 0 || res.requests)
 		log_pull(&s, startup, bans.n, unbans.n, &res, m);
 	if (startup) {

@@ -39,6 +39,7 @@ struct bridge {
 	struct backoff pull_retry;
 	bool need_startup;      /* the next pull is startup=true (start, daemon reconnected, a failure) */
 	bool full_logged;
+	bool fleet_down;        /* the last `fleet` failed (logged once) */
 	uint64_t pulls;
 };
 

@@ -70,13 +70,13 @@ int fleet_send(const char *socket, const struct fleet_ban *bans, size_t nb, cons
 		json_decref(req);
 		if (r < 0)
 			return r;
-		res->requests++;
 		if (!json_is_true(json_object_get(ans, "ok"))) {
 			const char *why = json_string_value(json_object_get(ans, "error"));
 			snprintf(err, errlen, "the daemon refused the fleet request: %s", why ? why : "(no reason given)");
 			json_decref(ans);
 			return -EPROTO;
 		}
+		res->requests++;
 		for (int i = 0; i < FC_COUNT; i++) {
 			json_t *v = json_object_get(ans, fleet_count_names[i]);
 			if (json_is_integer(v) && json_integer_value(v) > 0)

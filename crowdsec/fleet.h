@@ -24,7 +24,7 @@ extern const char *const fleet_count_names[FC_COUNT];
 
 struct fleet_result {
 	uint64_t count[FC_COUNT];
-	size_t requests;
+	size_t requests;       /* answered with ok true */
 	char first_error[256]; /* the first of the answers' "errors", as "ADDRESS: ERROR", or "" */
 };
 

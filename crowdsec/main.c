@@ -25,6 +25,7 @@
 #include "core/log.h"
 
 #define PROG "nfsentry-crowdsec"
+#define CREDENTIAL_NAME "crowdsec.credentials" /* LoadCredential= of the unit */
 
 /* The scenarios this machine declares at login: one per detector that can ban. */
 static const char *const scenarios[] = { "nfsentry/scan", "nfsentry/distributed-scan", "nfsentry/root-sig",
@@ -67,6 +68,13 @@ static int setup(struct bridge *b, const char *path)
 		return 1;
 	}
 	log_set_level(b->cfg.log_level);
+	/* Under the unit, systemd reads the root-only file itself (LoadCredential=) and hands
+	 * the bridge's user a copy only it may read: the file in /etc never needs its group. */
+	const char *cd = getenv("CREDENTIALS_DIRECTORY");
+	char cpath[CS_PATH_MAX];
+	if (cd && *cd && snprintf(cpath, sizeof(cpath), "%s/" CREDENTIAL_NAME, cd) < (int)sizeof(cpath) &&
+	    access(cpath, F_OK) == 0)
+		memcpy(b->cfg.credentials, cpath, sizeof(cpath));
 	if (cs_creds_load(&b->creds, b->cfg.credentials, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return 1;

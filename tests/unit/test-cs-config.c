@@ -1,6 +1,7 @@
 /* test-cs-config.c - crowdsec.conf (crowdsec/config.h): the shipped file parses to the
  * defaults; typos, bad values and unknown keys are errors with their line. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -21,6 +22,20 @@ int main(void)
 	cs_config_defaults(&c);
 	CHECK_EQ(cs_config_load(&c, SRCDIR "/etc/crowdsec.conf", err, sizeof(err)), 0, "etc/crowdsec.conf loads");
 	CHECK(!memcmp(&c, &d, sizeof(c)), "and is the defaults (every key commented)");
+	/* Each default the file shows commented is the program's: uncommented, nothing changes. */
+	FILE *f = fopen(SRCDIR "/etc/crowdsec.conf", "re");
+	char line[512], text[16384] = "";
+	size_t len = 0, keys = 0;
+	while (f && fgets(line, sizeof(line), f) && len < sizeof(text) - sizeof(line)) {
+		bool key = line[0] == ';' && strstr(line, " =");
+		keys += key;
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", key ? line + 1 : line);
+	}
+	if (f)
+		fclose(f);
+	CHECK_EQ(keys, 16, "16 keys shown commented");
+	CHECK_EQ(parse(text, &c, err), 0, "the file with every key uncommented loads");
+	CHECK(!memcmp(&c, &d, sizeof(c)), "to the defaults: the file shows the program's defaults");
 	CHECK_STR(d.url, "http://127.0.0.1:8080", "url");
 	CHECK_EQ(d.update_frequency, 10, "update_frequency 10s");
 	CHECK_EQ(d.batch, 1, "batch 1s");

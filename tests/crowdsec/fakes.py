@@ -1,0 +1,188 @@
+"""Stand-ins for nfsentry-crowdsec's two peers, for tests without root: the daemon's control
+socket (docs/control.md: watch, bans, fleet) and CrowdSec's Local API (the bodies crowdsec
+1.4.6 sends, docs/crowdsec.md). Each records what the bridge asked, and can be told to fail."""
+import json
+import os
+import socket
+import socketserver
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeDaemon:
+    """A control socket: `watch` connections kept open (push() writes an event line to each),
+    `bans` answered from self.bans, `fleet` recorded in self.fleet and answered with counts."""
+
+    def __init__(self, path):
+        self.path = path
+        self.bans = []
+        self.fleet = []          # the requests, as dicts
+        self.requests = []       # every command name, in order
+        self.watchers = []
+        self.lock = threading.Lock()
+        self.refuse_fleet = None  # an error text: answer ok false
+        daemon = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                line = self.rfile.readline()
+                try:
+                    req = json.loads(line)
+                except ValueError:
+                    self.wfile.write(b'{"ok":false,"error":"not JSON"}\n')
+                    return
+                cmd = req.get("command")
+                with daemon.lock:
+                    daemon.requests.append(cmd)
+                if cmd == "watch":
+                    self.wfile.write(b'{"ok":true,"seq":1}\n')
+                    with daemon.lock:
+                        daemon.watchers.append(self.connection)
+                    # Held open until the peer closes (or the daemon stops).
+                    while self.connection.recv(1):
+                        pass
+                    return
+                if cmd == "bans":
+                    ans = {"ok": True, "bans": daemon.bans}
+                elif cmd == "fleet":
+                    with daemon.lock:
+                        daemon.fleet.append(req)
+                    if daemon.refuse_fleet:
+                        ans = {"ok": False, "error": daemon.refuse_fleet}
+                    else:
+                        ans = {"ok": True, "banned": len(req.get("ban", [])), "unbanned": len(req.get("unban", [])),
+                               "protected": 0, "errors": []}
+                else:
+                    ans = {"ok": False, "error": "unknown command"}
+                self.wfile.write((json.dumps(ans) + "\n").encode())
+
+        class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+        self.server = Server(path, Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def push(self, event):
+        data = (json.dumps(event) + "\n").encode()
+        with self.lock:
+            for c in list(self.watchers):
+                try:
+                    c.sendall(data)
+                except OSError:
+                    self.watchers.remove(c)
+
+    def drop_watchers(self):
+        with self.lock:
+            for c in self.watchers:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.watchers = []
+
+    def fleet_bans(self):
+        with self.lock:
+            return [b["address"] for r in self.fleet for b in r.get("ban", [])]
+
+    def fleet_unbans(self):
+        with self.lock:
+            return [a for r in self.fleet for a in r.get("unban", [])]
+
+    def stop(self):
+        self.drop_watchers()
+        self.server.shutdown()
+        self.server.server_close()
+        os.unlink(self.path)
+
+
+class FakeLapi:
+    """The LAPI's login, alerts and decision stream. self.alerts holds the alerts taken;
+    self.fail_alerts = N answers the next N POSTs with self.fail_status; self.expire_token
+    makes the next alert POST answer 401 once."""
+
+    def __init__(self, machine, password, api_key):
+        self.alerts, self.logins, self.posts, self.pulls = [], 0, 0, []
+        self.headers_seen = []
+        self.fail_alerts, self.fail_status, self.expire_token = 0, 503, False
+        self.stream = []          # bodies to serve to startup=false pulls, in order
+        self.startup = {"new": None, "deleted": None}
+        self.lock = threading.Lock()
+        self.token = "tok1"
+        lapi = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def send(self, status, obj):
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lapi.lock:
+                    lapi.headers_seen.append(dict(self.headers))
+                if self.path == "/v1/watchers/login":
+                    req = json.loads(body)
+                    if req.get("machine_id") != machine or req.get("password") != password:
+                        return self.send(401, {"code": 401, "message": "incorrect Username or Password"})
+                    with lapi.lock:
+                        lapi.logins += 1
+                        lapi.token = "tok%d" % lapi.logins
+                    return self.send(200, {"code": 200, "expire": "2099-01-01T00:00:00Z", "token": lapi.token})
+                if self.path == "/v1/alerts":
+                    with lapi.lock:
+                        lapi.posts += 1
+                        if self.headers.get("Authorization") != "Bearer " + lapi.token:
+                            return self.send(401, {"code": 401, "message": "cookie token is empty"})
+                        if lapi.expire_token:
+                            lapi.expire_token = False
+                            lapi.token = "expired"
+                            return self.send(401, {"code": 401, "message": "Token is expired"})
+                        if lapi.fail_alerts:
+                            lapi.fail_alerts -= 1
+                            return self.send(lapi.fail_status, {"message": "validation failure list:\n0.capacity in body is required"})
+                        alerts = json.loads(body)
+                        lapi.alerts += alerts
+                    return self.send(201, [str(i) for i in range(len(alerts))])
+                self.send(404, {"message": "not found"})
+
+            def do_GET(self):
+                if not self.path.startswith("/v1/decisions/stream"):
+                    return self.send(404, {"message": "not found"})
+                if self.headers.get("X-Api-Key") != api_key:
+                    return self.send(403, {"message": "access forbidden"})
+                with lapi.lock:
+                    startup = "startup=true" in self.path
+                    lapi.pulls.append(startup)
+                    if startup:
+                        body = lapi.startup
+                    elif lapi.stream:
+                        body = lapi.stream.pop(0)
+                    else:
+                        body = {"new": None, "deleted": None}
+                self.send(200, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(cond, what, timeout=10.0):
+    """Polls @cond every 20 ms for at most @timeout seconds; raises with @what if it never held."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)

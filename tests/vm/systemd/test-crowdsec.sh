@@ -39,10 +39,15 @@ step "crowdsec's LAPI; a machine and a bouncer for this host"
 wait_until 120 lapi_up || fail "cscli cannot reach crowdsec's LAPI: $(cscli decisions list 2>&1 | tail -n 3; systemctl status --no-pager crowdsec | head -n 5)"
 cscli machines add nfsentry-vm --password "$PW" -f "$STATE/machine.yaml" >/dev/null 2>&1 || fail "cscli machines add failed"
 cscli bouncers add nfsentry-vm -k "$KEY" >/dev/null 2>&1 || fail "cscli bouncers add failed"
+# Root's alone: systemd hands the unit's dynamic user a copy (LoadCredential=).
 (umask 077 && printf '[machine]\nid = nfsentry-vm\npassword = %s\n\n[bouncer]\napi_key = %s\n' "$PW" "$KEY" >"$CREDS")
-# The unit's user reads it through its group when the unit names one.
-group=$(systemctl show -p Group --value nfsentry-crowdsec)
-if [ -n "$group" ]; then chgrp "$group" "$CREDS" && chmod 0640 "$CREDS"; fi
+getent group nfsentry-crowdsec >/dev/null || fail "no group nfsentry-crowdsec after the install (its sysusers.d file)"
+
+step "nfsentry.conf: [fleet] group = nfsentry-crowdsec (the bridge's commands on the control socket)"
+grep -qx ';group =' "$CONF" || fail "no ';group =' line ([fleet]) in $CONF to set"
+sed -i 's/^;group =$/group = nfsentry-crowdsec/' "$CONF"
+systemctl restart nfsentry || fail "systemctl restart nfsentry failed"
+wait_until 60 active || fail "nfsentry.service not active after the restart"
 nfsentry-crowdsec --check >"$STATE/check.out" 2>&1 || fail "nfsentry-crowdsec --check: $(cat "$STATE/check.out")"
 
 step "systemctl start nfsentry-crowdsec"

@@ -651,7 +651,8 @@ static int saved_bans_start(struct daemon *d)
 		log_err("cannot read the ban sets: %s", strerror(-r));
 		return -1;
 	}
-	log_info("%u IPv4 and %u IPv6 bans already in the kernel", rs.in_kernel4, rs.in_kernel6);
+	log_info("%u IPv4 and %u IPv6 bans already in the kernel, and %u of the fleet", rs.in_kernel4, rs.in_kernel6,
+		 rs.fleet);
 	if (rs.restored || rs.expired)
 		log_notice("restored %u saved bans with their time left (%u had expired meanwhile)", rs.restored,
 			   rs.expired);

@@ -36,27 +36,64 @@ static void reply(struct ban_reply *r, int rc, const struct nfs_addr *addr, uint
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* An unban: the element the planner picks (ban_plan_unban()) is deleted; the ban table follows
- * at the writer's next turn, as it does for a ban deleted with nft. */
+/* The fleet's ban of @rq->host (the address, or a fleet range that holds it), lifted too: an
+ * operator's unban means the address gets through, whoever banned it. The fleet may send the
+ * decision again (nfsentry-crowdsec's next start): `cscli decisions delete` lifts it for good.
+ * Returns 0 when one was lifted, -ENOENT when the fleet had none, or -errno (@e: which). */
+static int manual_unban_fleet(struct banwriter *w, struct ban_request *rq, struct nftset_elem *e)
+{
+	int res, r;
+
+	ban_plan_unban(rq, w->fleet, w->cur, e);
+	if (!bantable_get(w->fleet, &e->addr)) /* the thread's: read without the lock */
+		return -ENOENT;
+	e->fleet = true;
+	e->net = false; /* fleet4/fleet6 or fleetnet4/fleetnet6 by its length */
+	r = w->be->ops->commit(w->be, BAN_BACKEND_DEL, e, 1, &res);
+	if (r < 0 || (res < 0 && res != -ENOENT))
+		return r < 0 ? r : res;
+	pthread_mutex_lock(&w->lock);
+	bantable_del(w->fleet, &e->addr);
+	w->stats.fleet_active = bantable_size(w->fleet);
+	pthread_mutex_unlock(&w->lock);
+	return res; /* -ENOENT: it had expired meanwhile */
+}
+
+/* An unban: the element the planner picks (ban_plan_unban()) is deleted, and the fleet's ban of
+ * the address if it has one; the ban table follows at the writer's next turn, as it does for a
+ * ban deleted with nft. */
 static void manual_unban(struct banwriter *w, struct ban_request *rq)
 {
-	struct nftset_elem e;
+	struct nftset_elem e, fe;
 	char a[NFS_ADDR_STRLEN];
-	int res, r;
+	int res, r, rf;
 
 	ban_plan_unban(rq, w->bans, w->cur, &e);
 	const struct ban_entry *old = bantable_get(w->bans, &e.addr); /* the thread's: read without the lock */
 	uint8_t origin = old ? old->origin : BAN_ORIGIN_MANUAL;
 	r = w->be->ops->commit(w->be, BAN_BACKEND_DEL, &e, 1, &res);
-	nfs_addr_format(&e.addr, a, sizeof(a));
-	if (r < 0 || res < 0) {
-		int err = r < 0 ? r : res;
-		reply(rq->reply, err, &e.addr, 0, "%s", err == -ENOENT ? "not banned" : strerror(-err));
-		return;
-	}
-	log_notice("unbanned %s (by hand: uid %u, through the control socket)", a, (unsigned)rq->by_uid);
+	int err = r < 0 ? r : res;
+	rf = manual_unban_fleet(w, rq, &fe);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
+	if (rf == 0) {
+		nfs_addr_format(&fe.addr, a, sizeof(a));
+		log_notice("unbanned %s, a ban of the fleet (by hand: uid %u, through the control socket)", a,
+			   (unsigned)rq->by_uid);
+		report_unban(w->events, &now, &fe.addr, "manual");
+		banwriter_feed_unban(w, &fe.addr, BAN_ORIGIN_FLEET, BAN_FEED_WHY_MANUAL);
+	}
+	if (err < 0) {
+		if (rf == 0 && err == -ENOENT)
+			reply(rq->reply, 0, &fe.addr, 0, "unbanned (a ban of the fleet)");
+		else if (err == -ENOENT && rf != -ENOENT)
+			reply(rq->reply, rf, &fe.addr, 0, "%s", strerror(-rf));
+		else
+			reply(rq->reply, err, &e.addr, 0, "%s", err == -ENOENT ? "not banned" : strerror(-err));
+		return;
+	}
+	nfs_addr_format(&e.addr, a, sizeof(a));
+	log_notice("unbanned %s (by hand: uid %u, through the control socket)", a, (unsigned)rq->by_uid);
 	report_unban(w->events, &now, &e.addr, "manual");
 	banwriter_feed_unban(w, &e.addr, origin, BAN_FEED_WHY_MANUAL);
 	banwriter_sync_soon(w); /* the table follows */

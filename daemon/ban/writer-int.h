@@ -190,7 +190,8 @@ void banwriter_displace_report(struct banwriter *w, int64_t now);
 int banwriter_kernel_sync(struct banwriter *w, struct bantable *saved, unsigned *n4, unsigned *n6, bool count_gone);
 /* Rebuilds the fleet table from fleet4, fleet6, fleetnet4 and fleetnet6 (the kernel is the
  * truth: expired and hand-deleted elements go, hand-added ones are adopted as the fleet's). Sets
- * missing (a ruleset older than issue 13) leave it empty and are said once. Returns 0 or -errno. */
+ * missing (a ruleset older than issue 13, or the table gone) leave it as it was, to be put back
+ * when the table returns, and are said once. Returns 0 or -errno. */
 int banwriter_fleet_sync(struct banwriter *w);
 /* Drops the fleet's bans that have ended from its table (the kernel expired them itself). */
 void banwriter_fleet_prune(struct banwriter *w);

@@ -21,11 +21,12 @@ extern const uint64_t banwriter_latency_le_us[BANWRITER_LATENCY_BUCKETS - 1];
 
 /* What became of one decision of the fleet (banwriter_fleet(), below). */
 enum ban_fleet_outcome {
-	BAN_FLEET_BANNED,    /* in the kernel now */
-	BAN_FLEET_ALREADY,   /* the fleet's set had it already */
+	BAN_FLEET_BANNED,    /* in the kernel now (or its fleet ban extended to a later end) */
+	BAN_FLEET_ALREADY,   /* the fleet's set had it already, ending no sooner, or a fleet range holds it */
 	BAN_FLEET_UNBANNED,  /* lifted */
 	BAN_FLEET_ABSENT,    /* an unban of what the fleet's sets do not hold: fine (the stream repeats) */
-	BAN_FLEET_PROTECTED, /* this host, a resolver or a gateway, or a range that holds one */
+	BAN_FLEET_PROTECTED, /* this host, a resolver or a gateway, or a range that holds one; or a
+				special-purpose source (loopback, link-local, multicast, ...) */
 	BAN_FLEET_ALLOWED,   /* [allow] networks overlaps it */
 	BAN_FLEET_TOO_WIDE,  /* a range wider than [fleet] min_prefix4 / min_prefix6 */
 	BAN_FLEET_FULL,      /* [fleet] max_bans reached, or the set is at its size */
@@ -53,7 +54,7 @@ struct banwriter_stats {
 	 * cumulative), their sum and count */
 	uint64_t latency_bucket[BANWRITER_LATENCY_BUCKETS];
 	uint64_t latency_sum_us, latency_count;
-	/* the fleet's decisions by outcome (enum ban_fleet_outcome, below), and its bans held */
+	/* the fleet's decisions by outcome (enum ban_fleet_outcome, above), and its bans held */
 	uint64_t fleet[BAN_FLEET_OUTCOMES];
 	uint64_t fleet_active;
 };
@@ -129,11 +130,14 @@ struct ban_fleet_item {
 /* Applies @n fleet decisions through the writer thread, in NFTSET_BATCH_MAX transactions, with
  * the same protection as local bans (allowlist, protected peers: this host, resolvers,
  * gateways; a Range containing a protected address is refused whole). The unbans of @items go
- * first, then the bans. Waits up to @timeout_ms for the thread; fills each item's outcome.
+ * first, then the bans. A ban of an address the fleet holds already is extended when it ends
+ * more than a minute later; a range that holds narrower fleet ranges takes their place. Waits up
+ * to @timeout_ms for the thread; fills each item's outcome.
  * Thread-safe (the control thread calls it). Returns 0, -ETIMEDOUT (outcomes unknown; the job
  * stays valid: refcounted, never freed under the writer), -ENOMEM, -E2BIG (more than
  * BAN_FLEET_ITEMS_MAX), or -ESHUTDOWN (the writer is not running). It logs one line per call
- * with the counts (and a warning per protected or allowed address, as for local bans). */
+ * with the counts (and a warning per protected or allowed address, as for local bans, up to 16
+ * per call). */
 int banwriter_fleet(struct banwriter *w, struct ban_fleet_item *items, size_t n, int timeout_ms);
 struct ban_feed;
 /* The feed the writer puts ban, unban and evidence events in (borrowed: it must outlive the

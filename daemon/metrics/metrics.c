@@ -154,6 +154,13 @@ static void bans(json_t *m, const struct daemon_view *s)
 	       bs.retried);
 	single(m, "nfsentry_bans_restored_total", "counter",
 	       "Bans put back into the sets: saved ones at start, or after the table was loaded again.", bs.restored);
+	json_t *fl = family(m, "nfsentry_fleet_decisions_total", "counter",
+			    "Decisions of the fleet (nfsentry-crowdsec) by outcome.");
+	for (int k = 0; k < BAN_FLEET_OUTCOMES; k++)
+		sample(fl, NULL, json_pack("{ss}", "outcome", ban_fleet_outcome_name((enum ban_fleet_outcome)k)),
+		       json_integer((json_int_t)bs.fleet[k]));
+	single(m, "nfsentry_fleet_bans_active", "gauge", "Bans of the fleet held ([fleet] max_bans at most).",
+	       bs.fleet_active);
 	histogram(m, "nfsentry_ban_latency_seconds", "From the packet that decided a ban to the kernel's ack of it.",
 		  banwriter_latency_le_us, bs.latency_bucket, BANWRITER_LATENCY_BUCKETS, bs.latency_sum_us,
 		  bs.latency_count, NULL);

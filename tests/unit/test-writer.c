@@ -665,12 +665,17 @@ static void test_fleet(void)
 		fban("198.51.100.53", 60),            /* 12 protected itself */
 		funban("203.0.113.99"),               /* 13 absent: this host's ban is not the fleet's */
 		funban("192.0.2.200"),                /* 14 absent */
+		fban("169.254.169.254", 60),          /* 15 protected: the cloud metadata service */
+		fban("fe80::/64", 60),                /* 16 protected: neighbour discovery's sources */
+		fban("0.0.0.0/32", 60),               /* 17 protected: DHCP clients' source */
+		fban("ff02::1", 60),                  /* 18 protected: multicast, never a source */
 	};
 	size_t n = sizeof(it) / sizeof(it[0]);
 	static const uint8_t want[] = { BAN_FLEET_BANNED, BAN_FLEET_BANNED, BAN_FLEET_PROTECTED, BAN_FLEET_ALLOWED,
 					BAN_FLEET_TOO_WIDE, BAN_FLEET_ALREADY, BAN_FLEET_INVALID, BAN_FLEET_INVALID,
 					BAN_FLEET_BANNED, BAN_FLEET_BANNED, BAN_FLEET_FULL, BAN_FLEET_TOO_WIDE,
-					BAN_FLEET_PROTECTED, BAN_FLEET_ABSENT, BAN_FLEET_ABSENT };
+					BAN_FLEET_PROTECTED, BAN_FLEET_ABSENT, BAN_FLEET_ABSENT, BAN_FLEET_PROTECTED,
+					BAN_FLEET_PROTECTED, BAN_FLEET_PROTECTED, BAN_FLEET_PROTECTED };
 	rc = banwriter_fleet(w, it, n, 10000);
 	CHECK_EQ(rc, 0, "the decisions applied");
 	for (size_t i = 0; i < n; i++)
@@ -689,7 +694,8 @@ static void test_fleet(void)
 	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
 	CHECK(bans == 4 && unbans == 0, "the feed has the four bans of the fleet (%u, %u)", bans, unbans);
 	banwriter_get_stats(w, &st);
-	CHECK(st.fleet[BAN_FLEET_BANNED] == 4 && st.fleet[BAN_FLEET_TOO_WIDE] == 2 && st.fleet_active == 4,
+	CHECK(st.fleet[BAN_FLEET_BANNED] == 4 && st.fleet[BAN_FLEET_TOO_WIDE] == 2 && st.fleet[BAN_FLEET_PROTECTED] == 6 &&
+	      st.fleet_active == 4,
 	      "counted by outcome");
 
 	/* An unban: the fleet's set loses it, the feed says why; room for one more. */
@@ -701,6 +707,33 @@ static void test_fleet(void)
 	CHECK(!fakeban_timeout(f, &u[0].addr), "gone from fleet4");
 	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
 	CHECK(bans == 1 && unbans == 1, "the feed: one unban for the fleet, one ban (%u, %u)", bans, unbans);
+
+	/* A longer decision for a banned address extends its ban (in one transaction); a repeat of
+	 * the same one, or a shorter one, changes nothing. */
+	struct ban_fleet_item ext[] = { fban("203.0.113.77", 3000), fban("203.0.113.77", 3000) };
+	rc = banwriter_fleet(w, &ext[0], 1, 10000);
+	CHECK(rc == 0 && ext[0].outcome == BAN_FLEET_BANNED && fakeban_get_in(f, "fleet4", &ext[0].addr, &el) &&
+	      el.timeout_ms == 3000000, "a longer decision extends the fleet's ban (%s, %llu ms)",
+	      ban_fleet_outcome_name(ext[0].outcome), (unsigned long long)el.timeout_ms);
+	rc = banwriter_fleet(w, &ext[1], 1, 10000);
+	CHECK(rc == 0 && ext[1].outcome == BAN_FLEET_ALREADY && el.timeout_ms == 3000000,
+	      "the same decision again: already");
+	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_FLEET, &bans, &unbans, &evidence);
+	CHECK_EQ(bans, 1, "the extension is a ban in the feed, the repeat is not");
+
+	/* An operator's unban lifts the fleet's ban of the address (a range that holds it too). */
+	char msg[256];
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "2001:db8:7::5", 0, msg, sizeof(msg));
+	CHECK(rc == 0 && !strcmp(msg, "unbanned (a ban of the fleet)") && !fakeban_get_in(f, "fleetnet6", &it[8].addr, &el),
+	      "an unban by hand of an address in a fleet range lifts the range (%d, %s)", rc, msg);
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "2001:db8:7::5", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, -ENOENT, "and then it is not banned");
+	feed_count(feed, &next, BAN_ORIGIN_FLEET, BAN_FEED_WHY_MANUAL, &bans, &unbans, &evidence);
+	CHECK_EQ(unbans, 1, "the feed: an unban by hand of a ban of the fleet");
+	struct ban_fleet_item again = fban("2001:db8:7::/48", 60);
+	rc = banwriter_fleet(w, &again, 1, 10000);
+	CHECK(rc == 0 && again.outcome == BAN_FLEET_BANNED, "the fleet can send it again (%s)",
+	      ban_fleet_outcome_name(again.outcome));
 
 	/* A range that holds a peer protected since: lifted whole, and said so. */
 	struct netlist p2 = { .n = 2, .net = { A("198.51.100.53"), A("203.0.113.1") } };
@@ -718,6 +751,12 @@ static void test_fleet(void)
 	banwriter_set_token(w, &rq.addr, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
 	feed_count(feed, &next, BAN_ORIGIN_DETECTOR, BAN_FEED_WHY_NONE, &bans, &unbans, &evidence);
 	CHECK(bans == 1 && evidence == 1, "a scan's ban (origin nfsentry) and its evidence token in the feed");
+	rc = by_hand(q, BAN_OP_MANUAL_BAN, "203.0.113.51", 120, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "a ban by hand");
+	rc = by_hand(q, BAN_OP_MANUAL_UNBAN, "203.0.113.51", 0, msg, sizeof(msg));
+	CHECK_EQ(rc, 0, "and its unban");
+	feed_count(feed, &next, BAN_ORIGIN_MANUAL, BAN_FEED_WHY_MANUAL, &bans, &unbans, &evidence);
+	CHECK(bans == 1 && unbans == 1, "the feed: a ban and an unban by hand, origin manual (%u, %u)", bans, unbans);
 
 	/* A stalled writer: the asker gives up in time; the job, still queued, is applied later and
 	 * freed by the thread (ASan would see a use after free otherwise). */
@@ -735,6 +774,25 @@ static void test_fleet(void)
 	for (int i = 0; i < 5000 && !fakeban_timeout(f, &late.addr); i++)
 		usleep(1000);
 	CHECK(fakeban_timeout(f, &late.addr), "the job the asker left is applied all the same");
+
+	/* A range the kernel refuses as overlapping, not covered by a fleet range: the narrower
+	 * fleet ranges inside it give way; when the wider one still does not go in, they go back. */
+	struct ban_fleet_item room[] = { funban("203.0.113.77"), funban("2001:db8:8::1"), fban("198.18.5.0/24", 600) };
+	rc = banwriter_fleet(w, room, 3, 10000);
+	CHECK(rc == 0 && room[2].outcome == BAN_FLEET_BANNED, "a narrow fleet range (%s)",
+	      ban_fleet_outcome_name(room[2].outcome));
+	pthread_mutex_lock(&f->lock);
+	f->refuse = A("198.18.0.0/16");
+	f->refuse_err = -EEXIST; /* as an interval set answers an overlap */
+	pthread_mutex_unlock(&f->lock);
+	struct ban_fleet_item wide = fban("198.18.0.0/16", 600);
+	rc = banwriter_fleet(w, &wide, 1, 10000);
+	CHECK(rc == 0 && wide.outcome == BAN_FLEET_ALREADY && fakeban_get_in(f, "fleetnet4", &room[2].addr, &el) &&
+	      el.timeout_ms == 600000, "a wider range that still does not go in: the narrower one is put back (%s)",
+	      ban_fleet_outcome_name(wide.outcome));
+	pthread_mutex_lock(&f->lock);
+	f->refuse.family = 0;
+	pthread_mutex_unlock(&f->lock);
 
 	/* Table inet nfsentry loaded again (empty sets): the fleet's bans go back in with this
 	 * host's, in the fleet's sets. */

@@ -424,6 +424,10 @@ static void daemon_reload(struct daemon *d)
 	if (strcmp(nc->evidence_dir, d->cfg->evidence_dir) || nc->evidence_packets != d->cfg->evidence_packets ||
 	    nc->evidence_snaplen != d->cfg->evidence_snaplen || nc->evidence_max_rings != d->cfg->evidence_max_rings)
 		log_warn("reload: [evidence] dir, packets, snaplen and max_rings take effect at the next restart");
+	/* The socket is opened, given its groups and its ACL once (control_start_step()). */
+	if (strcmp(nc->control_socket, d->cfg->control_socket) || strcmp(nc->control_group, d->cfg->control_group) ||
+	    strcmp(nc->fleet_group, d->cfg->fleet_group))
+		log_warn("reload: [daemon] control_socket, control_group and [fleet] group take effect at the next restart");
 	if (d->evidence)
 		evidence_configure(d->evidence, nc);
 	log_set_level(nc->log_level);

@@ -1,5 +1,6 @@
 /* fuzz-control.c - one request on the control socket (docs/control.md): control_handle()
- * called directly, as root and as a stranger, with the line cut at its first newline as the
+ * called directly, as root, as a stranger (never answered ok) and as the [fleet] group (answered
+ * ok for status, bans, watch and fleet only), with the line cut at its first newline as the
  * server cuts it; then the input sent whole through the socket to the server's thread, whose
  * answer must be one line holding a JSON object with "ok".
  *
@@ -23,6 +24,7 @@
 
 #include "ban/banq.h"
 #include "ban/writer.h"
+#include "control/protocol.h"
 #include "control/server.h"
 #include "evidence/saver.h"
 #include "fuzz.h"
@@ -227,6 +229,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	json_decref(denied);
+	/* The [fleet] group: whatever it sends, nothing but status, bans, watch and fleet is done. */
+	if (control_allow_fleet(c, getgid() + 2, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fuzz: %s\n", err);
+		abort();
+	}
+	json_t *fleet = control_handle(c, (const char *)data, len, 1000, getgid() + 2);
+	if (json_is_true(json_object_get(fleet, "ok"))) {
+		json_t *req = json_loadb((const char *)data, len, 0, NULL);
+		const char *name = json_string_value(json_object_get(req, "command"));
+		static const char *const allowed[] = { CTL_CMD_STATUS, CTL_CMD_BANS, CTL_CMD_WATCH, CTL_CMD_FLEET };
+		bool ok = false;
+		for (size_t i = 0; name && i < sizeof(allowed) / sizeof(allowed[0]); i++)
+			ok = ok || !strcmp(name, allowed[i]);
+		if (!ok) {
+			fprintf(stderr, "fuzz: the [fleet] group was answered for \"%s\"\n", name ? name : "?");
+			abort();
+		}
+		json_decref(req);
+	}
+	json_decref(fleet);
 	/* The server's thread blocks SIGALRM, libFuzzer's timer, as the daemon's threads block
 	 * the signals its main loop takes: a signal would cut its read of the request short. */
 	sigset_t alarm, old;

@@ -53,9 +53,12 @@ def config_seeds():
 def control_seeds():
     clean("control")
     text = open("docs/control.md").read()
-    values = {"A": '"2001:db8::1"', "N": "600", "CIDR": '"192.0.2.0/24"', "T": '"0123456789abcdef"'}
+    values = {"A": '"2001:db8::1"', "N": "600", "CIDR": '"192.0.2.0/24"', "T": '"0123456789abcdef"', "SEQ": "3",
+              "O": '["nfsentry","manual"]'}
     reqs = []
     for r in re.findall(r"^\| `(\{\"command\".*?\})` \|", text, re.M):
+        if "..." in r:
+            continue  # a shape, not a request: its seeds are below
         reqs.append(re.sub(r":([A-Z]+)([,}])", lambda m: ":" + values[m.group(1)] + m.group(2), r))
     reqs += [
         '{"command":"ban","address":"192.0.2.7"}',
@@ -72,6 +75,11 @@ def control_seeds():
         "",
         '{"command":"bans"}\n{"command":"reload"}',
         '{"command":"evidence","verify":true}',
+        '{"command":"watch","from":0}',
+        '{"command":"fleet","ban":[{"address":"198.51.100.0/24","seconds":60},{"address":"2001:db8::1","seconds":1}],'
+        '"unban":["192.0.2.9","garbage"]}',
+        '{"command":"fleet","ban":[{"address":"0.0.0.0/1","seconds":1e99},["x"],null],"unban":[{}]}',
+        '{"command":"fleet","ban":"x"}',
         '{"command":"evidence","token":"F6500A6A1C9341CCA0D4FD5F59F33DD4BF668964C7EB0530EFF1EC3F0176C103"}',
     ]
     # The records fuzz-control.c saves at start (it prints their tokens): intact, edited, last.

@@ -134,6 +134,6 @@ static int print_flows(json_t *ans, const struct ctl_args *args)
 	return table_print_list(ans, "flows", &t, "no connections under inspection", fill_flow);
 }
 
-const struct ctl_command ctl_bans = { CTL_CMD_BANS, ctl_build_plain, print_bans, NULL, NULL };
+const struct ctl_command ctl_bans = { CTL_CMD_BANS, ctl_build_origin, print_bans, NULL, NULL };
 const struct ctl_command ctl_sources = { CTL_CMD_SOURCES, build_limited, print_sources, NULL, NULL };
 const struct ctl_command ctl_flows = { CTL_CMD_FLOWS, build_limited, print_flows, NULL, NULL };

@@ -86,4 +86,4 @@ static int run_watch(const char *req, const struct ctl_args *a)
 	return ctl_stream(a->socket, req, watch_line, &st);
 }
 
-const struct ctl_command ctl_watch = { CTL_CMD_WATCH, ctl_build_plain, NULL, NULL, run_watch };
+const struct ctl_command ctl_watch = { CTL_CMD_WATCH, ctl_build_origin, NULL, NULL, run_watch };

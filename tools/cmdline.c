@@ -45,6 +45,30 @@ int ctl_build_plain(int argc, char **argv, struct ctl_args *a, json_t *req)
 	return 0;
 }
 
+int ctl_build_origin(int argc, char **argv, struct ctl_args *a, json_t *req)
+{
+	char use[64];
+	const char *v;
+
+	(void)a;
+	snprintf(use, sizeof(use), "%s [--origin NAME[,NAME...]]", argv[0]);
+	for (int i = 1; i < argc; i++) {
+		if (!ctl_take_option(argc, argv, &i, "--origin", &v))
+			return ctl_bad_usage(use, "%s: unexpected argument '%s'", argv[0], argv[i]);
+		if (!v || !*v)
+			return ctl_bad_usage(use, "%s: --origin needs nfsentry, manual or crowdsec", argv[0]);
+		/* The names are the daemon's to check: it says which it knows. */
+		json_t *list = json_array();
+		for (const char *p = v; list && p;) {
+			const char *comma = strchr(p, ',');
+			json_array_append_new(list, json_stringn(p, comma ? (size_t)(comma - p) : strlen(p)));
+			p = comma ? comma + 1 : NULL;
+		}
+		json_object_set_new(req, "origin", list);
+	}
+	return 0;
+}
+
 int ctl_request_build(const struct ctl_command *cmd, int argc, char **argv, struct ctl_args *a, char **out)
 {
 	json_t *req = json_object();

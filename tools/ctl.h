@@ -52,3 +52,5 @@ int ctl_bad_usage(const char *cmd_usage, const char *fmt, ...) __attribute__((fo
 int ctl_take_option(int argc, char **argv, int *i, const char *name, const char **out);
 /* The builder of a command that takes no arguments. */
 int ctl_build_plain(int argc, char **argv, struct ctl_args *a, json_t *req);
+/* The builder of bans and watch: [--origin NAME[,NAME...]], sent as the list "origin". */
+int ctl_build_origin(int argc, char **argv, struct ctl_args *a, json_t *req);

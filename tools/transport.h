@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define CTL_ANSWER_MAX (16 * 1024 * 1024) /* a sources list of max_sources fits well inside */
+#define CTL_ANSWER_MAX (64 * 1024 * 1024) /* bans: 262144 fleet bans and this host's fit inside */
 #define CTL_TIMEOUT_S 10                  /* the server answers at once; 10 s means it is stuck */
 
 struct ctl_answer {

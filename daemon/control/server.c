@@ -7,6 +7,7 @@
 #include "control/server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
@@ -68,6 +69,7 @@ struct control {
 	size_t nwatchers;        /* connections subscribed to the feed */
 	bool subscribe;          /* the request being answered asked to watch, from subscribe_next */
 	uint64_t subscribe_next;
+	unsigned subscribe_origins; /* of the bans and unbans it asked for (bits 1 << enum ban_origin) */
 	struct nfs_thread thread;
 	pthread_mutex_t orphan_lock;
 	struct ban_reply *orphans[ORPHANS_MAX]; /* answers the writer still owes to gone askers */
@@ -165,35 +167,153 @@ static json_t *cmd_status(struct control *c, json_t *req, uid_t uid)
 	return r;
 }
 
-struct bans_ctx {
-	json_t *list;
-	struct timespec now;
+/* The bans copied out of the writer's lock (the JSON is built after: for 200,000 fleet bans
+ * that takes a second, which the writer must not wait through). */
+struct bans_copy {
+	struct ban_entry *v;
+	size_t n, cap;
+	unsigned origins; /* bit (1 << enum ban_origin) of the origins asked for */
+	bool oom;
 };
 
+/* Adds the bit (1 << enum ban_origin) of origin name @v to *@bits. False when @v is none. */
+static bool origin_add(json_t *v, unsigned *bits)
+{
+	for (unsigned k = 0; k < BAN_ORIGIN_COUNT && json_is_string(v); k++)
+		if (!strcmp(json_string_value(v), ban_origin_name(k))) {
+			*bits |= 1u << k;
+			return true;
+		}
+	return false;
+}
+
+/* The origins a request's "origin" names (a name, a list of names, or nothing: all of them)
+ * as bits (1 << enum ban_origin) in *@out. Returns false when it names something else. */
+static bool origins_parse(json_t *req, unsigned *out)
+{
+	json_t *o = json_object_get(req, "origin"), *v;
+	size_t i;
+
+	*out = 0;
+	if (!o) {
+		*out = (1u << BAN_ORIGIN_COUNT) - 1;
+		return true;
+	}
+	if (json_is_string(o))
+		return origin_add(o, out);
+	if (!json_is_array(o) || json_array_size(o) == 0)
+		return false;
+	json_array_foreach(o, i, v)
+		if (!origin_add(v, out))
+			return false;
+	return true;
+}
+
+/* Under the writer's lock: copies, nothing more. */
 static int bans_cb(const struct ban_entry *e, void *data)
 {
-	struct bans_ctx *b = data;
-	int64_t now_ms = (int64_t)b->now.tv_sec * 1000 + b->now.tv_nsec / 1000000;
-	int64_t left = (e->until_ms - now_ms) / 1000;
-	if (left <= 0)
+	struct bans_copy *b = data;
+
+	if (!(b->origins & (1u << e->origin)))
 		return 0;
-	json_t *o = json_pack("{s:o, s:s, s:s, s:i, s:I, s:I}", "address", addr_json(&e->addr), "detector",
-			      detector_name(e->det), "origin", ban_origin_name(e->origin), "offence", (int)e->offence,
-			      "seconds_left", (json_int_t)left, "timeout", (json_int_t)e->timeout_s);
-	if (o && e->token[0])
-		json_object_set_new(o, "token", json_string(e->token));
-	json_array_append_new(b->list, o);
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct ban_entry *v = realloc(b->v, cap * sizeof(*v));
+		if (!v) {
+			b->oom = true;
+			return 1;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *e;
 	return 0;
 }
 
-static json_t *cmd_bans(struct control *c, json_t *req, uid_t uid)
+/* A growing text: the bans answer is written as text, not as a tree of JSON objects (200,000
+ * fleet bans took jansson 250 MB, which the daemon's heap then kept). */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(struct text *t, const char *fmt, ...)
 {
-	struct bans_ctx b = { .list = json_array() };
-	clock_gettime(CLOCK_REALTIME, &b.now);
+	va_list ap;
+
+	for (int tries = 0; tries < 2 && !t->oom; tries++) {
+		va_start(ap, fmt);
+		int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->oom = true;
+		} else if (t->p && (size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		} else {
+			size_t cap = t->cap ? t->cap : 4096;
+			while (cap - t->len <= (size_t)n)
+				cap *= 2;
+			char *p = realloc(t->p, cap);
+			if (!p)
+				t->oom = true;
+			else
+				t->p = p, t->cap = cap;
+		}
+	}
+}
+
+static bool token_is_hex(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	return n == 64 && !s[n];
+}
+
+/* The answer to bans, as text (malloc'd; NULL: out of memory): the JSON that json_dumps() would
+ * write of it, keys in the same order. Every string in it is ASCII of ours: addresses as
+ * formatted, names from tables, tokens checked to be hex. */
+static char *cmd_bans_text(struct control *c, json_t *req, uid_t uid)
+{
+	struct bans_copy b = { 0 };
+	struct text t = { 0 };
+	struct timespec now;
+	char addr[NFS_ADDR_STRLEN];
+	bool first = true;
+
+	if (!origins_parse(req, &b.origins)) {
+		json_t *e = fail("\"origin\": expected nfsentry, manual or crowdsec, or a list of them");
+		char *text = e ? json_dumps(e, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(e);
+		return text;
+	}
 	banwriter_list(c->ctx.writer, bans_cb, &b);
-	json_t *r = ok();
-	json_object_set_new(r, "bans", b.list);
-	return r;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	text_printf(&t, "{\"ok\":true,\"bans\":[");
+	for (size_t i = 0; !b.oom && i < b.n; i++) {
+		const struct ban_entry *e = &b.v[i];
+		int64_t left = (e->until_ms - now_ms) / 1000;
+		if (left <= 0)
+			continue;
+		text_printf(&t,
+			    "%s{\"address\":\"%s\",\"detector\":\"%s\",\"origin\":\"%s\",\"offence\":%u,\"seconds_left\":%" PRId64
+			    ",\"timeout\":%" PRIu64,
+			    first ? "" : ",", nfs_addr_format(&e->addr, addr, sizeof(addr)), detector_name(e->det),
+			    ban_origin_name(e->origin), (unsigned)e->offence, left, e->timeout_s);
+		if (token_is_hex(e->token))
+			text_printf(&t, ",\"token\":\"%s\"", e->token);
+		text_printf(&t, "}");
+		first = false;
+	}
+	text_printf(&t, "]}");
+	free(b.v);
+	if (b.oom || t.oom) {
+		free(t.p);
+		return NULL;
+	}
+	return t.p;
 }
 
 /* Hands a ban or unban to the writer thread and waits for its answer, at most BAN_WAIT_S (the
@@ -392,9 +512,12 @@ static json_t *cmd_reload(struct control *c, json_t *req, uid_t uid)
 static json_t *cmd_watch(struct control *c, json_t *req, uid_t uid)
 {
 	json_t *from = json_object_get(req, "from");
+	unsigned origins;
 
 	if (from && (!json_is_integer(from) || json_integer_value(from) < 1))
 		return fail("\"from\": expected a sequence number (1 or more)");
+	if (!origins_parse(req, &origins))
+		return fail("\"origin\": expected nfsentry, manual or crowdsec, or a list of them");
 	if (!c->ctx.feed)
 		return fail("the ban feed is off");
 	if (c->nwatchers >= CTL_WATCHERS_MAX)
@@ -405,6 +528,7 @@ static json_t *cmd_watch(struct control *c, json_t *req, uid_t uid)
 	json_object_set_new(r, "seq", json_integer((json_int_t)next));
 	c->subscribe = true;
 	c->subscribe_next = next;
+	c->subscribe_origins = origins;
 	return r;
 }
 
@@ -525,37 +649,44 @@ static const struct control_command {
 	const char *root_only;
 	bool fleet;
 	json_t *(*handle)(struct control *c, json_t *req, uid_t uid);
+	/* Instead of @handle, for an answer too big for a tree of JSON objects: its text. */
+	char *(*text)(struct control *c, json_t *req, uid_t uid);
 } commands[] = {
-	{ CTL_CMD_STATUS, NULL, true, cmd_status },
-	{ CTL_CMD_BANS, NULL, true, cmd_bans },
-	{ CTL_CMD_BAN, NULL, false, cmd_ban_add },
-	{ CTL_CMD_UNBAN, NULL, false, cmd_ban_remove },
-	{ CTL_CMD_ALLOW, NULL, false, cmd_allow },
-	{ CTL_CMD_SOURCES, NULL, false, cmd_sources },
-	{ CTL_CMD_FLOWS, NULL, false, cmd_flows },
-	{ CTL_CMD_RELOAD, NULL, false, cmd_reload },
+	{ CTL_CMD_STATUS, NULL, true, cmd_status, NULL },
+	{ CTL_CMD_BANS, NULL, true, NULL, cmd_bans_text },
+	{ CTL_CMD_BAN, NULL, false, cmd_ban_add, NULL },
+	{ CTL_CMD_UNBAN, NULL, false, cmd_ban_remove, NULL },
+	{ CTL_CMD_ALLOW, NULL, false, cmd_allow, NULL },
+	{ CTL_CMD_SOURCES, NULL, false, cmd_sources, NULL },
+	{ CTL_CMD_FLOWS, NULL, false, cmd_flows, NULL },
+	{ CTL_CMD_RELOAD, NULL, false, cmd_reload, NULL },
 	/* STOP sec. 3.1.1 goal 2: a token is redeemed by an administrator only. */
-	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", false, cmd_evidence },
-	{ CTL_CMD_WATCH, NULL, true, cmd_watch },
-	{ CTL_CMD_FLEET, NULL, true, cmd_fleet },
+	{ CTL_CMD_EVIDENCE, "evidence records are readable by root only", false, cmd_evidence, NULL },
+	{ CTL_CMD_WATCH, NULL, true, cmd_watch, NULL },
+	{ CTL_CMD_FLEET, NULL, true, cmd_fleet, NULL },
 };
 
-json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
+/* The answer to one request line, as the text sent without its newline (malloc'd), or NULL
+ * when out of memory. */
+static char *control_answer(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
 {
 	const struct control_command *cmd = NULL;
 	json_error_t jerr;
-	json_t *req, *ans;
+	json_t *req = NULL, *ans;
+	char *text;
 	/* control_group wins when it is the [fleet] group too: it was given everything. */
 	bool all = uid == 0 || (c->gid != (gid_t)-1 && gid == c->gid);
 	bool fleet = !all && c->fleet_gid != (gid_t)-1 && gid == c->fleet_gid;
 
 	c->subscribe = false;
-	if (!all && !fleet)
-		return fail("permission denied");
+	if (!all && !fleet) {
+		ans = fail("permission denied");
+		goto dump;
+	}
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req || !json_is_object(req)) {
-		json_decref(req);
-		return fail("not a JSON object: %s", req ? "wrong type" : jerr.text);
+		ans = fail("not a JSON object: %s", req ? "wrong type" : jerr.text);
+		goto dump;
 	}
 	const char *name = json_string_value(json_object_get(req, "command"));
 	for (size_t i = 0; name && !cmd && i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -569,9 +700,27 @@ json_t *control_handle(struct control *c, const char *line, size_t len, uid_t ui
 		ans = fail("%s", cmd->root_only);
 	else if (fleet && !cmd->fleet)
 		ans = fail("the [fleet] group may ask for status, bans, watch and fleet only");
-	else
+	else if (cmd->text) {
+		text = cmd->text(c, req, uid);
+		json_decref(req);
+		return text;
+	} else
 		ans = cmd->handle(c, req, uid);
+dump:
 	json_decref(req);
+	if (!ans)
+		ans = fail("out of memory");
+	text = ans ? json_dumps(ans, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(ans);
+	return text;
+}
+
+json_t *control_handle(struct control *c, const char *line, size_t len, uid_t uid, gid_t gid)
+{
+	char *text = control_answer(c, line, len, uid, gid);
+	json_t *ans = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
 	return ans ? ans : fail("out of memory");
 }
 
@@ -586,6 +735,7 @@ struct conn {
 	bool watching; /* subscribed: no deadline; buf holds its unsent lines (CTL_WATCH_BUF_MAX) */
 	bool eof;      /* a watcher that shut its sending side: no more reads */
 	uint64_t next; /* a watcher's next feed sequence number */
+	unsigned origins; /* a watcher's: the origins of the bans and unbans it is sent */
 	char *buf;     /* the request as read, then the answer */
 	size_t len, cap, sent;
 };
@@ -603,20 +753,22 @@ static void conn_close(struct control *c, struct conn *k)
 /* Turns the request read so far into the answer to send. @nl: its end, or NULL. */
 static void conn_answer(struct control *c, struct conn *k, const char *nl)
 {
-	json_t *ans;
+	char *text;
 
-	if (!nl && k->len == REQUEST_MAX)
-		ans = fail("request longer than %d bytes", REQUEST_MAX);
-	else
-		ans = control_handle(c, k->buf, nl ? (size_t)(nl - k->buf) : k->len, k->uid, k->gid);
-	char *text = json_dumps(ans, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(ans);
+	c->subscribe = false; /* set by a watch that control_answer() answers, and only then */
+	if (!nl && k->len == REQUEST_MAX) {
+		json_t *ans = fail("request longer than %d bytes", REQUEST_MAX);
+		text = ans ? json_dumps(ans, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(ans);
+	} else {
+		text = control_answer(c, k->buf, nl ? (size_t)(nl - k->buf) : k->len, k->uid, k->gid);
+	}
 	free(k->buf);
 	k->buf = text;
 	k->len = k->sent = 0;
 	if (text) {
 		k->len = strlen(text);
-		text[k->len++] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
+		text[k->len++] = '\n'; /* every text ends with a NUL, which the newline takes the place of */
 	}
 	k->answering = true;
 	k->deadline_ms = clock_mono_ms() + REQUEST_TIMEOUT_S * 1000;
@@ -628,6 +780,7 @@ static void conn_answer(struct control *c, struct conn *k, const char *nl)
 		k->cap = CTL_WATCH_BUF_MAX;
 		k->watching = true;
 		k->next = c->subscribe_next;
+		k->origins = c->subscribe_origins;
 		k->deadline_ms = INT64_MAX; /* a watcher waits for events, for as long as it likes */
 		c->nwatchers++;
 	}
@@ -698,7 +851,9 @@ static void watch_fill(struct control *c, struct conn *k)
 		for (size_t i = 0; i < n; i++) {
 			if (k->cap - k->len < WATCH_LINE_MAX)
 				return;
-			json_t *o = watch_event_json(&ev[i]);
+			/* Evidence is of this host's bans: no origin to filter by. */
+			bool wanted = ev[i].kind == BAN_FEED_EVIDENCE || (k->origins & (1u << ev[i].origin));
+			json_t *o = wanted ? watch_event_json(&ev[i]) : NULL;
 			if (o && !watch_put(k, o))
 				return;
 			k->next = ev[i].seq + 1;

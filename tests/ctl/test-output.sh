@@ -85,6 +85,11 @@ for j in "" --json; do
 	done
 	run by-command "${S[@]}" $j watch
 	run by-command "${S[@]}" $j watch --from 3
+	run by-command "${S[@]}" $j watch --origin nfsentry,manual
+	run by-command "${S[@]}" $j bans --origin crowdsec
+	run by-command "${S[@]}" $j bans --origin=nfsentry,,x
+	run by-command "${S[@]}" $j bans --origin
+	run by-command "${S[@]}" $j bans --origin ""
 	for v in refused garbage closes; do
 		run $v "${S[@]}" $j watch
 	done

@@ -90,6 +90,15 @@ wait_until() {
 	done
 }
 
+# need_ctl: sets NFSENTRYCTL (default: the build tree's) and SOCK, the control socket of
+# write_config; fails without nfsentryctl or setpriv (the tests of who may connect use it).
+need_ctl() {
+	NFSENTRYCTL=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
+	[ -x "$NFSENTRYCTL" ] || fail "no nfsentryctl binary at $NFSENTRYCTL (build it first)"
+	command -v setpriv >/dev/null || fail "needs setpriv"
+	SOCK=$TMPD/control.sock
+}
+
 setup_netns() {
 	ip netns add "$VNS"
 	ip netns add "$SNS"

@@ -12,10 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-NFSENTRYCTL=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
-[ -x "$NFSENTRYCTL" ] || fail "no nfsentryctl binary at $NFSENTRYCTL (build it first)"
-command -v setpriv >/dev/null || fail "needs setpriv"
-SOCK=$TMPD/control.sock
+need_ctl
 FLEET_GROUP=daemon   # [fleet] group; control_group stays empty (root only)
 WATCH_PID=
 
@@ -72,6 +69,9 @@ set_has fleetnet6 2001:db8:77::/48 || fail "2001:db8:77::/48 not in fleetnet6: $
 "$NFSENTRYCTL" -s "$SOCK" bans >"$TMPD/bans.out" || fail "nfsentryctl bans failed"
 grep -qE '^203\.0\.113\.0/24 +manual +crowdsec +' "$TMPD/bans.out" || fail "bans has no crowdsec row for 203.0.113.0/24: $(cat "$TMPD/bans.out")"
 grep -qE "^$S4 +scan +nfsentry +" "$TMPD/bans.out" || fail "bans has no nfsentry row for $S4: $(cat "$TMPD/bans.out")"
+"$NFSENTRYCTL" -s "$SOCK" bans --origin nfsentry,manual >"$TMPD/bans.out" || fail "nfsentryctl bans --origin failed"
+grep -qE "^$S4 +scan +nfsentry +" "$TMPD/bans.out" && ! grep -q crowdsec "$TMPD/bans.out" ||
+	fail "bans --origin nfsentry,manual: $(cat "$TMPD/bans.out")"
 "$NFSENTRYCTL" -s "$SOCK" --json bans >"$TMPD/bans.json"
 answer_is "$(cat "$TMPD/bans.json")" 'any(b["address"] == "192.0.2.9" and b["origin"] == "crowdsec" and 0 < b["seconds_left"] <= 120
 	for b in a["bans"])' || fail "bans --json: 192.0.2.9 not of origin crowdsec: $(cat "$TMPD/bans.json")"
@@ -199,6 +199,13 @@ answer_is "$ans" 'a["ok"] is False and "at most 1000" in a["error"]' || fail "10
 head -c 70000 /dev/urandom | as_fleet timeout 10 socat -t 10 - "UNIX-CONNECT:$SOCK" >/dev/null || true
 daemon_alive || fail "the daemon died of garbage"
 as_fleet "$NFSENTRYCTL" -s "$SOCK" status >/dev/null || fail "status after the garbage"
+
+step "a reload that changes [fleet] group: said to wait for a restart; the socket unchanged"
+write_config daemon.control_socket="$SOCK" ban.duration=10m fleet.group=nogroup
+log_mark
+kill -HUP "$DAEMON_PID"
+wait_for_log "reload: \[daemon\] control_socket, control_group and \[fleet\] group take effect at the next restart"
+as_fleet "$NFSENTRYCTL" -s "$SOCK" status >/dev/null || fail "the [fleet] group refused after a reload"
 
 step "the daemon stops: watch ends, exit 1"
 stop_daemon

@@ -4,10 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-NFSENTRYCTL=${NFSENTRYCTL:-$LIB_DIR/../../build/tools/nfsentryctl}
-[ -x "$NFSENTRYCTL" ] || fail "no nfsentryctl binary at $NFSENTRYCTL (build it first)"
-command -v setpriv >/dev/null || fail "needs setpriv"
-SOCK=$TMPD/control.sock
+need_ctl
 OTHER=198.51.100.3   # an address nobody uses: banned and unbanned by hand
 PORT=9000            # open, and not in inspect_skip_tcp (8080 is), so its connections are inspected
 

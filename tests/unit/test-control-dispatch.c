@@ -55,12 +55,24 @@ int main(void)
 	CHECK_STR(ask("{\"command\":\"" CTL_CMD_EVIDENCE "\",\"verify\":true}", 1000, group),
 		  "evidence records are readable by root only", "control_group: evidence is root's only");
 
-	/* watch checks its request before it needs the feed. */
-	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\",\"from\":0}", 0, 0),
-		  "\"from\": expected a sequence number (1 or more)", "watch: from 0");
-	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\",\"from\":\"1\"}", 0, 0),
-		  "\"from\": expected a sequence number (1 or more)", "watch: from a string");
-	CHECK_STR(ask("{\"command\":\"" CTL_CMD_WATCH "\"}", 0, 0), "the ban feed is off", "watch, no feed");
+	/* watch (and bans) check their request before they need the feed (the writer). */
+#define ORIGIN_ERR "\"origin\": expected nfsentry, manual or crowdsec, or a list of them"
+	static const struct {
+		const char *req, *error, *what;
+	} checked[] = {
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"from\":0}", "\"from\": expected a sequence number (1 or more)",
+		  "watch: from 0" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"from\":\"1\"}", "\"from\": expected a sequence number (1 or more)",
+		  "watch: from a string" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\"}", "the ban feed is off", "watch, no feed" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"origin\":\"fleet\"}", ORIGIN_ERR, "watch: an unknown origin" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"origin\":[\"nfsentry\",7]}", ORIGIN_ERR, "watch: a list with a number" },
+		{ "{\"command\":\"" CTL_CMD_WATCH "\",\"origin\":[\"nfsentry\",\"manual\"]}", "the ban feed is off",
+		  "watch: a list of origins" },
+		{ "{\"command\":\"" CTL_CMD_BANS "\",\"origin\":[]}", ORIGIN_ERR, "bans: an empty list" },
+	};
+	for (size_t i = 0; i < sizeof(checked) / sizeof(checked[0]); i++)
+		CHECK_STR(ask(checked[i].req, 0, 0), checked[i].error, checked[i].what);
 
 	/* The [fleet] group: status, bans, watch and fleet, nothing else. */
 	gid_t fleet = group + 2;

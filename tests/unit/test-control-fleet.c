@@ -138,8 +138,19 @@ int main(void)
 	json_t *b = ban_of(json_object_get(a, "bans"), "203.0.113.1");
 	CHECK(b && !strcmp(json_string_value(json_object_get(b, "origin")) ?: "", "crowdsec"),
 	      "bans: 203.0.113.1, origin crowdsec");
+	CHECK(b && !strcmp(json_string_value(json_object_get(b, "detector")) ?: "", "manual") && num(b, "timeout") == 600 &&
+	      num(b, "seconds_left") > 590 && num(b, "seconds_left") <= 600 && json_is_integer(json_object_get(b, "offence")) &&
+	      !json_object_get(b, "token") && json_object_size(b) == 6,
+	      "its fields: detector manual, offence, 600 s, no token (the answer is written as text: it must parse)");
 	b = ban_of(json_object_get(a, "bans"), "203.0.113.128/25");
 	CHECK(b && !strcmp(json_string_value(json_object_get(b, "origin")) ?: "", "crowdsec"), "bans: the /25 too");
+	json_decref(a);
+	a = ask("{\"command\":\"bans\",\"origin\":[\"nfsentry\",\"manual\"]}", 0);
+	CHECK(json_is_true(json_object_get(a, "ok")) && !ban_of(json_object_get(a, "bans"), "203.0.113.1"),
+	      "bans of origins nfsentry and manual: not the fleet's");
+	json_decref(a);
+	a = ask("{\"command\":\"bans\",\"origin\":\"crowdsec\"}", 0);
+	CHECK(json_array_size(json_object_get(a, "bans")) == 3, "bans of origin crowdsec: the fleet's 3");
 	json_decref(a);
 	struct ban_feed_event ev[16];
 	uint64_t lost;

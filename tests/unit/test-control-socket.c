@@ -4,11 +4,13 @@
  * a ban goes through the ban queue and back; a stranger (neither root nor of control_group)
  * is refused; at 64 open connections the oldest is closed for a newcomer, which is served;
  * the socket file is 0660, replaces a stale socket, never a regular file, and is removed at the
- * end. Watchers (`watch`): the events in order, with every field; at most 4 (a 5th refused, a
- * place freed when one leaves); a watcher that never reads is not waited for (the others are
- * served meanwhile), loses events and is told how many, so that what it got and what it was
- * told it lost add up to what was put; watchers outlive the request deadline; as root, the
- * [fleet] group reaches the socket through its ACL and may watch but not reload.
+ * end. Watchers (`watch`): the events in order, with every field; one behind by more than its
+ * 64 KiB but not by more than the ring gets every event once it reads; only the origins asked
+ * for; resuming "from" a number; at most 4 (a 5th refused, a place freed when one leaves); a
+ * watcher that never reads is not waited for (the others are served meanwhile), loses events
+ * and is told how many, so that what it got and what it was told it lost add up to what was
+ * put; watchers outlive the request deadline; a request after a watch is not made a watcher;
+ * as root, the [fleet] group reaches the socket through its ACL and may watch but not reload.
  * test-control.c covers the bounded wait for the ban writer. Waits are bounded (10 s);
  * nothing is asserted about how long anything took. */
 #define _GNU_SOURCE
@@ -236,6 +238,28 @@ static void check_watchers(void)
 	CHECK(behind_got == BEHIND && behind_lost == 0 && behind_ordered,
 	      "%d events behind (%d bytes), within the ring: %llu came, in order, %llu lost", BEHIND, BEHIND * 150,
 	      (unsigned long long)behind_got, (unsigned long long)behind_lost);
+
+	/* Only the origins asked for: the fleet's ban and unban are not sent, the local ban is. */
+	struct stream local;
+	CHECK(watch_open("{\"command\":\"watch\",\"origin\":[\"nfsentry\",\"manual\"]}\n", &local, &j) >= 0 &&
+	      json_is_true(json_object_get(j, "ok")), "watch of origins nfsentry and manual");
+	json_decref(j);
+	e = (struct ban_feed_event){ .kind = BAN_FEED_BAN, .origin = BAN_ORIGIN_FLEET, .det = DET_MANUAL };
+	nfs_addr_parse("203.0.113.0/24", false, &e.addr);
+	ban_feed_put(feed, &e);
+	e.kind = BAN_FEED_UNBAN;
+	e.why = BAN_FEED_WHY_FLEET;
+	ban_feed_put(feed, &e);
+	uint64_t mine = ban_feed_next_seq(feed);
+	put_ban(9);
+	j = stream_next(&local);
+	CHECK(jint(j, "seq") == (int64_t)mine && !strcmp(jstr(j, "origin"), "nfsentry"),
+	      "the fleet's events skipped, the local ban sent");
+	json_decref(j);
+	close(local.fd);
+	while ((j = stream_next(&w[0])) && jint(j, "seq") != (int64_t)mine)
+		json_decref(j); /* w[0] takes every origin: up to the same ban */
+	json_decref(j);
 
 	/* Resuming: "from" an earlier number replays from there. */
 	struct stream again;
@@ -503,6 +527,19 @@ int main(void)
 		close(idle[i]);
 
 	check_watchers();
+
+	/* After a watch, a request that is not one (too long) is answered and closed, not watched. */
+	struct stream last;
+	CHECK(watch_open("{\"command\":\"watch\"}\n", &last, &j) >= 0 && json_is_true(json_object_get(j, "ok")),
+	      "a watch, just before");
+	json_decref(j);
+	close(last.fd);
+	char *longreq = malloc(65536 + 16);
+	memset(longreq, ' ', 65536 + 16);
+	ans = talk(sock_path, longreq, 65536 + 16, false);
+	json_decref(one_line(ans, false, "request longer than", "an oversize request after a watch: answered, closed"));
+	free(ans);
+	free(longreq);
 
 	/* The [fleet] group reaches the socket through its ACL (no chmod), watches, cannot reload. */
 	if (geteuid() == 0) {

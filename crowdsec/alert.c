@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -60,7 +61,8 @@ int alert_build(const struct cs_ban *b, int64_t now, json_t **out)
 	 * even when the pack fails. */
 	json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:[], s:b, s:b, s:s, s:s, s:o, s:o}", "scenario",
 			      scenario, "scenario_hash", "", "scenario_version", "", "message", message, "leakspeed", "0s",
-			      "capacity", 0, "events_count", (int)(b->events ? b->events : 1), "events", "remediation", 1,
+			      "capacity", 0, "events_count",
+			      b->events > INT32_MAX ? INT32_MAX : b->events ? (int)b->events : 1, "events", "remediation", 1,
 			      "simulated", 0, "start_at", start, "stop_at", stop, "source", src, "decisions", dec);
 	if (!a)
 		return -ENOMEM;

@@ -20,6 +20,9 @@
  * bounds what a LAPI (or whatever answers in its place) can make the bridge hold. */
 #define STREAM_BYTES_PER_DECISION 1024
 #define STREAM_BYTES_MIN (1024 * 1024)
+/* A decision of this host's own comes back ending within a second or two of its ban (the LAPI
+ * adds the duration it was sent to the time it took the alert). */
+#define OWN_SLACK_S 5
 
 int apply_init(struct bridge *b)
 {
@@ -122,8 +125,8 @@ static int stale_fleet_bans(struct bridge *b, const struct decmap *m, struct add
 	return r;
 }
 
-static void log_pull(const struct cs_stream *s, bool startup, size_t nb, size_t nu, const struct fleet_result *res,
-		     const struct decmap *m)
+static void log_pull(const struct cs_stream *s, bool startup, size_t own, size_t nb, size_t nu,
+		     const struct fleet_result *res, const struct decmap *m)
 {
 	char counts[512] = "";
 	size_t off = 0;
@@ -134,11 +137,12 @@ static void log_pull(const struct cs_stream *s, bool startup, size_t nb, size_t 
 						(unsigned long long)res->count[i]);
 	/* One line per pull that changed something, never one per address. */
 	bool changed = startup || s->n_added || s->n_deleted || nb || nu || s->other_type || s->other_scope ||
-		       s->invalid || s->expired || s->over;
+		       s->invalid || s->expired || s->over || own;
 	log_msg(changed ? LOG_LVL_NOTICE : LOG_LVL_DEBUG, "fleet%s: %zu new, %zu deleted decisions; to the daemon %zu bans, %zu unbans:%s; ignored: %zu other "
-		   "types, %zu other scopes, %zu invalid, %zu expired, %zu over max_decisions; held: %zu values",
+		   "types, %zu other scopes, %zu invalid, %zu expired, %zu over max_decisions, %zu this host's own; held: %zu "
+		   "values",
 		   startup ? " (start-up)" : "", s->n_added, s->n_deleted, nb, nu, off ? counts : " nothing", s->other_type,
-		   s->other_scope, s->invalid, s->expired, s->over, decmap_values(m));
+		   s->other_scope, s->invalid, s->expired, s->over, own, decmap_values(m));
 	if (res->count[FC_PROTECTED] || res->count[FC_ALLOWED] || res->count[FC_TOO_WIDE] || res->count[FC_INVALID])
 		log_warn("the daemon refused some of the fleet's decisions (protected, allowed, too wide or invalid); "
 			 "the first: %s", *res->first_error ? res->first_error : "(not named)");
@@ -154,7 +158,7 @@ static int apply_body(struct bridge *b, const char *body, size_t len, bool start
 	struct fleet_result res = { 0 };
 	struct decmap *m = b->decmap;
 	int64_t now_ms = clock_wall_ms();
-	size_t full = 0;
+	size_t full = 0, own = 0;
 	char err[512];
 	int r;
 
@@ -168,6 +172,15 @@ static int apply_body(struct bridge *b, const char *body, size_t len, bool start
 	/* New ones first, then deleted ones: a value whose old decision is deleted in the same
 	 * pull as a new one arrives stays banned, and one added and deleted ends unbanned. */
 	for (size_t i = 0; i < s.n_added; i++) {
+		/* This host's own bans come back in the stream as decisions of origin nfsentry. The
+		 * daemon holds them already as its own; applied again as the fleet's, they would
+		 * outlive an unban by hand here. Known by address and end (published.h); another
+		 * host's decision on the same address ends at another time and is applied. */
+		if (s.added[i].nfsentry && b->cfg.publish &&
+		    published_has(&b->published, &s.added[i].addr, (now_ms + s.added[i].ms) / 1000, OWN_SLACK_S)) {
+			own++;
+			continue;
+		}
 		r = decmap_add(m, &s.added[i].addr, s.added[i].id, now_ms + s.added[i].ms);
 		if (r == -ENOSPC)
 			full++;
@@ -217,7 +230,7 @@ static int apply_body(struct bridge *b, const char *body, size_t len, bool start
 		log_notice("nfsentry takes the fleet's decisions again");
 	b->fleet_down = r < 0;
 	if (r == 0 || res.requests)
-		log_pull(&s, startup, bans.n, unbans.n, &res, m);
+		log_pull(&s, startup, own, bans.n, unbans.n, &res, m);
 	if (startup) {
 		/* The map is the LAPI's state, whatever the daemon did with it. */
 		decmap_free(b->decmap);

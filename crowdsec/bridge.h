@@ -34,6 +34,7 @@ struct bridge {
 	bool pending_full_logged;
 	char pending_path[CS_PATH_MAX + 32], published_path[CS_PATH_MAX + 32];
 	int64_t saved_ms;       /* when the files were last written */
+	bool save_failed;       /* the last write of pending.jsonl failed (logged once) */
 	/* apply */
 	struct decmap *decmap;
 	struct backoff pull_retry;

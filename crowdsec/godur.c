@@ -34,10 +34,11 @@ int godur_parse_ms(const char *s, int64_t *out_ms)
 		bool digits = false;
 
 		while (*s >= '0' && *s <= '9') {
+			/* Checked before the multiplication: fuzz-stream found the overflow after it. */
+			if (whole > GODUR_MAX_NS / 10)
+				return -ERANGE;
 			whole = whole * 10 + (*s++ - '0');
 			digits = true;
-			if (whole > GODUR_MAX_NS)
-				return -ERANGE;
 		}
 		if (*s == '.') {
 			s++;

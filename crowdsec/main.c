@@ -114,8 +114,12 @@ static int run(struct bridge *b)
 		return 1;
 	}
 	lapi_set_scenarios(b->lapi, scenarios, sizeof(scenarios) / sizeof(scenarios[0]));
-	if ((b->cfg.publish && publish_init(b) < 0) || (b->cfg.apply && (r = apply_init(b)) < 0)) {
-		log_err("cannot start: %s", strerror(ENOMEM));
+	if (b->cfg.publish && (r = publish_init(b)) < 0) {
+		log_err("cannot start publishing: %s", strerror(-r));
+		return 1;
+	}
+	if (b->cfg.apply && (r = apply_init(b)) < 0) {
+		log_err("cannot start applying: %s", strerror(-r));
 		return 1;
 	}
 	log_info(PROG " %s: LAPI %s, daemon %s, publish %s, apply %s (every %llus)", NFSENTRY_VERSION, b->cfg.url,

@@ -175,7 +175,9 @@ static void on_event(struct bridge *b, const struct cs_event *e, int64_t now)
 	case CS_EV_UNBAN:
 		/* Lifted by hand or because it is protected: a ban not yet published is not
 		 * pushed onto the fleet after the administrator took it back. */
-		if ((p = pending_find(&b->pending, &e->ban.addr))) {
+		if (strcmp(e->ban.origin, "crowdsec") && (p = pending_find(&b->pending, &e->ban.addr))) {
+			/* (the fleet lifting its own ban of the same address says nothing of this
+			 * host's) */
 			p->until = 0;
 			b->pending.dirty = true;
 		}
@@ -285,8 +287,16 @@ void publish_save(struct bridge *b, int64_t now, bool force)
 
 	if (!force && now - b->saved_ms < SAVE_EVERY_MS)
 		return;
-	if (b->pending.dirty && (r = pending_save(&b->pending, b->pending_path)) < 0)
-		log_err("cannot write %s: %s (pending bans are lost if the bridge stops now)", b->pending_path, strerror(-r));
+	if (b->pending.dirty) {
+		/* Logged when it starts failing and when it works again, not every second. */
+		r = pending_save(&b->pending, b->pending_path);
+		if (r < 0 && !b->save_failed)
+			log_err("cannot write %s: %s (pending bans are lost if the bridge stops now)", b->pending_path,
+				strerror(-r));
+		else if (r == 0 && b->save_failed)
+			log_notice("%s written again", b->pending_path);
+		b->save_failed = r < 0;
+	}
 	if (b->published.dirty) {
 		published_expire(&b->published, clock_wall_ms() / 1000);
 		if ((r = published_save(&b->published, b->published_path)) < 0)

@@ -39,6 +39,8 @@ static int decision_read(json_t *o, bool added, struct cs_decision *d)
 	    nfs_addr_parse(value, range, &d->addr) < 0)
 		return DEC_INVALID;
 	d->id = json_integer_value(id);
+	const char *origin = json_string_value(json_object_get(o, "origin"));
+	d->nfsentry = origin && !strcmp(origin, "nfsentry");
 	d->ms = 0;
 	if (added) {
 		if (!dur || godur_parse_ms(dur, &d->ms) < 0)
@@ -49,61 +51,180 @@ static int decision_read(json_t *o, bool added, struct cs_decision *d)
 	return DEC_OK;
 }
 
-static int list_read(json_t *arr, bool added, size_t max, struct cs_stream *s)
+/* The body is read one decision at a time: the top-level object and its two arrays by hand,
+ * each element by jansson on its own bytes. A whole-body json_loadb() would hold a tree of
+ * every decision at once (about 1.5 KB each: 150 MB for 100,000), and a hostile LAPI could
+ * send a body of tiny nested values whose tree is twenty times the bytes. Here the memory is
+ * the body (bounded by the caller) and one element. */
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end of the JSON value at p[0..n): past its closing bracket or quote, or at the first
+ * byte that cannot belong to a scalar. 0 when it runs past @n (cut short). jansson checks
+ * the value itself afterwards; this only finds where it ends. */
+static size_t value_end(const char *p, size_t n)
+{
+	size_t depth = 0;
+	bool str = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"') {
+				str = false;
+				if (!depth)
+					return i + 1;
+			}
+		} else if (c == '"')
+			str = true;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']') {
+			if (!depth)
+				return i; /* a scalar ends at its container's end */
+			if (!--depth)
+				return i + 1;
+		} else if (!depth && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':'))
+			return i;
+	}
+	return depth || str ? 0 : n;
+}
+
+/* One value of p[*i..n) into a new jansson value (caller frees), *i moved past it; NULL when
+ * it is not JSON. */
+static json_t *value_load(const char *p, size_t *i, size_t n)
+{
+	size_t len = value_end(p + *i, n - *i);
+	json_t *v = len ? json_loadb(p + *i, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL) : NULL;
+
+	if (v)
+		*i += len;
+	return v;
+}
+
+/* The array (or null) at p[*i..n), element by element. */
+static int list_read(const char *p, size_t *i, size_t n, bool added, size_t max, struct cs_stream *s)
 {
 	struct cs_decision **list = added ? &s->added : &s->deleted;
-	size_t *n = added ? &s->n_added : &s->n_deleted;
-	size_t i, count = json_array_size(arr);
-	json_t *o;
+	size_t *count = added ? &s->n_added : &s->n_deleted, cap = 0;
 
-	if (!count)
+	if (n - *i >= 4 && !memcmp(p + *i, "null", 4)) {
+		*i += 4;
 		return 0;
-	*list = calloc(count < max ? count : max, sizeof(**list));
-	if (!*list)
-		return -ENOMEM;
-	json_array_foreach(arr, i, o) {
-		if (*n >= max) {
-			s->over += count - i;
+	}
+	if (*i >= n || p[*i] != '[')
+		return -EINVAL;
+	*i = skip_ws(p, *i + 1, n);
+	if (*i < n && p[*i] == ']') {
+		(*i)++;
+		return 0;
+	}
+	for (;;) {
+		json_t *o = value_load(p, i, n);
+		if (!o)
+			return -EINVAL;
+		struct cs_decision d;
+		switch (*count >= max ? -1 : decision_read(o, added, &d)) {
+		case -1: s->over++; break;
+		case DEC_OK:
+			if (*count == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+				struct cs_decision *nl = realloc(*list, (ncap < max ? ncap : max) * sizeof(**list));
+				if (!nl) {
+					json_decref(o);
+					return -ENOMEM;
+				}
+				*list = nl;
+				cap = ncap < max ? ncap : max;
+			}
+			(*list)[(*count)++] = d;
 			break;
-		}
-		switch (decision_read(o, added, &(*list)[*n])) {
-		case DEC_OK: (*n)++; break;
 		case DEC_TYPE: s->other_type++; break;
 		case DEC_SCOPE: s->other_scope++; break;
 		case DEC_EXPIRED: s->expired++; break;
 		default: s->invalid++; break;
 		}
+		json_decref(o);
+		*i = skip_ws(p, *i, n);
+		if (*i < n && p[*i] == ',') {
+			*i = skip_ws(p, *i + 1, n);
+			continue;
+		}
+		if (*i < n && p[*i] == ']') {
+			(*i)++;
+			return 0;
+		}
+		return -EINVAL;
 	}
-	return 0;
 }
 
 int cs_stream_parse(const char *body, size_t len, size_t max, struct cs_stream *out, char *err, size_t errlen)
 {
 	struct cs_stream s = { 0 };
-	json_error_t jerr;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	int r = 0;
+	bool seen_new = false, seen_deleted = false;
+	size_t i = skip_ws(body, 0, len);
+	int r = -EINVAL;
 
-	if (!root) {
-		snprintf(err, errlen, "not JSON: %s (line %d)", jerr.text, jerr.line);
-		return -EINVAL;
-	}
-	json_t *added = json_object_get(root, "new"), *deleted = json_object_get(root, "deleted");
-	if (!json_is_object(root) || (added && !json_is_null(added) && !json_is_array(added)) ||
-	    (deleted && !json_is_null(deleted) && !json_is_array(deleted))) {
-		snprintf(err, errlen, "not a decision stream: expected {\"new\":[...],\"deleted\":[...]}");
-		r = -EINVAL;
-		goto done;
-	}
-	if ((r = list_read(added, true, max, &s)) < 0 || (r = list_read(deleted, false, max, &s)) < 0) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
+	if (i >= len || body[i] != '{')
+		goto bad;
+	i = skip_ws(body, i + 1, len);
+	if (i < len && body[i] == '}')
+		i++;
+	else
+		for (;;) {
+			json_t *key = value_load(body, &i, len);
+			const char *k = json_string_value(key);
+			bool is_new = k && !strcmp(k, "new"), is_deleted = k && !strcmp(k, "deleted");
+			if (!k || (is_new && seen_new) || (is_deleted && seen_deleted)) {
+				json_decref(key);
+				goto bad;
+			}
+			json_decref(key);
+			i = skip_ws(body, i, len);
+			if (i >= len || body[i] != ':')
+				goto bad;
+			i = skip_ws(body, i + 1, len);
+			if (is_new || is_deleted) {
+				seen_new |= is_new;
+				seen_deleted |= is_deleted;
+				if ((r = list_read(body, &i, len, is_new, max, &s)) < 0)
+					goto bad;
+			} else {
+				json_t *other = value_load(body, &i, len); /* a newer LAPI's key: checked, ignored */
+				if (!other)
+					goto bad;
+				json_decref(other);
+			}
+			i = skip_ws(body, i, len);
+			if (i < len && body[i] == ',') {
+				i = skip_ws(body, i + 1, len);
+				continue;
+			}
+			if (i < len && body[i] == '}') {
+				i++;
+				break;
+			}
+			goto bad;
+		}
+	if (skip_ws(body, i, len) != len)
+		goto bad;
 	*out = s;
-	s = (struct cs_stream){ 0 };
-done:
+	return 0;
+bad:
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	else {
+		r = -EINVAL;
+		snprintf(err, errlen, "not a decision stream at byte %zu: expected {\"new\":[...],\"deleted\":[...]}", i);
+	}
 	cs_stream_free(&s);
-	json_decref(root);
 	return r;
 }
 

@@ -7,6 +7,7 @@
  *            "origin":"cscli","scenario":"..."}, ...], "deleted":[...] }   (either may be null) */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ struct cs_decision {
 	int64_t id;
 	int64_t ms;           /* remaining, from "duration" (new ones: > 0) */
 	struct nfs_addr addr; /* scope Ip: a host (/32, /128); Range: a prefix */
+	bool nfsentry;        /* origin "nfsentry": published by a bridge, perhaps this one */
 };
 
 struct cs_stream {

@@ -116,6 +116,16 @@ def main():
         check(not any(a["source"]["value"] == "203.0.113.5" for a in lapi.alerts), "a ban of origin crowdsec is not published back")
         check(lapi.logins == 1, "one login for all of it (%d)" % lapi.logins)
 
+        # This host's own decision comes back in the stream (as the LAPI does): not applied
+        # again as the fleet's; another host's nfsentry decision is.
+        left = now + 3600 - int(time.time())
+        own = dict(dec(30, "192.0.2.7", dur="%dm%ds" % (left // 60, left % 60)), origin="nfsentry", scenario="nfsentry/scan")
+        other = dict(dec(31, "192.0.2.77", dur="1h"), origin="nfsentry", scenario="nfsentry/scan")
+        asked = len(daemon.fleet)
+        lapi.stream.append({"new": [own, other], "deleted": None})
+        waits(lambda: "192.0.2.77" in daemon.fleet_bans(), "another host's nfsentry decision is applied")
+        check("192.0.2.7" not in daemon.fleet_bans(), "this host's own decision, back from the stream, is not")
+
         # The stream: a second decision on a held value, then the first deleted (still held),
         # then the second deleted (lifted), then the same deletion again (nothing more).
         lapi.stream += [{"new": [dec(10, "203.0.113.5", dur="2h")], "deleted": None},
@@ -144,6 +154,22 @@ def main():
                      "seconds": 600, "until": int(time.time()) + 600, "events": 0})
         waits(lambda: any(a["source"]["value"] == "192.0.2.9" for a in lapi.alerts), "after a 401 it logs in again and publishes")
         check(lapi.logins == 2, "a second login (%d)" % lapi.logins)
+
+        # Taken back before it went out: an unban by hand cancels it; the fleet lifting its
+        # own ban of the same address does not.
+        lapi.fail_alerts, lapi.fail_status = 10 ** 6, 503
+        t = int(time.time())
+        daemon.push({"event": "ban", "seq": 9, "origin": "nfsentry", "address": "192.0.2.20", "detector": "scan",
+                     "seconds": 600, "until": t + 600, "events": 10})
+        daemon.push({"event": "unban", "seq": 10, "origin": "nfsentry", "address": "192.0.2.20", "why": "manual"})
+        daemon.push({"event": "ban", "seq": 11, "origin": "nfsentry", "address": "192.0.2.21", "detector": "scan",
+                     "seconds": 600, "until": t + 600, "events": 10})
+        daemon.push({"event": "unban", "seq": 12, "origin": "crowdsec", "address": "192.0.2.21", "why": "fleet"})
+        time.sleep(1.5)
+        lapi.fail_alerts = 0
+        waits(lambda: any(a["source"]["value"] == "192.0.2.21" for a in lapi.alerts),
+              "a ban whose address the fleet unbanned is still published")
+        check(not any(a["source"]["value"] == "192.0.2.20" for a in lapi.alerts), "a ban lifted by hand before it went out is not")
 
         # The LAPI down (503): the ban waits; the bridge stops and starts again; the LAPI is
         # back: it goes out. Nothing lost.

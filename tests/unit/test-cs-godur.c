@@ -40,6 +40,7 @@ int main(void)
 	CHECK_EQ(ms("900000h"), -ERANGE, "over 100 years (900000h) is out of range");
 	CHECK_EQ(ms("99999999999999999999999999h"), -ERANGE, "digits that overflow 64 bits");
 	CHECK_EQ(ms("9223372036854775807ns9223372036854775807ns"), -ERANGE, "a sum that would overflow");
+	CHECK_EQ(ms("59m22222222222222588888888444441s"), -ERANGE, "fuzz-stream's overflow (UBSan: before the check)");
 	CHECK_EQ(ms("8000h"), 8000LL * 3600 * 1000, "8000h (under a year) is fine");
 	return tap_done();
 }

@@ -44,6 +44,7 @@ int main(void)
 	CHECK_STR(fmt(&s.added[0].addr), "192.0.2.7", "an Ip");
 	CHECK_EQ(s.added[0].id, 1, "its id");
 	CHECK_EQ(s.added[0].ms, 3599635, "its remaining duration");
+	CHECK(s.added[0].nfsentry && !s.added[1].nfsentry, "origin nfsentry told apart");
 	CHECK_STR(fmt(&s.added[1].addr), "2001:db8:5::/64", "an IPv6 Range");
 	CHECK_STR(fmt(&s.added[2].addr), "2001:db8::7", "an IPv6 Ip, a /128");
 	CHECK_EQ(s.added[2].addr.plen, 128, "/128");
@@ -84,7 +85,24 @@ int main(void)
 	CHECK_STR(s.n_added ? fmt(&s.added[0].addr) : "", "192.0.2.5", "scope and type compare without case");
 	cs_stream_free(&s);
 
+	/* Whitespace anywhere JSON allows it, keys in any order, a key of a newer LAPI ignored. */
+	CHECK_EQ(parse(" \n{ \"extra\" : {\"a\":[1,\"]\"]} ,\r\n \"deleted\" :\tnull , \"new\" : [ {\"duration\":\"1h\","
+		       "\"id\":1,\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"192.0.2.1\",\"scenario\":\"a \\\"]}\"} ,"
+		       "{\"duration\":\"1h\",\"id\":2,\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"192.0.2.2\"} ] } \n", 100, &s),
+		 0, "whitespace, an unknown key, brackets and quotes inside strings");
+	CHECK_EQ(s.n_added, 2, "both read");
+	cs_stream_free(&s);
+
 	/* Not a stream at all. */
+	CHECK_EQ(parse("{\"new\":[{\"id\":1}", 100, &s), -EINVAL, "an array not closed");
+	CHECK_EQ(parse("{\"new\":[{\"id\":1},]}", 100, &s), -EINVAL, "a trailing comma");
+	CHECK_EQ(parse("{\"new\":[{\"id\":1} {\"id\":2}]}", 100, &s), -EINVAL, "a missing comma");
+	CHECK_EQ(parse("{\"new\":[{\"id\":1,\"id\":2}]}", 100, &s), -EINVAL, "a key twice inside a decision");
+	CHECK_EQ(parse("{\"new\":[{\"id\":\"unterminated}]}", 100, &s), -EINVAL, "a string not closed");
+	CHECK_EQ(parse("{\"new\":[]} x", 100, &s), -EINVAL, "bytes after the object");
+	CHECK_EQ(parse("{\"new\" []}", 100, &s), -EINVAL, "no colon");
+	CHECK_EQ(parse("{new:[]}", 100, &s), -EINVAL, "a key without quotes");
+	CHECK_EQ(parse("{\"new\":nul}", 100, &s), -EINVAL, "nul");
 	CHECK_EQ(parse("", 100, &s), -EINVAL, "empty body");
 	CHECK_EQ(parse("[]", 100, &s), -EINVAL, "an array");
 	CHECK_EQ(parse("{\"new\":{}}", 100, &s), -EINVAL, "new an object");
@@ -108,12 +126,31 @@ int main(void)
 	cs_stream_free(&s);
 	free(big);
 
+	/* A hostile body of a million tiny values: read one at a time, counted invalid (a whole
+	 * tree of them would take twenty times the bytes). */
+	n = 1000000;
+	big = malloc(n * 3 + 64);
+	len = (size_t)sprintf(big, "{\"new\":[");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(big + len, i ? ",[]" : "[]", i ? 3 : 2);
+		len += i ? 3 : 2;
+	}
+	len += (size_t)sprintf(big + len, "]}");
+	CHECK_EQ(parse(big, 2000000, &s), 0, "a million empty arrays");
+	CHECK_EQ(s.invalid, 1000000, "all invalid");
+	CHECK(s.added == NULL, "nothing kept");
+	cs_stream_free(&s);
+	free(big);
+
 	/* Deeply nested JSON: jansson's depth limit, not the stack. */
 	char *deep = malloc(200002);
 	memset(deep, '[', 100000);
 	memset(deep + 100000, ']', 100000);
 	deep[200000] = '\0';
 	CHECK_EQ(parse(deep, 100, &s), -EINVAL, "100000 nested arrays refused");
+	memcpy(deep, "{\"new\":", 7);
+	deep[199999] = '}';
+	CHECK_EQ(parse(deep, 100, &s), -EINVAL, "100000 nested arrays in new refused");
 	free(deep);
 	return tap_done();
 }

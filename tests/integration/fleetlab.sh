@@ -59,8 +59,8 @@ fail_fleet() {
 	local h
 	for h in A B; do
 		[ -s "${BRIDGE_LOG[$h]:-/nonexistent}" ] || continue
-		echo "--- bridge $h log (${BRIDGE_LOG[$h]}) ---" >&2
-		tail -n 30 "${BRIDGE_LOG[$h]}" >&2
+		echo "--- bridge $h log (${BRIDGE_LOG[$h]}; without the polls that changed nothing) ---" >&2
+		grep -v '^debug: fleet: 0 new, 0 deleted' "${BRIDGE_LOG[$h]}" | tail -n 40 >&2
 	done
 	if [ -s "$LOG_B" ]; then
 		echo "--- daemon B log ---" >&2

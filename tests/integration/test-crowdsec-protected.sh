@@ -9,6 +9,7 @@ set -euo pipefail
 
 RESOLVER=198.51.100.53
 echo "nameserver $RESOLVER" >"$TMPD/resolv.conf.a"
+# shellcheck disable=SC2034 # read by fleet_setup (fleetlab.sh)
 FLEET_A=(allow.resolv_conf="$TMPD/resolv.conf.a")
 FLEET_B=(allow.networks=203.0.113.0/26)
 fleet_setup

@@ -167,8 +167,9 @@ static json_t *cmd_status(struct control *c, json_t *req, uid_t uid)
 	return r;
 }
 
-/* The bans copied out of the writer's lock (the JSON is built after: for 200,000 fleet bans
- * that takes a second, which the writer must not wait through). */
+/* The bans copied out of the writer's lock; the answer is written after, outside it (for
+ * 200,000 fleet bans that takes the better part of a second, which the writer must not wait
+ * through). */
 struct bans_copy {
 	struct ban_entry *v;
 	size_t n, cap;

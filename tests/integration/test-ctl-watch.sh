@@ -45,6 +45,9 @@ step "nfsentryctl watch --json, as the [fleet] group's member"
 as_fleet timeout 100 "$NFSENTRYCTL" -s "$SOCK" --json watch >"$TMPD/watch.out" 2>"$TMPD/watch.err" &
 WATCH_PID=$!
 wait_until 5 watch_answered || fail "watch: no answer: $(cat "$TMPD/watch.err")"
+# and as text, by root, until the attack below needs its place
+timeout 100 "$NFSENTRYCTL" -s "$SOCK" watch >"$TMPD/watch.txt" 2>&1 &
+TEXT_PID=$!
 answer_is "$(head -1 "$TMPD/watch.out")" 'a["ok"] is True and a["seq"] >= 1' ||
 	fail "watch's answer: $(head -1 "$TMPD/watch.out")"
 
@@ -56,6 +59,10 @@ wait_until 5 watched 'e["event"] == "ban" and e["address"] == "'"$S4"'" and e["o
 	fail "the watch shows no ban of $S4 by nfsentry: $(cat "$TMPD/watch.out")"
 wait_until 10 watched 'e["event"] == "evidence" and e["address"] == "'"$S4"'" and len(e["token"]) == 64' ||
 	fail "the watch shows no evidence token for $S4: $(cat "$TMPD/watch.out")"
+text_has() { grep -qE -- "$1" "$TMPD/watch.txt"; }
+wait_until 5 text_has "^#[0-9]+ ban $S4 for 10m by nfsentry \(scan, [0-9]+ events\)\$" &&
+	wait_until 5 text_has "^#[0-9]+ evidence $S4 [0-9a-f]{64}\$" || fail "nfsentryctl watch as text: $(cat "$TMPD/watch.txt")"
+kill "$TEXT_PID"
 
 step "a fleet request through the socket, as the [fleet] group's member"
 ans=$(fleet_req '{"command":"fleet","ban":[{"address":"203.0.113.0/24","seconds":300},{"address":"192.0.2.9","seconds":120},{"address":"2001:db8:77::/48","seconds":60},{"address":"garbage","seconds":60},{"address":"198.51.100.1","seconds":60},{"address":"0.0.0.0/1","seconds":60}],"unban":["192.0.2.200"]}') ||

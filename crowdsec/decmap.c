@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrhash.h"
+
 struct decnode {
 	struct decnode *next;
 	struct nfs_addr addr;
@@ -19,17 +21,12 @@ struct decmap {
 	struct decnode **buckets;
 	size_t nbuckets; /* a power of two */
 	size_t values, ids, max;
-	uint8_t key[crypto_shorthash_KEYBYTES];
+	uint8_t key[ADDRHASH_KEYBYTES];
 };
 
 static size_t bucket_of(const struct decmap *m, const struct nfs_addr *a)
 {
-	uint8_t h[crypto_shorthash_BYTES];
-	uint64_t v;
-
-	crypto_shorthash(h, (const uint8_t *)a, sizeof(*a), m->key);
-	memcpy(&v, h, sizeof(v));
-	return (size_t)v & (m->nbuckets - 1);
+	return (size_t)addrhash(m->key, a) & (m->nbuckets - 1);
 }
 
 int decmap_new(struct decmap **out, size_t max)

@@ -50,6 +50,8 @@ static int signals_open(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	/* SIGHUP's default would end the bridge in a way systemd counts as clean (no restart). */
+	sigaddset(&set, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
@@ -154,8 +156,13 @@ static int run(struct bridge *b)
 		}
 		if (n > 0 && p[0].revents) {
 			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				log_notice("signal %u: stopping", si.ssi_signo);
+			if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				log_notice("SIGHUP: nothing is re-read while running; restart to apply a changed configuration");
+				continue;
+			}
+			log_notice("signal %u: stopping", si.ssi_signo);
 			stop = 1;
 		}
 		if (n > 0 && b->cfg.publish && b->watch.fd >= 0 && p[1].revents)

@@ -18,6 +18,7 @@
 #define PUBLISHED_MAX_FACTOR 4   /* published memory: this many times queue_max */
 #define PUBLISH_RETRY_MAX_MS 60000
 #define WATCH_RETRY_MAX_MS 30000
+#define POSTS_PER_TURN 10
 
 void backoff_fail(struct backoff *b, int64_t now, int64_t max_ms)
 {
@@ -220,8 +221,13 @@ void publish_read(struct bridge *b, int64_t now)
 int64_t publish_send(struct bridge *b, int64_t now)
 {
 	int64_t wall = clock_wall_ms() / 1000;
+	int posts = 0;
 
 	while (b->pending.n) {
+		/* A long queue (after an outage) goes out over several turns of the loop, so that
+		 * the watch and the decision stream are not kept waiting behind it. */
+		if (posts++ == POSTS_PER_TURN)
+			return 0;
 		if (now < b->post_retry.next_ms)
 			return b->post_retry.next_ms - now;
 		json_t *alerts = json_array();

@@ -14,10 +14,17 @@ struct published {
 	struct pub_entry {
 		struct nfs_addr addr;
 		int64_t until;
+		uint32_t next; /* the next slot of its hash chain, or PUB_NONE */
 	} *items; /* a ring of max */
+	uint32_t *buckets; /* nbuckets heads of chains of slots: a lookup per decision of the stream
+			    * must not walk the whole memory (100,000 decisions x 40,000 entries) */
+	size_t nbuckets;
 	size_t head, n, max;
+	uint8_t key[16]; /* SipHash key (addrhash.h): the addresses are a scanner's choice */
 	bool dirty;
 };
+
+#define PUB_NONE UINT32_MAX
 
 int published_init(struct published *p, size_t max);
 void published_deinit(struct published *p);

@@ -3,7 +3,9 @@ socket (docs/control.md: watch, bans, fleet) and CrowdSec's Local API (the bodie
 1.4.6 sends, docs/crowdsec.md). Each records what the bridge asked, and can be told to fail."""
 import json
 import os
+import signal
 import socket
+import subprocess
 import socketserver
 import threading
 import time
@@ -101,7 +103,7 @@ class FakeLapi:
     self.fail_alerts = N answers the next N POSTs with self.fail_status; self.expire_token
     makes the next alert POST answer 401 once."""
 
-    def __init__(self, machine, password, api_key):
+    def __init__(self, machine, password, api_key, tls=None):
         self.alerts, self.logins, self.posts, self.pulls = [], 0, 0, []
         self.headers_seen = []
         self.fail_alerts, self.fail_status, self.expire_token = 0, 503, False
@@ -109,6 +111,7 @@ class FakeLapi:
         self.startup = {"new": None, "deleted": None}
         self.lock = threading.Lock()
         self.token = "tok1"
+        self.redirect_to = None   # a URL: every GET answers 302 to it
         lapi = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -153,6 +156,12 @@ class FakeLapi:
                 self.send(404, {"message": "not found"})
 
             def do_GET(self):
+                if lapi.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", lapi.redirect_to + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if not self.path.startswith("/v1/decisions/stream"):
                     return self.send(404, {"message": "not found"})
                 if self.headers.get("X-Api-Key") != api_key:
@@ -170,6 +179,16 @@ class FakeLapi:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
+        if tls:
+            # tls: {"cert": PEM, "key": PEM, "client_ca": PEM or None (then no client certificate asked)}
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls["cert"], tls["key"])
+            if tls.get("client_ca"):
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(tls["client_ca"])
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -186,3 +205,41 @@ def wait_for(cond, what, timeout=10.0):
             return v
         time.sleep(0.02)
     raise AssertionError("timed out waiting for " + what)
+
+
+def stop(proc):
+    """SIGTERM to @proc if it still runs, SIGKILL if it has not exited 10 s later; its status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
+class Tap:
+    """TAP lines for meson (protocol tap): check() one line per check, waits() a bounded wait
+    that is a check, done() the plan; failed counts the failures."""
+
+    def __init__(self):
+        self.n = self.failed = 0
+
+    def check(self, cond, what):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what), flush=True)
+
+    def waits(self, cond, what, timeout=10.0):
+        try:
+            wait_for(cond, what, timeout)
+            self.check(True, what)
+            return True
+        except AssertionError:
+            self.check(False, what + " (timed out)")
+            return False
+
+    def done(self):
+        print("1..%d" % self.n)
+        return 1 if self.failed else 0

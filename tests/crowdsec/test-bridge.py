@@ -16,28 +16,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fakes import FakeDaemon, FakeLapi, wait_for  # noqa: E402
+from fakes import FakeDaemon, FakeLapi, Tap, stop  # noqa: E402
 
 PASSWORD, API_KEY = "S3cret-machine-pw", "K3y-bouncer-0123456789"
-n = failed = 0
-
-
-def check(cond, what):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what), flush=True)
-
-
-def waits(cond, what, timeout=10.0):
-    try:
-        wait_for(cond, what, timeout)
-        check(True, what)
-        return True
-    except AssertionError:
-        check(False, what + " (timed out)")
-        return False
+tap = Tap()
+check, waits = tap.check, tap.waits
 
 
 def dec(i, value, scope="Ip", dur="1h", typ="ban"):
@@ -115,6 +98,9 @@ def main():
         time.sleep(1.5)
         check(not any(a["source"]["value"] == "203.0.113.5" for a in lapi.alerts), "a ban of origin crowdsec is not published back")
         check(lapi.logins == 1, "one login for all of it (%d)" % lapi.logins)
+        bridge.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        check(bridge.poll() is None, "SIGHUP does not end it")
 
         # This host's own decision comes back in the stream (as the LAPI does): not applied
         # again as the fleet's; another host's nfsentry decision is.
@@ -217,22 +203,16 @@ def main():
               "after a refusal, the decision reaches the daemon when it takes `fleet` again")
         check(lapi.pulls[pulls:pulls + 1] == [True], "through a startup=true pull (%s)" % lapi.pulls[pulls:])
     finally:
-        if bridge.poll() is None:
-            bridge.send_signal(signal.SIGTERM)
-            try:
-                bridge.wait(10)
-            except subprocess.TimeoutExpired:
-                bridge.kill()
+        stop(bridge)
         daemon.stop()
         lapi.stop()
     text = open(log).read()
     check(PASSWORD not in text and API_KEY not in text and "tok1" not in text, "no secret in the log")
     check("publish" in text, "the log is there (%d lines)" % text.count("\n"))
-    if failed:
+    if tap.failed:
         sys.stdout.write("# " + text.replace("\n", "\n# ") + "\n")
-    print("1..%d" % n)
     shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == "__main__":

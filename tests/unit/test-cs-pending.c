@@ -104,6 +104,33 @@ int main(void)
 	      "expired ones forgotten, the rest kept");
 	published_deinit(&m);
 	published_deinit(&m2);
+
+	/* Many: the ring overwrites its oldest and their hash chains stay right (found is what
+	 * is held, nothing else), through an expiry that moves every entry. */
+	CHECK_EQ(published_init(&m, 40000), 0, "a memory of 40000");
+	for (int i = 0; i < 50000; i++) {
+		struct nfs_addr a = { .family = AF_INET, .plen = 32, .a = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i } };
+		published_add(&m, &a, 100000 + i);
+	}
+	int wrong = 0;
+	for (int i = 0; i < 50000; i++) {
+		struct nfs_addr a = { .family = AF_INET, .plen = 32, .a = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i } };
+		wrong += published_has(&m, &a, 100000 + i, 0) != (i >= 10000);
+	}
+	CHECK_EQ(wrong, 0, "50000 into 40000: the 40000 newest found, the 10000 oldest not");
+	published_expire(&m, 130000);
+	for (int i = 0; i < 50000; i++) {
+		struct nfs_addr a = { .family = AF_INET, .plen = 32, .a = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i } };
+		wrong += published_has(&m, &a, 100000 + i, 0) != (i >= 30000);
+	}
+	CHECK_EQ(wrong, 0, "after an expiry, exactly the unexpired found");
+	for (int i = 0; i < 5000; i++) {
+		struct nfs_addr a = { .family = AF_INET6, .plen = 64, .a = { 0x20, 1, (uint8_t)(i >> 8), (uint8_t)i } };
+		published_add(&m, &a, 200000);
+	}
+	struct nfs_addr probe = { .family = AF_INET, .plen = 32, .a = { 10, 0, 0x75, 0x30 } }; /* i = 30000 */
+	CHECK(published_has(&m, &probe, 130000, 0) && m.n == 25000, "adding after the expiry keeps the rest");
+	published_deinit(&m);
 	unlink(path2);
 	rmdir(dir);
 	return tap_done();

@@ -152,6 +152,7 @@ void publish_connect(struct bridge *b, int64_t now)
 	/* The daemon may have restarted: the fleet's bans too are read again (apply.c). */
 	b->need_startup = true;
 	resync(b, now);
+	publish_read(b, now);
 }
 
 static void on_event(struct bridge *b, const struct cs_event *e, int64_t now)
@@ -199,7 +200,8 @@ void publish_read(struct bridge *b, int64_t now)
 	const char *line;
 	ssize_t n;
 
-	while ((n = ctl_watch_read(&b->watch)) > 0)
+	/* Lines first: events may have come with the answer to `watch`, already read. */
+	do
 		while ((line = ctl_watch_line(&b->watch))) {
 			struct cs_event e;
 			if (cs_event_parse(line, wall, &e) < 0) {
@@ -208,6 +210,7 @@ void publish_read(struct bridge *b, int64_t now)
 			}
 			on_event(b, &e, now);
 		}
+	while ((n = ctl_watch_read(&b->watch)) > 0);
 	if (n == -EAGAIN)
 		return;
 	if (n == 0)

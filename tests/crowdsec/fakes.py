@@ -24,6 +24,7 @@ class FakeDaemon:
         self.watchers = []
         self.lock = threading.Lock()
         self.refuse_fleet = None  # an error text: answer ok false
+        self.greeting = []        # events sent with the answer to `watch`
         daemon = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -38,7 +39,9 @@ class FakeDaemon:
                 with daemon.lock:
                     daemon.requests.append(cmd)
                 if cmd == "watch":
-                    self.wfile.write(b'{"ok":true,"seq":1}\n')
+                    # The answer and daemon.greeting's events in one write: one read gets both.
+                    self.wfile.write(b'{"ok":true,"seq":1}\n' + b"".join((json.dumps(e) + "\n").encode()
+                                                                       for e in daemon.greeting))
                     with daemon.lock:
                         daemon.watchers.append(self.connection)
                     # Held open until the peer closes (or the daemon stops).

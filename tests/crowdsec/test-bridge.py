@@ -54,6 +54,10 @@ def main():
                    {"address": "192.0.2.50", "origin": "nfsentry", "detector": "scan", "seconds_left": 500, "timeout": 600},
                    {"address": "192.0.2.51", "origin": "crowdsec", "detector": "manual", "seconds_left": 500, "timeout": 600}]
 
+    # An event that comes in the same read as the answer to `watch`.
+    daemon.greeting = [{"event": "ban", "seq": 1, "origin": "nfsentry", "address": "192.0.2.60", "detector": "scan",
+                        "seconds": 600, "until": int(time.time()) + 600, "events": 10}]
+
     def start():
         return subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=open(log, "a"))
 
@@ -73,6 +77,9 @@ def main():
         # never.
         waits(lambda: any(a["source"]["value"] == "192.0.2.50" for a in lapi.alerts),
               "a local ban held before the bridge started is published")
+        waits(lambda: any(a["source"]["value"] == "192.0.2.60" for a in lapi.alerts),
+              "an event read with the answer to `watch` is not left in the buffer")
+        daemon.greeting = []
         check(not any(a["source"]["value"] in ("192.0.2.51", "198.51.100.99") for a in lapi.alerts),
               "the daemon's fleet bans are not published back")
 

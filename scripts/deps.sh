@@ -6,6 +6,8 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	libnetfilter-queue-dev libmnl-dev libnftnl-dev libnfnetlink-dev libnftables-dev
 	libinih-dev libsodium-dev libsystemd-dev libjansson-dev libpcap-dev
+	# the CrowdSec bridge (crowdsec/): HTTP(S) to the LAPI
+	libcurl4-openssl-dev
 	# lints the man pages (man/lint.sh, test lint-man)
 	mandoc
 	# run and test: the real kernel tools, clients and servers
@@ -22,7 +24,17 @@ pkgs=(
 	# scripts/sanitize.sh uses gcc's ASan, UBSan and TSan, which come with build-essential,
 	# and clang's ASan and UBSan (build-asan-clang), whose runtimes are in libclang-rt
 	clang libclang-rt-14-dev
+	# the CrowdSec bridge's tests and benchmarks run an offline LAPI (tests/integration/crowdsec-lab.sh)
+	crowdsec
 )
+# crowdsec's postinst registers to the Central API (online) unless this file exists non-empty
+# before it runs: with no network that registration fails and the install with it. The lab
+# never uses the Central API (-no-capi); a real host registers with `cscli capi register`.
+capi=/etc/crowdsec/online_api_credentials.yaml
+if ! dpkg-query -W -f='${Status}' crowdsec 2>/dev/null | grep -q "ok installed" && [ ! -s "$capi" ]; then
+	mkdir -p /etc/crowdsec
+	printf '# written by nfsentry scripts/deps.sh: no Central API registration (offline install)\nurl: https://api.crowdsec.net/\n' >"$capi"
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -2,10 +2,11 @@
 # Builds the Debian package (debian/) and checks it: installs the build dependencies with
 # apt-get, runs `dpkg-buildpackage -us -uc -b` on a copy of the tree, runs `lintian --pedantic`
 # on the result (any error or warning not overridden in debian/ fails), and copies
-# nfsentry_VERSION_ARCH.deb into OUTDIR.
+# nfsentry-crowdsec_VERSION_ARCH.deb (the CrowdSec bridge) and nfsentry_VERSION_ARCH.deb into OUTDIR.
 #
 # Usage (as root, Debian 12): scripts/package.sh [OUTDIR]     OUTDIR defaults to dist/ here.
-# The build and lintian talk on stderr; stdout gets one line, the .deb's absolute path.
+# The build and lintian talk on stderr; stdout gets the .debs' absolute paths, one a line, the
+# nfsentry .deb LAST (CI takes it with `tail -n1`).
 # DEB_BUILD_OPTIONS=nocheck skips the unit and fuzz suites (and their build dependencies).
 #
 # The build runs in a scratch copy under /var/tmp: dpkg-buildpackage writes its products
@@ -54,7 +55,8 @@ tree=$work/nfsentry-$deb_version
 mkdir "$tree"
 # The tree as it is (uncommitted changes too), without build products or VCS data.
 tar -C "$SRC" -c --exclude=./.git --exclude=./build --exclude='./build-*' --exclude=./dist \
-	--exclude='./obj-*' --exclude=./debian/nfsentry --exclude=./debian/.debhelper \
+	--exclude='./obj-*' --exclude=./debian/nfsentry --exclude=./debian/nfsentry-crowdsec \
+	--exclude=./debian/tmp --exclude=./debian/.debhelper \
 	--exclude=./debian/files --exclude='./debian/*.substvars' --exclude='./debian/*.log' \
 	--exclude=./debian/debhelper-build-stamp . | tar -C "$tree" -x
 
@@ -67,15 +69,20 @@ echo "== dpkg-buildpackage -us -uc -b ${profiles[*]} (in $tree)"
 (cd "$tree" && dpkg-buildpackage -us -uc -b "${profiles[@]}")
 
 deb=$work/nfsentry_${deb_version}_$arch.deb
+deb_crowdsec=$work/nfsentry-crowdsec_${deb_version}_$arch.deb
 changes=$work/nfsentry_${deb_version}_$arch.changes
-[ -f "$deb" ] || die "dpkg-buildpackage made no $(basename "$deb"): $(ls "$work")"
+for d in "$deb_crowdsec" "$deb"; do
+	[ -f "$d" ] || die "dpkg-buildpackage made no $(basename "$d"): $(ls "$work")"
+done
 
-# The .changes names the .deb and the .buildinfo: lintian checks all three. Overrides with
-# their reasons are in debian/nfsentry.lintian-overrides.
+# The .changes names the .debs and the .buildinfo: lintian checks them all. Overrides with
+# their reasons are in debian/nfsentry.lintian-overrides and debian/nfsentry-crowdsec.lintian-overrides.
 echo "== lintian --pedantic $(basename "$changes")"
 lintian --pedantic --display-info --display-experimental --fail-on error,warning "$changes" ||
-	die "lintian found errors or warnings (above): fix them, or override with a reason in debian/nfsentry.lintian-overrides"
+	die "lintian found errors or warnings (above): fix them, or override with a reason in debian/PACKAGE.lintian-overrides"
 
 mkdir -p "$OUTDIR"
-cp "$deb" "$OUTDIR/"
-echo "$(cd "$OUTDIR" && pwd)/$(basename "$deb")" >&3
+for d in "$deb_crowdsec" "$deb"; do
+	cp "$d" "$OUTDIR/"
+	echo "$(cd "$OUTDIR" && pwd)/$(basename "$d")" >&3
+done

@@ -38,6 +38,8 @@ pkgs=(
 	nftables iproute2 nmap jq
 	libmnl0 libnetfilter-queue1 libnfnetlink0 libnftnl11 libnftables1 libinih1 libsodium23
 	libsystemd0 libjansson4 libpcap0.8
+	# nfsentry-crowdsec (test-crowdsec.sh): its library, and the LAPI it talks to
+	libcurl4 crowdsec
 )
 hash=$(cat "$0" "$SD_DIR/nfsentry-vm.service" "$SD_DIR/boot.sh" <(printf '%s\n' "$sources" "${pkgs[@]}") |
 	sha256sum | cut -c1-12)
@@ -62,7 +64,11 @@ cp "$SD_DIR/nfsentry-vm.service" "$SD_DIR/boot.sh" "$work/"
 #   after multi-user.target.
 # - no getty (the serial console only carries the boot messages), no apt timers (nothing to
 #   fetch: the guest has no network), fstab for the root device.
+# crowdsec's postinst registers to the Central API (online) unless online_api_credentials.yaml
+# exists non-empty before it runs (as scripts/deps.sh does on the host): the essential hook
+# runs before the --include packages are installed.
 mmdebstrap --variant=minbase --include="$(IFS=,; echo "${pkgs[*]}")" \
+	--essential-hook='mkdir -p "$1/etc/crowdsec"; printf "# no Central API: the VM is offline\\nurl: https://api.crowdsec.net/\\n" >"$1/etc/crowdsec/online_api_credentials.yaml"' \
 	--customize-hook="install -m 0755 '$work/boot.sh' \"\$1/usr/local/sbin/nfsentry-vm-boot\"" \
 	--customize-hook="install -m 0644 '$work/nfsentry-vm.service' \"\$1/etc/systemd/system/\"" \
 	--customize-hook='chroot "$1" systemctl enable nfsentry-vm.service' \

@@ -4,7 +4,8 @@
 # systemctl, journalctl, nft and nfsentryctl (docs/testing-vm.md, "Real systemd").
 #
 # Usage: sudo tests/vm/systemd/run.sh [--cache DIR] [--timeout SECONDS] [--logs DIR] DEB [SCENARIO...]
-#   DEB              the package, nfsentry_VERSION_amd64.deb (scripts/package.sh)
+#   DEB              the package, nfsentry_VERSION_amd64.deb (scripts/package.sh); the bridge's
+#                    package nfsentry-crowdsec_VERSION_amd64.deb beside it (scenario crowdsec)
 #   SCENARIO         test-SCENARIO.sh of this directory; default all, in the order of
 #                    $SCENARIOS. They run in that order in one guest and share its state (the
 #                    package, the ban); each makes what it needs when run alone.
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 SD_DIR=$(cd "$(dirname "$0")" && pwd)
-SCENARIOS=(install scan reload watchdog security reboot remove)
+SCENARIOS=(install scan reload watchdog security crowdsec reboot remove)
 MAX_BOOTS=4
 CACHE=${NFSENTRY_VM_CACHE:-/var/cache/nfsentry-vm}
 TIMEOUT=
@@ -50,6 +51,8 @@ command -v qemu-system-x86_64 >/dev/null || die "needs qemu-system-x86_64 (qemu-
 command -v qemu-img >/dev/null || die "needs qemu-img (qemu-utils; scripts/deps.sh)"
 [ -f "$DEB" ] || die "no package at $DEB (scripts/package.sh builds it)"
 case $(basename "$DEB") in nfsentry_*.deb) ;; *) die "$DEB is not named nfsentry_VERSION_ARCH.deb" ;; esac
+# scripts/package.sh puts the bridge's package beside it, of the same version.
+DEB_CROWDSEC=$(dirname "$DEB")/nfsentry-crowdsec_$(basename "$DEB" | sed 's/^nfsentry_//')
 
 # The chosen scenarios, in the group's order.
 [ $# -gt 0 ] || set -- "${SCENARIOS[@]}"
@@ -61,6 +64,9 @@ for name in "${SCENARIOS[@]}"; do
 	printf '%s\n' "$@" | grep -qxF -- "$name" && chosen+=("$name")
 done
 TIMEOUT=${TIMEOUT:-$((120 + 120 * ${#chosen[@]}))}
+if printf '%s\n' "${chosen[@]}" | grep -qx crowdsec; then
+	[ -f "$DEB_CROWDSEC" ] || die "scenario crowdsec needs $DEB_CROWDSEC (scripts/package.sh builds it beside $DEB)"
+fi
 SCALE=${NFSENTRY_TIME_SCALE:-4}
 
 IMG=$("$SD_DIR/prepare.sh" "$CACHE") || die "tests/vm/systemd/prepare.sh failed"
@@ -85,11 +91,13 @@ trap 'exit 130' INT TERM
 # the job); out: what it writes.
 mkdir -p "$JOB/in" "$JOB/out"
 cp "$DEB" "$JOB/in/"
+[ ! -f "$DEB_CROWDSEC" ] || cp "$DEB_CROWDSEC" "$JOB/in/"
 cp "$SD_DIR/guest.sh" "$SD_DIR/lib.sh" "$SD_DIR"/test-*.sh "$JOB/in/"
 {
 	echo "# Written by tests/vm/systemd/run.sh; read by guest.sh in the guest."
 	printf 'SCENARIOS=('; printf ' %q' "${chosen[@]}"; echo ' )'
 	printf 'DEB=%q\n' "$(basename "$DEB")"
+	printf 'export NFSENTRY_VM_DEB_CROWDSEC=%q\n' "/run/nfsentry-vm/in/$(basename "$DEB_CROWDSEC")"
 	printf 'export NFSENTRY_TIME_SCALE=%q\n' "$SCALE"
 } >"$JOB/in/job"
 qemu-img create -q -f qcow2 -b "$IMG/image.raw" -F raw "$JOB/overlay.qcow2"

@@ -39,9 +39,10 @@ step "crowdsec's LAPI; a machine and a bouncer for this host"
 wait_until 120 lapi_up || fail "cscli cannot reach crowdsec's LAPI: $(cscli decisions list 2>&1 | tail -n 3; systemctl status --no-pager crowdsec | head -n 5)"
 cscli machines add nfsentry-vm --password "$PW" -f "$STATE/machine.yaml" >/dev/null 2>&1 || fail "cscli machines add failed"
 cscli bouncers add nfsentry-vm -k "$KEY" >/dev/null 2>&1 || fail "cscli bouncers add failed"
-# Root's alone: systemd hands the unit's dynamic user a copy (LoadCredential=).
+# Root's alone: systemd hands the unit's user a copy (LoadCredential=).
 (umask 077 && printf '[machine]\nid = nfsentry-vm\npassword = %s\n\n[bouncer]\napi_key = %s\n' "$PW" "$KEY" >"$CREDS")
 getent group nfsentry-crowdsec >/dev/null || fail "no group nfsentry-crowdsec after the install (its sysusers.d file)"
+getent passwd nfsentry-crowdsec >/dev/null || fail "no user nfsentry-crowdsec after the install (its sysusers.d file)"
 
 step "nfsentry.conf: [fleet] group = nfsentry-crowdsec (the bridge's commands on the control socket)"
 grep -qx ';group =' "$CONF" || fail "no ';group =' line ([fleet]) in $CONF to set"
@@ -78,4 +79,14 @@ step "systemctl stop"
 systemctl stop nfsentry-crowdsec
 result=$(systemctl show -p Result --value nfsentry-crowdsec)
 [ "$result" = success ] || bridge_fail "nfsentry-crowdsec stopped with Result=$result"
+
+# The scenarios share the guest: leave it as `remove` expects (no file of ours in /etc/nfsentry
+# but the packages'). The credentials file is the administrator's: a purge keeps it.
+step "apt purge nfsentry-crowdsec; the credentials file and [fleet] group undone"
+apt-get purge -y -q nfsentry-crowdsec >/dev/null || fail "apt-get purge nfsentry-crowdsec failed"
+[ -e /usr/sbin/nfsentry-crowdsec ] && fail "/usr/sbin/nfsentry-crowdsec left after apt purge nfsentry-crowdsec"
+rm -f "$CREDS"
+sed -i 's/^group = nfsentry-crowdsec$/;group =/' "$CONF"
+systemctl restart nfsentry || fail "systemctl restart nfsentry failed"
+wait_until 60 active || fail "nfsentry.service not active after the restart"
 echo "PASS: vm-systemd/$NAME"

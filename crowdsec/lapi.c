@@ -163,6 +163,35 @@ static void status_text(int status, const struct body *b, const char *what, char
 	json_decref(o);
 }
 
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+bool lapi_alerts_refused(int status, const char *msg)
+{
+	if (status < 500)
+		return status != 401 && status != 429 && (status < 200 || status >= 300);
+	if (status != 500 || !msg)
+		return false;
+	if (starts(msg, "validation failure"))
+		return true;
+	if (!starts(msg, "unable to create alerts: "))
+		return false;
+	msg += strlen("unable to create alerts: ");
+	return starts(msg, "invalid addr/range") || (starts(msg, "decision duration") && strstr(msg, "invalid duration"));
+}
+
+/* The answer's "message" (NULL: none) checked by lapi_alerts_refused(). */
+static bool body_refused(int status, const struct body *b)
+{
+	json_t *o = b->buf ? json_loadb(b->buf, b->len, 0, NULL) : NULL;
+	bool r = lapi_alerts_refused(status, json_string_value(json_object_get(o, "message")));
+
+	json_decref(o);
+	return r;
+}
+
 static int login(struct lapi *l, char *err, size_t errlen)
 {
 	struct body b = { .max = LAPI_ANSWER_MAX };
@@ -231,7 +260,7 @@ int lapi_post_alerts(struct lapi *l, json_t *alerts, char *err, size_t errlen)
 			r = -EIO;
 		} else if (r > 0) {
 			status_text(r, &b, "alerts", err, errlen);
-			r = LAPI_REFUSED;
+			r = body_refused(r, &b) ? LAPI_REFUSED : LAPI_BUSY;
 		}
 		free(b.buf);
 		break;

@@ -19,6 +19,10 @@
 #define PUBLISH_RETRY_MAX_MS 60000
 #define WATCH_RETRY_MAX_MS 30000
 #define POSTS_PER_TURN 10
+/* A batch the LAPI keeps answering LAPI_BUSY (a 5xx that does not refuse the body) is dropped
+ * after this many tries, about 3 minutes with the backoff: a body the LAPI chokes on in a way
+ * not recognised is not resent forever. */
+#define BUSY_TRIES_MAX 8
 
 void backoff_fail(struct backoff *b, int64_t now, int64_t max_ms)
 {
@@ -259,6 +263,28 @@ int64_t publish_send(struct bridge *b, int64_t now)
 			return pending_at(&b->pending, 0)->ready_ms - now;
 		}
 		r = json_array_size(alerts) ? lapi_post_alerts(b->lapi, alerts, err, sizeof(err)) : 0;
+		if (r == LAPI_BUSY) {
+			/* crowdsec 1.4.6 answers 500 "database is locked" under a burst: the batch
+			 * stays pending and is retried with the backoff, a bounded number of times. */
+			struct cs_ban *head = pending_at(&b->pending, 0);
+			if (!b->busy_tries || !nfs_addr_equal(&b->busy_addr, &head->addr) || b->busy_until != head->until) {
+				b->busy_tries = 0;
+				b->busy_addr = head->addr;
+				b->busy_until = head->until;
+			}
+			if (++b->busy_tries < BUSY_TRIES_MAX) {
+				/* One line per batch that meets it, not one per try. */
+				log_msg(b->busy_tries == 1 ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+					"the LAPI could not take %zu alerts now (%s): kept, retrying with backoff (try %u of %u)",
+					json_array_size(alerts), err, b->busy_tries, BUSY_TRIES_MAX);
+				json_decref(alerts);
+				backoff_fail(&b->post_retry, now, PUBLISH_RETRY_MAX_MS);
+				continue;
+			}
+			log_err("the LAPI could not take %zu alerts in %u tries (last: %s): dropped", json_array_size(alerts),
+				b->busy_tries, err);
+		}
+		b->busy_tries = 0;
 		if (r < 0) {
 			json_decref(alerts);
 			if (!b->post_retry.down)
@@ -268,7 +294,9 @@ int64_t publish_send(struct bridge *b, int64_t now)
 			backoff_fail(&b->post_retry, now, PUBLISH_RETRY_MAX_MS);
 			continue;
 		}
-		if (r == LAPI_REFUSED)
+		if (r == LAPI_BUSY)
+			; /* logged above */
+		else if (r == LAPI_REFUSED)
 			/* A refused body stays refused; the LAPI may have taken some of the batch
 			 * (1.4.6 inserts alert by alert): sending it again would duplicate those. */
 			log_err("the LAPI refused %zu alerts (%s): dropped", json_array_size(alerts), err);

@@ -103,13 +103,15 @@ class FakeDaemon:
 
 class FakeLapi:
     """The LAPI's login, alerts and decision stream. self.alerts holds the alerts taken;
-    self.fail_alerts = N answers the next N POSTs with self.fail_status; self.expire_token
+    self.fail_alerts = N answers the next N POSTs with self.fail_status and self.fail_message
+    (by default a validation failure, as crowdsec 1.4.6 words it); self.expire_token
     makes the next alert POST answer 401 once."""
 
     def __init__(self, machine, password, api_key, tls=None):
         self.alerts, self.logins, self.posts, self.pulls = [], 0, 0, []
         self.headers_seen = []
         self.fail_alerts, self.fail_status, self.expire_token = 0, 503, False
+        self.fail_message = "validation failure list:\n0.capacity in body is required"
         self.stream = []          # bodies to serve to startup=false pulls, in order
         self.startup = {"new": None, "deleted": None}
         self.lock = threading.Lock()
@@ -152,7 +154,7 @@ class FakeLapi:
                             return self.send(401, {"code": 401, "message": "Token is expired"})
                         if lapi.fail_alerts:
                             lapi.fail_alerts -= 1
-                            return self.send(lapi.fail_status, {"message": "validation failure list:\n0.capacity in body is required"})
+                            return self.send(lapi.fail_status, {"message": lapi.fail_message})
                         alerts = json.loads(body)
                         lapi.alerts += alerts
                     return self.send(201, [str(i) for i in range(len(alerts))])

@@ -34,6 +34,7 @@ struct bridge {
 	bool pending_full_logged;
 	/* LAPI_BUSY answers in a row to the batch starting with this ban (bounded retries) */
 	unsigned busy_tries;
+	bool busy_check;        /* before the next POST: drop what the LAPI took of the busy batch */
 	struct nfs_addr busy_addr;
 	int64_t busy_until;
 	char pending_path[CS_PATH_MAX + 32], published_path[CS_PATH_MAX + 32];

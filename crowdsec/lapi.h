@@ -37,6 +37,15 @@ bool lapi_alerts_refused(int status, const char *msg);
  * (the LAPI is down, slow or answered 502-504, 429), -EACCES (the login itself was refused). */
 int lapi_post_alerts(struct lapi *l, json_t *alerts, char *err, size_t errlen);
 
+/* GETs /v1/alerts?since=@since_s s&limit=0 with the machine's token (logging in when there is
+ * none) and returns in *@out the messages of the alerts of this machine among them (cut by
+ * lapi_alert_key()) that carry a decision, as a JSON object message -> true (caller frees). For a batch answered LAPI_BUSY: crowdsec 1.4.6 is not
+ * atomic per batch, so some of it may be in already. Returns 0 or -errno (@err says what). */
+/* Cuts an alert's message to what identifies its ban: without the evidence token, which may
+ * come between two tries of the same alert (alert.c writes "..., evidence TOKEN"). */
+void lapi_alert_key(char *msg);
+int lapi_alerts_held(struct lapi *l, long since_s, json_t **out, char *err, size_t errlen);
+
 /* GETs /v1/decisions/stream?startup=true|false with the bouncer's key. Returns 0 and the body
  * in *@body, *@len (caller frees; NUL-terminated), -EMSGSIZE (longer than @max), -EACCES (403:
  * a wrong key), or -errno as above; @err says what. */

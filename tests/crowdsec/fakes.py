@@ -112,6 +112,7 @@ class FakeLapi:
         self.headers_seen = []
         self.fail_alerts, self.fail_status, self.expire_token = 0, 503, False
         self.fail_message = "validation failure list:\n0.capacity in body is required"
+        self.fail_after = 0       # alerts of a failed batch taken before the failure (1.4.6 is not atomic)
         self.stream = []          # bodies to serve to startup=false pulls, in order
         self.startup = {"new": None, "deleted": None}
         self.lock = threading.Lock()
@@ -154,6 +155,7 @@ class FakeLapi:
                             return self.send(401, {"code": 401, "message": "Token is expired"})
                         if lapi.fail_alerts:
                             lapi.fail_alerts -= 1
+                            lapi.alerts += json.loads(body)[:lapi.fail_after]
                             return self.send(lapi.fail_status, {"message": lapi.fail_message})
                         alerts = json.loads(body)
                         lapi.alerts += alerts
@@ -167,6 +169,12 @@ class FakeLapi:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if self.path.startswith("/v1/alerts?"):
+                    with lapi.lock:
+                        lapi.held_asked = getattr(lapi, "held_asked", 0) + 1
+                        if self.headers.get("Authorization") != "Bearer " + lapi.token:
+                            return self.send(401, {"code": 401, "message": "cookie token is empty"})
+                        return self.send(200, [dict(a, machine_id=machine) for a in lapi.alerts])
                 if not self.path.startswith("/v1/decisions/stream"):
                     return self.send(404, {"message": "not found"})
                 if self.headers.get("X-Api-Key") != api_key:

@@ -1,7 +1,11 @@
 /* apply.c - the fleet's decisions to this host: GET /v1/decisions/stream (startup=true first,
  * then the changes every update_frequency) -> the value -> ids map (decmap.h) -> `fleet`
  * requests to the daemon (fleet.h), which applies them with the same protection as its own
- * bans. The map, not the stream, says when a value is unbanned: when its last decision goes. */
+ * bans. The stream is per value, not per decision (crowdsec 1.4.6, measured: of two decisions
+ * on one address, deleting one is not reported at all; deleting the last reports only its id).
+ * So a "deleted" entry means the value has no decision left at the LAPI: it is unbanned, with
+ * all its ids forgotten, unless the same pull also has a "new" entry for it (it stays banned
+ * with that one). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,8 +173,12 @@ static int apply_body(struct bridge *b, const char *body, size_t len, bool start
 	}
 	if (startup && (r = decmap_new(&m, b->cfg.max_decisions)) < 0)
 		goto done;
-	/* New ones first, then deleted ones: a value whose old decision is deleted in the same
-	 * pull as a new one arrives stays banned, and one added and deleted ends unbanned. */
+	/* Deleted ones first, then new ones: a value with a "deleted" and a "new" entry in the same
+	 * pull ends banned with the new decision, any other deleted value ends unbanned. */
+	for (size_t i = 0; i < s.n_deleted; i++)
+		if (decmap_del(m, &s.deleted[i].addr) == 1 && !startup &&
+		    (r = addrlist_add(&unbans, &s.deleted[i].addr)) < 0)
+			goto done;
 	for (size_t i = 0; i < s.n_added; i++) {
 		/* This host's own bans come back in the stream as decisions of origin nfsentry. The
 		 * daemon holds them already as its own; applied again as the fleet's, they would
@@ -189,10 +197,16 @@ static int apply_body(struct bridge *b, const char *body, size_t len, bool start
 		else if (r == -ENOMEM)
 			goto done;
 	}
-	for (size_t i = 0; i < s.n_deleted; i++)
-		if (decmap_del(m, &s.deleted[i].addr, s.deleted[i].id) == 1 && !startup &&
-		    (r = addrlist_add(&unbans, &s.deleted[i].addr)) < 0)
-			goto done;
+	if (!startup) {
+		/* A value deleted and given a new decision in the same pull is not unbanned: its new
+		 * decision's ban (sent) replaces the old one. */
+		size_t k = 0;
+		int64_t until;
+		for (size_t i = 0; i < unbans.n; i++)
+			if (decmap_until(m, &unbans.v[i], &until) < 0)
+				unbans.v[k++] = unbans.v[i];
+		unbans.n = k;
+	}
 	if (startup) {
 		/* Everything the LAPI holds, and away with the fleet's bans it no longer holds. */
 		struct collect c = { .bans = &bans, .now_ms = now_ms };
@@ -203,14 +217,6 @@ static int apply_body(struct bridge *b, const char *body, size_t len, bool start
 			else
 				goto done;
 		}
-	} else {
-		/* A ban whose value was deleted later in the same pull is not sent. */
-		size_t k = 0;
-		int64_t until;
-		for (size_t i = 0; i < bans.n; i++)
-			if (decmap_until(m, &bans.v[i].addr, &until) == 0)
-				bans.v[k++] = bans.v[i];
-		bans.n = k;
 	}
 	if (full && !b->full_logged) {
 		log_warn("[apply] max_decisions = %llu reached: %zu decisions not applied (and more until some go)",

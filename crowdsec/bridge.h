@@ -32,6 +32,11 @@ struct bridge {
 	struct ctl_watch watch; /* fd -1: not watching */
 	struct backoff watch_retry, post_retry;
 	bool pending_full_logged;
+	/* LAPI_BUSY answers in a row to the batch starting with this ban (bounded retries) */
+	unsigned busy_tries;
+	bool busy_check;        /* before the next POST: drop what the LAPI took of the busy batch */
+	struct nfs_addr busy_addr;
+	int64_t busy_until;
 	char pending_path[CS_PATH_MAX + 32], published_path[CS_PATH_MAX + 32];
 	int64_t saved_ms;       /* when the files were last written */
 	bool save_failed;       /* the last write of pending.jsonl failed (logged once) */

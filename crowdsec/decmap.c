@@ -162,26 +162,19 @@ int decmap_add(struct decmap *m, const struct nfs_addr *addr, int64_t id, int64_
 	return 1;
 }
 
-int decmap_del(struct decmap *m, const struct nfs_addr *addr, int64_t id)
+int decmap_del(struct decmap *m, const struct nfs_addr *addr)
 {
 	struct decnode **link, *n = node_find(m, addr, &link);
 
 	if (!n)
 		return -ENOENT;
-	int64_t *ids = node_ids(n);
-	for (uint32_t i = 0; i < n->n; i++) {
-		if (ids[i] != id)
-			continue;
-		ids[i] = ids[--n->n];
-		m->ids--;
-		if (n->n)
-			return 0;
-		*link = n->next;
-		node_free(n);
-		m->values--;
-		return 1;
-	}
-	return -ENOENT;
+	/* All its ids: crowdsec 1.4.6 reports only the last one, the others were deleted
+	 * silently (see decmap.h). */
+	m->ids -= n->n;
+	*link = n->next;
+	node_free(n);
+	m->values--;
+	return 1;
 }
 
 int decmap_until(const struct decmap *m, const struct nfs_addr *addr, int64_t *until_ms)

@@ -1,7 +1,10 @@
 /* decmap.h - the fleet's decisions the bridge applied: value (an address or prefix) -> the
  * ids of the decisions naming it, and the latest end among them. The LAPI may hold several
- * decisions for one value (two machines saw the same scanner); the value is unbanned only
- * when the last of them is deleted. Bounded: at most @max decision ids in all, whatever the
+ * decisions for one value (two machines saw the same scanner), but its decision stream
+ * reports them per value, not per decision (crowdsec 1.4.6, measured: with ids 1 and 2 on one
+ * address, deleting id 2 produced no "deleted" entry at all; deleting id 1 then produced a
+ * "deleted" entry for id 1 only). So a "deleted" entry means the value has no decision left
+ * at the LAPI: decmap_del() forgets the value with all its ids, whichever id was named. Bounded: at most @max decision ids in all, whatever the
  * stream sends. Keys are hashed with a secret key (SipHash), so a fleet member cannot choose
  * values that collide. Not thread-safe (the bridge has one thread). */
 #pragma once
@@ -22,10 +25,10 @@ void decmap_free(struct decmap *m);
  * then), 0 when nothing changed for the kernel (a known id, or an earlier end than one
  * already held), -ENOSPC when the map holds @max ids, -ENOMEM. */
 int decmap_add(struct decmap *m, const struct nfs_addr *addr, int64_t id, int64_t until_ms);
-/* Forgets decision @id on @addr. Returns 1 when that was the value's last decision (unban
- * it), 0 when others still hold it, -ENOENT when the id was not held (the stream repeats
- * deletions: that is fine). */
-int decmap_del(struct decmap *m, const struct nfs_addr *addr, int64_t id);
+/* Forgets @addr and all the decision ids held for it (a "deleted" entry in the stream: the
+ * value has no decision left at the LAPI). Returns 1 when it was held (unban it), -ENOENT
+ * when not (the stream repeats deletions: that is fine). */
+int decmap_del(struct decmap *m, const struct nfs_addr *addr);
 /* The latest end held for @addr, or -ENOENT. */
 int decmap_until(const struct decmap *m, const struct nfs_addr *addr, int64_t *until_ms);
 /* Decision ids and values held. */

@@ -19,6 +19,10 @@
 #define PUBLISH_RETRY_MAX_MS 60000
 #define WATCH_RETRY_MAX_MS 30000
 #define POSTS_PER_TURN 10
+/* A batch the LAPI keeps answering LAPI_BUSY (a 5xx that does not refuse the body) is dropped
+ * after this many tries, about 3 minutes with the backoff: a body the LAPI chokes on in a way
+ * not recognised is not resent forever. */
+#define BUSY_TRIES_MAX 8
 
 void backoff_fail(struct backoff *b, int64_t now, int64_t max_ms)
 {
@@ -221,6 +225,49 @@ void publish_read(struct bridge *b, int64_t now)
 	b->watch_retry.next_ms = now + 1000;
 }
 
+/* After a LAPI_BUSY answer: crowdsec 1.4.6 inserts a batch alert by alert, so some of it may
+ * be in already (measured: a retried batch published 16 to 90 bans twice). The pending bans
+ * whose alert this machine has at the LAPI (same message) are taken as published. When the
+ * LAPI cannot say, the batch is sent again as it is (a duplicate rather than a loss). */
+static void drop_held(struct bridge *b, int64_t now)
+{
+	int64_t wall = clock_wall_ms() / 1000, oldest = wall;
+	size_t n = b->pending.n < b->cfg.max_alerts ? b->pending.n : b->cfg.max_alerts, held = 0;
+	json_t *set = NULL;
+	char err[512];
+
+	if (now < b->post_retry.next_ms)
+		return;
+	b->busy_check = false;
+	for (size_t i = 0; i < n; i++)
+		if (pending_at(&b->pending, i)->at < oldest)
+			oldest = pending_at(&b->pending, i)->at;
+	if (lapi_alerts_held(b->lapi, (long)(wall - oldest) + 60, &set, err, sizeof(err)) < 0) {
+		log_warn("cannot ask the LAPI which alerts it took (%s): the batch is sent again whole", err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cs_ban *ban = pending_at(&b->pending, i);
+		json_t *a = NULL;
+		if (alert_build(ban, wall, &a) < 0)
+			continue;
+		char key[512];
+		snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(a, "message")));
+		lapi_alert_key(key);
+		bool in = json_object_get(set, key) != NULL;
+		json_decref(a);
+		if (!in)
+			continue;
+		published_add(&b->published, &ban->addr, ban->until);
+		ban->until = 0; /* nothing left to publish: popped with the batch */
+		b->pending.dirty = true;
+		held++;
+	}
+	log_notice("the LAPI had taken %zu alerts of the batch it answered busy (of %zu of this machine since %llds): "
+		   "not sent again", held, json_object_size(set), (long long)(wall - oldest) + 60);
+	json_decref(set);
+}
+
 int64_t publish_send(struct bridge *b, int64_t now)
 {
 	int64_t wall = clock_wall_ms() / 1000;
@@ -233,6 +280,8 @@ int64_t publish_send(struct bridge *b, int64_t now)
 			return 0;
 		if (now < b->post_retry.next_ms)
 			return b->post_retry.next_ms - now;
+		if (b->busy_check)
+			drop_held(b, now);
 		json_t *alerts = json_array();
 		size_t k = 0, stale = 0;
 		char err[512];
@@ -259,6 +308,29 @@ int64_t publish_send(struct bridge *b, int64_t now)
 			return pending_at(&b->pending, 0)->ready_ms - now;
 		}
 		r = json_array_size(alerts) ? lapi_post_alerts(b->lapi, alerts, err, sizeof(err)) : 0;
+		if (r == LAPI_BUSY) {
+			/* crowdsec 1.4.6 answers 500 "database is locked" under a burst: the batch
+			 * stays pending and is retried with the backoff, a bounded number of times. */
+			struct cs_ban *head = pending_at(&b->pending, 0);
+			if (!b->busy_tries || !nfs_addr_equal(&b->busy_addr, &head->addr) || b->busy_until != head->until) {
+				b->busy_tries = 0;
+				b->busy_addr = head->addr;
+				b->busy_until = head->until;
+			}
+			b->busy_check = true;
+			if (++b->busy_tries < BUSY_TRIES_MAX) {
+				/* One line per batch that meets it, not one per try. */
+				log_msg(b->busy_tries == 1 ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+					"the LAPI could not take %zu alerts now (%s): kept, retrying with backoff (try %u of %u)",
+					json_array_size(alerts), err, b->busy_tries, BUSY_TRIES_MAX);
+				json_decref(alerts);
+				backoff_fail(&b->post_retry, now, PUBLISH_RETRY_MAX_MS);
+				continue;
+			}
+			log_err("the LAPI could not take %zu alerts in %u tries (last: %s): dropped", json_array_size(alerts),
+				b->busy_tries, err);
+		}
+		b->busy_tries = 0;
 		if (r < 0) {
 			json_decref(alerts);
 			if (!b->post_retry.down)
@@ -268,7 +340,9 @@ int64_t publish_send(struct bridge *b, int64_t now)
 			backoff_fail(&b->post_retry, now, PUBLISH_RETRY_MAX_MS);
 			continue;
 		}
-		if (r == LAPI_REFUSED)
+		if (r == LAPI_BUSY)
+			; /* logged above */
+		else if (r == LAPI_REFUSED)
 			/* A refused body stays refused; the LAPI may have taken some of the batch
 			 * (1.4.6 inserts alert by alert): sending it again would duplicate those. */
 			log_err("the LAPI refused %zu alerts (%s): dropped", json_array_size(alerts), err);

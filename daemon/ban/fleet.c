@@ -25,7 +25,8 @@
 #define FLEET_WARN_MAX 16
 /* A decision for an address the fleet has banned already extends the ban when it ends this much
  * later: a longer decision that overlaps a shorter one must not leave the address unbanned when
- * the shorter one ends (the bridge unbans only when the value's last decision goes). Repeats of
+ * the shorter one ends (the bridge unbans only when the LAPI reports the value deleted, which
+ * crowdsec 1.4.6 does once the value has no decision left). Repeats of
  * the same decision (the whole stream at the bridge's start) end within seconds of the ban and
  * change nothing. */
 #define FLEET_EXTEND_MS 60000

@@ -103,13 +103,16 @@ class FakeDaemon:
 
 class FakeLapi:
     """The LAPI's login, alerts and decision stream. self.alerts holds the alerts taken;
-    self.fail_alerts = N answers the next N POSTs with self.fail_status; self.expire_token
+    self.fail_alerts = N answers the next N POSTs with self.fail_status and self.fail_message
+    (by default a validation failure, as crowdsec 1.4.6 words it); self.expire_token
     makes the next alert POST answer 401 once."""
 
     def __init__(self, machine, password, api_key, tls=None):
         self.alerts, self.logins, self.posts, self.pulls = [], 0, 0, []
         self.headers_seen = []
         self.fail_alerts, self.fail_status, self.expire_token = 0, 503, False
+        self.fail_message = "validation failure list:\n0.capacity in body is required"
+        self.fail_after = 0       # alerts of a failed batch taken before the failure (1.4.6 is not atomic)
         self.stream = []          # bodies to serve to startup=false pulls, in order
         self.startup = {"new": None, "deleted": None}
         self.lock = threading.Lock()
@@ -152,7 +155,8 @@ class FakeLapi:
                             return self.send(401, {"code": 401, "message": "Token is expired"})
                         if lapi.fail_alerts:
                             lapi.fail_alerts -= 1
-                            return self.send(lapi.fail_status, {"message": "validation failure list:\n0.capacity in body is required"})
+                            lapi.alerts += json.loads(body)[:lapi.fail_after]
+                            return self.send(lapi.fail_status, {"message": lapi.fail_message})
                         alerts = json.loads(body)
                         lapi.alerts += alerts
                     return self.send(201, [str(i) for i in range(len(alerts))])
@@ -165,6 +169,12 @@ class FakeLapi:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if self.path.startswith("/v1/alerts?"):
+                    with lapi.lock:
+                        lapi.held_asked = getattr(lapi, "held_asked", 0) + 1
+                        if self.headers.get("Authorization") != "Bearer " + lapi.token:
+                            return self.send(401, {"code": 401, "message": "cookie token is empty"})
+                        return self.send(200, [dict(a, machine_id=machine) for a in lapi.alerts])
                 if not self.path.startswith("/v1/decisions/stream"):
                     return self.send(404, {"message": "not found"})
                 if self.headers.get("X-Api-Key") != api_key:

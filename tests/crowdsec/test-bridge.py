@@ -2,7 +2,8 @@
 """test-bridge: nfsentry-crowdsec run whole against stand-ins for the daemon and the LAPI
 (fakes.py), without root: start-up pull to `fleet`, stale fleet bans lifted, a local ban
 published with its evidence token and a fleet ban not published back, deletions idempotent,
-the LAPI down then back (queue kept across a restart of the bridge), a refused body dropped,
+the LAPI down then back (queue kept across a restart of the bridge), a refused body dropped
+but a 500 "database is locked" retried,
 an expired token renewed, lost events resynchronised from `bans`, no secret in the log.
 
   test-bridge.py BUILT-NFSENTRY-CROWDSEC"""
@@ -119,17 +120,28 @@ def main():
         waits(lambda: "192.0.2.77" in daemon.fleet_bans(), "another host's nfsentry decision is applied")
         check("192.0.2.7" not in daemon.fleet_bans(), "this host's own decision, back from the stream, is not")
 
-        # The stream: a second decision on a held value, then the first deleted (still held),
-        # then the second deleted (lifted), then the same deletion again (nothing more).
+        # The stream, as crowdsec 1.4.6 sends it (per value, not per decision): a second
+        # decision on a held value; its deletion, which the stream does not report at all;
+        # the first deleted, reported with its id only: the value has no decision left, lifted
+        # (the map still held id 10: it must not keep the ban); the same deletion repeated
+        # (nothing more); then repeated again in the pull that brings a new decision on the
+        # value: it stays banned with the new one.
         lapi.stream += [{"new": [dec(10, "203.0.113.5", dur="2h")], "deleted": None},
+                        {"new": None, "deleted": None},
                         {"new": None, "deleted": [dec(1, "203.0.113.5", dur="-1s")]},
-                        {"new": None, "deleted": [dec(10, "203.0.113.5", dur="-1s")]},
-                        {"new": None, "deleted": [dec(10, "203.0.113.5", dur="-1s"), dec(1, "203.0.113.5", dur="-1s")]}]
-        waits(lambda: not lapi.stream and len(lapi.pulls) >= 7, "four pulls of changes")
+                        {"new": None, "deleted": [dec(1, "203.0.113.5", dur="-13.99ms")]},
+                        {"new": [dec(11, "203.0.113.5", dur="30m")], "deleted": [dec(1, "203.0.113.5", dur="-2s")]}]
+
+        def bans_of(v):
+            return [b["seconds"] for r in daemon.fleet for b in r.get("ban", []) if b["address"] == v]
+        waits(lambda: not lapi.stream and len(bans_of("203.0.113.5")) >= 3, "five pulls of changes")
         check(daemon.fleet_unbans().count("203.0.113.5") == 1,
-              "the value is lifted once, when its last decision goes (unbans: %s)" % daemon.fleet_unbans())
-        longer = [b["seconds"] for r in daemon.fleet for b in r["ban"] if b["address"] == "203.0.113.5"]
-        check(len(longer) == 2 and longer[1] > 3600, "a longer decision on a held value extends it (%s)" % longer)
+              "the value is lifted once, when the stream reports it deleted (unbans: %s)" % daemon.fleet_unbans())
+        longer = bans_of("203.0.113.5")
+        check(len(longer) == 3 and longer[1] > 3600, "a longer decision on a held value extends it (%s)" % longer)
+        check(len(longer) == 3 and 1700 <= longer[2] <= 1800, "deleted and new in the same pull: banned again with the new decision (%s)" % longer)
+        last = [r for r in daemon.fleet if "203.0.113.5" in [b["address"] for b in r.get("ban", [])] + r.get("unban", [])][-1]
+        check("203.0.113.5" not in last.get("unban", []), "and not unbanned in that pull (%s)" % last)
 
         # The LAPI refuses a body (HTTP 500): dropped, not resent.
         lapi.fail_alerts, lapi.fail_status = 1, 500
@@ -140,6 +152,36 @@ def main():
         time.sleep(2.5)
         check(lapi.posts == posts + 1 and not any(a["source"]["value"] == "192.0.2.8" for a in lapi.alerts),
               "a refused body is dropped, not sent again (%d posts)" % (lapi.posts - posts))
+
+        # crowdsec 1.4.6 under a burst: HTTP 500 "database is locked" is the LAPI's trouble,
+        # not a refusal of the body: kept, sent again after the backoff, published once.
+        # 1.4.6 is not atomic per batch: the first alert of it was taken before the 500; the
+        # bridge asks which (GET /v1/alerts) and sends only the other again.
+        lapi.fail_alerts, lapi.fail_status, lapi.fail_after = 1, 500, 1
+        lapi.fail_message = "unable to create alerts: error while updating decisions: database is locked"
+        posts = lapi.posts
+        for seq, addr in ((13, "192.0.2.12"), (15, "192.0.2.14")):
+            daemon.push({"event": "ban", "seq": seq, "origin": "nfsentry", "address": addr, "detector": "scan",
+                         "seconds": 600, "until": int(time.time()) + 600, "events": 10})
+        waits(lambda: all(any(a["source"]["value"] == v for a in lapi.alerts) for v in ("192.0.2.12", "192.0.2.14")),
+              "a batch answered 500 database is locked is sent again and taken")
+        time.sleep(1.5)
+        check(lapi.posts == posts + 2 and all(sum(a["source"]["value"] == v for a in lapi.alerts) == 1
+                                              for v in ("192.0.2.12", "192.0.2.14")),
+              "each published once, after one retry (%d posts)" % (lapi.posts - posts))
+        check(getattr(lapi, "held_asked", 0) == 1, "the bridge asked the LAPI which alerts it had taken")
+        lapi.fail_after = 0
+        # A 500 naming the body (an invalid address, as 1.4.6 words it): dropped.
+        lapi.fail_alerts = 1
+        lapi.fail_message = "unable to create alerts: invalid addr/range not-an-ip : invalid address: not-an-ip"
+        posts = lapi.posts
+        daemon.push({"event": "ban", "seq": 14, "origin": "nfsentry", "address": "192.0.2.13", "detector": "scan",
+                     "seconds": 600, "until": int(time.time()) + 600, "events": 10})
+        waits(lambda: lapi.posts > posts, "the refused alert was tried")
+        time.sleep(2.5)
+        check(lapi.posts == posts + 1 and not any(a["source"]["value"] == "192.0.2.13" for a in lapi.alerts),
+              "500 invalid addr/range: dropped, not sent again (%d posts)" % (lapi.posts - posts))
+        lapi.fail_message = "validation failure list:\n0.capacity in body is required"
 
         # An expired token: log in again, the alert goes.
         lapi.expire_token = True

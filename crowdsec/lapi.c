@@ -228,43 +228,56 @@ static int login(struct lapi *l, char *err, size_t errlen)
 	return r;
 }
 
+/* A request as this machine (a JWT): logs in first when there is no token, and once more when
+ * the LAPI answers 401 (the token lives an hour, and a restarted LAPI has a new secret).
+ * Returns the HTTP status with its body in @b (the caller frees b->buf), or -errno; a second
+ * 401 is -EACCES with the reason in @err. */
+static int request_as_machine(struct lapi *l, const char *path, const char *json, struct body *b, const char *what,
+			      char *err, size_t errlen)
+{
+	char auth[sizeof(l->token) + 32];
+	size_t max = b->max;
+	int r = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		*b = (struct body){ .max = max };
+		if (!*l->token && (r = login(l, err, errlen)) < 0)
+			return r;
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
+		r = request(l, path, json, auth, b, err, errlen);
+		explicit_bzero(auth, sizeof(auth));
+		if (r != 401)
+			return r;
+		l->token[0] = '\0';
+		status_text(r, b, what, err, errlen);
+		free(b->buf);
+		b->buf = NULL;
+		r = -EACCES;
+	}
+	return r;
+}
+
 int lapi_post_alerts(struct lapi *l, json_t *alerts, char *err, size_t errlen)
 {
 	char *text = json_dumps(alerts, JSON_COMPACT);
-	char auth[sizeof(l->token) + 32];
-	int r = 0;
+	struct body b = { .max = LAPI_ANSWER_MAX };
+	int r;
 
 	if (!text) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct body b = { .max = LAPI_ANSWER_MAX };
-		if (!*l->token && (r = login(l, err, errlen)) < 0)
-			break;
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
-		r = request(l, "/v1/alerts", text, auth, &b, err, errlen);
-		explicit_bzero(auth, sizeof(auth));
-		if (r == 401) {
-			/* The token expired (it lives an hour) or the LAPI restarted with a new secret. */
-			l->token[0] = '\0';
-			status_text(r, &b, "alerts", err, errlen);
-			free(b.buf);
-			r = -EACCES;
-			continue;
-		}
-		if (r == 200 || r == 201)
-			r = 0;
-		else if (r == 429 || r == 502 || r == 503 || r == 504) {
-			status_text(r, &b, "alerts", err, errlen);
-			r = -EIO;
-		} else if (r > 0) {
-			status_text(r, &b, "alerts", err, errlen);
-			r = body_refused(r, &b) ? LAPI_REFUSED : LAPI_BUSY;
-		}
-		free(b.buf);
-		break;
+	r = request_as_machine(l, "/v1/alerts", text, &b, "alerts", err, errlen);
+	if (r == 200 || r == 201)
+		r = 0;
+	else if (r == 429 || r == 502 || r == 503 || r == 504) {
+		status_text(r, &b, "alerts", err, errlen);
+		r = -EIO;
+	} else if (r > 0) {
+		status_text(r, &b, "alerts", err, errlen);
+		r = body_refused(r, &b) ? LAPI_REFUSED : LAPI_BUSY;
 	}
+	free(b.buf);
 	free(text);
 	return r;
 }
@@ -281,51 +294,37 @@ void lapi_alert_key(char *msg)
 
 int lapi_alerts_held(struct lapi *l, long since_s, json_t **out, char *err, size_t errlen)
 {
-	char auth[sizeof(l->token) + 32], path[96];
-	int r = 0;
+	struct body b = { .max = HELD_ANSWER_MAX };
+	char path[96];
+	int r;
 
 	snprintf(path, sizeof(path), "/v1/alerts?since=%lds&limit=0", since_s > 0 ? since_s : 1);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct body b = { .max = HELD_ANSWER_MAX };
-		if (!*l->token && (r = login(l, err, errlen)) < 0)
-			return r;
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
-		r = request(l, path, NULL, auth, &b, err, errlen);
-		explicit_bzero(auth, sizeof(auth));
-		if (r == 401) {
-			l->token[0] = '\0';
-			status_text(r, &b, "alerts held", err, errlen);
-			free(b.buf);
-			r = -EACCES;
-			continue;
-		}
-		if (r == 200) {
-			json_t *a = json_loadb(b.buf ? b.buf : "null", b.buf ? b.len : 4, 0, NULL), *e;
-			json_t *set = json_object();
-			size_t i;
-			r = set ? 0 : -ENOMEM;
-			json_array_foreach(a, i, e) {
-				const char *m = json_string_value(json_object_get(e, "machine_id"));
-				const char *msg = json_string_value(json_object_get(e, "message"));
-				/* An alert without its decision is not taken: measured on 1.4.6, the
-				 * failed batch left some alerts in whose decisions were not. */
-				if (set && m && msg && !strcmp(m, l->creds->machine_id) &&
-				    json_array_size(json_object_get(e, "decisions"))) {
-					char key[512];
-					snprintf(key, sizeof(key), "%s", msg);
-					lapi_alert_key(key);
-					json_object_set_new(set, key, json_true());
-				}
+	r = request_as_machine(l, path, NULL, &b, "alerts held", err, errlen);
+	if (r == 200) {
+		json_t *a = json_loadb(b.buf ? b.buf : "null", b.buf ? b.len : 4, 0, NULL), *e;
+		json_t *set = json_object();
+		size_t i;
+		r = set ? 0 : -ENOMEM;
+		json_array_foreach(a, i, e) {
+			const char *m = json_string_value(json_object_get(e, "machine_id"));
+			const char *msg = json_string_value(json_object_get(e, "message"));
+			/* An alert without its decision is not taken: measured on 1.4.6, the failed
+			 * batch left some alerts in whose decisions were not. */
+			if (set && m && msg && !strcmp(m, l->creds->machine_id) &&
+			    json_array_size(json_object_get(e, "decisions"))) {
+				char key[512];
+				snprintf(key, sizeof(key), "%s", msg);
+				lapi_alert_key(key);
+				json_object_set_new(set, key, json_true());
 			}
-			json_decref(a);
-			*out = set;
-		} else if (r > 0) {
-			status_text(r, &b, "alerts held", err, errlen);
-			r = -EIO;
 		}
-		free(b.buf);
-		break;
+		json_decref(a);
+		*out = set;
+	} else if (r > 0) {
+		status_text(r, &b, "alerts held", err, errlen);
+		r = -EIO;
 	}
+	free(b.buf);
 	return r;
 }
 

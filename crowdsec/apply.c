@@ -98,7 +98,8 @@ static void collect_ban(const struct nfs_addr *a, int64_t until_ms, void *arg)
  * the daemon was away. */
 static int stale_fleet_bans(struct bridge *b, const struct decmap *m, struct addrlist *out, char *err, size_t errlen)
 {
-	json_t *req = json_pack("{s:s}", "command", "bans"), *ans = NULL, *e;
+	/* The fleet's bans only (the daemon filters); the origin is still checked below. */
+	json_t *req = json_pack("{s:s, s:s}", "command", "bans", "origin", "crowdsec"), *ans = NULL, *e;
 	size_t i;
 	int r;
 

@@ -153,7 +153,10 @@ done:
 int ctl_watch_open(struct ctl_watch *w, const char *path, int timeout_ms, char *err, size_t errlen)
 {
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	json_t *req = json_pack("{s:s}", "command", "watch");
+	/* This host's bans only: the fleet's, applied by the bridge itself, come in bursts of
+	 * thousands that would only be read and skipped, and would push the watch behind the ring
+	 * (lost events, then a resync that reads every ban). The daemon filters (docs/control.md). */
+	json_t *req = json_pack("{s:s, s:[s, s]}", "command", "watch", "origin", "nfsentry", "manual");
 	const char *line;
 	int r;
 

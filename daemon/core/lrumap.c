@@ -1,11 +1,24 @@
-/* lrumap.c - chained buckets (power of two, sized to max) plus a doubly linked LRU list. */
+/* lrumap.c - chained buckets (power of two, sized to max) plus a doubly linked LRU list.
+ * Chains end in a marker naming their bucket (see lrumap.h); an empty bucket that was never
+ * used stays NULL, so the calloc'ed array is only paged in as entries arrive. */
 #include "core/lrumap.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/siphash.h"
+
+static inline bool chain_end(const struct lru_node *n)
+{
+	return !n || ((uintptr_t)n & 1);
+}
+
+static inline struct lru_node *end_marker(uint32_t bucket)
+{
+	return (struct lru_node *)(((uintptr_t)bucket << 1) | 1);
+}
 
 int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16], size_t key_off, size_t key_len)
 {
@@ -44,25 +57,19 @@ static inline const void *node_key(const struct lru_map *m, const struct lru_nod
 
 uint64_t lru_map_hash(const struct lru_map *m, const void *key)
 {
-	uint8_t out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 takes a 16-byte key");
-	crypto_shorthash(out, key, m->key_len, m->hkey);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return siphash13(m->hkey, key, m->key_len);
 }
 
-static struct lru_node **bucket(struct lru_map *m, uint64_t h)
+static uint32_t bucket_of(const struct lru_map *m, uint64_t h)
 {
 	/* Low bits may pick a shard in the caller; use the high half here. */
-	return &m->buckets[(h >> 32) & (m->nbuckets - 1)];
+	return (uint32_t)(h >> 32) & (m->nbuckets - 1);
 }
 
 struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h)
 {
-	for (struct lru_node *n = *bucket(m, h); n; n = n->hnext)
-		if (n->hash == h && memcmp(node_key(m, n), key, m->key_len) == 0)
+	for (struct lru_node *n = m->buckets[bucket_of(m, h)]; !chain_end(n); n = n->hnext)
+		if (memcmp(node_key(m, n), key, m->key_len) == 0)
 			return n;
 	return NULL;
 }
@@ -91,18 +98,23 @@ static void list_push_front(struct lru_map *m, struct lru_node *n)
 		m->tail = n;
 }
 
-void lru_map_insert(struct lru_map *m, struct lru_node *n)
+void lru_map_insert(struct lru_map *m, struct lru_node *n, uint64_t h)
 {
-	struct lru_node **b = bucket(m, n->hash);
-	n->hnext = *b;
-	*b = n;
+	uint32_t b = bucket_of(m, h);
+	n->hnext = m->buckets[b] ? m->buckets[b] : end_marker(b);
+	m->buckets[b] = n;
 	list_push_front(m, n);
 	m->count++;
 }
 
 void lru_map_remove(struct lru_map *m, struct lru_node *n)
 {
-	for (struct lru_node **pp = bucket(m, n->hash); *pp; pp = &(*pp)->hnext) {
+	struct lru_node *end = n->hnext;
+
+	while (!chain_end(end))
+		end = end->hnext;
+	/* A chain always ends in its marker (never NULL: insert put one there). */
+	for (struct lru_node **pp = &m->buckets[(uintptr_t)end >> 1]; !chain_end(*pp); pp = &(*pp)->hnext) {
 		if (*pp == n) {
 			*pp = n->hnext;
 			break;
@@ -139,8 +151,7 @@ struct lru_node *lru_map_upsert(struct lru_map *m, const void *key, uint64_t h, 
 			gone = true;
 		}
 		memcpy((char *)n + m->key_off, key, m->key_len);
-		n->hash = h;
-		lru_map_insert(m, n);
+		lru_map_insert(m, n, h);
 		made = true;
 	}
 	if (created)

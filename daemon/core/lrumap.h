@@ -1,39 +1,47 @@
-/* lrumap.h - a bounded map with fixed-size keys, hashed with a secret SipHash key, with an
- * LRU list for eviction. Intrusive: embed struct lru_node at the start of your entry and keep
- * the key at a fixed offset in it. Not thread-safe; callers lock. */
+/* lrumap.h - a bounded map with fixed-size keys, hashed with a secret key (SipHash-1-3,
+ * core/siphash.h), with an LRU list for eviction. Intrusive: embed struct lru_node at the
+ * start of your entry and keep the key at a fixed offset in it. Not thread-safe; callers lock.
+ *
+ * A node is three pointers (24 bytes: every source and connection has one). It keeps no
+ * hash: a lookup compares keys (a chain holds about one node, the buckets being at least as
+ * many as the entries), and a chain ends in a marker holding its bucket's index instead of
+ * NULL (the "nulls" lists of Linux's include/linux/list_nulls.h), so a node is unlinked
+ * without hashing its key again. */
 #pragma once
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 
 struct lru_node {
-	uint64_t hash;
-	struct lru_node *hnext;
+	struct lru_node *hnext;       /* or the end marker of its chain: (bucket << 1) | 1 */
 	struct lru_node *prev, *next; /* head = most recently touched */
 };
 
+static_assert(sizeof(struct lru_node) <= 24, "every source and connection carries one (issue 14)");
+
 struct lru_map {
-	struct lru_node **buckets;
+	struct lru_node **buckets;    /* NULL (empty, never used) or a chain */
 	uint32_t nbuckets, count, max;
 	struct lru_node *head, *tail;
 	size_t key_off, key_len; /* where an entry keeps its key, relative to its lru_node */
 	uint8_t hkey[16];
 };
 
-/* Returns 0 or -ENOMEM. @key16 is the SipHash-2-4 secret. Entries keep a key of @key_len
- * bytes at @key_off bytes from the start of their struct lru_node (offsetof(entry, key) when
- * the node is the entry's first member). Keys are compared as bytes: zero their padding. */
+/* Returns 0 or -ENOMEM. @key16 is the SipHash secret. Entries keep a key of @key_len bytes
+ * at @key_off bytes from the start of their struct lru_node (offsetof(entry, key) when the
+ * node is the entry's first member). Keys are compared as bytes: zero their padding. */
 int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16], size_t key_off, size_t key_len);
 /* Calls @free_node (may be NULL) on every node, then releases the buckets. */
 void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *));
 uint64_t lru_map_hash(const struct lru_map *m, const void *key);
 /* Finds @key (hash @h from lru_map_hash()) without touching it. */
 struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h);
-/* Links @n (its key and hash set by the caller) at the head. The caller checks lru_map_full()
- * first and removes lru_map_oldest() to make room. */
-void lru_map_insert(struct lru_map *m, struct lru_node *n);
+/* Links @n (its key set by the caller, @h its hash) at the head. The caller checks
+ * lru_map_full() first and removes lru_map_oldest() to make room. */
+void lru_map_insert(struct lru_map *m, struct lru_node *n, uint64_t h);
 /* Unlinks @n; the caller frees it. */
 void lru_map_remove(struct lru_map *m, struct lru_node *n);
 void lru_map_touch(struct lru_map *m, struct lru_node *n);

@@ -12,6 +12,7 @@
  * MAIN_SAMPLE least recently seen (sampled, as Space-Saving evicts its smallest counter). */
 #include "detect/tracker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -35,18 +36,40 @@ struct port_seen {
 	uint8_t proto;
 };
 
+/* The counters a source keeps: its classes, then connect_syns and syn_data. */
+enum { CNT_CONNECT = TRK_CLASSES, CNT_SYN_DATA, CNT_ALL };
+
+/* What only some sources need, allocated on the first need: room for more than one port (a
+ * scanner), and the high halves of counters past 65,535 (a flood from one address). */
+struct source_more {
+	uint16_t cap;           /* of ports[] */
+	uint16_t hi[CNT_ALL];   /* counter = hi << 16 | struct source's lo */
+	struct port_seen ports[];
+};
+
+/* Every tracked source has one (issue 14: <= 128 bytes a source, malloc's chunk and the
+ * bucket pointer included): most sources are one port from one address (a probe, a
+ * backscatter, a forged flood), so one port lives inline and 16-bit counters cover them. */
 struct source {
 	struct lru_node node; /* first: a struct lru_node * is a struct source * */
 	struct nfs_addr key;
 	uint32_t first_seen, last_seen, ban_requested;
-	uint32_t counts[TRK_CLASSES];
-	uint32_t connect_syns, syn_data;
-	uint8_t ttl_min, ttl_max;
+	uint16_t lo[CNT_ALL];   /* the counters' low halves (struct source_more.hi) */
 	uint16_t ip_id_first, window_first;
-	bool ip_id_varies, backscatter_reported, probe_reported, ban_lost;
-	uint16_t nports, cap;
-	struct port_seen *ports;
+	uint8_t ttl_min, ttl_max;
+	/* Packed to 4 so the union takes the port's 12 bytes, not 16 (x86-64 and arm64 load an
+	 * 8-byte pointer from a 4-aligned address; the compiler emits what others need). */
+	union __attribute__((packed, aligned(4))) {
+		struct port_seen one;       /* !has_more: room for one port */
+		struct source_more *more;   /* has_more */
+	} p;
+	uint16_t nports;
+	bool has_more : 1, ip_id_varies : 1, backscatter_reported : 1, probe_reported : 1, ban_lost : 1;
 };
+
+/* malloc rounds 104 up to a 112-byte chunk (glibc: size + 8, to 16); with a bucket pointer
+ * in each stage's table that is 128 bytes a source. */
+static_assert(sizeof(struct source) <= 104, "a source in a 112-byte malloc chunk");
 
 /* Probation and the ghost of one shard, under that shard's lock. */
 struct probation {
@@ -114,8 +137,67 @@ fail:
 static void source_free(struct lru_node *n)
 {
 	struct source *src = (struct source *)n;
-	free(src->ports);
+	if (src->has_more)
+		free(src->p.more);
 	free(src);
+}
+
+static struct port_seen *source_ports(struct source *src)
+{
+	return src->has_more ? src->p.more->ports : &src->p.one;
+}
+
+static uint16_t source_cap(const struct source *src)
+{
+	return src->has_more ? src->p.more->cap : 1;
+}
+
+/* Moves @src's ports into a struct source_more of @cap ports (>= nports), or grows it.
+ * Returns 0 or -ENOMEM (nothing changed). */
+static int source_grow(struct source *src, uint16_t cap)
+{
+	struct source_more *m;
+
+	if (src->has_more) {
+		m = realloc(src->p.more, sizeof(*m) + cap * sizeof(m->ports[0]));
+		if (!m)
+			return -ENOMEM;
+	} else {
+		m = calloc(1, sizeof(*m) + cap * sizeof(m->ports[0]));
+		if (!m)
+			return -ENOMEM;
+		if (src->nports)
+			m->ports[0] = src->p.one;
+		src->has_more = true;
+	}
+	m->cap = cap;
+	src->p.more = m;
+	return 0;
+}
+
+static uint32_t count_get(const struct source *src, int i)
+{
+	return (src->has_more ? (uint32_t)src->p.more->hi[i] << 16 : 0) | src->lo[i];
+}
+
+/* Adds one to counter @i, as a uint32_t would (wrapping at 2^32). Out of memory for the high
+ * half, the counter stays at 65,535. */
+static void count_inc(struct source *src, int i)
+{
+	if (src->lo[i] != UINT16_MAX) {
+		src->lo[i]++;
+		return;
+	}
+	if (!src->has_more && source_grow(src, 1) < 0)
+		return;
+	src->lo[i] = 0;
+	src->p.more->hi[i]++;
+}
+
+static void counts_get(const struct source *src, uint32_t counts[TRK_CLASSES])
+{
+	for (int i = 0; i < TRK_CLASSES; i++)
+		counts[i] = count_get(src, i);
 }
 
 void tracker_free(struct tracker *t)
@@ -134,10 +216,11 @@ void tracker_free(struct tracker *t)
 /* Drops ports that left the window; keeps the array compact. */
 static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 {
+	struct port_seen *ports = source_ports(src);
 	uint16_t w = 0;
 	for (uint16_t r = 0; r < src->nports; r++)
-		if (now - src->ports[r].when < window)
-			src->ports[w++] = src->ports[r];
+		if (now - ports[r].when < window)
+			ports[w++] = ports[r];
 	src->nports = w;
 }
 
@@ -145,45 +228,47 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
  * @threshold ports (the oldest is replaced). Returns 0 or -ENOMEM (nothing changed). */
 static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t when, uint32_t who, uint32_t threshold)
 {
+	struct port_seen *ports = source_ports(src);
 	uint16_t i;
 	for (i = 0; i < src->nports; i++)
-		if (src->ports[i].port == port && src->ports[i].proto == proto)
+		if (ports[i].port == port && ports[i].proto == proto)
 			break;
 	if (i < src->nports) {
-		src->ports[i].when = when; /* a retry of the same port is not a new port */
-		src->ports[i].who = who;
+		ports[i].when = when; /* a retry of the same port is not a new port */
+		ports[i].who = who;
 		return 0;
 	}
-	if (src->nports == src->cap) {
-		uint32_t cap = src->cap ? src->cap * 2u : 4u;
+	uint16_t have = source_cap(src);
+	if (src->nports == have) {
+		/* Inline 1, then 4, 8, 16...: the arrays of before, the first port kept inline. */
+		uint32_t cap = have > 1 ? have * 2u : 4u;
 		if (cap > threshold)
 			cap = threshold;
-		if (cap <= src->cap) {
+		if (cap <= have) {
 			/* Full at threshold: replace the oldest; the count stays at threshold. */
 			uint16_t old = 0;
 			for (uint16_t j = 1; j < src->nports; j++)
-				if (src->ports[j].when < src->ports[old].when)
+				if (ports[j].when < ports[old].when)
 					old = j;
-			src->ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+			ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
 			return 0;
 		}
-		struct port_seen *np = realloc(src->ports, cap * sizeof(*np));
-		if (!np)
+		if (source_grow(src, (uint16_t)cap) < 0)
 			return -ENOMEM;
-		src->ports = np;
-		src->cap = (uint16_t)cap;
+		ports = source_ports(src);
 	}
-	src->ports[src->nports++] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+	ports[src->nports++] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
 	return 0;
 }
 
 /* Distinct who among @src's ports, counted up to @max (at most threshold x max steps). */
-static uint32_t count_who(const struct source *src, uint32_t max)
+static uint32_t count_who(struct source *src, uint32_t max)
 {
+	const struct port_seen *ports = source_ports(src);
 	uint32_t n = 0;
 	for (uint16_t i = 0; i < src->nports && n < max; i++) {
 		uint16_t j = 0;
-		while (j < i && src->ports[j].who != src->ports[i].who)
+		while (j < i && ports[j].who != ports[i].who)
 			j++;
 		n += j == i;
 	}
@@ -200,11 +285,13 @@ static void make_room(struct tracker *t, struct shard *s, struct probation *p)
 	if (p->map.count && (p->map.count >= t->prob_min || s->map.count == 0)) {
 		struct source *old = (struct source *)lru_map_oldest(&p->map);
 		if (old->nports) {
-			const struct port_seen *last = &old->ports[old->nports - 1];
+			const struct port_seen *last = &source_ports(old)[old->nports - 1];
 			int cls = 0; /* the class that counted its port: backscatter never does */
-			while (cls < TRK_CLASSES - 1 && (!old->counts[cls] || cls == TRK_SYNACK || cls == TRK_RST))
+			while (cls < TRK_CLASSES - 1 && (!count_get(old, cls) || cls == TRK_SYNACK || cls == TRK_RST))
 				cls++;
-			ghost_put(&p->ghost, old->node.hash, last->proto, last->port, (uint8_t)cls, last->when);
+			/* Nodes keep no hash (lrumap.h): evictions from probation hash the key again. */
+			ghost_put(&p->ghost, lru_map_hash(&p->map, &old->key), last->proto, last->port, (uint8_t)cls,
+				  last->when);
 		}
 		lru_map_remove(&p->map, &old->node);
 		source_free(&old->node);
@@ -254,8 +341,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		/* A new source starts on probation, pushing out another when the shard is full. */
 		make_room(t, s, pr);
 		memcpy(&src->key, k, sizeof(src->key));
-		src->node.hash = h;
-		lru_map_insert(&pr->map, &src->node);
+		lru_map_insert(&pr->map, &src->node, h);
 		src->first_seen = a->now;
 		src->ttl_min = src->ttl_max = a->ttl;
 		src->ip_id_first = a->ip_id;
@@ -265,7 +351,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		if (ghost_take(&pr->ghost, h, &g) && a->now - g.when < p->window &&
 		    add_port(src, g.proto, g.port, g.when, 0, p->threshold) == 0) {
 			src->first_seen = g.when;
-			src->counts[g.cls < TRK_CLASSES ? g.cls : TRK_TCP_OTHER]++;
+			count_inc(src, g.cls < TRK_CLASSES ? g.cls : TRK_TCP_OTHER);
 		}
 	}
 	src->ttl_min = a->ttl < src->ttl_min ? a->ttl : src->ttl_min;
@@ -273,21 +359,21 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	src->ip_id_varies |= a->ip_id != src->ip_id_first;
 	memset(out, 0, sizeof(*out));
 	src->last_seen = a->now;
-	src->counts[cls]++;
+	count_inc(src, cls);
 
 	/* Bejtlich: unsolicited SYN-ACKs and RSTs are the backscatter of a SYN flood spoofing
 	 * this source's victim; a SYN with data is a probe (load-balancer latency checks). Neither
 	 * is a port scan by itself. */
 	if (cls == TRK_SYNACK || cls == TRK_RST) {
 		r = TRK_IGNORED;
-		if (!src->backscatter_reported && src->counts[TRK_SYNACK] + src->counts[TRK_RST] >= p->threshold) {
+		if (!src->backscatter_reported && count_get(src, TRK_SYNACK) + count_get(src, TRK_RST) >= p->threshold) {
 			src->backscatter_reported = true;
 			out->backscatter = true;
 		}
 		goto report;
 	}
 	if (a->syn_data) {
-		src->syn_data++;
+		count_inc(src, CNT_SYN_DATA);
 		r = TRK_IGNORED;
 		if (!src->probe_reported) {
 			src->probe_reported = true;
@@ -296,7 +382,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		goto report;
 	}
 	if (cls == TRK_SYN && a->tcp_opts)
-		src->connect_syns++;
+		count_inc(src, CNT_CONNECT);
 	expire_ports(src, a->now, p->window);
 	if (add_port(src, a->proto, a->port, a->now, a->who, p->threshold) < 0) {
 		r = -ENOMEM;
@@ -304,7 +390,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	}
 	if (!in_main && src->nports >= 2) { /* a second distinct port: off probation */
 		lru_map_remove(&pr->map, &src->node);
-		lru_map_insert(&s->map, &src->node);
+		lru_map_insert(&s->map, &src->node, h);
 		pr->promoted++;
 	}
 	if (src->nports >= p->threshold && p->min_sources > 1)
@@ -320,9 +406,9 @@ report:
 	out->ports = src->nports;
 	out->first_seen = src->first_seen;
 	out->last_seen = src->last_seen;
-	memcpy(out->counts, src->counts, sizeof(out->counts));
-	out->connect_syns = src->connect_syns;
-	out->syn_data = src->syn_data;
+	counts_get(src, out->counts);
+	out->connect_syns = count_get(src, CNT_CONNECT);
+	out->syn_data = count_get(src, CNT_SYN_DATA);
 	out->ttl_min = src->ttl_min;
 	out->ttl_max = src->ttl_max;
 	out->ip_id_first = src->ip_id_first;
@@ -391,12 +477,13 @@ size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint3
 		pthread_mutex_lock(&s->lock);
 		for (int stage = 0; stage < 2; stage++) {
 			for (struct lru_node *nd = stage ? t->prob[i].map.head : s->map.head; nd; nd = nd->next) {
-				const struct source *src = (const struct source *)nd;
+				struct source *src = (struct source *)nd;
+				const struct port_seen *ports = source_ports(src);
 				struct trk_summary sum = { .addr = src->key, .first_seen = src->first_seen,
 							   .last_seen = src->last_seen };
 				for (uint16_t k = 0; k < src->nports; k++)
-					sum.ports += now - src->ports[k].when < window;
-				memcpy(sum.counts, src->counts, sizeof(sum.counts));
+					sum.ports += now - ports[k].when < window;
+				counts_get(src, sum.counts);
 				top_insert(out, &n, max, &sum);
 			}
 		}

@@ -1,6 +1,7 @@
 /* test-shardmap.c - the sharded LRU map (core/shardmap.h): a key always lands in the same
  * shard with the same hash, keys spread over the shards, each shard is bounded by its share of
  * the maximum (evictions counted by the caller show in the stats), and the stats add up. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "core/shardmap.h"
@@ -54,6 +55,36 @@ int main(void)
 			s->evicted++;
 		pthread_mutex_unlock(&s->lock);
 	}
+	/* Removal finds a node's chain without its hash (the chain's end names the bucket): every
+	 * other key stays findable, with crowded chains in a map of 16 buckets holding 64 keys. */
+	struct lru_map small;
+	struct entry *es = calloc(64, sizeof(*es));
+	CHECK(es && lru_map_init(&small, 16, key16, offsetof(struct entry, key), sizeof(uint32_t)) == 0,
+	      "a map of 16 buckets");
+	small.max = 64;
+	for (uint32_t i = 0; i < 64; i++) {
+		es[i].key = i * 7919;
+		lru_map_insert(&small, &es[i].node, lru_map_hash(&small, &es[i].key));
+	}
+	unsigned found = 0, gone = 0;
+	for (uint32_t i = 0; i < 64; i += 3)
+		lru_map_remove(&small, &es[i].node);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct lru_node *n = lru_map_find(&small, &es[i].key, lru_map_hash(&small, &es[i].key));
+		found += i % 3 && n == &es[i].node;
+		gone += !(i % 3) && !n;
+	}
+	CHECK(found == 42 && gone == 22 && small.count == 42, "removed 22 of 64 keys: %u kept, %u gone", found, gone);
+	for (uint32_t i = 0; i < 64; i++)
+		if (i % 3)
+			lru_map_remove(&small, &es[i].node);
+	CHECK(small.count == 0 && !small.head && !small.tail, "and all of them: the map is empty");
+	for (uint32_t i = 0; i < 64; i++)
+		found += lru_map_find(&small, &es[i].key, lru_map_hash(&small, &es[i].key)) != NULL;
+	CHECK_EQ(found, 42, "no key found any more");
+	lru_map_deinit(&small, NULL);
+	free(es);
+
 	struct shardmap_stats st;
 	shardmap_get_stats(m, &st);
 	CHECK(st.entries == 256 && st.evicted == 4096 - 256 && freed == st.evicted,

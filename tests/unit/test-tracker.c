@@ -194,6 +194,36 @@ int main(void)
 	CHECK(rep.ports == 1, "a ghost port older than the window is forgotten");
 	tracker_free(t);
 
+	/* Counters are 16 bits inline with their high halves on demand: exact past 65,535, with
+	 * the source's ports (inline one, then an array) kept across the move. */
+	t = NULL;
+	CHECK(tracker_new(&t, 1024, key) == 0, "a new tracker");
+	struct nfs_addr wide = v4(70000);
+	CHECK(touch(t, &wide, IPPROTO_TCP, 80, TCPF_SYN, 10, 10, 300, &rep) == TRK_COUNTED && rep.ports == 1,
+	      "one port, inline");
+	for (uint32_t i = 1; i < 70000; i++)
+		touch(t, &wide, IPPROTO_TCP, 80, TCPF_SYN, 10, 10, 300, &rep);
+	CHECK(rep.counts[TRK_SYN] == 70000 && rep.ports == 1, "70,000 SYNs counted exactly (%u), the port kept",
+	      rep.counts[TRK_SYN]);
+	for (uint32_t i = 0; i < 65536; i++)
+		touch(t, &wide, IPPROTO_TCP, 80, TCPF_RST, 10, 10, 300, &rep);
+	CHECK(rep.counts[TRK_RST] == 65536 && rep.counts[TRK_SYN] == 70000,
+	      "a second counter past 65,535 (%u)", rep.counts[TRK_RST]);
+	for (uint16_t port = 81; port < 90; port++)
+		r = touch(t, &wide, IPPROTO_TCP, port, TCPF_SYN, 11, 10, 300, &rep);
+	CHECK(r == TRK_CROSSED && rep.ports == 10 && rep.counts[TRK_SYN] == 70009,
+	      "then ten ports: the array grows beside the high halves and crosses");
+	struct nfs_addr few = v4(70001);
+	for (uint16_t port = 1; port <= 6; port++)
+		touch(t, &few, IPPROTO_UDP, port, 0, 20 + port, 10, 300, &rep);
+	CHECK(rep.ports == 6 && rep.counts[TRK_UDP] == 6, "an inline port moves to an array with the next ones");
+	CHECK(touch(t, &few, IPPROTO_UDP, 7, 0, 326, 10, 300, &rep) == TRK_COUNTED && rep.ports == 1,
+	      "and they expire from it as they did inline (%u left)", rep.ports);
+	struct trk_summary top[2];
+	CHECK(tracker_top(t, top, 2, 300, 12) == 2 && top[0].ports == 10 && top[0].counts[TRK_SYN] == 70009,
+	      "the top lists the wide counters too");
+	tracker_free(t);
+
 	/* Keyed hashing: the bucket of an address depends on the secret. */
 	uint8_t key2[16] = "fedcba9876543210";
 	struct lru_map m1, m2;

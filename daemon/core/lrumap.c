@@ -74,62 +74,86 @@ struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h)
 	return NULL;
 }
 
-static void list_unlink(struct lru_map *m, struct lru_node *n)
+static void list_unlink(struct lru_node **head, struct lru_node **tail, struct lru_node *n)
 {
 	if (n->prev)
 		n->prev->next = n->next;
 	else
-		m->head = n->next;
+		*head = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
 	else
-		m->tail = n->prev;
+		*tail = n->prev;
 	n->prev = n->next = NULL;
 }
 
-static void list_push_front(struct lru_map *m, struct lru_node *n)
+static void list_push_front(struct lru_node **head, struct lru_node **tail, struct lru_node *n)
 {
 	n->prev = NULL;
-	n->next = m->head;
-	if (m->head)
-		m->head->prev = n;
-	m->head = n;
-	if (!m->tail)
-		m->tail = n;
+	n->next = *head;
+	if (*head)
+		(*head)->prev = n;
+	*head = n;
+	if (!*tail)
+		*tail = n;
 }
 
-void lru_map_insert(struct lru_map *m, struct lru_node *n, uint64_t h)
+static void index_link(struct lru_map *m, struct lru_node *n, uint64_t h)
 {
 	uint32_t b = bucket_of(m, h);
 	n->hnext = m->buckets[b] ? m->buckets[b] : end_marker(b);
 	m->buckets[b] = n;
-	list_push_front(m, n);
-	m->count++;
 }
 
-void lru_map_remove(struct lru_map *m, struct lru_node *n)
+static void index_unlink(struct lru_map *m, struct lru_node *n)
 {
 	struct lru_node *end = n->hnext;
 
 	while (!chain_end(end))
 		end = end->hnext;
-	/* A chain always ends in its marker (never NULL: insert put one there). */
+	/* A chain always ends in its marker (never NULL: index_link put one there). */
 	for (struct lru_node **pp = &m->buckets[(uintptr_t)end >> 1]; !chain_end(*pp); pp = &(*pp)->hnext) {
 		if (*pp == n) {
 			*pp = n->hnext;
 			break;
 		}
 	}
-	list_unlink(m, n);
+}
+
+void lru_map_insert(struct lru_map *m, struct lru_node *n, uint64_t h)
+{
+	index_link(m, n, h);
+	list_push_front(&m->head, &m->tail, n);
+	m->count++;
+}
+
+void lru_map_remove(struct lru_map *m, struct lru_node *n)
+{
+	index_unlink(m, n);
+	list_unlink(&m->head, &m->tail, n);
 	m->count--;
+}
+
+void lru_map_insert_list(struct lru_map *m, struct lru_node *n, uint64_t h, struct lru_list *l)
+{
+	index_link(m, n, h);
+	list_push_front(&l->head, &l->tail, n);
+	l->count++;
+}
+
+void lru_map_remove_list(struct lru_map *m, struct lru_node *n, struct lru_list *l)
+{
+	index_unlink(m, n);
+	list_unlink(&l->head, &l->tail, n);
+	l->count--;
 }
 
 void lru_map_touch(struct lru_map *m, struct lru_node *n)
 {
 	if (m->head == n)
 		return;
-	list_unlink(m, n);
-	list_push_front(m, n);
+	list_unlink(&m->head, &m->tail, n);
+	list_push_front(&m->head, &m->tail, n);
 }
 
 struct lru_node *lru_map_upsert(struct lru_map *m, const void *key, uint64_t h, size_t size,

@@ -30,6 +30,14 @@ struct lru_map {
 	uint8_t hkey[16];
 };
 
+/* A list of the caller's beside the map's own LRU list, for entries that are in the map's
+ * index but kept in another order (the tracker's probation stage, a FIFO, shares the main
+ * stage's buckets: one lookup finds a source in either). */
+struct lru_list {
+	struct lru_node *head, *tail; /* head = newest */
+	uint32_t count;
+};
+
 /* Returns 0 or -ENOMEM. @key16 is the SipHash secret. Entries keep a key of @key_len bytes
  * at @key_off bytes from the start of their struct lru_node (offsetof(entry, key) when the
  * node is the entry's first member). Keys are compared as bytes: zero their padding. */
@@ -44,6 +52,10 @@ struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h);
 void lru_map_insert(struct lru_map *m, struct lru_node *n, uint64_t h);
 /* Unlinks @n; the caller frees it. */
 void lru_map_remove(struct lru_map *m, struct lru_node *n);
+/* Like lru_map_insert() and lru_map_remove(), with @l instead of @m's own list (and its
+ * count: @m->count and lru_map_full() leave these entries out). */
+void lru_map_insert_list(struct lru_map *m, struct lru_node *n, uint64_t h, struct lru_list *l);
+void lru_map_remove_list(struct lru_map *m, struct lru_node *n, struct lru_list *l);
 void lru_map_touch(struct lru_map *m, struct lru_node *n);
 /* Finds @key (hash @h) and touches it, or links a new zeroed entry of @size bytes for it,
  * evicting the least recently touched node through @free_node when the map is full. Returns

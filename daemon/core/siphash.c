@@ -39,9 +39,18 @@ static inline __attribute__((always_inline)) uint64_t sip(const uint8_t key[16],
 			SIPROUND;
 		v0 ^= m;
 	}
-	/* The last 0-7 bytes, little-endian, under the length's low byte. */
-	for (unsigned i = 0; i < (len & 7); i++)
-		b |= (uint64_t)p[i] << (8 * i);
+	/* The last 0-7 bytes, little-endian, under the length's low byte (unrolled, as the
+	 * reference does: the tables' keys end in 4 of them). */
+	switch (len & 7) {
+	case 7: b |= (uint64_t)p[6] << 48; /* fall through */
+	case 6: b |= (uint64_t)p[5] << 40; /* fall through */
+	case 5: b |= (uint64_t)p[4] << 32; /* fall through */
+	case 4: b |= (uint64_t)p[3] << 24; /* fall through */
+	case 3: b |= (uint64_t)p[2] << 16; /* fall through */
+	case 2: b |= (uint64_t)p[1] << 8;  /* fall through */
+	case 1: b |= (uint64_t)p[0];       /* fall through */
+	case 0: break;
+	}
 	v3 ^= b;
 	for (unsigned i = 0; i < c; i++)
 		SIPROUND;

@@ -8,29 +8,33 @@
 #pragma once
 
 #include <stdbool.h>
+#include <assert.h>
 #include <stdint.h>
 
+/* 16 bytes: the tracker keeps two per source it can hold (issue 14: memory per source). */
 struct ghost_entry {
-	uint64_t hash;  /* the source's SipHash (lru_map_hash); 0 with @live false: a free slot */
+	uint32_t tag;   /* the source's hash (lru_map_hash) folded to 32 bits: the two halves XORed */
 	uint32_t when;  /* when its last port was tried (tracker seconds) */
 	uint32_t next;  /* chain in the index; GHOST_NONE ends it */
 	uint16_t port;
 	uint8_t proto;
-	uint8_t cls;    /* its probe class (enum trk_class), for the counts */
-	bool live;
+	uint8_t cls : 7; /* its probe class (enum trk_class), for the counts */
+	bool live : 1;   /* false: a free slot */
 };
 
 struct ghost {
 	struct ghost_entry *ring;
-	uint32_t *heads;          /* index: hash -> first ring slot of its chain */
+	uint32_t *heads;          /* index: hash -> first ring slot of its chain, or its end marker */
 	uint32_t cap, nheads, pos; /* pos: the slot the next entry takes (the oldest) */
 };
 
-/* Returns 0 or -ENOMEM (then call ghost_deinit). */
+/* Returns 0, -EINVAL (@cap of 2^31 or more) or -ENOMEM (then call ghost_deinit). */
 int ghost_init(struct ghost *g, uint32_t cap);
 void ghost_deinit(struct ghost *g);
 /* Remembers that the source with hash @h was evicted, its last port (@proto, @port) tried at
  * @when with a probe of class @cls; the oldest entry makes room. */
 void ghost_put(struct ghost *g, uint64_t h, uint8_t proto, uint16_t port, uint8_t cls, uint32_t when);
-/* Takes (finds and forgets) the entry of @h into @out. Returns true if there was one. */
+/* Takes (finds and forgets) the entry of @h into @out. Returns true if there was one. Two
+ * hashes with the same bucket and the same 32-bit fold are one entry: for a keyed hash, a
+ * chance of 2^-32 per entry in the chain, and the cost is a port counted for the wrong source. */
 bool ghost_take(struct ghost *g, uint64_t h, struct ghost_entry *out);

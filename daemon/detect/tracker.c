@@ -64,16 +64,18 @@ struct source {
 		struct source_more *more;   /* has_more */
 	} p;
 	uint16_t nports;
-	bool has_more : 1, ip_id_varies : 1, backscatter_reported : 1, probe_reported : 1, ban_lost : 1;
+	bool has_more : 1, in_main : 1, ip_id_varies : 1, backscatter_reported : 1, probe_reported : 1, ban_lost : 1;
 };
 
-/* malloc rounds 104 up to a 112-byte chunk (glibc: size + 8, to 16); with a bucket pointer
- * in each stage's table that is 128 bytes a source. */
+/* malloc rounds 104 up to a 112-byte chunk (glibc: size + 8, to 16); with its share of the
+ * shard's buckets (one pointer a source) that is 120 bytes a source. */
 static_assert(sizeof(struct source) <= 104, "a source in a 112-byte malloc chunk");
 
-/* Probation and the ghost of one shard, under that shard's lock. */
+/* Probation and the ghost of one shard, under that shard's lock. Its sources are in the
+ * shard's index (struct shard.map's buckets: one lookup finds a source in either stage) and on
+ * this list, not on the map's LRU list. */
 struct probation {
-	struct lru_map map;  /* FIFO: a hit does not move an entry */
+	struct lru_list list; /* FIFO: a hit does not move an entry */
 	struct ghost ghost;
 	uint64_t evicted, promoted;
 };
@@ -124,8 +126,7 @@ int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16
 	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0)
 		goto fail;
 	for (int i = 0; i < SHARDMAP_SHARDS; i++)
-		if (lru_map_init(&t->prob[i].map, t->per_shard, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0 ||
-		    ghost_init(&t->prob[i].ghost, GHOST_FACTOR * t->per_shard) < 0)
+		if (ghost_init(&t->prob[i].ghost, GHOST_FACTOR * t->per_shard) < 0)
 			goto fail;
 	*out = t;
 	return 0;
@@ -204,12 +205,15 @@ void tracker_free(struct tracker *t)
 {
 	if (!t)
 		return;
-	shardmap_deinit(&t->map, source_free);
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
-		if (t->prob[i].map.buckets)
-			lru_map_deinit(&t->prob[i].map, source_free);
+		/* Probation's sources are on no list of the map's: freed here, not by its deinit. */
+		for (struct lru_node *n = t->prob[i].list.head, *next; n; n = next) {
+			next = n->next;
+			source_free(n);
+		}
 		ghost_deinit(&t->prob[i].ghost);
 	}
+	shardmap_deinit(&t->map, source_free);
 	free(t);
 }
 
@@ -280,20 +284,20 @@ static uint32_t count_who(struct source *src, uint32_t max)
  * stage's source with the fewest ports among its MAIN_SAMPLE least recently seen. */
 static void make_room(struct tracker *t, struct shard *s, struct probation *p)
 {
-	if (s->map.count + p->map.count < t->per_shard)
+	if (s->map.count + p->list.count < t->per_shard)
 		return;
-	if (p->map.count && (p->map.count >= t->prob_min || s->map.count == 0)) {
-		struct source *old = (struct source *)lru_map_oldest(&p->map);
+	if (p->list.count && (p->list.count >= t->prob_min || s->map.count == 0)) {
+		struct source *old = (struct source *)p->list.tail;
 		if (old->nports) {
 			const struct port_seen *last = &source_ports(old)[old->nports - 1];
 			int cls = 0; /* the class that counted its port: backscatter never does */
 			while (cls < TRK_CLASSES - 1 && (!count_get(old, cls) || cls == TRK_SYNACK || cls == TRK_RST))
 				cls++;
 			/* Nodes keep no hash (lrumap.h): evictions from probation hash the key again. */
-			ghost_put(&p->ghost, lru_map_hash(&p->map, &old->key), last->proto, last->port, (uint8_t)cls,
+			ghost_put(&p->ghost, lru_map_hash(&s->map, &old->key), last->proto, last->port, (uint8_t)cls,
 				  last->when);
 		}
-		lru_map_remove(&p->map, &old->node);
+		lru_map_remove_list(&s->map, &old->node, &p->list);
 		source_free(&old->node);
 		p->evicted++;
 		return;
@@ -309,12 +313,11 @@ static void make_room(struct tracker *t, struct shard *s, struct probation *p)
 }
 
 /* Finds @k (hash @h) in either stage. *@in_main says which. */
-static struct source *find_source(struct shard *s, struct probation *p, const struct nfs_addr *k, uint64_t h,
-				  bool *in_main)
+static struct source *find_source(struct shard *s, const struct nfs_addr *k, uint64_t h, bool *in_main)
 {
 	struct source *src = (struct source *)lru_map_find(&s->map, k, h);
-	*in_main = src != NULL;
-	return src ? src : (struct source *)lru_map_find(&p->map, k, h);
+	*in_main = src && src->in_main;
+	return src;
 }
 
 int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const struct trk_attempt *a,
@@ -329,7 +332,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	bool in_main;
 
 	pthread_mutex_lock(&s->lock);
-	src = find_source(s, pr, k, h, &in_main);
+	src = find_source(s, k, h, &in_main);
 	if (in_main) {
 		lru_map_touch(&s->map, &src->node);
 	} else if (!src) {
@@ -341,7 +344,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		/* A new source starts on probation, pushing out another when the shard is full. */
 		make_room(t, s, pr);
 		memcpy(&src->key, k, sizeof(src->key));
-		lru_map_insert(&pr->map, &src->node, h);
+		lru_map_insert_list(&s->map, &src->node, h, &pr->list);
 		src->first_seen = a->now;
 		src->ttl_min = src->ttl_max = a->ttl;
 		src->ip_id_first = a->ip_id;
@@ -389,8 +392,9 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 		goto out;
 	}
 	if (!in_main && src->nports >= 2) { /* a second distinct port: off probation */
-		lru_map_remove(&pr->map, &src->node);
+		lru_map_remove_list(&s->map, &src->node, &pr->list);
 		lru_map_insert(&s->map, &src->node, h);
+		src->in_main = true;
 		pr->promoted++;
 	}
 	if (src->nports >= p->threshold && p->min_sources > 1)
@@ -427,7 +431,7 @@ void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
 	bool in_main;
 
 	pthread_mutex_lock(&s->lock);
-	struct source *src = find_source(s, &t->prob[s - t->map.shards], k, h, &in_main);
+	struct source *src = find_source(s, k, h, &in_main);
 	if (src) {
 		src->ban_requested = 0;
 		src->ban_lost = true;
@@ -441,8 +445,8 @@ void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
 		pthread_mutex_lock(&s->lock);
-		st.sources += s->map.count + t->prob[i].map.count;
-		st.probation += t->prob[i].map.count;
+		st.sources += s->map.count + t->prob[i].list.count;
+		st.probation += t->prob[i].list.count;
 		st.evicted_main += s->evicted;
 		st.evicted_probation += t->prob[i].evicted;
 		st.promoted += t->prob[i].promoted;
@@ -476,7 +480,7 @@ size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint3
 		struct shard *s = &t->map.shards[i];
 		pthread_mutex_lock(&s->lock);
 		for (int stage = 0; stage < 2; stage++) {
-			for (struct lru_node *nd = stage ? t->prob[i].map.head : s->map.head; nd; nd = nd->next) {
+			for (struct lru_node *nd = stage ? t->prob[i].list.head : s->map.head; nd; nd = nd->next) {
 				struct source *src = (struct source *)nd;
 				const struct port_seen *ports = source_ports(src);
 				struct trk_summary sum = { .addr = src->key, .first_seen = src->first_seen,

@@ -26,7 +26,7 @@
 #include "detect/ghost.h"
 
 #define PROBATION_MIN_PCT 10 /* S3-FIFO's small queue: 10% of the cache */
-#define GHOST_FACTOR 2       /* ghost entries per source the table holds (24 bytes each) */
+#define GHOST_FACTOR 2       /* ghost entries per source the table holds (16 bytes each) */
 #define MAIN_SAMPLE 8
 
 struct port_seen {

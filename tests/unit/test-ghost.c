@@ -1,5 +1,6 @@
 /* test-ghost.c - the ghost FIFO of the tracker's probation stage: exactly @cap entries
- * remembered, oldest forgotten first, whatever the hashes; take forgets. */
+ * remembered, oldest forgotten first, whatever the hashes; take forgets; entries keep a fold of
+ * the hash in 16 bytes. */
 #include "detect/ghost.h"
 #include "tap.h"
 
@@ -25,6 +26,14 @@ int main(void)
 	for (uint64_t i = 3; i < 100; i++)
 		found += ghost_take(&g, (0xabcdULL << 32) | i, &e) && e.port == i;
 	CHECK(found == 97, "the rest of the chain is intact (%u of 97)", found);
+	/* Entries keep a 32-bit fold of the hash (high half XOR low half): two hashes with the same
+	 * fold in other buckets stay apart, and one taken leaves the other. */
+	uint64_t h1 = (0x5ULL << 32) | 0x7, h2 = (0x6ULL << 32) | 0x4; /* both fold to 2 */
+	ghost_put(&g, h1, 6, 100, 0, 50);
+	ghost_put(&g, h2, 6, 200, 0, 51);
+	CHECK(ghost_take(&g, h2, &e) && e.port == 200 && ghost_take(&g, h1, &e) && e.port == 100,
+	      "equal folds in two buckets are two entries");
+	CHECK(sizeof(struct ghost_entry) == 16, "an entry is 16 bytes");
 	ghost_deinit(&g);
 	return tap_done();
 }

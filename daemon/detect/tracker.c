@@ -64,7 +64,8 @@ struct source {
 		struct source_more *more;   /* has_more */
 	} p;
 	uint16_t nports;
-	bool has_more : 1, in_main : 1, ip_id_varies : 1, backscatter_reported : 1, probe_reported : 1, ban_lost : 1;
+	bool has_more : 1, wide : 1, in_main : 1, ip_id_varies : 1, backscatter_reported : 1, probe_reported : 1,
+		ban_lost : 1; /* wide: a counter went past 65,535 (struct source_more.hi is not all 0) */
 };
 
 /* malloc rounds 104 up to a 112-byte chunk (glibc: size + 8, to 16); with its share of the
@@ -178,7 +179,7 @@ static int source_grow(struct source *src, uint16_t cap)
 
 static uint32_t count_get(const struct source *src, int i)
 {
-	return (src->has_more ? (uint32_t)src->p.more->hi[i] << 16 : 0) | src->lo[i];
+	return (src->wide ? (uint32_t)src->p.more->hi[i] << 16 : 0) | src->lo[i];
 }
 
 /* Adds one to counter @i, as a uint32_t would (wrapping at 2^32). Out of memory for the high
@@ -193,12 +194,17 @@ static void count_inc(struct source *src, int i)
 		return;
 	src->lo[i] = 0;
 	src->p.more->hi[i]++;
+	src->wide = true;
 }
 
+/* Every report copies the counts: the low halves in one loop, the high ones only if any. */
 static void counts_get(const struct source *src, uint32_t counts[TRK_CLASSES])
 {
 	for (int i = 0; i < TRK_CLASSES; i++)
-		counts[i] = count_get(src, i);
+		counts[i] = src->lo[i];
+	if (src->wide)
+		for (int i = 0; i < TRK_CLASSES; i++)
+			counts[i] |= (uint32_t)src->p.more->hi[i] << 16;
 }
 
 void tracker_free(struct tracker *t)

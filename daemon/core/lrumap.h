@@ -23,7 +23,7 @@ struct lru_node {
 static_assert(sizeof(struct lru_node) <= 24, "every source and connection carries one (issue 14)");
 
 struct lru_map {
-	struct lru_node **buckets;    /* NULL (empty, never used) or a chain */
+	struct lru_node **buckets;    /* NULL (never used), an end marker (emptied) or a chain */
 	uint32_t nbuckets, count, max;
 	struct lru_node *head, *tail;
 	size_t key_off, key_len; /* where an entry keeps its key, relative to its lru_node */

@@ -7,15 +7,15 @@
  * thread-safe; the tracker calls it under the lock of the shard it belongs to. */
 #pragma once
 
-#include <stdbool.h>
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* 16 bytes: the tracker keeps two per source it can hold (issue 14: memory per source). */
 struct ghost_entry {
 	uint32_t tag;   /* the source's hash (lru_map_hash) folded to 32 bits: the two halves XORed */
 	uint32_t when;  /* when its last port was tried (tracker seconds) */
-	uint32_t next;  /* chain in the index; GHOST_NONE ends it */
+	uint32_t next;  /* chain in the index; a marker naming the bucket ends it (ghost.c) */
 	uint16_t port;
 	uint8_t proto;
 	uint8_t cls : 7; /* its probe class (enum trk_class), for the counts */

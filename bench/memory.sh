@@ -130,7 +130,7 @@ def chunk(n):
 ptr = 8
 if "source" in sizes:
     s = sizes["source"]
-    line = "in the code: struct source %d B (malloc chunk %d) + a bucket pointer %d B in each stage's table" % (s, chunk(s), ptr)
+    line = "in the code: struct source %d B (malloc chunk %d) + a bucket pointer %d B" % (s, chunk(s), ptr)
     if "source_more" in sizes and "port_seen" in sizes:
         line += ("; one port inline, more ports (and counters past 65,535) in a struct source_more of %d B + %d B a port"
                  % (sizes["source_more"], sizes["port_seen"]))
@@ -139,11 +139,12 @@ if "source" in sizes:
     print(line)
     # The ghost (tracker.c): GHOST_FACTOR 2 entries per source the table holds, and an index of
     # 4-byte heads, as many as the entries (rounded to a power of two).
-    full = "  a full table: %d B a source (the chunk and both stages' buckets)" % (chunk(s) + 2 * ptr)
+    # Both stages share one bucket array a shard since issue 14 (two before).
+    full = "  a full table: %d B a source (the chunk and a bucket)" % (chunk(s) + ptr)
     if "ghost_entry" in sizes:
         g = 2 * (sizes["ghost_entry"] + 4)
         full += (" + %d B of probation's ghost (2 entries of %d B and their index), allocated at start and paged in"
-                 " as probation evicts: %d B" % (g, sizes["ghost_entry"], chunk(s) + 2 * ptr + g))
+                 " as probation evicts: %d B" % (g, sizes["ghost_entry"], chunk(s) + ptr + g))
     print(full)
 if "flow" in sizes:
     f = sizes["flow"]

@@ -101,7 +101,8 @@ sizes=""
 if command -v gdb >/dev/null; then
 	sizes=$(gdb -batch -ex 'python
 import gdb
-for t in ("source", "source_more", "port_seen", "flow", "ia_state", "sig_state", "lru_node", "ghost_entry", "ring", "slot"):
+for t in ("source", "source_more", "port_seen", "flow", "ia_state", "sig_state", "lru_node", "ghost_entry",
+          "ring", "slot"):
     try:
         print("size %s=%d" % (t, gdb.lookup_type("struct " + t).sizeof))
     except gdb.error:
@@ -120,8 +121,9 @@ labels = {("off", "sources"): "sources (evidence off: the table)", ("off", "flow
           ("on", "sources"): "sources (evidence on: table + ring)", ("on", "flows"): "connections (evidence on: table + ring)"}
 for run, kind, added, r0, r1, m0, m1 in rows:
     added, growth, used = int(added), (int(r1) - int(r0)) * 1024, int(m1) - int(m0)
-    print("%-40s %10d %10.1f MiB %12.0f %14s" % (labels[(run, kind)], added, growth / 2**20, growth / added if added else 0,
-          "%.0f" % (used / added) if added and int(m0) and int(m1) else "n/a"))
+    per_malloc = "%.0f" % (used / added) if added and int(m0) and int(m1) else "n/a"
+    print("%-40s %10d %10.1f MiB %12.0f %14s" % (labels[(run, kind)], added, growth / 2**20,
+          growth / added if added else 0, per_malloc))
 
 def chunk(n):
     """glibc's malloc on 64-bit: the request plus an 8-byte header, rounded up to 16, at least 32."""
@@ -132,10 +134,11 @@ if "source" in sizes:
     s = sizes["source"]
     line = "in the code: struct source %d B (malloc chunk %d) + a bucket pointer %d B" % (s, chunk(s), ptr)
     if "source_more" in sizes and "port_seen" in sizes:
-        line += ("; one port inline, more ports (and counters past 65,535) in a struct source_more of %d B + %d B a port"
-                 % (sizes["source_more"], sizes["port_seen"]))
+        line += ("; one port inline, more ports (and counters past 65,535) in a struct source_more of %d B"
+                 " + %d B a port" % (sizes["source_more"], sizes["port_seen"]))
     elif "port_seen" in sizes:
-        line += "; its ports array %d B (4 slots of %d, then up to the threshold)" % (chunk(4 * sizes["port_seen"]), sizes["port_seen"])
+        line += ("; its ports array %d B (4 slots of %d, then up to the threshold)"
+                 % (chunk(4 * sizes["port_seen"]), sizes["port_seen"]))
     print(line)
     # The ghost (tracker.c): GHOST_FACTOR 2 entries per source the table holds, and an index of
     # 4-byte heads, as many as the entries (rounded to a power of two).
@@ -149,7 +152,8 @@ if "source" in sizes:
 if "flow" in sizes:
     f = sizes["flow"]
     parts = ", ".join("%s %d B" % (k, sizes[k]) for k in ("lru_node", "ia_state", "sig_state") if k in sizes)
-    print("struct flow %d B (malloc chunk %d) + a bucket pointer %d B%s" % (f, chunk(f), ptr, " (of it: " + parts + ")" if parts else ""))
+    print("struct flow %d B (malloc chunk %d) + a bucket pointer %d B%s"
+          % (f, chunk(f), ptr, " (of it: " + parts + ")" if parts else ""))
 if "ring" in sizes and "slot" in sizes:
     print("an evidence ring %d B (struct ring %d + 8 x (slot %d + snaplen 160))"
           % (sizes["ring"] + 8 * (sizes["slot"] + 160), sizes["ring"], sizes["slot"]))

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/siphash.h"
 
 static inline bool chain_end(const struct lru_node *n)
 {
@@ -57,7 +56,13 @@ static inline const void *node_key(const struct lru_map *m, const struct lru_nod
 
 uint64_t lru_map_hash(const struct lru_map *m, const void *key)
 {
-	return siphash13(m->hkey, key, m->key_len);
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 takes a 16-byte key");
+	crypto_shorthash(out, key, m->key_len, m->hkey);
+	memcpy(&h, out, sizeof(h));
+	return h;
 }
 
 static uint32_t bucket_of(const struct lru_map *m, uint64_t h)

@@ -1,5 +1,5 @@
-/* lrumap.h - a bounded map with fixed-size keys, hashed with a secret key (SipHash-1-3,
- * core/siphash.h), with an LRU list for eviction. Intrusive: embed struct lru_node at the
+/* lrumap.h - a bounded map with fixed-size keys, hashed with a secret key (libsodium's
+ * SipHash-2-4), with an LRU list for eviction. Intrusive: embed struct lru_node at the
  * start of your entry and keep the key at a fixed offset in it. Not thread-safe; callers lock.
  *
  * A node is three pointers (24 bytes: every source and connection has one). It keeps no

@@ -86,7 +86,7 @@ struct tracker_stats {
 
 struct tracker;
 
-/* @key: 16 secret bytes (the SipHash key: core/siphash.h). Returns 0 and the tracker in *@out, or
+/* @key: 16 secret bytes (the SipHash key: crypto_shorthash_KEYBYTES). Returns 0 and the tracker in *@out, or
  * -ENOMEM. */
 int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16]);
 /* Accepts NULL. */

@@ -2,7 +2,12 @@
 #include "detect/sig.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h> /* SSE2: every x86-64 has it */
+#endif
 
 /* An all-zero struct sig_state is a new connection (the flow table callocs it): every field
  * below starts at 0 meaning "nothing seen yet". */
@@ -14,8 +19,8 @@
 
 /* rlogin_bad: why the client's prolog was rejected (0: not rejected). */
 enum { RL_OK, RL_GAP, RL_LEAD, RL_EMPTY, RL_8BIT, RL_BOUND, RL_TRUNC };
-/* have_first: 0 no data yet, 1 first_byte is the flow's first byte, 2 that byte was not
- * captured, or the first packet did not start the flow (in_order false). */
+/* have_first: 0 no data yet, 1 the flow's first byte was seen (first_nul says if it was NUL),
+ * 2 that byte was not captured, or the first packet did not start the flow (in_order false). */
 enum { FIRST_NONE, FIRST_SEEN, FIRST_LOST };
 
 #define TN_IAC 255
@@ -28,7 +33,8 @@ enum { TN_DATA, TN_AFTER_IAC, TN_AFTER_VERB };
 
 #define TELNET_LINE_MAX 80    /* sec. 4.3: a line "not longer than 80 bytes" */
 #define TELNET_EARLY_LINES 3  /* see telnet_holds() */
-#define LINE_UNKNOWN UINT32_MAX /* line_len when the line's start was not seen */
+#define LINE_UNKNOWN UINT8_MAX /* line_len when the line's start was not seen */
+#define RLOGIN_TEXT_MAX 64    /* bytes of the prolog quoted as evidence */
 
 struct hits {
 	struct sig_hit *out;
@@ -53,7 +59,7 @@ static struct sig_hit *hit_claim(struct sig_state *s, struct hits *h, enum sig_d
 
 	if ((s->fired & (1u << d)) || h->n >= h->max)
 		return NULL;
-	s->fired |= (uint16_t)(1u << d);
+	s->fired |= (uint8_t)(1u << d);
 	o = &h->out[h->n++];
 	memset(o, 0, sizeof(*o));
 	o->detector = d;
@@ -208,6 +214,12 @@ static void sig_napster(struct sig_state *s, const struct sig_packet *p, const u
  * bytes. The protocol's leading NUL is required (RFC 1282; clients send it in a packet of
  * its own, sec. 4.2), which makes "empty string" well defined: a NUL right after a NUL.
  * Bytes beyond caplen are unknown, so a truncated capture ends the scan like a gap. */
+static void rlogin_text_free(struct sig_dir_state *d)
+{
+	free(d->rlogin_text);
+	d->rlogin_text = NULL;
+}
+
 static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, const uint8_t *b,
 			uint32_t caplen)
 {
@@ -216,15 +228,19 @@ static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, con
 	if (!p->in_order) {
 		d->rlogin_done = 1;
 		d->rlogin_bad = RL_GAP;
+		rlogin_text_free(d);
 		return;
 	}
 	/* At most RLOGIN_SCAN_MAX iterations over the whole flow: the scan ends at the bound. */
 	for (uint32_t i = 0; i < caplen && !d->rlogin_done; i++) {
 		uint8_t c = b[i];
-		bool after_nul = d->rlogin_scanned > 0 && d->rlogin_prev == 0;
+		bool after_nul = d->rlogin_scanned > 0 && d->rlogin_prev_nul;
 
 		d->rlogin_scanned++;
-		d->rlogin_prev = c;
+		d->rlogin_prev_nul = c == 0;
+		/* a clean start: room for the evidence; without it the prolog is still judged */
+		if (d->rlogin_scanned == 1 && c == 0 && !d->rlogin_text && !(d->rlogin_text = malloc(RLOGIN_TEXT_MAX)))
+			d->rlogin_nomem = 1;
 		if (d->rlogin_scanned == 1 && c != 0) {
 			d->rlogin_bad = RL_LEAD;
 		} else if (c & 0x80) {
@@ -234,7 +250,7 @@ static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, con
 		} else if (c == 0 && ++d->rlogin_nuls == RLOGIN_NULS) {
 			d->rlogin_done = 1;
 			break;
-		} else if (d->rlogin_scanned > 1 && d->rlogin_text_len < sizeof(d->rlogin_text)) {
+		} else if (d->rlogin_scanned > 1 && d->rlogin_text && d->rlogin_text_len < RLOGIN_TEXT_MAX) {
 			/* evidence: the three strings, each NUL shown as '/' */
 			d->rlogin_text[d->rlogin_text_len++] = c ? (char)c : '/';
 		}
@@ -247,6 +263,8 @@ static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, con
 		d->rlogin_done = 1;
 		d->rlogin_bad = RL_TRUNC;
 	}
+	if (d->rlogin_bad != RL_OK)
+		rlogin_text_free(d);
 }
 
 /* Sec. 4.2: rlogin once a client prolog is complete and clean and the other direction began
@@ -260,11 +278,16 @@ static void rlogin_decide(struct sig_state *s, bool initiator_known, struct hits
 
 		if (!cl->rlogin_done || cl->rlogin_bad != RL_OK || cl->rlogin_nuls != RLOGIN_NULS)
 			continue;
-		if (sv->have_first != FIRST_SEEN || sv->first_byte != 0)
+		if (sv->have_first != FIRST_SEEN || !sv->first_nul)
 			continue;
-		if ((hit = hit_claim(s, h, SIG_RLOGIN, SIG_STRONG, c)))
-			evidence_put(hit->evidence, (const uint8_t *)cl->rlogin_text, cl->rlogin_text_len,
-				     false);
+		if (!(hit = hit_claim(s, h, SIG_RLOGIN, SIG_STRONG, c)))
+			return; /* no room: it fires on a later packet */
+		if (cl->rlogin_text)
+			evidence_put(hit->evidence, (const uint8_t *)cl->rlogin_text, cl->rlogin_text_len, false);
+		else
+			snprintf(hit->evidence, sizeof(hit->evidence), "(prolog not kept: no memory)");
+		rlogin_text_free(&s->dir[0]); /* fired: neither prolog is wanted any more */
+		rlogin_text_free(&s->dir[1]);
 		return;
 	}
 }
@@ -335,8 +358,90 @@ static void telnet_text_run(struct sig_dir_state *d, const uint8_t *b, uint32_t 
 	d->text_bytes += n;
 	d->ascii7 += ascii;
 	if (d->line_len <= TELNET_LINE_MAX) /* counts up to one past the limit, as byte by byte */
-		d->line_len = n > TELNET_LINE_MAX + 1 - d->line_len ? TELNET_LINE_MAX + 1 : d->line_len + n;
+		d->line_len = (uint8_t)(n > TELNET_LINE_MAX + 1u - d->line_len ? TELNET_LINE_MAX + 1u : d->line_len + n);
 }
+
+#ifdef __SSE2__
+static uint32_t popcount16(uint32_t x)
+{
+	x = x - ((x >> 1) & 0x5555);
+	x = (x & 0x3333) + ((x >> 2) & 0x3333);
+	x = (x + (x >> 4)) & 0x0f0f;
+	return (x + (x >> 8)) & 0x1f;
+}
+
+/* telnet_text_byte() for the @n non-NUL bytes of a piece of line: the length saturates one
+ * past the limit, and a line of unknown start stays unknown. */
+static uint32_t line_grow(uint32_t line_len, uint32_t n)
+{
+	if (line_len > TELNET_LINE_MAX)
+		return line_len;
+	return n > TELNET_LINE_MAX + 1 - line_len ? TELNET_LINE_MAX + 1 : line_len + n;
+}
+
+/* The counting of telnet_count() in blocks of 16 bytes from its data state, up to the first
+ * IAC (the byte parser takes it) or the last whole block; returns the bytes consumed. A block
+ * costs four compares and a movemask to classify, and ends of line and NULs are walked by
+ * their bits: the rules are telnet_text_byte()'s, per block instead of per byte (pinned by
+ * test-sig's chunking test against a byte-at-a-time model). */
+static uint32_t telnet_blocks(struct sig_dir_state *d, const uint8_t *b, uint32_t n)
+{
+	const __m128i zero = _mm_setzero_si128(), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	const __m128i iac = _mm_set1_epi8((char)TN_IAC);
+	__m128i lanes = zero, sums = zero; /* high bytes of plain blocks, per byte lane */
+	uint32_t i = 0, high = 0, steps = 0, line = d->line_len, lines = 0, shorts = 0;
+
+	if (n < 16 || n > UINT32_MAX - d->text_bytes)
+		return 0; /* a short tail, or near saturation: byte by byte */
+	while (n - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+		__m128i eol = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
+		__m128i nul = _mm_cmpeq_epi8(v, zero), ff = _mm_cmpeq_epi8(v, iac);
+
+		if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eol, nul), ff))) { /* plain text */
+			lanes = _mm_sub_epi8(lanes, _mm_cmpgt_epi8(zero, v));
+			line = line_grow(line, 16);
+			i += 16;
+			if (++steps == 255) { /* before a lane can wrap */
+				sums = _mm_add_epi64(sums, _mm_sad_epu8(lanes, zero));
+				lanes = zero;
+				steps = 0;
+			}
+			continue;
+		}
+		uint32_t fm = (uint32_t)_mm_movemask_epi8(ff);
+		uint32_t lim = fm ? (uint32_t)__builtin_ctz(fm) : 16; /* bytes before the IAC: all text */
+		uint32_t keep = (1u << lim) - 1;
+		uint32_t em = (uint32_t)_mm_movemask_epi8(eol) & keep, zm = (uint32_t)_mm_movemask_epi8(nul) & keep;
+		uint32_t from = 0;
+
+		high += popcount16((uint32_t)_mm_movemask_epi8(v) & keep);
+		for (; em; em &= em - 1) {
+			uint32_t j = (uint32_t)__builtin_ctz(em), piece = ((1u << j) - 1) & ~((1u << from) - 1);
+			line = line_grow(line, j - from - (zm & piece ? popcount16(zm & piece) : 0));
+			if (line != LINE_UNKNOWN && line > 0) {
+				lines++;
+				shorts += line <= TELNET_LINE_MAX;
+			}
+			line = 0;
+			from = j + 1;
+		}
+		uint32_t rest = keep & ~((1u << from) - 1);
+		line = line_grow(line, lim - from - (zm & rest ? popcount16(zm & rest) : 0));
+		i += lim;
+		if (lim < 16)
+			break;
+	}
+	sums = _mm_add_epi64(sums, _mm_sad_epu8(lanes, zero));
+	high += (uint32_t)_mm_cvtsi128_si32(sums) + (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums));
+	d->text_bytes += i;
+	d->ascii7 += i - high;
+	d->lines += lines;
+	d->short_lines += shorts;
+	d->line_len = (uint8_t)line;
+	return i;
+}
+#endif
 
 /* Counts a packet's content for telnet-sig, over the connection's whole life and in both
  * directions (sec. 4.3 tests "the bytes" and "the lines" of the connection).
@@ -358,6 +463,10 @@ static void telnet_count(struct sig_dir_state *d, const struct sig_packet *p, co
 		d->line_len = LINE_UNKNOWN;
 	}
 	for (uint32_t i = 0; i < caplen; i++) {
+#ifdef __SSE2__
+		if (d->telnet_cmd == TN_DATA && (i += telnet_blocks(d, b + i, caplen - i)) >= caplen)
+			break;
+#endif
 		uint8_t c = b[i];
 
 		if (d->telnet_cmd == TN_DATA && !telnet_special[c]) {
@@ -471,8 +580,6 @@ static void telnet_packet(struct sig_state *s, const struct sig_packet *p, const
 	struct sig_dir_state *d = &s->dir[p->dir];
 
 	if (caplen >= 2 && b[0] == TN_IAC && b[1] >= TN_WILL && b[1] <= TN_DONT) {
-		if (d->telnet_neg < UINT8_MAX)
-			d->telnet_neg++;
 		if (!s->telnet_ev_len) {
 			s->telnet_ev_len = caplen >= 3 ? 3 : 2;
 			memcpy(s->telnet_ev, b, s->telnet_ev_len);
@@ -508,7 +615,7 @@ int sig_packet(struct sig_state *s, const struct sig_packet *p, struct sig_hit *
 		sig_first_packet(s, p, b, caplen, &h);
 		/* for rlogin-sig's server test: the flow's first byte, unless a gap hid it */
 		d->have_first = caplen > 0 && p->in_order ? FIRST_SEEN : FIRST_LOST;
-		d->first_byte = d->have_first == FIRST_SEEN ? b[0] : 0;
+		d->first_nul = d->have_first == FIRST_SEEN && b[0] == 0;
 	}
 	/* The prompt opens the server's talk: its first packet, or the first prompt within the
 	 * server's opening text (dash sends "sh: 0: " and "can't access tty; ...\n# " in packets
@@ -524,17 +631,18 @@ int sig_packet(struct sig_state *s, const struct sig_packet *p, struct sig_hit *
 	 * the server has already answered with something other than NUL. */
 	if (!(s->fired & (1u << SIG_RLOGIN))) {
 		const struct sig_dir_state *other = &s->dir[!p->dir];
-		bool refused = other->have_first == FIRST_LOST ||
-			       (other->have_first == FIRST_SEEN && other->first_byte != 0);
+		bool refused = other->have_first == FIRST_LOST || (other->have_first == FIRST_SEEN && !other->first_nul);
 
 		if ((p->dir == 0 || !p->initiator_known) && !refused)
 			rlogin_scan(d, p, b, caplen);
+		else if (refused)
+			rlogin_text_free(d); /* this prolog can no longer make a hit */
 		rlogin_decide(s, p->initiator_known, &h);
 	}
 
-	if (d->data_packets < UINT32_MAX)
+	if (d->data_packets < UINT8_MAX)
 		d->data_packets++;
-	d->bytes = d->bytes > UINT32_MAX - caplen ? UINT32_MAX : d->bytes + caplen;
+	d->bytes = caplen > (uint32_t)(UINT8_MAX - d->bytes) ? UINT8_MAX : (uint8_t)(d->bytes + caplen);
 	return h.n;
 }
 
@@ -549,4 +657,12 @@ int sig_finish(struct sig_state *s, struct sig_hit *out, int max)
 	if (s->telnet_ev_len && !(s->fired & (1u << SIG_TELNET)) && telnet_holds(s, true))
 		telnet_claim(s, &h);
 	return h.n;
+}
+
+void sig_release(struct sig_state *s)
+{
+	if (!s)
+		return;
+	rlogin_text_free(&s->dir[0]);
+	rlogin_text_free(&s->dir[1]);
 }

@@ -465,6 +465,9 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			  struct engine_counters *c)
 {
 	bool drop = false;
+
+	if (rep->nfound == 0)
+		return false; /* most packets: no record to build */
 	struct report_dest dst = flow_dest(e, rep, m);
 
 	for (int i = 0; i < rep->nfound; i++) {

@@ -5,9 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h> /* SSE2: every x86-64 has it */
-#endif
+#include <stdatomic.h>
 
 /* An all-zero struct sig_state is a new connection (the flow table callocs it): every field
  * below starts at 0 meaning "nothing seen yet". */
@@ -361,14 +359,9 @@ static void telnet_text_run(struct sig_dir_state *d, const uint8_t *b, uint32_t 
 		d->line_len = (uint8_t)(n > TELNET_LINE_MAX + 1u - d->line_len ? TELNET_LINE_MAX + 1u : d->line_len + n);
 }
 
-#ifdef __SSE2__
-static uint32_t popcount16(uint32_t x)
-{
-	x = x - ((x >> 1) & 0x5555);
-	x = (x & 0x3333) + ((x >> 2) & 0x3333);
-	x = (x + (x >> 4)) & 0x0f0f;
-	return (x + (x >> 8)) & 0x1f;
-}
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <immintrin.h>
+#define SIG_VECTOR_BEST 2
 
 /* telnet_text_byte() for the @n non-NUL bytes of a piece of line: the length saturates one
  * past the limit, and a line of unknown start stays unknown. */
@@ -379,61 +372,125 @@ static uint32_t line_grow(uint32_t line_len, uint32_t n)
 	return n > TELNET_LINE_MAX + 1 - line_len ? TELNET_LINE_MAX + 1 : line_len + n;
 }
 
-/* The counting of telnet_count() in blocks of 16 bytes from its data state, up to the first
- * IAC (the byte parser takes it) or the last whole block; returns the bytes consumed. A block
- * costs four compares and a movemask to classify, and ends of line and NULs are walked by
- * their bits: the rules are telnet_text_byte()'s, per block instead of per byte (pinned by
- * test-sig's chunking test against a byte-at-a-time model). */
-static uint32_t telnet_blocks(struct sig_dir_state *d, const uint8_t *b, uint32_t n)
+/* One 32-byte block as bit masks, bit i for byte i: ends of line, NULs, IACs, high bytes. */
+struct block {
+	uint32_t eol, nul, iac, high;
+};
+
+static inline __attribute__((always_inline)) void block_sse2(const uint8_t *b, struct block *k)
 {
 	const __m128i zero = _mm_setzero_si128(), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
 	const __m128i iac = _mm_set1_epi8((char)TN_IAC);
-	__m128i lanes = zero, sums = zero; /* high bytes of plain blocks, per byte lane */
-	uint32_t i = 0, high = 0, steps = 0, line = d->line_len, lines = 0, shorts = 0;
+	__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)b);
+	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(b + 16));
 
-	if (n < 16 || n > UINT32_MAX - d->text_bytes)
+#define HALVES(f) ((uint32_t)_mm_movemask_epi8(f(v0)) | (uint32_t)_mm_movemask_epi8(f(v1)) << 16)
+#define EOL(v) _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))
+#define NUL(v) _mm_cmpeq_epi8(v, zero)
+#define IAC(v) _mm_cmpeq_epi8(v, iac)
+#define SELF(v) (v)
+	k->eol = HALVES(EOL);
+	k->nul = HALVES(NUL);
+	k->iac = HALVES(IAC);
+	k->high = HALVES(SELF);
+#undef HALVES
+#undef EOL
+#undef NUL
+#undef IAC
+#undef SELF
+}
+
+static inline __attribute__((always_inline)) uint32_t popcount_swar(uint32_t x)
+{
+	x = x - ((x >> 1) & 0x55555555u);
+	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+	x = (x + (x >> 4)) & 0x0f0f0f0fu;
+	return (x * 0x01010101u) >> 24;
+}
+
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void block_avx2(const uint8_t *b,
+												  struct block *k)
+{
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)b);
+
+	k->eol = (uint32_t)_mm256_movemask_epi8(
+		_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\r')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n'))));
+	k->nul = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+	k->iac = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)TN_IAC)));
+	k->high = (uint32_t)_mm256_movemask_epi8(v);
+}
+
+__attribute__((target("popcnt"))) static inline __attribute__((always_inline)) uint32_t popcount_hw(uint32_t x)
+{
+	return (uint32_t)__builtin_popcount(x);
+}
+
+/* The counting of telnet_count() in blocks of 32 bytes from its data state, up to the first
+ * IAC (the byte parser takes it) or the last whole block; returns the bytes consumed. The
+ * rules are telnet_text_byte()'s, applied per block: ends of line and NULs are walked by
+ * their bits, and a block of plain text costs a load, three compares and a popcount (test-sig
+ * pins every width to a byte-at-a-time model). Inlined into one function per instruction set. */
+static inline __attribute__((always_inline)) uint32_t blocks_walk(struct sig_dir_state *d, const uint8_t *b,
+								  uint32_t n, void (*load)(const uint8_t *, struct block *),
+								  uint32_t (*pop)(uint32_t))
+{
+	uint32_t i = 0, high = 0, line = d->line_len, lines = 0, shorts = 0;
+
+	if (n < 32 || n > UINT32_MAX - d->text_bytes)
 		return 0; /* a short tail, or near saturation: byte by byte */
-	while (n - i >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
-		__m128i eol = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
-		__m128i nul = _mm_cmpeq_epi8(v, zero), ff = _mm_cmpeq_epi8(v, iac);
+	while (n - i >= 32) {
+		struct block k;
 
-		if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eol, nul), ff))) { /* plain text */
-			lanes = _mm_sub_epi8(lanes, _mm_cmpgt_epi8(zero, v));
-			line = line_grow(line, 16);
-			i += 16;
-			if (++steps == 255) { /* before a lane can wrap */
-				sums = _mm_add_epi64(sums, _mm_sad_epu8(lanes, zero));
-				lanes = zero;
-				steps = 0;
-			}
+		load(b + i, &k);
+		if (!(k.eol | k.nul | k.iac)) { /* plain text */
+			high += pop(k.high);
+			line = line_grow(line, 32);
+			i += 32;
 			continue;
 		}
-		uint32_t fm = (uint32_t)_mm_movemask_epi8(ff);
-		uint32_t lim = fm ? (uint32_t)__builtin_ctz(fm) : 16; /* bytes before the IAC: all text */
-		uint32_t keep = (1u << lim) - 1;
-		uint32_t em = (uint32_t)_mm_movemask_epi8(eol) & keep, zm = (uint32_t)_mm_movemask_epi8(nul) & keep;
-		uint32_t from = 0;
+		uint32_t lim = k.iac ? (uint32_t)__builtin_ctz(k.iac) : 32; /* before the IAC: all text */
+		uint32_t keep = (uint32_t)((1ull << lim) - 1);
+		uint32_t em = k.eol & keep, zm = k.nul & keep;
 
-		high += popcount16((uint32_t)_mm_movemask_epi8(v) & keep);
-		for (; em; em &= em - 1) {
-			uint32_t j = (uint32_t)__builtin_ctz(em), piece = ((1u << j) - 1) & ~((1u << from) - 1);
-			line = line_grow(line, j - from - (zm & piece ? popcount16(zm & piece) : 0));
+		high += pop(k.high & keep);
+		if (!em) { /* the line goes on: NULs do not lengthen it */
+			line = line_grow(line, lim - (zm ? pop(zm) : 0));
+		} else if (!zm) {
+			/* The first end of line closes the line carried in; every later one that
+			 * follows a text byte closes a line of at most 31 bytes: a short one. */
+			uint32_t first = (uint32_t)__builtin_ctz(em), last = 31 - (uint32_t)__builtin_clz(em);
+			uint32_t after_text = (~k.eol & keep) << 1, ended;
+
+			line = line_grow(line, first);
 			if (line != LINE_UNKNOWN && line > 0) {
 				lines++;
 				shorts += line <= TELNET_LINE_MAX;
 			}
-			line = 0;
-			from = j + 1;
+			ended = pop(em & after_text) - (after_text >> first & 1);
+			lines += ended;
+			shorts += ended;
+			line = lim - last - 1;
+		} else { /* ends of line and NULs: piece by piece */
+			uint32_t from = 0;
+
+			for (; em; em &= em - 1) {
+				uint32_t j = (uint32_t)__builtin_ctz(em);
+				uint32_t piece = zm & (uint32_t)(((1ull << j) - 1) & ~((1ull << from) - 1));
+
+				line = line_grow(line, j - from - (piece ? pop(piece) : 0));
+				if (line != LINE_UNKNOWN && line > 0) {
+					lines++;
+					shorts += line <= TELNET_LINE_MAX;
+				}
+				line = 0;
+				from = j + 1;
+			}
+			line = line_grow(line, lim - from - pop(zm & (uint32_t)(keep & ~((1ull << from) - 1))));
 		}
-		uint32_t rest = keep & ~((1u << from) - 1);
-		line = line_grow(line, lim - from - (zm & rest ? popcount16(zm & rest) : 0));
 		i += lim;
-		if (lim < 16)
+		if (lim < 32)
 			break;
 	}
-	sums = _mm_add_epi64(sums, _mm_sad_epu8(lanes, zero));
-	high += (uint32_t)_mm_cvtsi128_si32(sums) + (uint32_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums));
 	d->text_bytes += i;
 	d->ascii7 += i - high;
 	d->lines += lines;
@@ -441,7 +498,57 @@ static uint32_t telnet_blocks(struct sig_dir_state *d, const uint8_t *b, uint32_
 	d->line_len = (uint8_t)line;
 	return i;
 }
+
+static uint32_t telnet_blocks_sse2(struct sig_dir_state *d, const uint8_t *b, uint32_t n)
+{
+	return blocks_walk(d, b, n, block_sse2, popcount_swar);
+}
+
+__attribute__((target("avx2,popcnt"))) static uint32_t telnet_blocks_avx2(struct sig_dir_state *d, const uint8_t *b,
+									   uint32_t n)
+{
+	return blocks_walk(d, b, n, block_avx2, popcount_hw);
+}
+#else
+#define SIG_VECTOR_BEST 0
 #endif
+
+/* The widest block counting this CPU has, or less (sig_vector_cap()); -1 until first asked. */
+static _Atomic int vector_level = -1;
+
+static int vector_supported(void)
+{
+#if SIG_VECTOR_BEST == 2
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? 2 : 1;
+#else
+	return 0;
+#endif
+}
+
+int sig_vector_cap(int level)
+{
+	int best = vector_supported();
+
+	atomic_store_explicit(&vector_level, level < best ? (level < 0 ? 0 : level) : best, memory_order_relaxed);
+	return atomic_load_explicit(&vector_level, memory_order_relaxed);
+}
+
+/* Whole blocks of text from the data state; 0 when the byte path must take the rest. */
+static uint32_t telnet_blocks(struct sig_dir_state *d, const uint8_t *b, uint32_t n)
+{
+	int level = atomic_load_explicit(&vector_level, memory_order_relaxed);
+
+	if (level < 0)
+		level = sig_vector_cap(INT32_MAX);
+#if SIG_VECTOR_BEST == 2
+	if (level == 2)
+		return telnet_blocks_avx2(d, b, n);
+	if (level == 1)
+		return telnet_blocks_sse2(d, b, n);
+#endif
+	(void)d, (void)b, (void)n;
+	return 0;
+}
 
 /* Counts a packet's content for telnet-sig, over the connection's whole life and in both
  * directions (sec. 4.3 tests "the bytes" and "the lines" of the connection).
@@ -463,10 +570,8 @@ static void telnet_count(struct sig_dir_state *d, const struct sig_packet *p, co
 		d->line_len = LINE_UNKNOWN;
 	}
 	for (uint32_t i = 0; i < caplen; i++) {
-#ifdef __SSE2__
 		if (d->telnet_cmd == TN_DATA && (i += telnet_blocks(d, b + i, caplen - i)) >= caplen)
 			break;
-#endif
 		uint8_t c = b[i];
 
 		if (d->telnet_cmd == TN_DATA && !telnet_special[c]) {

@@ -98,6 +98,11 @@ int sig_packet(struct sig_state *s, const struct sig_packet *p, struct sig_hit *
  * the whole connection (telnet-sig's 7-bit and line-length tests) report now. */
 int sig_finish(struct sig_state *s, struct sig_hit *out, int max);
 
+/* telnet-sig counts a connection's bytes in blocks as wide as the CPU allows: 2 AVX2, 1 SSE2
+ * (x86-64), 0 none (bytes and 8-byte words). Caps the width at @level (for tests: every width
+ * must count alike) and returns the width now in use. */
+int sig_vector_cap(int level);
+
 /* Frees what @s holds on the heap (accepts NULL): call it before forgetting a state, and zero
  * the state before feeding it a new connection. */
 void sig_release(struct sig_state *s);

@@ -372,15 +372,16 @@ static uint32_t line_grow(uint32_t line_len, uint32_t n)
 	return n > TELNET_LINE_MAX + 1 - line_len ? TELNET_LINE_MAX + 1 : line_len + n;
 }
 
-/* One 32-byte block as bit masks, bit i for byte i: ends of line, NULs, IACs, high bytes. */
+/* One 32-byte block as bit masks, bit i for byte i: ends of line, NULs, IACs, high bytes, and
+ * bytes >= 0xf0 (what may follow an IAC to make a command: SE..SB, a verb, IAC). */
 struct block {
-	uint32_t eol, nul, iac, high;
+	uint32_t eol, nul, iac, high, f0;
 };
 
 static inline __attribute__((always_inline)) void block_sse2(const uint8_t *b, struct block *k)
 {
 	const __m128i zero = _mm_setzero_si128(), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-	const __m128i iac = _mm_set1_epi8((char)TN_IAC);
+	const __m128i iac = _mm_set1_epi8((char)TN_IAC), f0 = _mm_set1_epi8((char)TN_SE);
 	__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)b);
 	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(b + 16));
 
@@ -389,10 +390,13 @@ static inline __attribute__((always_inline)) void block_sse2(const uint8_t *b, s
 #define NUL(v) _mm_cmpeq_epi8(v, zero)
 #define IAC(v) _mm_cmpeq_epi8(v, iac)
 #define SELF(v) (v)
+#define F0(v) _mm_cmpeq_epi8(_mm_max_epu8(v, f0), v)
 	k->eol = HALVES(EOL);
 	k->nul = HALVES(NUL);
 	k->iac = HALVES(IAC);
 	k->high = HALVES(SELF);
+	k->f0 = HALVES(F0);
+#undef F0
 #undef HALVES
 #undef EOL
 #undef NUL
@@ -418,6 +422,7 @@ __attribute__((target("avx2"))) static inline __attribute__((always_inline)) voi
 	k->nul = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
 	k->iac = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)TN_IAC)));
 	k->high = (uint32_t)_mm256_movemask_epi8(v);
+	k->f0 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8((char)TN_SE)), v));
 }
 
 __attribute__((target("popcnt"))) static inline __attribute__((always_inline)) uint32_t popcount_hw(uint32_t x)
@@ -442,13 +447,16 @@ static inline __attribute__((always_inline)) uint32_t blocks_walk(struct sig_dir
 		struct block k;
 
 		load(b + i, &k);
-		if (!(k.eol | k.nul | k.iac)) { /* plain text */
+		/* An IAC followed by a byte below SE is no command: the parser counts both as
+		 * data (a lone IAC is the data byte 255), so only the other IACs stop the block. */
+		uint32_t cmd = k.iac & (k.f0 >> 1 | 1u << 31);
+		if (!(k.eol | k.nul | cmd)) { /* plain text */
 			high += pop(k.high);
 			line = line_grow(line, 32);
 			i += 32;
 			continue;
 		}
-		uint32_t lim = k.iac ? (uint32_t)__builtin_ctz(k.iac) : 32; /* before the IAC: all text */
+		uint32_t lim = cmd ? (uint32_t)__builtin_ctz(cmd) : 32; /* before the command: all text */
 		uint32_t keep = (uint32_t)((1ull << lim) - 1);
 		uint32_t em = k.eol & keep, zm = k.nul & keep;
 

@@ -372,25 +372,71 @@ static uint32_t line_grow(uint32_t line_len, uint32_t n)
 	return n > TELNET_LINE_MAX + 1 - line_len ? TELNET_LINE_MAX + 1 : line_len + n;
 }
 
-/* One 32-byte block as bit masks, bit i for byte i: ends of line, NULs, IACs, high bytes, and
+/* One 64-byte block as bit masks, bit i for byte i: ends of line, NULs, IACs, high bytes, and
  * bytes >= 0xf0 (what may follow an IAC to make a command: SE..SB, a verb, IAC). */
 struct block {
-	uint32_t eol, nul, iac, high, f0;
+	uint64_t eol, nul, iac, high, f0;
 };
+
+#define BLOCK 64
+
+/* The low @n bits (n <= 64). */
+static inline uint64_t below(uint32_t n)
+{
+	return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
 
 static inline __attribute__((always_inline)) void block_sse2(const uint8_t *b, struct block *k)
 {
 	const __m128i zero = _mm_setzero_si128(), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
 	const __m128i iac = _mm_set1_epi8((char)TN_IAC), f0 = _mm_set1_epi8((char)TN_SE);
-	__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)b);
-	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(b + 16));
+	__m128i v[4];
 
-#define HALVES(f) ((uint32_t)_mm_movemask_epi8(f(v0)) | (uint32_t)_mm_movemask_epi8(f(v1)) << 16)
-#define EOL(v) _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))
-#define NUL(v) _mm_cmpeq_epi8(v, zero)
-#define IAC(v) _mm_cmpeq_epi8(v, iac)
-#define SELF(v) (v)
-#define F0(v) _mm_cmpeq_epi8(_mm_max_epu8(v, f0), v)
+	for (int q = 0; q < 4; q++)
+		v[q] = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * q));
+#define QUARTERS(f)                                                                                          \
+	((uint64_t)(uint32_t)_mm_movemask_epi8(f(v[0])) | (uint64_t)(uint32_t)_mm_movemask_epi8(f(v[1])) << 16 | \
+	 (uint64_t)(uint32_t)_mm_movemask_epi8(f(v[2])) << 32 | (uint64_t)(uint32_t)_mm_movemask_epi8(f(v[3])) << 48)
+#define EOL(x) _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))
+#define NUL(x) _mm_cmpeq_epi8(x, zero)
+#define IAC(x) _mm_cmpeq_epi8(x, iac)
+#define SELF(x) (x)
+#define F0(x) _mm_cmpeq_epi8(_mm_max_epu8(x, f0), x)
+	k->eol = QUARTERS(EOL);
+	k->nul = QUARTERS(NUL);
+	k->iac = QUARTERS(IAC);
+	k->high = QUARTERS(SELF);
+	k->f0 = QUARTERS(F0);
+#undef F0
+#undef QUARTERS
+#undef EOL
+#undef NUL
+#undef IAC
+#undef SELF
+}
+
+static inline __attribute__((always_inline)) uint32_t popcount_swar(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+}
+
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void block_avx2(const uint8_t *b,
+												  struct block *k)
+{
+	const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n'), zero = _mm256_setzero_si256();
+	const __m256i iac = _mm256_set1_epi8((char)TN_IAC), f0 = _mm256_set1_epi8((char)TN_SE);
+	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
+	__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
+
+#define HALVES(f) ((uint64_t)(uint32_t)_mm256_movemask_epi8(f(v0)) | (uint64_t)(uint32_t)_mm256_movemask_epi8(f(v1)) << 32)
+#define EOL(x) _mm256_or_si256(_mm256_cmpeq_epi8(x, cr), _mm256_cmpeq_epi8(x, lf))
+#define NUL(x) _mm256_cmpeq_epi8(x, zero)
+#define IAC(x) _mm256_cmpeq_epi8(x, iac)
+#define SELF(x) (x)
+#define F0(x) _mm256_cmpeq_epi8(_mm256_max_epu8(x, f0), x)
 	k->eol = HALVES(EOL);
 	k->nul = HALVES(NUL);
 	k->iac = HALVES(IAC);
@@ -404,77 +450,59 @@ static inline __attribute__((always_inline)) void block_sse2(const uint8_t *b, s
 #undef SELF
 }
 
-static inline __attribute__((always_inline)) uint32_t popcount_swar(uint32_t x)
+__attribute__((target("popcnt"))) static inline __attribute__((always_inline)) uint32_t popcount_hw(uint64_t x)
 {
-	x = x - ((x >> 1) & 0x55555555u);
-	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-	x = (x + (x >> 4)) & 0x0f0f0f0fu;
-	return (x * 0x01010101u) >> 24;
+	return (uint32_t)__builtin_popcountll(x);
 }
 
-__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void block_avx2(const uint8_t *b,
-												  struct block *k)
-{
-	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)b);
-
-	k->eol = (uint32_t)_mm256_movemask_epi8(
-		_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\r')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n'))));
-	k->nul = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
-	k->iac = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)TN_IAC)));
-	k->high = (uint32_t)_mm256_movemask_epi8(v);
-	k->f0 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8((char)TN_SE)), v));
-}
-
-__attribute__((target("popcnt"))) static inline __attribute__((always_inline)) uint32_t popcount_hw(uint32_t x)
-{
-	return (uint32_t)__builtin_popcount(x);
-}
-
-/* The counting of telnet_count() in blocks of 32 bytes from its data state, up to the first
- * IAC (the byte parser takes it) or the last whole block; returns the bytes consumed. The
- * rules are telnet_text_byte()'s, applied per block: ends of line and NULs are walked by
- * their bits, and a block of plain text costs a load, three compares and a popcount (test-sig
- * pins every width to a byte-at-a-time model). Inlined into one function per instruction set. */
+/* The counting of telnet_count() in blocks of 64 bytes from its data state, up to the first
+ * IAC that starts a command (the byte parser takes it) or the last whole block; returns the
+ * bytes consumed. The rules are telnet_text_byte()'s, applied per block: ends of line and
+ * NULs are walked by their bits, and a block of plain text costs two loads, a few compares
+ * and a popcount (test-sig pins every width to a byte-at-a-time model). Inlined into one
+ * function per instruction set. */
 static inline __attribute__((always_inline)) uint32_t blocks_walk(struct sig_dir_state *d, const uint8_t *b,
 								  uint32_t n, void (*load)(const uint8_t *, struct block *),
-								  uint32_t (*pop)(uint32_t))
+								  uint32_t (*pop)(uint64_t))
 {
 	uint32_t i = 0, high = 0, line = d->line_len, lines = 0, shorts = 0;
 
-	if (n < 32 || n > UINT32_MAX - d->text_bytes)
+	if (n < BLOCK || n > UINT32_MAX - d->text_bytes)
 		return 0; /* a short tail, or near saturation: byte by byte */
-	while (n - i >= 32) {
+	while (n - i >= BLOCK) {
 		struct block k;
 
 		load(b + i, &k);
 		/* An IAC followed by a byte below SE is no command: the parser counts both as
 		 * data (a lone IAC is the data byte 255), so only the other IACs stop the block. */
-		uint32_t cmd = k.iac & (k.f0 >> 1 | 1u << 31);
+		uint64_t cmd = k.iac & (k.f0 >> 1 | 1ull << (BLOCK - 1));
 		if (!(k.eol | k.nul | cmd)) { /* plain text */
 			high += pop(k.high);
-			line = line_grow(line, 32);
-			i += 32;
+			line = line_grow(line, BLOCK);
+			i += BLOCK;
 			continue;
 		}
-		uint32_t lim = cmd ? (uint32_t)__builtin_ctz(cmd) : 32; /* before the command: all text */
-		uint32_t keep = (uint32_t)((1ull << lim) - 1);
-		uint32_t em = k.eol & keep, zm = k.nul & keep;
+		uint32_t lim = cmd ? (uint32_t)__builtin_ctzll(cmd) : BLOCK; /* before the command: all text */
+		uint64_t keep = below(lim);
+		uint64_t em = k.eol & keep, zm = k.nul & keep;
 
 		high += pop(k.high & keep);
 		if (!em) { /* the line goes on: NULs do not lengthen it */
 			line = line_grow(line, lim - (zm ? pop(zm) : 0));
 		} else if (!zm) {
 			/* The first end of line closes the line carried in; every later one that
-			 * follows a text byte closes a line of at most 31 bytes: a short one. */
-			uint32_t first = (uint32_t)__builtin_ctz(em), last = 31 - (uint32_t)__builtin_clz(em);
-			uint32_t after_text = (~k.eol & keep) << 1, ended;
+			 * follows a text byte closes a line shorter than the block, so at most 80
+			 * bytes: a short one. */
+			uint32_t first = (uint32_t)__builtin_ctzll(em), last = 63 - (uint32_t)__builtin_clzll(em);
+			uint64_t after_text = (~k.eol & keep) << 1;
+			uint32_t ended;
 
 			line = line_grow(line, first);
 			if (line != LINE_UNKNOWN && line > 0) {
 				lines++;
 				shorts += line <= TELNET_LINE_MAX;
 			}
-			ended = pop(em & after_text) - (after_text >> first & 1);
+			ended = pop(em & after_text) - (uint32_t)(after_text >> first & 1);
 			lines += ended;
 			shorts += ended;
 			line = lim - last - 1;
@@ -482,8 +510,8 @@ static inline __attribute__((always_inline)) uint32_t blocks_walk(struct sig_dir
 			uint32_t from = 0;
 
 			for (; em; em &= em - 1) {
-				uint32_t j = (uint32_t)__builtin_ctz(em);
-				uint32_t piece = zm & (uint32_t)(((1ull << j) - 1) & ~((1ull << from) - 1));
+				uint32_t j = (uint32_t)__builtin_ctzll(em);
+				uint64_t piece = zm & below(j) & ~below(from);
 
 				line = line_grow(line, j - from - (piece ? pop(piece) : 0));
 				if (line != LINE_UNKNOWN && line > 0) {
@@ -493,10 +521,10 @@ static inline __attribute__((always_inline)) uint32_t blocks_walk(struct sig_dir
 				line = 0;
 				from = j + 1;
 			}
-			line = line_grow(line, lim - from - pop(zm & (uint32_t)(keep & ~((1ull << from) - 1))));
+			line = line_grow(line, lim - from - pop(zm & keep & ~below(from)));
 		}
 		i += lim;
-		if (lim < 32)
+		if (lim < BLOCK)
 			break;
 	}
 	d->text_bytes += i;

@@ -386,34 +386,26 @@ static inline uint64_t below(uint32_t n)
 	return n >= 64 ? ~0ull : (1ull << n) - 1;
 }
 
-static inline __attribute__((always_inline)) void block_sse2(const uint8_t *b, struct block *k)
-{
-	const __m128i zero = _mm_setzero_si128(), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-	const __m128i iac = _mm_set1_epi8((char)TN_IAC), f0 = _mm_set1_epi8((char)TN_SE);
-	__m128i v[4];
-
-	for (int q = 0; q < 4; q++)
-		v[q] = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * q));
-#define QUARTERS(f)                                                                                          \
-	((uint64_t)(uint32_t)_mm_movemask_epi8(f(v[0])) | (uint64_t)(uint32_t)_mm_movemask_epi8(f(v[1])) << 16 | \
-	 (uint64_t)(uint32_t)_mm_movemask_epi8(f(v[2])) << 32 | (uint64_t)(uint32_t)_mm_movemask_epi8(f(v[3])) << 48)
-#define EOL(x) _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))
-#define NUL(x) _mm_cmpeq_epi8(x, zero)
-#define IAC(x) _mm_cmpeq_epi8(x, iac)
-#define SELF(x) (x)
-#define F0(x) _mm_cmpeq_epi8(_mm_max_epu8(x, f0), x)
-	k->eol = QUARTERS(EOL);
-	k->nul = QUARTERS(NUL);
-	k->iac = QUARTERS(IAC);
-	k->high = QUARTERS(SELF);
-	k->f0 = QUARTERS(F0);
-#undef F0
-#undef QUARTERS
-#undef EOL
-#undef NUL
-#undef IAC
-#undef SELF
-}
+/* block_sse2() and block_avx2(): the masks of one block, from 16- or 32-byte vectors. */
+#define BLOCK_MASKS(name, attr, vec_t, width, load, eq, or, max, movemask, set1)                             \
+	attr static inline __attribute__((always_inline)) void name(const uint8_t *b, struct block *k)        \
+	{                                                                                                    \
+		*k = (struct block){ 0 };                                                                    \
+		_Pragma("GCC unroll 4") for (unsigned q = 0; q < BLOCK / (width); q++) {                     \
+			vec_t v = load((const vec_t *)(const void *)(b + (width) * q));                      \
+			unsigned at = (width) * q;                                                           \
+			k->eol |= (uint64_t)(uint32_t)movemask(or(eq(v, set1('\r')), eq(v, set1('\n')))) << at; \
+			k->nul |= (uint64_t)(uint32_t)movemask(eq(v, set1(0))) << at;                       \
+			k->iac |= (uint64_t)(uint32_t)movemask(eq(v, set1((char)TN_IAC))) << at;            \
+			k->high |= (uint64_t)(uint32_t)movemask(v) << at;                                   \
+			k->f0 |= (uint64_t)(uint32_t)movemask(eq(max(v, set1((char)TN_SE)), v)) << at;      \
+		}                                                                                            \
+	}
+BLOCK_MASKS(block_sse2, , __m128i, 16, _mm_loadu_si128, _mm_cmpeq_epi8, _mm_or_si128, _mm_max_epu8, _mm_movemask_epi8,
+	    _mm_set1_epi8)
+BLOCK_MASKS(block_avx2, __attribute__((target("avx2"))), __m256i, 32, _mm256_loadu_si256, _mm256_cmpeq_epi8,
+	    _mm256_or_si256, _mm256_max_epu8, _mm256_movemask_epi8, _mm256_set1_epi8)
+#undef BLOCK_MASKS
 
 static inline __attribute__((always_inline)) uint32_t popcount_swar(uint64_t x)
 {
@@ -421,33 +413,6 @@ static inline __attribute__((always_inline)) uint32_t popcount_swar(uint64_t x)
 	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
 	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
 	return (uint32_t)((x * 0x0101010101010101ull) >> 56);
-}
-
-__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void block_avx2(const uint8_t *b,
-												  struct block *k)
-{
-	const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n'), zero = _mm256_setzero_si256();
-	const __m256i iac = _mm256_set1_epi8((char)TN_IAC), f0 = _mm256_set1_epi8((char)TN_SE);
-	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
-	__m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
-
-#define HALVES(f) ((uint64_t)(uint32_t)_mm256_movemask_epi8(f(v0)) | (uint64_t)(uint32_t)_mm256_movemask_epi8(f(v1)) << 32)
-#define EOL(x) _mm256_or_si256(_mm256_cmpeq_epi8(x, cr), _mm256_cmpeq_epi8(x, lf))
-#define NUL(x) _mm256_cmpeq_epi8(x, zero)
-#define IAC(x) _mm256_cmpeq_epi8(x, iac)
-#define SELF(x) (x)
-#define F0(x) _mm256_cmpeq_epi8(_mm256_max_epu8(x, f0), x)
-	k->eol = HALVES(EOL);
-	k->nul = HALVES(NUL);
-	k->iac = HALVES(IAC);
-	k->high = HALVES(SELF);
-	k->f0 = HALVES(F0);
-#undef F0
-#undef HALVES
-#undef EOL
-#undef NUL
-#undef IAC
-#undef SELF
 }
 
 __attribute__((target("popcnt"))) static inline __attribute__((always_inline)) uint32_t popcount_hw(uint64_t x)

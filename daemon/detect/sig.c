@@ -236,9 +236,10 @@ static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, con
 
 		d->rlogin_scanned++;
 		d->rlogin_prev_nul = c == 0;
-		/* a clean start: room for the evidence; without it the prolog is still judged */
-		if (d->rlogin_scanned == 1 && c == 0 && !d->rlogin_text && !(d->rlogin_text = malloc(RLOGIN_TEXT_MAX)))
-			d->rlogin_nomem = 1;
+		/* a clean start: room for the evidence; without it (no memory) the prolog is still
+		 * judged, and a hit says the evidence was not kept */
+		if (d->rlogin_scanned == 1 && c == 0 && !d->rlogin_text)
+			d->rlogin_text = malloc(RLOGIN_TEXT_MAX);
 		if (d->rlogin_scanned == 1 && c != 0) {
 			d->rlogin_bad = RL_LEAD;
 		} else if (c & 0x80) {

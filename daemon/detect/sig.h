@@ -70,7 +70,6 @@ struct sig_dir_state {
 	uint8_t rlogin_text_len; /* 0..64 */
 	uint8_t rlogin_nuls : 3, rlogin_bad : 3, rlogin_done : 1;
 	uint8_t rlogin_prev_nul : 1; /* the last byte scanned was NUL: an empty string spans packets */
-	uint8_t rlogin_nomem : 1;    /* no memory for rlogin_text: the prolog is judged, not quoted */
 	uint8_t have_first : 2;      /* see sig.c */
 	uint8_t first_nul : 1;       /* the direction's first byte, when seen, was NUL */
 	uint8_t prompted : 1;        /* root-sig: a prompt was seen in this direction already */

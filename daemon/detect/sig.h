@@ -102,6 +102,6 @@ int sig_finish(struct sig_state *s, struct sig_hit *out, int max);
  * must count alike) and returns the width now in use. */
 int sig_vector_cap(int level);
 
-/* Frees what @s holds on the heap (accepts NULL): call it before forgetting a state, and zero
- * the state before feeding it a new connection. */
+/* Frees what @s holds on the heap (accepts NULL): call it before forgetting a state. A state
+ * fed on afterwards still detects, without rlogin-sig's evidence; zero it for a new connection. */
 void sig_release(struct sig_state *s);

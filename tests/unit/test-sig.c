@@ -217,6 +217,27 @@ static void test_rlogin(void)
 	CHECK_RET(feed(&s, 0, S("\0root\0root\0vt100/9600\0")), 1, "rlogin: decided when the client completes");
 	CHECK_STR(ev(SIG_RLOGIN), "root/root/vt100/9600", "rlogin: evidence");
 
+	/* the prolog's evidence buffer lives only while the prolog is clean: here the flow
+	 * began with NUL, so it exists; a rejected prolog frees it */
+	reset(&s);
+	feed(&s, 0, S("\0"));
+	CHECK(s.dir[0].rlogin_text != NULL, "rlogin: a clean start holds a buffer for the evidence");
+	feed(&s, 0, S("al\xe9" "ce\0"));
+	CHECK(s.dir[0].rlogin_done && s.dir[0].rlogin_bad && s.dir[0].rlogin_text == NULL,
+	      "rlogin: an 8-bit byte rejects the prolog and frees the buffer");
+	reset(&s);
+	feed(&s, 0, S("GET / HTTP/1.0\r\n\r\n"));
+	CHECK(s.dir[0].rlogin_text == NULL, "rlogin: no buffer for a flow that does not start with NUL");
+
+	/* without the buffer (no memory when the prolog began; here taken away by hand) the
+	 * prolog is still judged, and the hit says its evidence was not kept */
+	reset(&s);
+	feed(&s, 0, S("\0"));
+	sig_release(&s);
+	feed(&s, 0, S("alice\0bob\0xterm\0"));
+	CHECK_RET(feed(&s, 1, S("\0")), 1, "rlogin: no buffer, still found");
+	CHECK_STR(ev(SIG_RLOGIN), "(prolog not kept: no memory)", "rlogin: no buffer, said so");
+
 	/* control bytes are 7-bit and allowed, but quoted */
 	reset(&s);
 	feed(&s, 0, S("\0al\x01" "ce\0bob\0xterm\0"));

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <assert.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -16,24 +17,29 @@ struct flow_key {
 	uint16_t plo, phi;
 };
 
+/* The connection's own fields come to 80 bytes besides the detectors' states: the key is its
+ * only copy of the addresses (the tuple is made from it, client_is_lo saying which end is the
+ * client), and the client's first packet keeps what a refused probe's event needs. */
 struct flow {
 	struct lru_node node; /* first */
 	struct flow_key key;
-	struct flow_tuple tuple;
-	bool client_is_lo;    /* tuple.client is key.lo */
-	bool closed;          /* FIN or RST seen: final evaluation already made */
-	bool drop;
-	bool established;
-	uint64_t last_us;
-	uint8_t client_flags, client_ttl, client_optlen;
-	uint16_t client_ip_id, client_window;
-	uint32_t client_syn_len;
 	uint32_t packets;
-	uint32_t next_seq[2];
-	bool have_seq[2];
+	uint64_t last_us;
+	uint32_t next_seq[2];  /* the signatures' sequence bookkeeping (ia keeps its own) */
+	uint16_t client_ip_id, client_window;
+	uint16_t client_syn_len; /* payload of the client's SYN, saturating (a probe if not 0) */
+	uint8_t client_flags, client_ttl, client_optlen;
+	bool initiator_known : 1;
+	bool client_is_lo : 1; /* the client is key.lo */
+	bool closed : 1;       /* FIN or RST seen: final evaluation already made */
+	bool drop : 1;
+	bool established : 1;
+	bool have_seq0 : 1, have_seq1 : 1;
 	struct sig_state sig;
 	struct ia_state ia;
 };
+static_assert(sizeof(struct flow) - sizeof(struct lru_node) - sizeof(struct ia_state) <= 168,
+	      "struct flow: 168 bytes at most besides the table's node and the timing detector (issue 14)");
 
 struct flowtab {
 	struct shardmap map;
@@ -57,7 +63,33 @@ static void key_of(const struct pkt *p, struct flow_key *k, bool *src_is_lo)
 
 static void flow_free(struct lru_node *n)
 {
+	sig_release(&((struct flow *)n)->sig);
 	free(n);
+}
+
+/* The connection as its initiator sees it (flow.h), from the canonical key. */
+static void flow_tuple_of(const struct flow *f, struct flow_tuple *t)
+{
+	const struct flow_key *k = &f->key;
+
+	t->client = f->client_is_lo ? k->lo : k->hi;
+	t->server = f->client_is_lo ? k->hi : k->lo;
+	t->cport = f->client_is_lo ? k->plo : k->phi;
+	t->sport = f->client_is_lo ? k->phi : k->plo;
+	t->initiator_known = f->initiator_known;
+}
+
+static bool have_seq(const struct flow *f, int dir)
+{
+	return dir ? f->have_seq1 : f->have_seq0;
+}
+
+static void have_seq_set(struct flow *f, int dir)
+{
+	if (dir)
+		f->have_seq1 = true;
+	else
+		f->have_seq0 = true;
 }
 
 int flowtab_new(struct flowtab **out, uint32_t max_flows, const uint8_t key16[16])
@@ -106,7 +138,7 @@ static void add_ia(struct flow_report *rep, const struct ia_result *r)
 
 static void flow_fill(const struct flow *f, struct flow_report *rep)
 {
-	rep->tuple = f->tuple;
+	flow_tuple_of(f, &rep->tuple);
 	rep->drop = f->drop;
 	rep->established = f->established;
 	rep->packets = f->packets;
@@ -126,7 +158,7 @@ static void flow_finish(struct flow *f, uint64_t now_us, struct flow_report *rep
 	struct ia_result r;
 
 	add_sig_hits(rep, hits, sig_finish(&f->sig, hits, SIG_COUNT));
-	if (ia_evaluate(&f->ia, now_us, f->tuple.initiator_known, true, &r))
+	if (ia_evaluate(&f->ia, now_us, f->initiator_known, true, &r))
 		add_ia(rep, &r);
 	f->closed = true;
 }
@@ -156,13 +188,9 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 		 * connection is partial and both flows are examined. */
 		bool syn = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
 		bool synack = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK);
-		f->tuple.initiator_known = syn || synack;
+		f->initiator_known = syn || synack;
 		bool src_is_client = !synack; /* a SYN-ACK comes from the server */
 		f->client_is_lo = src_is_client ? src_is_lo : !src_is_lo;
-		f->tuple.client = src_is_client ? p->src : p->dst;
-		f->tuple.server = src_is_client ? p->dst : p->src;
-		f->tuple.cport = src_is_client ? p->sport : p->dport;
-		f->tuple.sport = src_is_client ? p->dport : p->sport;
 		ia_init(&f->ia);
 		if (src_is_client) {
 			f->client_flags = p->tcp_flags;
@@ -171,7 +199,7 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 			f->client_ip_id = p->ip_id;
 			f->client_window = p->tcp_window;
 			if (p->tcp_flags & TCPF_SYN)
-				f->client_syn_len = p->payload_len;
+				f->client_syn_len = p->payload_len > UINT16_MAX ? UINT16_MAX : (uint16_t)p->payload_len;
 		}
 	}
 	int dir = (src_is_lo == f->client_is_lo) ? 0 : 1;
@@ -180,37 +208,39 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 	if (dir == 1 && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
 		f->established = true;
 
-	memset(rep, 0, sizeof(*rep));
+	/* Not memset: the report is 1.5 KB and most packets find nothing. Every field but the
+	 * findings past nfound is set below (flow_fill and these). */
 	rep->dir = dir;
+	rep->nfound = 0;
 
 	/* Sequence bookkeeping for the signature detectors: in order, or a retransmission. */
 	uint32_t len = p->payload_len;
 	uint32_t seq = p->tcp_seq + ((p->tcp_flags & TCPF_SYN) ? 1 : 0);
 	if (len > 0 && !f->closed) {
 		bool in_order = true, retrans = false;
-		if (f->have_seq[dir]) {
+		if (have_seq(f, dir)) {
 			int32_t d = (int32_t)(seq - f->next_seq[dir]);
 			in_order = d == 0;
 			retrans = d < 0 && (int32_t)(seq + len - f->next_seq[dir]) <= 0;
 		}
-		if (!retrans && (!f->have_seq[dir] || (int32_t)(seq + len - f->next_seq[dir]) > 0)) {
+		if (!retrans && (!have_seq(f, dir) || (int32_t)(seq + len - f->next_seq[dir]) > 0)) {
 			f->next_seq[dir] = seq + len;
-			f->have_seq[dir] = true;
+			have_seq_set(f, dir);
 		}
 		struct sig_packet sp = {
-			.dir = dir, .initiator_known = f->tuple.initiator_known, .payload = p->payload,
+			.dir = dir, .initiator_known = f->initiator_known, .payload = p->payload,
 			.caplen = p->payload_caplen, .len = len, .in_order = in_order, .retransmission = retrans,
 		};
 		struct sig_hit hits[SIG_COUNT];
 		add_sig_hits(rep, hits, sig_packet(&f->sig, &sp, hits, SIG_COUNT));
-	} else if ((p->tcp_flags & TCPF_SYN) && !f->have_seq[dir]) {
+	} else if ((p->tcp_flags & TCPF_SYN) && !have_seq(f, dir)) {
 		f->next_seq[dir] = seq;
-		f->have_seq[dir] = true;
+		have_seq_set(f, dir);
 	}
 	if (!f->closed) {
 		ia_packet(&f->ia, dir, t_us, seq, len);
 		struct ia_result r;
-		if (ia_evaluate(&f->ia, t_us, f->tuple.initiator_known, false, &r))
+		if (ia_evaluate(&f->ia, t_us, f->initiator_known, false, &r))
 			add_ia(rep, &r);
 		if (p->tcp_flags & (TCPF_FIN | TCPF_RST))
 			flow_finish(f, t_us, rep);
@@ -285,7 +315,8 @@ size_t flowtab_top(struct flowtab *t, struct flow_summary *out, size_t max)
 				out[k] = out[k - 1];
 				k--;
 			}
-			out[k] = (struct flow_summary){ .tuple = f->tuple, .packets = f->packets, .drop = f->drop };
+			out[k] = (struct flow_summary){ .packets = f->packets, .drop = f->drop };
+			flow_tuple_of(f, &out[k].tuple);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}

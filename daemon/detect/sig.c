@@ -2,7 +2,10 @@
 #include "detect/sig.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 
 /* An all-zero struct sig_state is a new connection (the flow table callocs it): every field
  * below starts at 0 meaning "nothing seen yet". */
@@ -14,8 +17,8 @@
 
 /* rlogin_bad: why the client's prolog was rejected (0: not rejected). */
 enum { RL_OK, RL_GAP, RL_LEAD, RL_EMPTY, RL_8BIT, RL_BOUND, RL_TRUNC };
-/* have_first: 0 no data yet, 1 first_byte is the flow's first byte, 2 that byte was not
- * captured, or the first packet did not start the flow (in_order false). */
+/* have_first: 0 no data yet, 1 the flow's first byte was seen (first_nul says if it was NUL),
+ * 2 that byte was not captured, or the first packet did not start the flow (in_order false). */
 enum { FIRST_NONE, FIRST_SEEN, FIRST_LOST };
 
 #define TN_IAC 255
@@ -28,7 +31,8 @@ enum { TN_DATA, TN_AFTER_IAC, TN_AFTER_VERB };
 
 #define TELNET_LINE_MAX 80    /* sec. 4.3: a line "not longer than 80 bytes" */
 #define TELNET_EARLY_LINES 3  /* see telnet_holds() */
-#define LINE_UNKNOWN UINT32_MAX /* line_len when the line's start was not seen */
+#define LINE_UNKNOWN UINT8_MAX /* line_len when the line's start was not seen */
+#define RLOGIN_TEXT_MAX 64    /* bytes of the prolog quoted as evidence */
 
 struct hits {
 	struct sig_hit *out;
@@ -53,7 +57,7 @@ static struct sig_hit *hit_claim(struct sig_state *s, struct hits *h, enum sig_d
 
 	if ((s->fired & (1u << d)) || h->n >= h->max)
 		return NULL;
-	s->fired |= (uint16_t)(1u << d);
+	s->fired |= (uint8_t)(1u << d);
 	o = &h->out[h->n++];
 	memset(o, 0, sizeof(*o));
 	o->detector = d;
@@ -208,6 +212,12 @@ static void sig_napster(struct sig_state *s, const struct sig_packet *p, const u
  * bytes. The protocol's leading NUL is required (RFC 1282; clients send it in a packet of
  * its own, sec. 4.2), which makes "empty string" well defined: a NUL right after a NUL.
  * Bytes beyond caplen are unknown, so a truncated capture ends the scan like a gap. */
+static void rlogin_text_free(struct sig_dir_state *d)
+{
+	free(d->rlogin_text);
+	d->rlogin_text = NULL;
+}
+
 static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, const uint8_t *b,
 			uint32_t caplen)
 {
@@ -216,15 +226,20 @@ static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, con
 	if (!p->in_order) {
 		d->rlogin_done = 1;
 		d->rlogin_bad = RL_GAP;
+		rlogin_text_free(d);
 		return;
 	}
 	/* At most RLOGIN_SCAN_MAX iterations over the whole flow: the scan ends at the bound. */
 	for (uint32_t i = 0; i < caplen && !d->rlogin_done; i++) {
 		uint8_t c = b[i];
-		bool after_nul = d->rlogin_scanned > 0 && d->rlogin_prev == 0;
+		bool after_nul = d->rlogin_scanned > 0 && d->rlogin_prev_nul;
 
 		d->rlogin_scanned++;
-		d->rlogin_prev = c;
+		d->rlogin_prev_nul = c == 0;
+		/* a clean start: room for the evidence; without it (no memory) the prolog is still
+		 * judged, and a hit says the evidence was not kept */
+		if (d->rlogin_scanned == 1 && c == 0 && !d->rlogin_text)
+			d->rlogin_text = malloc(RLOGIN_TEXT_MAX);
 		if (d->rlogin_scanned == 1 && c != 0) {
 			d->rlogin_bad = RL_LEAD;
 		} else if (c & 0x80) {
@@ -234,7 +249,7 @@ static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, con
 		} else if (c == 0 && ++d->rlogin_nuls == RLOGIN_NULS) {
 			d->rlogin_done = 1;
 			break;
-		} else if (d->rlogin_scanned > 1 && d->rlogin_text_len < sizeof(d->rlogin_text)) {
+		} else if (d->rlogin_scanned > 1 && d->rlogin_text && d->rlogin_text_len < RLOGIN_TEXT_MAX) {
 			/* evidence: the three strings, each NUL shown as '/' */
 			d->rlogin_text[d->rlogin_text_len++] = c ? (char)c : '/';
 		}
@@ -247,6 +262,8 @@ static void rlogin_scan(struct sig_dir_state *d, const struct sig_packet *p, con
 		d->rlogin_done = 1;
 		d->rlogin_bad = RL_TRUNC;
 	}
+	if (d->rlogin_bad != RL_OK)
+		rlogin_text_free(d);
 }
 
 /* Sec. 4.2: rlogin once a client prolog is complete and clean and the other direction began
@@ -260,11 +277,16 @@ static void rlogin_decide(struct sig_state *s, bool initiator_known, struct hits
 
 		if (!cl->rlogin_done || cl->rlogin_bad != RL_OK || cl->rlogin_nuls != RLOGIN_NULS)
 			continue;
-		if (sv->have_first != FIRST_SEEN || sv->first_byte != 0)
+		if (sv->have_first != FIRST_SEEN || !sv->first_nul)
 			continue;
-		if ((hit = hit_claim(s, h, SIG_RLOGIN, SIG_STRONG, c)))
-			evidence_put(hit->evidence, (const uint8_t *)cl->rlogin_text, cl->rlogin_text_len,
-				     false);
+		if (!(hit = hit_claim(s, h, SIG_RLOGIN, SIG_STRONG, c)))
+			return; /* no room: it fires on a later packet */
+		if (cl->rlogin_text)
+			evidence_put(hit->evidence, (const uint8_t *)cl->rlogin_text, cl->rlogin_text_len, false);
+		else
+			snprintf(hit->evidence, sizeof(hit->evidence), "(prolog not kept: no memory)");
+		rlogin_text_free(&s->dir[0]); /* fired: neither prolog is wanted any more */
+		rlogin_text_free(&s->dir[1]);
 		return;
 	}
 }
@@ -335,7 +357,199 @@ static void telnet_text_run(struct sig_dir_state *d, const uint8_t *b, uint32_t 
 	d->text_bytes += n;
 	d->ascii7 += ascii;
 	if (d->line_len <= TELNET_LINE_MAX) /* counts up to one past the limit, as byte by byte */
-		d->line_len = n > TELNET_LINE_MAX + 1 - d->line_len ? TELNET_LINE_MAX + 1 : d->line_len + n;
+		d->line_len = (uint8_t)(n > TELNET_LINE_MAX + 1u - d->line_len ? TELNET_LINE_MAX + 1u : d->line_len + n);
+}
+
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <immintrin.h>
+#define SIG_VECTOR_BEST 2
+
+/* telnet_text_byte() for the @n non-NUL bytes of a piece of line: the length saturates one
+ * past the limit, and a line of unknown start stays unknown. */
+static uint32_t line_grow(uint32_t line_len, uint32_t n)
+{
+	if (line_len > TELNET_LINE_MAX)
+		return line_len;
+	return n > TELNET_LINE_MAX + 1 - line_len ? TELNET_LINE_MAX + 1 : line_len + n;
+}
+
+/* One 64-byte block as bit masks, bit i for byte i: ends of line, NULs, IACs, high bytes, and
+ * bytes >= 0xf0 (what may follow an IAC to make a command: SE..SB, a verb, IAC). */
+struct block {
+	uint64_t eol, nul, iac, high, f0;
+};
+
+#define BLOCK 64
+
+/* The low @n bits (n <= 64). */
+static inline uint64_t below(uint32_t n)
+{
+	return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
+/* block_sse2() and block_avx2(): the masks of one block, from 16- or 32-byte vectors. */
+#define BLOCK_MASKS(name, attr, vec_t, width, load, eq, or, max, movemask, set1)                             \
+	attr static inline __attribute__((always_inline)) void name(const uint8_t *b, struct block *k)        \
+	{                                                                                                    \
+		*k = (struct block){ 0 };                                                                    \
+		_Pragma("GCC unroll 4") for (unsigned q = 0; q < BLOCK / (width); q++) {                     \
+			vec_t v = load((const vec_t *)(const void *)(b + (width) * q));                      \
+			unsigned at = (width) * q;                                                           \
+			k->eol |= (uint64_t)(uint32_t)movemask(or(eq(v, set1('\r')), eq(v, set1('\n')))) << at; \
+			k->nul |= (uint64_t)(uint32_t)movemask(eq(v, set1(0))) << at;                       \
+			k->iac |= (uint64_t)(uint32_t)movemask(eq(v, set1((char)TN_IAC))) << at;            \
+			k->high |= (uint64_t)(uint32_t)movemask(v) << at;                                   \
+			k->f0 |= (uint64_t)(uint32_t)movemask(eq(max(v, set1((char)TN_SE)), v)) << at;      \
+		}                                                                                            \
+	}
+BLOCK_MASKS(block_sse2, , __m128i, 16, _mm_loadu_si128, _mm_cmpeq_epi8, _mm_or_si128, _mm_max_epu8, _mm_movemask_epi8,
+	    _mm_set1_epi8)
+BLOCK_MASKS(block_avx2, __attribute__((target("avx2"))), __m256i, 32, _mm256_loadu_si256, _mm256_cmpeq_epi8,
+	    _mm256_or_si256, _mm256_max_epu8, _mm256_movemask_epi8, _mm256_set1_epi8)
+#undef BLOCK_MASKS
+
+static inline __attribute__((always_inline)) uint32_t popcount_swar(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+}
+
+__attribute__((target("popcnt"))) static inline __attribute__((always_inline)) uint32_t popcount_hw(uint64_t x)
+{
+	return (uint32_t)__builtin_popcountll(x);
+}
+
+/* The counting of telnet_count() in blocks of 64 bytes from its data state, up to the first
+ * IAC that starts a command (the byte parser takes it) or the last whole block; returns the
+ * bytes consumed. The rules are telnet_text_byte()'s, applied per block: ends of line and
+ * NULs are walked by their bits, and a block of plain text costs two loads, a few compares
+ * and a popcount (test-sig pins every width to a byte-at-a-time model). Inlined into one
+ * function per instruction set. */
+static inline __attribute__((always_inline)) uint32_t blocks_walk(struct sig_dir_state *d, const uint8_t *b,
+								  uint32_t n, void (*load)(const uint8_t *, struct block *),
+								  uint32_t (*pop)(uint64_t))
+{
+	uint32_t i = 0, high = 0, line = d->line_len, lines = 0, shorts = 0;
+
+	if (n < BLOCK || n > UINT32_MAX - d->text_bytes)
+		return 0; /* a short tail, or near saturation: byte by byte */
+	while (n - i >= BLOCK) {
+		struct block k;
+
+		load(b + i, &k);
+		/* An IAC followed by a byte below SE is no command: the parser counts both as
+		 * data (a lone IAC is the data byte 255), so only the other IACs stop the block. */
+		uint64_t cmd = k.iac & (k.f0 >> 1 | 1ull << (BLOCK - 1));
+		if (!(k.eol | k.nul | cmd)) { /* plain text */
+			high += pop(k.high);
+			line = line_grow(line, BLOCK);
+			i += BLOCK;
+			continue;
+		}
+		uint32_t lim = cmd ? (uint32_t)__builtin_ctzll(cmd) : BLOCK; /* before the command: all text */
+		uint64_t keep = below(lim);
+		uint64_t em = k.eol & keep, zm = k.nul & keep;
+
+		high += pop(k.high & keep);
+		if (!em) { /* the line goes on: NULs do not lengthen it */
+			line = line_grow(line, lim - (zm ? pop(zm) : 0));
+		} else if (!zm) {
+			/* The first end of line closes the line carried in; every later one that
+			 * follows a text byte closes a line shorter than the block, so at most 80
+			 * bytes: a short one. */
+			uint32_t first = (uint32_t)__builtin_ctzll(em), last = 63 - (uint32_t)__builtin_clzll(em);
+			uint64_t after_text = (~k.eol & keep) << 1;
+			uint32_t ended;
+
+			line = line_grow(line, first);
+			if (line != LINE_UNKNOWN && line > 0) {
+				lines++;
+				shorts += line <= TELNET_LINE_MAX;
+			}
+			ended = pop(em & after_text) - (uint32_t)(after_text >> first & 1);
+			lines += ended;
+			shorts += ended;
+			line = lim - last - 1;
+		} else { /* ends of line and NULs: piece by piece */
+			uint32_t from = 0;
+
+			for (; em; em &= em - 1) {
+				uint32_t j = (uint32_t)__builtin_ctzll(em);
+				uint64_t piece = zm & below(j) & ~below(from);
+
+				line = line_grow(line, j - from - (piece ? pop(piece) : 0));
+				if (line != LINE_UNKNOWN && line > 0) {
+					lines++;
+					shorts += line <= TELNET_LINE_MAX;
+				}
+				line = 0;
+				from = j + 1;
+			}
+			line = line_grow(line, lim - from - pop(zm & keep & ~below(from)));
+		}
+		i += lim;
+		if (lim < BLOCK)
+			break;
+	}
+	d->text_bytes += i;
+	d->ascii7 += i - high;
+	d->lines += lines;
+	d->short_lines += shorts;
+	d->line_len = (uint8_t)line;
+	return i;
+}
+
+static uint32_t telnet_blocks_sse2(struct sig_dir_state *d, const uint8_t *b, uint32_t n)
+{
+	return blocks_walk(d, b, n, block_sse2, popcount_swar);
+}
+
+__attribute__((target("avx2,popcnt"))) static uint32_t telnet_blocks_avx2(struct sig_dir_state *d, const uint8_t *b,
+									   uint32_t n)
+{
+	return blocks_walk(d, b, n, block_avx2, popcount_hw);
+}
+#else
+#define SIG_VECTOR_BEST 0
+#endif
+
+/* The widest block counting this CPU has, or less (sig_vector_cap()); -1 until first asked. */
+static _Atomic int vector_level = -1;
+
+static int vector_supported(void)
+{
+#if SIG_VECTOR_BEST == 2
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? 2 : 1;
+#else
+	return 0;
+#endif
+}
+
+int sig_vector_cap(int level)
+{
+	int best = vector_supported();
+
+	atomic_store_explicit(&vector_level, level < best ? (level < 0 ? 0 : level) : best, memory_order_relaxed);
+	return atomic_load_explicit(&vector_level, memory_order_relaxed);
+}
+
+/* Whole blocks of text from the data state; 0 when the byte path must take the rest. */
+static uint32_t telnet_blocks(struct sig_dir_state *d, const uint8_t *b, uint32_t n)
+{
+	int level = atomic_load_explicit(&vector_level, memory_order_relaxed);
+
+	if (level < 0)
+		level = sig_vector_cap(INT32_MAX);
+#if SIG_VECTOR_BEST == 2
+	if (level == 2)
+		return telnet_blocks_avx2(d, b, n);
+	if (level == 1)
+		return telnet_blocks_sse2(d, b, n);
+#endif
+	(void)d, (void)b, (void)n;
+	return 0;
 }
 
 /* Counts a packet's content for telnet-sig, over the connection's whole life and in both
@@ -358,6 +572,8 @@ static void telnet_count(struct sig_dir_state *d, const struct sig_packet *p, co
 		d->line_len = LINE_UNKNOWN;
 	}
 	for (uint32_t i = 0; i < caplen; i++) {
+		if (d->telnet_cmd == TN_DATA && (i += telnet_blocks(d, b + i, caplen - i)) >= caplen)
+			break;
 		uint8_t c = b[i];
 
 		if (d->telnet_cmd == TN_DATA && !telnet_special[c]) {
@@ -471,8 +687,6 @@ static void telnet_packet(struct sig_state *s, const struct sig_packet *p, const
 	struct sig_dir_state *d = &s->dir[p->dir];
 
 	if (caplen >= 2 && b[0] == TN_IAC && b[1] >= TN_WILL && b[1] <= TN_DONT) {
-		if (d->telnet_neg < UINT8_MAX)
-			d->telnet_neg++;
 		if (!s->telnet_ev_len) {
 			s->telnet_ev_len = caplen >= 3 ? 3 : 2;
 			memcpy(s->telnet_ev, b, s->telnet_ev_len);
@@ -508,7 +722,7 @@ int sig_packet(struct sig_state *s, const struct sig_packet *p, struct sig_hit *
 		sig_first_packet(s, p, b, caplen, &h);
 		/* for rlogin-sig's server test: the flow's first byte, unless a gap hid it */
 		d->have_first = caplen > 0 && p->in_order ? FIRST_SEEN : FIRST_LOST;
-		d->first_byte = d->have_first == FIRST_SEEN ? b[0] : 0;
+		d->first_nul = d->have_first == FIRST_SEEN && b[0] == 0;
 	}
 	/* The prompt opens the server's talk: its first packet, or the first prompt within the
 	 * server's opening text (dash sends "sh: 0: " and "can't access tty; ...\n# " in packets
@@ -524,17 +738,18 @@ int sig_packet(struct sig_state *s, const struct sig_packet *p, struct sig_hit *
 	 * the server has already answered with something other than NUL. */
 	if (!(s->fired & (1u << SIG_RLOGIN))) {
 		const struct sig_dir_state *other = &s->dir[!p->dir];
-		bool refused = other->have_first == FIRST_LOST ||
-			       (other->have_first == FIRST_SEEN && other->first_byte != 0);
+		bool refused = other->have_first == FIRST_LOST || (other->have_first == FIRST_SEEN && !other->first_nul);
 
 		if ((p->dir == 0 || !p->initiator_known) && !refused)
 			rlogin_scan(d, p, b, caplen);
+		else if (refused)
+			rlogin_text_free(d); /* this prolog can no longer make a hit */
 		rlogin_decide(s, p->initiator_known, &h);
 	}
 
-	if (d->data_packets < UINT32_MAX)
+	if (d->data_packets < UINT8_MAX)
 		d->data_packets++;
-	d->bytes = d->bytes > UINT32_MAX - caplen ? UINT32_MAX : d->bytes + caplen;
+	d->bytes = caplen > (uint32_t)(UINT8_MAX - d->bytes) ? UINT8_MAX : (uint8_t)(d->bytes + caplen);
 	return h.n;
 }
 
@@ -549,4 +764,12 @@ int sig_finish(struct sig_state *s, struct sig_hit *out, int max)
 	if (s->telnet_ev_len && !(s->fired & (1u << SIG_TELNET)) && telnet_holds(s, true))
 		telnet_claim(s, &h);
 	return h.n;
+}
+
+void sig_release(struct sig_state *s)
+{
+	if (!s)
+		return;
+	rlogin_text_free(&s->dir[0]);
+	rlogin_text_free(&s->dir[1]);
 }

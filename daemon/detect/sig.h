@@ -1,6 +1,7 @@
 /* sig.h - protocol signatures of interactive backdoors, after Zhang & Paxson, "Detecting
  * Backdoors" (USENIX Security 2000), sec. 4: ssh-sig, rlogin-sig, telnet-sig, ftp-sig,
- * root-sig, napster-sig, gnutella-sig. One small fixed-size state per TCP connection; no heap.
+ * root-sig, napster-sig, gnutella-sig. One small fixed-size state per TCP connection, plus 64
+ * bytes of heap while an rlogin prolog is undecided (sig_release() frees them).
  *
  * The caller (the flow table) feeds every TCP packet with payload of a connection, in order
  * of arrival, telling which side sent it. Each detector reports at most once per connection. */
@@ -52,31 +53,39 @@ struct sig_packet {
 	bool retransmission;   /* all of its bytes were seen before: detectors ignore it */
 };
 
+/* Per direction. Counters that only need to say "none", "one", "a few" saturate in a byte. */
 struct sig_dir_state {
-	uint32_t data_packets;  /* data packets seen in this direction */
-	uint32_t bytes;         /* payload bytes examined */
-	/* per-detector progress, private to sig.c */
-	uint8_t rlogin_nuls, rlogin_done, rlogin_bad;
-	uint8_t telnet_neg;
-	uint32_t ascii7, line_len, lines, short_lines;
-	uint32_t rlogin_scanned;
-	char rlogin_text[64];
-	uint8_t rlogin_text_len;
-	uint8_t first_byte, have_first;
-	uint8_t prompted;       /* root-sig: a prompt was seen in this direction already */
-	/* added by sig.c: the last byte rlogin-sig scanned (an empty string spans packets), the
-	 * telnet command parser's state, and the bytes counted by telnet-sig's 7-bit test */
-	uint8_t rlogin_prev, telnet_cmd;
-	uint32_t text_bytes;
+	/* telnet-sig's counts over the whole connection (sec. 4.3): content bytes, how many of
+	 * them are 7-bit, lines ended, and of those the short ones */
+	uint32_t text_bytes, ascii7, lines, short_lines;
+	/* rlogin-sig's evidence, the client's three strings: on the heap, and only while the
+	 * prolog is still clean (it starts with NUL, which few flows do), so that the 64 bytes
+	 * are not carried by every connection; sig_release() frees it. */
+	char *rlogin_text;
+	uint8_t line_len;        /* the open line's length: 0..81 (81: longer than 80), or 255 unknown */
+	uint8_t telnet_cmd;      /* the telnet command parser's state, across packets */
+	uint8_t data_packets;    /* data packets seen, saturating at 255 (0, 1, 2 and 8 matter) */
+	uint8_t bytes;           /* payload bytes examined, saturating at 255 (root-sig asks <= 128) */
+	uint8_t rlogin_scanned;  /* bytes of the prolog tested, 0..128 */
+	uint8_t rlogin_text_len; /* 0..64 */
+	uint8_t rlogin_nuls : 3, rlogin_bad : 3, rlogin_done : 1;
+	uint8_t rlogin_prev_nul : 1; /* the last byte scanned was NUL: an empty string spans packets */
+	uint8_t have_first : 2;      /* see sig.c */
+	uint8_t first_nul : 1;       /* the direction's first byte, when seen, was NUL */
+	uint8_t prompted : 1;        /* root-sig: a prompt was seen in this direction already */
 };
 
+/* 72 bytes on x86-64: no detector keeps more than a few counters per connection; what only
+ * an undecided rlogin prolog needs lives on the heap for as long as it is undecided. */
 struct sig_state {
 	struct sig_dir_state dir[2];
-	uint16_t fired; /* bit per enum sig_detector */
-	/* added by sig.c: the connection's first telnet negotiation (IAC, verb, option), quoted
-	 * as telnet-sig's evidence when the connection-wide tests pass later */
+	uint8_t fired; /* bit per enum sig_detector */
+	/* the connection's first telnet negotiation (IAC, verb, option), quoted as telnet-sig's
+	 * evidence when the connection-wide tests pass later */
 	uint8_t telnet_ev[3], telnet_ev_len, telnet_dir;
 };
+_Static_assert(SIG_COUNT <= 8, "sig_state.fired has a bit per detector");
+_Static_assert(sizeof(struct sig_state) <= 88, "sig_state: 88 bytes at most per connection (issue 14)");
 
 const char *sig_name(enum sig_detector d); /* "ssh-sig", ... */
 
@@ -87,3 +96,12 @@ int sig_packet(struct sig_state *s, const struct sig_packet *p, struct sig_hit *
 /* End of the connection (FIN/RST seen, evicted, or end of trace): detectors that decide on
  * the whole connection (telnet-sig's 7-bit and line-length tests) report now. */
 int sig_finish(struct sig_state *s, struct sig_hit *out, int max);
+
+/* telnet-sig counts a connection's bytes in blocks as wide as the CPU allows: 2 AVX2, 1 SSE2
+ * (x86-64), 0 none (bytes and 8-byte words). Caps the width at @level (for tests: every width
+ * must count alike) and returns the width now in use. */
+int sig_vector_cap(int level);
+
+/* Frees what @s holds on the heap (accepts NULL): call it before forgetting a state. A state
+ * fed on afterwards still detects, without rlogin-sig's evidence; zero it for a new connection. */
+void sig_release(struct sig_state *s);

@@ -160,10 +160,17 @@ static struct report_dest dest(struct engine *e, const struct pktring_key *k)
 	return d;
 }
 
+/* One more in a worker's own counters (engine.h: one writer, any reader): a relaxed load and
+ * store, not a locked add, which took two thirds of engine_packet's own time in a replay. */
+static inline void counter_inc(_Atomic uint64_t *x)
+{
+	atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
 /* One more event, and one more detection for @d (the metrics' per-detector count). */
 static void counted(struct engine *e, enum det d, struct engine_counters *c)
 {
-	atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+	counter_inc(&c->events);
 	atomic_fetch_add_explicit(&e->detections[d], 1, memory_order_relaxed);
 }
 
@@ -177,11 +184,11 @@ static bool request_ban_key(struct engine *e, const struct nfs_addr *what, const
 {
 	struct nfs_addr key = *what;
 
-	atomic_fetch_add_explicit(&c->ban_requests, 1, memory_order_relaxed);
+	counter_inc(&c->ban_requests);
 	if (e->replay) {
 		struct report_dest to = dest(e, NULL);
 		report_ban(&to, &m->when, &key, detector_name(d), atomic_load(&e->set.ban_seconds), 1, -1);
-		atomic_fetch_add_explicit(&c->events, 1, memory_order_relaxed);
+		counter_inc(&c->events);
 		return true;
 	}
 	struct ban_request req = { .addr = key, .host = *who, .t_packet = m->when, .t_kernel = m->when_kernel,
@@ -197,7 +204,7 @@ static bool request_ban_key(struct engine *e, const struct nfs_addr *what, const
 	}
 	if (banq_push(e->banq, &req) == 0)
 		return true;
-	atomic_fetch_add_explicit(&c->banq_full, 1, memory_order_relaxed);
+	counter_inc(&c->banq_full);
 	return false;
 }
 
@@ -267,7 +274,7 @@ static void net_closed_port(struct engine *e, const struct pkt *p, struct trk_at
 	struct trk_report rep;
 	int r = tracker_source_touch(e->prefixes, &net, &a, &tp, &rep);
 	if (r < 0) {
-		atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
+		counter_inc(&c->tracker_errors);
 		return;
 	}
 	if (r != TRK_CROSSED)
@@ -349,7 +356,7 @@ static void closed_port(struct engine *e, const struct pkt *p, uint8_t flags, co
 		count_syn(e, p, m, c);
 	int r = tracker_source_touch(e->tracker, &key, &a, &tp, &rep);
 	if (r < 0) {
-		atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
+		counter_inc(&c->tracker_errors);
 		return;
 	}
 	if (r != TRK_IGNORED)
@@ -465,6 +472,9 @@ static bool flow_findings(struct engine *e, const struct flow_report *rep, const
 			  struct engine_counters *c)
 {
 	bool drop = false;
+
+	if (rep->nfound == 0)
+		return false; /* most packets: no record to build */
 	struct report_dest dst = flow_dest(e, rep, m);
 
 	for (int i = 0; i < rep->nfound; i++) {
@@ -612,15 +622,15 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 	struct pkt p;
 	int r;
 
-	atomic_fetch_add_explicit(&c->packets, 1, memory_order_relaxed);
+	counter_inc(&c->packets);
 	r = pkt_decode(data, len, wire_len, &p);
 	if (r < 0) {
-		atomic_fetch_add_explicit(&c->malformed, 1, memory_order_relaxed);
+		counter_inc(&c->malformed);
 		goto out;
 	}
 	bool l4 = r == PKT_L4;
 	if (!l4)
-		atomic_fetch_add_explicit(&c->no_l4, 1, memory_order_relaxed);
+		counter_inc(&c->no_l4);
 
 	if (m->origin == ORIGIN_CLOSED_PORT) {
 		struct marktag tag;
@@ -664,13 +674,13 @@ enum engine_verdict engine_packet(struct engine *e, const uint8_t *data, size_t 
 			if (rep.drop)
 				v = ENGINE_DROP;
 		} else {
-			atomic_fetch_add_explicit(&c->tracker_errors, 1, memory_order_relaxed);
+			counter_inc(&c->tracker_errors);
 		}
 	}
 	if (m->origin == ORIGIN_REPLAY && l4)
 		infer_closed_port(e, &p, have_rep ? &rep : NULL, m, c);
 out:
-	atomic_fetch_add_explicit(v == ENGINE_ACCEPT ? &c->accepted : &c->dropped, 1, memory_order_relaxed);
+	counter_inc(v == ENGINE_ACCEPT ? &c->accepted : &c->dropped);
 	return v;
 }
 

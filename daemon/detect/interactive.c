@@ -235,7 +235,7 @@ static bool judge(const struct ia_dir *d, uint64_t base_us, int dir, struct ia_r
 	/* Beyond the paper: alpha asks whether gaps lie in a person's range, not whether they
 	 * vary like a person's. A poller at 1 s passes alpha with every gap; it fails here. */
 	if (d->compared >= IA_STEADY_MIN_PAIRS) {
-		r->steady_share = (double)d->steady / (double)d->compared;
+		r->steady_share = (float)d->steady / (float)d->compared;
 		if (r->steady_share >= IA_STEADY_SHARE)
 			return false;
 	}

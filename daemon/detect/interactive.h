@@ -74,8 +74,8 @@ static_assert(sizeof(struct ia_state) <= 104, "struct ia_state over its 104-byte
 
 struct ia_result {
 	int dir;                 /* the flow that qualified */
+	float steady_share;      /* steady / compared (0 when too few were compared); float: in dir's padding */
 	double gamma, alpha;
-	double steady_share;     /* steady / compared (0 when too few were compared) */
 	uint32_t n, s, g, pairs;
 	uint64_t duration_us;
 	bool interactive;        /* gamma and alpha both at or above their thresholds, not machine-paced */

@@ -111,13 +111,16 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* A direction's first data packet: does it open a machine protocol? Each test is the
+/* The initiator's first data packet: does it open a machine protocol? Each test is the
  * protocol's fixed framing, with its length field checked against the segment, so a line of
- * typed text cannot match; keystrokes (1-3 bytes) are too short for any. TLS needs no test:
- * its records are never 20 bytes or less, so it has no small packets to count. */
+ * typed text cannot match; keystrokes (1-3 bytes) are too short for any. Only the client's
+ * side counts: the responder of a backdoor is the attacker's own server, and a fake greeting
+ * from it must not buy the connection out of the test. TLS needs no test: its records are
+ * never 20 bytes or less, so it has no small packets to count. */
 static bool opening_is_machine(const uint8_t *p, size_t caplen, uint32_t len)
 {
 	static const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"; /* RFC 9113 sec. 3.4 */
+	static const uint8_t zeros[23];
 
 	if (!p || caplen > len)
 		return false;
@@ -131,10 +134,12 @@ static bool opening_is_machine(const uint8_t *p, size_t caplen, uint32_t len)
 		if (code == 0x00030000 || code == 80877102 || code == 80877103 || code == 80877104)
 			return true;
 	}
-	/* MySQL/MariaDB: the server's greeting, a 24-bit little-endian length (the rest of the
-	 * segment), sequence 0, protocol version 10, a version string starting with a digit. */
-	if (caplen >= 6 && ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16) == len - 4 && p[3] == 0 &&
-	    p[4] == 10 && p[5] >= '0' && p[5] <= '9')
+	/* MySQL/MariaDB: the client's HandshakeResponse41 or SSLRequest, answering the server's
+	 * greeting: a 24-bit little-endian length (the rest of the segment), sequence 1, the
+	 * CLIENT_PROTOCOL_41 capability, then after the maximum packet size and the character
+	 * set, 23 bytes of zeros. */
+	if (caplen >= 36 && ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16) == len - 4 && p[3] == 1 &&
+	    (p[5] & 0x02) && !memcmp(p + 13, zeros, sizeof(zeros)))
 		return true;
 	/* DNP3 (IEEE 1815) link frame: start bytes 0x05 0x64, a length of at least 5, and at
 	 * least the 10-byte header with its CRC. */
@@ -178,7 +183,9 @@ void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_
 		if (t_us < s->base_us)
 			t_us = s->base_us;
 		d->first_off_us = t_us - s->base_us > UINT32_MAX ? UINT32_MAX : (uint32_t)(t_us - s->base_us);
-		if (opening_is_machine(payload, caplen, len)) {
+		/* Dir 0 is the initiator, or in a partial connection the first side seen: there
+		 * the opening is only ever seen if the connection's start was. */
+		if (dir == 0 && opening_is_machine(payload, caplen, len)) {
 			s->machine = true;
 			return;
 		}

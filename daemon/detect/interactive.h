@@ -13,9 +13,9 @@
  * - steady pacing: keystroke gaps are Pareto, broad (sec. 3.3, [PF95]); a poller's are one
  *   period again and again. A flow whose in-range gaps mostly repeat the one before within
  *   1/16 is machine-paced, not typed;
- * - the opening: a connection that starts with a machine protocol's fixed first bytes
- *   (HTTP/2's preface, a PostgreSQL start-up, a MySQL greeting, DNP3 or Modbus/TCP framing)
- *   is no one's keystrokes. */
+ * - the opening: a connection whose initiator starts with a machine protocol's fixed first
+ *   bytes (HTTP/2's preface, a PostgreSQL start-up, a MySQL client's handshake response, DNP3
+ *   or Modbus/TCP framing) is no one's keystrokes. */
 #pragma once
 
 #include <assert.h>
@@ -86,7 +86,7 @@ struct ia_result {
 void ia_init(struct ia_state *s);
 /* One TCP packet of @dir (0: initiator, 1: responder) at @t_us with sequence number @seq and
  * @len payload bytes (0: a pure ACK, ignored), of which the first @caplen are at @payload
- * (may be NULL with @caplen 0; only a direction's first data packet is read, for the
+ * (may be NULL with @caplen 0; only the initiator's first data packet is read, for the
  * opening). Retransmissions (bytes already covered) are ignored; a jump forward adds
  * ceil(gap / 500) estimated large packets. */
 void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_t len, const uint8_t *payload,

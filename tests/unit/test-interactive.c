@@ -727,12 +727,14 @@ static void test_opening(void)
 	static const uint8_t h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 	static const uint8_t pg[] = { 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f };       /* SSLRequest */
 	static const uint8_t pgs[] = { 0, 0, 0, 9, 0, 3, 0, 0, 0 };              /* StartupMessage 3.0 */
-	static const uint8_t my[] = { 10, 0, 0, 0, 10, '8', '.', '0', '.', '3', '6', 0, 1, 2 };
+	/* MySQL: the server's greeting (a backdoor could fake it), the client's SSLRequest. */
+	static const uint8_t my_greeting[] = { 10, 0, 0, 0, 10, '8', '.', '0', '.', '3', '6', 0, 1, 2 };
+	static const uint8_t my[36] = { 32, 0, 0, 1, 0x85, 0xae, 0xff, 0x19, 0, 0, 0, 1, 0xff };
 	static const uint8_t dnp3[] = { 0x05, 0x64, 0x05, 0xc9, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00 };
 	static const uint8_t modbus[] = { 0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 10 };
 	static const struct { const char *name; int dir; const uint8_t *p; size_t n; } machine[] = {
 		{ "HTTP/2 preface", 0, h2, sizeof(h2) - 1 }, { "PostgreSQL SSLRequest", 0, pg, sizeof(pg) },
-		{ "PostgreSQL startup", 0, pgs, sizeof(pgs) }, { "MySQL greeting", 1, my, sizeof(my) },
+		{ "PostgreSQL startup", 0, pgs, sizeof(pgs) }, { "MySQL SSLRequest", 0, my, sizeof(my) },
 		{ "DNP3 link frame", 0, dnp3, sizeof(dnp3) }, { "Modbus/TCP request", 0, modbus, sizeof(modbus) },
 	};
 	struct flow f;
@@ -751,6 +753,21 @@ static void test_opening(void)
 		CHECK(!f.st.machine && typed_after(&f), "opening %zu (%zu bytes of text): keystrokes still found", i,
 		      strlen(text[i]));
 	}
+	/* The responder's opening does not count: the backdoor is the attacker's own server,
+	 * and a fake greeting must not take its client's keystrokes out of the test. */
+	flow_init(&f, 1, 2);
+	open_with(&f, 1, my_greeting, sizeof(my_greeting));
+	CHECK(!f.st.machine && typed_after(&f), "a MySQL greeting from the responder: keystrokes still found");
+	flow_init(&f, 1, 2);
+	open_with(&f, 1, h2, sizeof(h2) - 1);
+	CHECK(!f.st.machine && typed_after(&f), "an HTTP/2 preface from the responder: keystrokes still found");
+	/* The MySQL response with a byte set in its zero filler is not one. */
+	uint8_t my_bad[36];
+	memcpy(my_bad, my, sizeof(my));
+	my_bad[30] = 'x';
+	flow_init(&f, 1, 2);
+	open_with(&f, 0, my_bad, sizeof(my_bad));
+	CHECK(!f.st.machine, "a MySQL-like header without the 23 zero bytes is not one");
 	/* The preface captured short (caplen < 24), a length field that disagrees with the
 	 * segment, and a preface that is not the first data: none counts. */
 	flow_init(&f, 1, 2);

@@ -120,7 +120,7 @@ static uint32_t be32(const uint8_t *p)
 static bool opening_is_machine(const uint8_t *p, size_t caplen, uint32_t len)
 {
 	static const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"; /* RFC 9113 sec. 3.4 */
-	static const uint8_t zeros[23];
+	static const uint8_t zeros[19];
 
 	if (!p || caplen > len)
 		return false;
@@ -137,8 +137,8 @@ static bool opening_is_machine(const uint8_t *p, size_t caplen, uint32_t len)
 	/* MySQL/MariaDB: the client's HandshakeResponse41 or SSLRequest, answering the server's
 	 * greeting: a 24-bit little-endian length (the rest of the segment), sequence 1, the
 	 * CLIENT_PROTOCOL_41 capability, then after the maximum packet size and the character
-	 * set, 23 bytes of zeros. */
-	if (caplen >= 36 && ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16) == len - 4 && p[3] == 1 &&
+	 * set, 23 bytes of filler: zeros, but for MariaDB's extended capabilities in the last 4. */
+	if (caplen >= 32 && ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16) == len - 4 && p[3] == 1 &&
 	    (p[5] & 0x02) && !memcmp(p + 13, zeros, sizeof(zeros)))
 		return true;
 	/* DNP3 (IEEE 1815) link frame: start bytes 0x05 0x64, a length of at least 5, and at

@@ -78,7 +78,7 @@ for t in "$TRACES"/*.pcap "$TRACES"/*.pcapng "$TRACES"/ours/*.pcap; do
 		;;
 	*)
 		# Everything else is silent, our machine-protocol captures too (HTTP/2, PostgreSQL,
-		# Redis and DNP3 polling), and paced-shell-2323.pcap: keystrokes dripped at a steady
+		# MariaDB, Redis and DNP3 polling), and paced-shell-2323.pcap: keystrokes dripped at a steady
 		# 200 ms are taken for a machine, the trade-off docs/security.md records.
 		[ "$(count "$BACKDOOR")" = 0 ] || problem "$name: unexpected backdoor events"
 		;;

@@ -764,10 +764,10 @@ static void test_opening(void)
 	/* The MySQL response with a byte set in its zero filler is not one. */
 	uint8_t my_bad[36];
 	memcpy(my_bad, my, sizeof(my));
-	my_bad[30] = 'x';
+	my_bad[30] = 'x'; /* in the 19 zeros; MariaDB uses bytes 32-35 */
 	flow_init(&f, 1, 2);
 	open_with(&f, 0, my_bad, sizeof(my_bad));
-	CHECK(!f.st.machine, "a MySQL-like header without the 23 zero bytes is not one");
+	CHECK(!f.st.machine, "a MySQL-like header without the 19 zero bytes is not one");
 	/* The preface captured short (caplen < 24), a length field that disagrees with the
 	 * segment, and a preface that is not the first data: none counts. */
 	flow_init(&f, 1, 2);

@@ -3,20 +3,28 @@
 typed shell sessions and machine protocols that the `interactive` detector must tell apart.
 
 Run as root from the source root: python3 tests/traces/ours/mkcaptures.py [OUTDIR=tests/traces/ours [NAME...]]
-(NAME: typed-shell, paced-shell, http2, postgres, resp, dnp3; all when none).
-Debian packages: tcpdump, socat, bash, nghttp2-server (nghttpd), curl (with HTTP/2),
-postgresql (server and psql). Two network namespaces joined by a veth pair, with the
-documentation addresses 192.0.2.1 (client) and 192.0.2.2 (server); nothing leaves them.
+(NAME: typed-shell, paced-shell, http2, postgres, mysql, resp, dnp3; all when none).
+Debian packages: tcpdump, socat, bash, nghttp2-server (nghttpd), postgresql (server and
+psql), mariadb-server and mariadb-client (version 15 and 10.11 in Debian 12). Two network
+namespaces joined by a veth pair, with the documentation addresses 192.0.2.1 (client) and
+192.0.2.2 (server); nothing leaves them.
 Every random choice is seeded, so a rerun makes sessions of the same shape (times differ).
 
-| capture | what |
-|---|---|
-| typed-shell-2323.pcap | a person at a bind shell (socat, bash in a pty) on port 2323: keystrokes 80-400 ms apart, pauses of 2-5 s to read, Zhang & Paxson sec. 3's criteria |
-| paced-shell-2323.pcap | the same commands dripped out by a script at 200 ms +- 2 ms a key: the attacker who paces keystrokes like a machine (docs/security.md) |
-| http2-poll-80.pcap | nghttpd on port 80 without TLS, and a client polling a page over one HTTP/2 connection (prior knowledge) at irregular intervals (0.2-1.5 s); the client is framed by hand in Python, since curl 7.88's `--rate` breaks HTTP/2 reuse |
-| postgres-queries-5432.pcap | psql sending short queries at irregular intervals (0.1-1.5 s), as an application does |
-| resp-poll-6379.pcap | a polling client sending Redis PING every 0.5 s (what `redis-cli -i 0.5 ping` does), a Python server answering PONG |
-| dnp3-poll-20000.pcap | a DNP3 master polling an outstation's class 0 data every second (18-byte requests with the link CRCs), both in Python |
+The captures:
+- typed-shell-2323.pcap: a person at a bind shell (socat, bash in a pty) on port 2323, keys
+  80-400 ms apart, pauses of 2-5 s to read: Zhang & Paxson sec. 3's criteria.
+- paced-shell-2323.pcap: the same commands dripped out by a script at 200 ms +- 2 ms a key,
+  the attacker who paces keystrokes like a machine (docs/security.md).
+- http2-poll-80.pcap: nghttpd on port 80 without TLS, a client polling a page over one HTTP/2
+  connection (prior knowledge) at irregular intervals (0.2-1.5 s). The client is framed by
+  hand in Python: curl 7.88's `--rate` breaks HTTP/2 connection reuse.
+- postgres-queries-5432.pcap: psql sending short queries at irregular intervals (0.1-1.5 s),
+  as an application does.
+- mysql-queries-3306.pcap: the mariadb client doing the same against MariaDB.
+- resp-poll-6379.pcap: a client sending Redis PING every 0.5 s (what `redis-cli -i 0.5 ping`
+  does), a Python server answering PONG.
+- dnp3-poll-20000.pcap: a DNP3 master reading an outstation's class 0 data every second
+  (18-byte requests with the link CRCs), both in Python.
 """
 import os
 import pty
@@ -141,7 +149,8 @@ import random, socket, struct, sys, time
 host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 c = socket.create_connection((host, port))
 c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-frame = lambda typ, flags, sid, body: struct.pack(">I", len(body))[1:] + bytes([typ, flags]) + struct.pack(">I", sid) + body
+def frame(typ, flags, sid, body):
+    return struct.pack(">I", len(body))[1:] + bytes([typ, flags]) + struct.pack(">I", sid) + body
 c.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b""))
 c.settimeout(0.05)
 def drain():
@@ -209,6 +218,34 @@ def postgres(path):
     cap.stop()
     srv.terminate()
     srv.wait(timeout=20)
+    shutil.rmtree(data)
+
+
+def mysql(path):
+    port = 3306
+    data = tempfile.mkdtemp(prefix="nfscap-my.")
+    shutil.chown(data, "mysql", "mysql")
+    subprocess.run(["mariadb-install-db", "--user=mysql", f"--datadir={data}/db", "--skip-test-db"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = subprocess.Popen(ns(NS_S, "mariadbd", "--no-defaults", "--user=mysql", f"--datadir={data}/db",
+                              f"--socket={data}/sock", f"--pid-file={data}/pid", f"--bind-address={SERVER}",
+                              f"--port={port}", "--skip-grant-tables", "--skip-log-error"),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, 30)
+    cap = Capture(path, port)
+    cli = subprocess.Popen(ns(NS_C, "mariadb", "--no-defaults", "-h", SERVER, "-u", "root", "-N", "-B"),
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rng = random.Random(3306)
+    for i in range(40):
+        q = rng.choice(["SELECT 1;", "SELECT NOW();", "SELECT 2+2;", "DO 0;", "SELECT @@port;"])
+        cli.stdin.write((q + "\n").encode())
+        cli.stdin.flush()
+        time.sleep(rng.uniform(0.1, 1.5))
+    cli.stdin.close()
+    cli.wait(timeout=10)
+    cap.stop()
+    srv.terminate()
+    srv.wait(timeout=30)
     shutil.rmtree(data)
 
 
@@ -283,6 +320,8 @@ def main():
             http2(os.path.join(out, "http2-poll-80.pcap"))
         if want("postgres"):
             postgres(os.path.join(out, "postgres-queries-5432.pcap"))
+        if want("mysql"):
+            mysql(os.path.join(out, "mysql-queries-3306.pcap"))
         if want("resp"):
             poll(os.path.join(out, "resp-poll-6379.pcap"), 6379, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n", 0.5, 50)
         # DNP3 read of class 0 (group 60 var 1, all objects): transport FIR|FIN, application

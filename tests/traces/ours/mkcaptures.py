@@ -190,6 +190,26 @@ def http2(path):
     shutil.rmtree(www)
 
 
+def queries(path, port, srv, data, client, choices):
+    """Captures @client (a database's command-line client) sending 40 of @choices at irregular
+    0.1-1.5 s, as an application does, to @srv on @port; then stops @srv and removes @data."""
+    wait_port(port, 30)
+    cap = Capture(path, port)
+    cli = subprocess.Popen(ns(NS_C, *client), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    rng = random.Random(port)
+    for _ in range(40):
+        cli.stdin.write((rng.choice(choices) + "\n").encode())
+        cli.stdin.flush()
+        time.sleep(rng.uniform(0.1, 1.5))
+    cli.stdin.close()
+    cli.wait(timeout=10)
+    cap.stop()
+    srv.terminate()
+    srv.wait(timeout=30)
+    shutil.rmtree(data)
+
+
 def postgres(path):
     port = 5432
     data = tempfile.mkdtemp(prefix="nfscap-pg.")
@@ -203,22 +223,8 @@ def postgres(path):
                               "-c", f"listen_addresses={SERVER}", "-c", f"unix_socket_directories={data}",
                               "-c", "ssl=off", "-p", str(port)),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, 30)
-    cap = Capture(path, port)
-    psql = subprocess.Popen(ns(NS_C, "psql", "-h", SERVER, "-U", "postgres", "-d", "postgres", "-q", "-X"),
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rng = random.Random(5432)
-    for i in range(40):
-        q = rng.choice(["SELECT 1;", "SELECT now();", "SELECT 2+2;", "BEGIN;", "COMMIT;"])
-        psql.stdin.write((q + "\n").encode())
-        psql.stdin.flush()
-        time.sleep(rng.uniform(0.1, 1.5))
-    psql.stdin.close()
-    psql.wait(timeout=10)
-    cap.stop()
-    srv.terminate()
-    srv.wait(timeout=20)
-    shutil.rmtree(data)
+    queries(path, port, srv, data, ["psql", "-h", SERVER, "-U", "postgres", "-d", "postgres", "-q", "-X"],
+            ["SELECT 1;", "SELECT now();", "SELECT 2+2;", "BEGIN;", "COMMIT;"])
 
 
 def mysql(path):
@@ -231,22 +237,8 @@ def mysql(path):
                               f"--socket={data}/sock", f"--pid-file={data}/pid", f"--bind-address={SERVER}",
                               f"--port={port}", "--skip-grant-tables", "--skip-log-error"),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, 30)
-    cap = Capture(path, port)
-    cli = subprocess.Popen(ns(NS_C, "mariadb", "--no-defaults", "-h", SERVER, "-u", "root", "-N", "-B"),
-                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rng = random.Random(3306)
-    for i in range(40):
-        q = rng.choice(["SELECT 1;", "SELECT NOW();", "SELECT 2+2;", "DO 0;", "SELECT @@port;"])
-        cli.stdin.write((q + "\n").encode())
-        cli.stdin.flush()
-        time.sleep(rng.uniform(0.1, 1.5))
-    cli.stdin.close()
-    cli.wait(timeout=10)
-    cap.stop()
-    srv.terminate()
-    srv.wait(timeout=30)
-    shutil.rmtree(data)
+    queries(path, port, srv, data, ["mariadb", "--no-defaults", "-h", SERVER, "-u", "root", "-N", "-B"],
+            ["SELECT 1;", "SELECT NOW();", "SELECT 2+2;", "DO 0;", "SELECT @@port;"])
 
 
 SERVER_PY = r'''

@@ -1,4 +1,5 @@
-/* test-interactive.c - Gamma, alpha, gap estimates, retransmissions, wrap, timer, ssh-len, hostile input. */
+/* test-interactive.c - Gamma, alpha, gap estimates, retransmissions, wrap, timer, ssh-len, hostile input, steady
+ * pacing and openings (machines that pass for people), and the paced attacker. */
 #include <limits.h>
 #include <math.h>
 #include <string.h>

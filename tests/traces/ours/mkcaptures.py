@@ -45,6 +45,26 @@ COMMANDS = ["id", "uname -a", "ls -la /tmp", "cat /etc/hostname", "ps ax | head 
             "df -h /", "exit"]
 
 
+STARTED = []  # every server and tcpdump started, stopped at the end whatever happened
+
+
+def spawn(cmd, **kw):
+    p = subprocess.Popen(cmd, **kw)
+    STARTED.append(p)
+    return p
+
+
+def stop_all():
+    for p in STARTED:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+
+
 def run(*cmd, check=True):
     return subprocess.run(cmd, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -75,8 +95,8 @@ class Capture:
     """tcpdump on the server's side of the veth, for one TCP port, into @path."""
 
     def __init__(self, path, port):
-        self.p = subprocess.Popen(ns(NS_S, "tcpdump", "-i", "nfscap1", "-U", "-w", path, "tcp", "port", str(port)),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.p = spawn(ns(NS_S, "tcpdump", "-i", "nfscap1", "-U", "-w", path, "tcp", "port", str(port)),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.5)
 
     def stop(self):
@@ -98,10 +118,10 @@ def wait_port(port, deadline=10):
 def shell(path, gap):
     """A bind shell on 2323 and a client typing COMMANDS through a pty; @gap(rng, ch) -> seconds."""
     port = 2323
-    srv = subprocess.Popen(ns(NS_S, "env", "-i", "HOME=/tmp", "PS1=$ ", "TERM=xterm", "socat",
-                              f"TCP-LISTEN:{port},reuseaddr",
-                              "EXEC:bash --norc --noprofile -i,pty,stderr,setsid,sigint,sane"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = spawn(ns(NS_S, "env", "-i", "HOME=/tmp", "PS1=$ ", "TERM=xterm", "socat",
+                   f"TCP-LISTEN:{port},reuseaddr",
+                   "EXEC:bash --norc --noprofile -i,pty,stderr,setsid,sigint,sane"),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)
     cap = Capture(path, port)
     pid, fd = pty.fork()
@@ -179,8 +199,8 @@ def http2(path):
     www = tempfile.mkdtemp(prefix="nfscap-www.")
     with open(os.path.join(www, "status"), "w") as f:
         f.write("ok\n")
-    srv = subprocess.Popen(ns(NS_S, "nghttpd", "--no-tls", "-d", www, str(port)),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = spawn(ns(NS_S, "nghttpd", "--no-tls", "-d", www, str(port)),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     cap = Capture(path, port)
     subprocess.run(ns(NS_C, sys.executable, "-c", H2_CLIENT, SERVER, str(port), "40"), check=True, timeout=90)
@@ -219,10 +239,10 @@ def postgres(path):
                    check=True, stdout=subprocess.DEVNULL)
     with open(data + "/db/pg_hba.conf", "a") as f:
         f.write("host all all 192.0.2.0/24 trust\n")
-    srv = subprocess.Popen(ns(NS_S, "runuser", "-u", "postgres", "--", f"{pgbin}/postgres", "-D", data + "/db",
-                              "-c", f"listen_addresses={SERVER}", "-c", f"unix_socket_directories={data}",
-                              "-c", "ssl=off", "-p", str(port)),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = spawn(ns(NS_S, "runuser", "-u", "postgres", "--", f"{pgbin}/postgres", "-D", data + "/db",
+                   "-c", f"listen_addresses={SERVER}", "-c", f"unix_socket_directories={data}",
+                   "-c", "ssl=off", "-p", str(port)),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     queries(path, port, srv, data, ["psql", "-h", SERVER, "-U", "postgres", "-d", "postgres", "-q", "-X"],
             ["SELECT 1;", "SELECT now();", "SELECT 2+2;", "BEGIN;", "COMMIT;"])
 
@@ -233,10 +253,10 @@ def mysql(path):
     shutil.chown(data, "mysql", "mysql")
     subprocess.run(["mariadb-install-db", "--user=mysql", f"--datadir={data}/db", "--skip-test-db"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    srv = subprocess.Popen(ns(NS_S, "mariadbd", "--no-defaults", "--user=mysql", f"--datadir={data}/db",
-                              f"--socket={data}/sock", f"--pid-file={data}/pid", f"--bind-address={SERVER}",
-                              f"--port={port}", "--skip-grant-tables", "--skip-log-error"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = spawn(ns(NS_S, "mariadbd", "--no-defaults", "--user=mysql", f"--datadir={data}/db",
+                   f"--socket={data}/sock", f"--pid-file={data}/pid", f"--bind-address={SERVER}",
+                   f"--port={port}", "--skip-grant-tables", "--skip-log-error"),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     queries(path, port, srv, data, ["mariadb", "--no-defaults", "-h", SERVER, "-u", "root", "-N", "-B"],
             ["SELECT 1;", "SELECT NOW();", "SELECT 2+2;", "DO 0;", "SELECT @@port;"])
 
@@ -257,7 +277,7 @@ while True:
 
 
 def poll(path, port, request, reply, period, count):
-    srv = subprocess.Popen(ns(NS_S, sys.executable, "-c", SERVER_PY, SERVER, str(port), reply.hex()))
+    srv = spawn(ns(NS_S, sys.executable, "-c", SERVER_PY, SERVER, str(port), reply.hex()))
     time.sleep(1)
     cap = Capture(path, port)
     client = r'''
@@ -324,6 +344,7 @@ def main():
         if want("dnp3"):
             poll(os.path.join(out, "dnp3-poll-20000.pcap"), 20000, req, resp, 1.0, 32)
     finally:
+        stop_all()
         teardown()
 
 

@@ -51,17 +51,48 @@ int policy_allow_add(struct policy *p, const char *spec, char *err, size_t errle
 	return 0;
 }
 
+/* A range of ports, both ends included; a list ends with { 0, 0 }. */
+struct port_range {
+	uint16_t lo, hi;
+};
+
 bool policy_port_standard(enum det d, uint16_t port)
 {
 	/* Where each protocol normally answers. ftp-sig also matches SMTP greetings (Zhang &
 	 * Paxson sec. 4.4), so mail ports count as standard for it. */
-	static const uint16_t ssh[] = { 22, 0 }, rlogin[] = { 513, 0 }, telnet[] = { 23, 0 },
-			      ftp[] = { 21, 25, 465, 587, 0 }, napster[] = { 6699, 7777, 8875, 8888, 0 },
-			      gnutella[] = { 6346, 6347, 0 },
-			      interactive[] = { 21, 22, 23, 25, 110, 143, 194, 513, 514, 587, 993, 995,
-						6667, 6668, 6669, 6697, 0 },
-			      none[] = { 0 };
-	const uint16_t *list;
+	static const struct port_range ssh[] = { { 22, 22 }, { 0, 0 } }, rlogin[] = { { 513, 513 }, { 0, 0 } },
+				       telnet[] = { { 23, 23 }, { 0, 0 } },
+				       ftp[] = { { 21, 21 }, { 25, 25 }, { 465, 465 }, { 587, 587 }, { 0, 0 } },
+				       napster[] = { { 6699, 6699 }, { 7777, 7777 }, { 8875, 8875 }, { 8888, 8888 },
+						     { 0, 0 } },
+				       gnutella[] = { { 6346, 6347 }, { 0, 0 } }, none[] = { { 0, 0 } };
+	/* Sec. 5.7-5.8: the timing test finds people, and people are normal where a service is
+	 * for them: logins, mail read by hand, chat, and remote desktops, whose keyboard and
+	 * pointer events are small packets at human pace. Machine protocols are not listed:
+	 * the detector itself rejects those (steady pacing, their openings), and a backdoor on
+	 * their ports stays visible. */
+	static const struct port_range interactive[] = {
+		{ 21, 23 },       /* ftp, ssh, telnet */
+		{ 25, 25 },       /* smtp (sec. 5.7, note 3: interactive SMTP sessions) */
+		{ 110, 110 },     /* pop3 (sec. 5.7) */
+		{ 143, 143 },     /* imap (sec. 5.7) */
+		{ 194, 194 },     /* irc */
+		{ 465, 465 },     /* smtp submission over TLS */
+		{ 512, 514 },     /* rexec, rlogin, rsh */
+		{ 587, 587 },     /* smtp submission */
+		{ 992, 993 },     /* telnets, imaps */
+		{ 995, 995 },     /* pop3s */
+		{ 1494, 1494 },   /* Citrix ICA */
+		{ 2598, 2598 },   /* Citrix session reliability (CGP) */
+		{ 3389, 3389 },   /* RDP (ms-wbt-server) */
+		{ 5222, 5223 },   /* XMPP clients: chat (sec. 5.8) */
+		{ 5900, 5999 },   /* VNC (RFB), display 5900 + N */
+		{ 6000, 6063 },   /* X11, display 6000 + N */
+		{ 6667, 6669 },   /* irc */
+		{ 6697, 6697 },   /* ircs */
+		{ 0, 0 },
+	};
+	const struct port_range *list;
 
 	switch (d) {
 	case DET_SSH_SIG: case DET_SSH_LEN: list = ssh; break;
@@ -73,8 +104,8 @@ bool policy_port_standard(enum det d, uint16_t port)
 	case DET_INTERACTIVE: list = interactive; break;
 	default: list = none; break; /* a root shell has no standard port */
 	}
-	for (; *list; list++)
-		if (*list == port)
+	for (; list->lo; list++)
+		if (port >= list->lo && port <= list->hi)
 			return true;
 	return false;
 }

@@ -238,7 +238,7 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 		have_seq_set(f, dir);
 	}
 	if (!f->closed) {
-		ia_packet(&f->ia, dir, t_us, seq, len);
+		ia_packet(&f->ia, dir, t_us, seq, len, p->payload, p->payload_caplen);
 		struct ia_result r;
 		if (ia_evaluate(&f->ia, t_us, f->initiator_known, false, &r))
 			add_ia(rep, &r);

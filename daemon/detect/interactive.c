@@ -1,4 +1,5 @@
-/* interactive.c - Zhang & Paxson's timing-based detector of interactive flows, and ssh-len. */
+/* interactive.c - Zhang & Paxson's timing-based detector of interactive flows, and ssh-len; the
+ * steady-pacing and opening tests that keep machine protocols out of it. */
 #include "detect/interactive.h"
 
 #include <string.h>
@@ -14,11 +15,6 @@
  * interactive late from waiting days for its next look, and keeps the timer from overflowing. */
 #define MAX_INTERVAL_US (3600ull * 1000000)
 
-static uint32_t sat_add(uint32_t a, uint32_t b)
-{
-	return a > UINT32_MAX - b ? UINT32_MAX : a + b;
-}
-
 static uint64_t sat_add64(uint64_t a, uint64_t b)
 {
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
@@ -30,44 +26,134 @@ void ia_init(struct ia_state *s)
 	s->interval_us = IA_FIRST_EVAL_US;
 }
 
+/* Makes room for @k more packets: 16-bit counters are halved together, all of them, so every
+ * ratio the tests use (Gamma, alpha, the steady and ssh-len shares) stays what it was, and
+ * the order between them (s <= n, g <= s, steady <= compared <= pairs_in_range <= pairs <= s,
+ * len_8k* <= data_packets <= n) holds since halving with floor is monotonic. */
+static void dir_room(struct ia_dir *d, uint32_t k)
+{
+	while ((uint32_t)d->n + k > UINT16_MAX) {
+		d->n /= 2;
+		d->s /= 2;
+		d->g /= 2;
+		d->pairs /= 2;
+		d->pairs_in_range /= 2;
+		d->compared /= 2;
+		d->steady /= 2;
+		d->data_packets /= 2;
+		d->len_8k4 /= 2;
+		d->len_8k /= 2;
+	}
+}
+
+/* An in-range interarrival @gap (us): is it the same period as the one before? A person's
+ * next keystroke gap is rarely within 1/16 of the last (Pareto, sec. 3.3); a poller's nearly
+ * always is. */
+static void count_steady(struct ia_dir *d, uint64_t gap)
+{
+	uint32_t units = (uint32_t)(gap / IA_GAP_UNIT_US), prev = d->prev_gap;
+
+	if (prev) {
+		uint32_t diff = units > prev ? units - prev : prev - units;
+
+		d->compared++;
+		if (diff * IA_STEADY_DIV <= prev)
+			d->steady++;
+	}
+	d->prev_gap = (uint16_t)units; /* gap <= 2 s: at most 31,250 units */
+}
+
 /* One packet that moved the flow forward in sequence space, so it is in sequence order with
  * the one counted before it (sec. 3.4: alpha only over packets consecutive in sequence). */
 static void count_packet(struct ia_dir *d, uint64_t t, uint32_t len)
 {
-	d->n = sat_add(d->n, 1);
-	d->last_us = t;
+	dir_room(d, 1);
+	d->n++;
 	if (len > IA_SMALL_MAX) {
 		d->last_was_small = false;
+		d->last_us = t;
 		return;
 	}
 	if (d->last_was_small) {
-		/* t >= last_small_us: times are clamped to be monotonic per flow. */
-		uint64_t gap = t - d->last_small_us;
+		/* The last counted packet was small, so last_us is its time; t >= last_us since
+		 * times are clamped to be monotonic per flow. */
+		uint64_t gap = t - d->last_us;
 
-		d->pairs = sat_add(d->pairs, 1);
-		if (gap >= IA_ALPHA_LO_US && gap <= IA_ALPHA_HI_US)
-			d->pairs_in_range = sat_add(d->pairs_in_range, 1);
+		d->pairs++;
+		if (gap >= IA_ALPHA_LO_US && gap <= IA_ALPHA_HI_US) {
+			d->pairs_in_range++;
+			count_steady(d, gap);
+		} else {
+			d->prev_gap = 0;
+		}
 	} else if (d->seen_small) {
 		/* Sec. 3.2: two small packets with a large one (seen or estimated) between. */
-		d->g = sat_add(d->g, 1);
+		d->g++;
 	}
-	d->s = sat_add(d->s, 1);
+	d->s++;
 	d->seen_small = d->last_was_small = true;
-	d->last_small_us = t;
+	d->last_us = t;
 }
 
 /* Sec. 4.1: SSH 1.x payloads are 8k+4 bytes, SSH 2.x a multiple of the block size (8k).
  * Not called for a flow's first data packet, so data_packets is every seen one but that. */
 static void count_len(struct ia_dir *d, uint32_t len)
 {
-	d->data_packets = sat_add(d->data_packets, 1);
+	d->data_packets++; /* <= n, which dir_room keeps below UINT16_MAX */
 	if (len % 8 == 4)
-		d->len_8k4 = sat_add(d->len_8k4, 1);
+		d->len_8k4++;
 	else if (len % 8 == 0)
-		d->len_8k = sat_add(d->len_8k, 1);
+		d->len_8k++;
 }
 
-void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_t len)
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The initiator's first data packet: does it open a machine protocol? Each test is the
+ * protocol's fixed framing, with its length field checked against the segment, so a line of
+ * typed text cannot match; keystrokes (1-3 bytes) are too short for any. Only the client's
+ * side counts: the responder of a backdoor is the attacker's own server, and a fake greeting
+ * from it must not buy the connection out of the test. TLS needs no test: its records are
+ * never 20 bytes or less, so it has no small packets to count. */
+static bool opening_is_machine(const uint8_t *p, size_t caplen, uint32_t len)
+{
+	static const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"; /* RFC 9113 sec. 3.4 */
+	static const uint8_t zeros[19];
+
+	if (!p || caplen > len)
+		return false;
+	/* HTTP/2 without TLS (h2c, prior knowledge): the client's 24-byte preface. */
+	if (caplen >= sizeof(h2) - 1 && !memcmp(p, h2, sizeof(h2) - 1))
+		return true;
+	/* PostgreSQL: the client's StartupMessage (protocol 3.0), SSLRequest, GSSENCRequest or
+	 * CancelRequest: a 32-bit length equal to the segment, then the code. */
+	if (caplen >= 8 && be32(p) == len) {
+		uint32_t code = be32(p + 4);
+		if (code == 0x00030000 || code == 80877102 || code == 80877103 || code == 80877104)
+			return true;
+	}
+	/* MySQL/MariaDB: the client's HandshakeResponse41 or SSLRequest, answering the server's
+	 * greeting: a 24-bit little-endian length (the rest of the segment), sequence 1, the
+	 * CLIENT_PROTOCOL_41 capability, then after the maximum packet size and the character
+	 * set, 23 bytes of filler: zeros, but for MariaDB's extended capabilities in the last 4. */
+	if (caplen >= 32 && ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16) == len - 4 && p[3] == 1 &&
+	    (p[5] & 0x02) && !memcmp(p + 13, zeros, sizeof(zeros)))
+		return true;
+	/* DNP3 (IEEE 1815) link frame: start bytes 0x05 0x64, a length of at least 5, and at
+	 * least the 10-byte header with its CRC. */
+	if (caplen >= 3 && len >= 10 && p[0] == 0x05 && p[1] == 0x64 && p[2] >= 5)
+		return true;
+	/* Modbus/TCP: the MBAP header's protocol identifier 0 and a length that is the rest of
+	 * the segment (unit id and PDU), with a function code below 128. */
+	if (caplen >= 8 && p[2] == 0 && p[3] == 0 && ((uint32_t)p[4] << 8 | p[5]) == len - 6 && p[7] && p[7] < 128)
+		return true;
+	return false;
+}
+
+void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_t len, const uint8_t *payload,
+	       size_t caplen)
 {
 	struct ia_dir *d;
 	int32_t ahead, end;
@@ -76,8 +162,9 @@ void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_
 	 * next_seq so far that serial arithmetic could no longer order what follows. */
 	if ((dir != 0 && dir != 1) || len == 0 || len > (uint32_t)RESYNC_BYTES)
 		return;
-	/* The verdict is in (reported once per connection); nothing left to learn. */
-	if (s->fired_interactive)
+	/* The verdict is in (reported once per connection, or a machine protocol); nothing
+	 * left to learn. */
+	if (s->fired_interactive || s->machine)
 		return;
 	d = &s->dir[dir];
 	if (!d->have_seq) {
@@ -86,10 +173,21 @@ void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_
 		 * exchange, which sec. 4.1 says fits neither 8k nor 8k+4. */
 		d->have_seq = true;
 		d->next_seq = seq + len;
-		d->first_us = t_us;
 		if (!s->next_eval_us) {
 			/* Sec. 3.4: the first look is 30 s after the connection's first data. */
+			s->base_us = t_us;
 			s->next_eval_us = sat_add64(t_us, s->interval_us);
+		}
+		/* The other flow may have started first; a clock that steps back must not put
+		 * this one before the connection's start (duration is last - first). */
+		if (t_us < s->base_us)
+			t_us = s->base_us;
+		d->first_off_us = t_us - s->base_us > UINT32_MAX ? UINT32_MAX : (uint32_t)(t_us - s->base_us);
+		/* Dir 0 is the initiator, or in a partial connection the first side seen: there
+		 * the opening is only ever seen if the connection's start was. */
+		if (dir == 0 && opening_is_machine(payload, caplen, len)) {
+			s->machine = true;
+			return;
 		}
 		count_packet(d, t_us, len);
 		return;
@@ -109,7 +207,10 @@ void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_
 		return;
 	} else if (ahead > 0) {
 		/* Sec. 3.4: unseen data, ceil(gap / 500) large packets we were filtered from. */
-		d->n = sat_add(d->n, ((uint32_t)ahead + IA_LARGE_PKT_SIZE - 1) / IA_LARGE_PKT_SIZE);
+		uint32_t est = ((uint32_t)ahead + IA_LARGE_PKT_SIZE - 1) / IA_LARGE_PKT_SIZE; /* <= 2098 */
+
+		dir_room(d, est + 1);
+		d->n += est;
 		d->last_was_small = false;
 	}
 	/* In order, or overlapping what we saw but carrying new bytes: a packet in its own
@@ -120,7 +221,7 @@ void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_
 }
 
 /* Sec. 3: the tests on one flow; fills @r whatever the outcome. */
-static bool judge(const struct ia_dir *d, int dir, struct ia_result *r)
+static bool judge(const struct ia_dir *d, uint64_t base_us, int dir, struct ia_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->dir = dir;
@@ -128,7 +229,7 @@ static bool judge(const struct ia_dir *d, int dir, struct ia_result *r)
 	r->s = d->s;
 	r->g = d->g;
 	r->pairs = d->pairs;
-	r->duration_us = d->last_us - d->first_us;
+	r->duration_us = d->last_us - (base_us + d->first_off_us);
 	/* Sec. 3: fewer than 8 packets or under 2 s is too little to judge. Without a small
 	 * packet Gamma is meaningless, and such a flow has no keystrokes anyway. */
 	if (d->n < IA_MIN_PACKETS || r->duration_us < IA_MIN_DURATION_US || !d->s)
@@ -136,9 +237,16 @@ static bool judge(const struct ia_dir *d, int dir, struct ia_result *r)
 	r->gamma = ((double)d->s - (double)d->g - 1.0) / (double)d->n;
 	r->alpha = d->pairs ? (double)d->pairs_in_range / (double)d->pairs : 0.0;
 	/* Sec. 3.2, 3.3: Gamma >= 0.2 and alpha >= 0.2, each lax, jointly effective (5.7). */
-	r->interactive = r->gamma >= IA_GAMMA_MIN && r->alpha >= IA_ALPHA_MIN;
-	if (!r->interactive)
+	if (r->gamma < IA_GAMMA_MIN || r->alpha < IA_ALPHA_MIN)
 		return false;
+	/* Beyond the paper: alpha asks whether gaps lie in a person's range, not whether they
+	 * vary like a person's. A poller at 1 s passes alpha with every gap; it fails here. */
+	if (d->compared >= IA_STEADY_MIN_PAIRS) {
+		r->steady_share = (float)d->steady / (float)d->compared;
+		if (r->steady_share >= IA_STEADY_SHARE)
+			return false;
+	}
+	r->interactive = true;
 	/* Sec. 4.1: ssh-len runs only on a flow already judged interactive. */
 	if (d->data_packets) {
 		uint32_t most = d->len_8k4 > d->len_8k ? d->len_8k4 : d->len_8k;
@@ -153,14 +261,14 @@ bool ia_evaluate(struct ia_state *s, uint64_t now_us, bool initiator_known, bool
 {
 	struct ia_result res;
 
-	if (s->fired_interactive)
+	if (s->fired_interactive || s->machine)
 		return false;
 	if (!final && (!s->next_eval_us || now_us < s->next_eval_us))
 		return false;
 	/* Sec. 3.1: keystrokes come from the initiator; only a partial connection, whose
 	 * initiator we did not see, needs both flows looked at. */
 	for (int i = 0; i < (initiator_known ? 1 : 2); i++) {
-		if (!judge(&s->dir[i], i, &res))
+		if (!judge(&s->dir[i], s->base_us, i, &res))
 			continue;
 		s->fired_interactive = true;
 		s->fired_ssh_len = res.ssh_len;
@@ -172,9 +280,9 @@ bool ia_evaluate(struct ia_state *s, uint64_t now_us, bool initiator_known, bool
 	 * keystrokes (telnet options), so look again, each time 1.5 times later. The final
 	 * look has no later one, so it leaves the timer alone. */
 	if (!final) {
-		s->interval_us += s->interval_us / 2;
-		if (s->interval_us > MAX_INTERVAL_US)
-			s->interval_us = MAX_INTERVAL_US;
+		uint64_t next = (uint64_t)s->interval_us + s->interval_us / 2;
+
+		s->interval_us = (uint32_t)(next > MAX_INTERVAL_US ? MAX_INTERVAL_US : next);
 		s->next_eval_us = sat_add64(now_us, s->interval_us);
 	}
 	return false;

@@ -31,6 +31,19 @@ int main(void)
 	      !policy_port_standard(DET_SSH_SIG, 2222), "ssh: 22 only");
 	CHECK(policy_port_standard(DET_FTP_SIG, 25), "ftp-sig: SMTP ports are standard (sec. 4.4)");
 	CHECK(!policy_port_standard(DET_ROOT_SIG, 0) && !policy_port_standard(DET_ROOT_SIG, 23), "a root shell has no port");
+	/* interactive: people's services, remote desktops among them (ranges, both ends in). */
+	static const uint16_t people[] = { 21, 22, 23, 25, 110, 143, 513, 992, 1494, 3389, 5222, 5900, 5901, 5999,
+					   6000, 6063, 6667, 6697 };
+	static const uint16_t machines[] = { 0, 20, 24, 53, 80, 443, 3306, 5432, 5899, 6064, 6379, 8080, 20000, 65535 };
+	bool all = true, none = true;
+	for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++)
+		all &= policy_port_standard(DET_INTERACTIVE, people[i]);
+	for (size_t i = 0; i < sizeof(machines) / sizeof(machines[0]); i++)
+		none &= !policy_port_standard(DET_INTERACTIVE, machines[i]);
+	CHECK(all, "interactive: logins, mail, chat, RDP 3389, VNC 5900-5999, X11 6000-6063 are standard");
+	CHECK(none, "interactive: web, databases, DNP3 and the edges of the ranges are not");
+	CHECK(!policy_port_standard(DET_SSH_SIG, 3389) && !policy_port_standard(DET_TELNET_SIG, 5900),
+	      "the remote-desktop ports are standard for interactive only");
 
 	struct nfs_addr cl = A("198.51.100.2"), sv = A("192.0.2.10"), other = A("203.0.113.5");
 	CHECK(policy_allow_add(&p, "ssh-sig 2222 * *", why, sizeof(why)) == 0, "allow ssh-sig on 2222");

@@ -54,15 +54,20 @@ static inline const void *node_key(const struct lru_map *m, const struct lru_nod
 	return (const char *)n + m->key_off;
 }
 
-uint64_t lru_map_hash(const struct lru_map *m, const void *key)
+uint64_t lru_map_hash_bytes(const struct lru_map *m, const void *buf, size_t len)
 {
 	uint8_t out[crypto_shorthash_BYTES];
 	uint64_t h;
 
 	static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 takes a 16-byte key");
-	crypto_shorthash(out, key, m->key_len, m->hkey);
+	crypto_shorthash(out, buf, len, m->hkey);
 	memcpy(&h, out, sizeof(h));
 	return h;
+}
+
+uint64_t lru_map_hash(const struct lru_map *m, const void *key)
+{
+	return lru_map_hash_bytes(m, key, m->key_len);
 }
 
 static uint32_t bucket_of(const struct lru_map *m, uint64_t h)

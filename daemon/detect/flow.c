@@ -322,8 +322,11 @@ void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *
 		/* Oldest first, which is close to the order connections started in. */
 		while (s->map.tail) {
 			struct flow *f = (struct flow *)s->map.tail;
-			struct flow_report rep = { 0 };
+			struct flow_report rep; /* not zeroed (1.5 KB a flow): as in flowtab_packet() */
 			flow_fill(f, &rep);
+			rep.dir = 0;
+			rep.created = false;
+			rep.nfound = 0;
 			if (!f->closed)
 				flow_finish(f, f->last_us, &rep);
 			lru_map_remove(&s->map, &f->node);

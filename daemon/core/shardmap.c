@@ -37,7 +37,7 @@ struct shard *shardmap_shard_bytes(struct shardmap *m, const void *buf, size_t l
 	 * inside it (high bits, see lrumap.c). */
 	uint64_t h = lru_map_hash_bytes(&m->shards[0].map, buf, len);
 	*hash = h;
-	return &m->shards[h % SHARDMAP_SHARDS];
+	return shardmap_shard_of(m, h);
 }
 
 void shardmap_get_stats(struct shardmap *m, struct shardmap_stats *out)

@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <endian.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,26 @@ static_assert(sizeof(struct flow) - sizeof(struct lru_node) - sizeof(struct ia_s
 
 struct flowtab {
 	struct shardmap map;
+	uint64_t id; /* this table among all made in the process: see struct hash_memo */
 };
+
+static _Atomic uint64_t flowtab_ids = 1; /* 0: no table (the memo is empty) */
+
+/* Keys this thread looked up lately and their hashes, in a small direct-mapped memo. A key
+ * hashes alike for as long as its table lives, so reusing a hash is exact: packets of one
+ * connection often come close together (a response's segments: five in six of the synthetic
+ * capture's TCP packets find their connection here), and SipHash was the largest cost of a
+ * lookup. The slot is picked by the ports, unkeyed: a sender who makes keys collide here only
+ * costs them the full hash, never a wrong or slower lookup in the table. */
+#define MEMO_SLOTS 64
+
+struct hash_memo {
+	uint64_t table; /* struct flowtab.id; 0 empty (ids are not reused: a freed table's stay stale) */
+	uint64_t h;
+	struct flow_key key;
+};
+
+static _Thread_local struct hash_memo memo[MEMO_SLOTS];
 
 static_assert(sizeof(struct flow_key) == 2 * sizeof(struct nfs_addr) + 4, "no padding: keys compare as bytes");
 
@@ -73,8 +93,19 @@ static size_t key_hash_input(const struct flow_key *k, uint8_t out[FLOW_HASH_MAX
 static struct shard *flow_shard(struct flowtab *t, const struct flow_key *k, uint64_t *h)
 {
 	uint8_t in[FLOW_HASH_MAX];
+	struct shard *s;
 
-	return shardmap_shard_bytes(&t->map, in, key_hash_input(k, in), h);
+	struct hash_memo *m = &memo[(k->plo ^ k->phi) % MEMO_SLOTS];
+
+	if (m->table == t->id && memcmp(&m->key, k, sizeof(*k)) == 0) {
+		*h = m->h;
+		return shardmap_shard_of(&t->map, m->h);
+	}
+	s = shardmap_shard_bytes(&t->map, in, key_hash_input(k, in), h);
+	m->table = t->id;
+	m->h = *h;
+	m->key = *k;
+	return s;
 }
 
 static inline uint64_t be64_at(const uint8_t *b)
@@ -146,6 +177,7 @@ int flowtab_new(struct flowtab **out, uint32_t max_flows, const uint8_t key16[16
 
 	if (!t)
 		return -ENOMEM;
+	t->id = atomic_fetch_add(&flowtab_ids, 1);
 	r = shardmap_init(&t->map, max_flows, key16, offsetof(struct flow, key), sizeof(struct flow_key));
 	if (r < 0) {
 		flowtab_free(t);

@@ -90,22 +90,29 @@ static size_t key_hash_input(const struct flow_key *k, uint8_t out[FLOW_HASH_MAX
 	return FLOW_HASH_MAX;
 }
 
-static struct shard *flow_shard(struct flowtab *t, const struct flow_key *k, uint64_t *h)
+/* A key missing from the memo: hashed, and kept in slot @m. Apart from flow_shard() so that
+ * the hit there needs no stack frame. */
+static __attribute__((noinline)) struct shard *flow_shard_hash(struct flowtab *t, const struct flow_key *k,
+								uint64_t *h, struct hash_memo *m)
 {
 	uint8_t in[FLOW_HASH_MAX];
-	struct shard *s;
+	struct shard *s = shardmap_shard_bytes(&t->map, in, key_hash_input(k, in), h);
 
+	m->table = t->id;
+	m->h = *h;
+	m->key = *k;
+	return s;
+}
+
+static inline struct shard *flow_shard(struct flowtab *t, const struct flow_key *k, uint64_t *h)
+{
 	struct hash_memo *m = &memo[(k->plo ^ k->phi) % MEMO_SLOTS];
 
 	if (m->table == t->id && memcmp(&m->key, k, sizeof(*k)) == 0) {
 		*h = m->h;
 		return shardmap_shard_of(&t->map, m->h);
 	}
-	s = shardmap_shard_bytes(&t->map, in, key_hash_input(k, in), h);
-	m->table = t->id;
-	m->h = *h;
-	m->key = *k;
-	return s;
+	return flow_shard_hash(t, k, h, m);
 }
 
 static inline uint64_t be64_at(const uint8_t *b)

@@ -439,7 +439,8 @@ __attribute__((target("popcnt"))) static inline __attribute__((always_inline)) u
  * function per instruction set. */
 static inline __attribute__((always_inline)) uint32_t blocks_walk(struct sig_dir_state *d, const uint8_t *b,
 								  uint32_t n, void (*load)(const uint8_t *, struct block *),
-								  uint64_t (*load_f0)(const uint8_t *), uint32_t (*pop)(uint64_t))
+								  uint64_t (*load_f0)(const uint8_t *),
+								  uint32_t (*pop)(uint64_t))
 {
 	uint32_t i = 0, high = 0, line = d->line_len, lines = 0, shorts = 0;
 

@@ -118,8 +118,10 @@ int main(void)
 		CHECK(flowtab_new(&a, 1024, key) == 0 && flowtab_new(&b, 1024, key2) == 0, "two tables");
 		struct pkt c2s = tcp(1, TCPF_ACK, 1, NULL), s2c = tcp(0, TCPF_ACK, 1, NULL);
 		if (v6) {
-			struct nfs_addr c6 = { .family = AF_INET6, .plen = 128, .a = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 } };
-			struct nfs_addr s6 = { .family = AF_INET6, .plen = 128, .a = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+			struct nfs_addr c6 = { .family = AF_INET6, .plen = 128, .a = { 0x20, 0x01, 0x0d, 0xb8 } };
+			struct nfs_addr s6 = c6;
+			c6.a[15] = 2;
+			s6.a[15] = 1;
 			c2s.src = s2c.dst = c6;
 			c2s.dst = s2c.src = s6;
 		}
@@ -140,7 +142,8 @@ int main(void)
 		CHECK(ok, "tables in turns: each counts its own packets (v6 %d)", v6);
 		flowtab_free(a);
 		CHECK(flowtab_new(&a, 1024, key2) == 0 && flowtab_packet(a, &c2s, us, &rep) == 0 && rep.created &&
-			      rep.packets == 1 && flowtab_packet(a, &s2c, us, &rep) == 0 && !rep.created && rep.packets == 2,
+			      rep.packets == 1 && flowtab_packet(a, &s2c, us, &rep) == 0 && !rep.created &&
+			      rep.packets == 2,
 		      "a new table starts empty and finds its flow both ways (v6 %d)", v6);
 		flowtab_free(a);
 		flowtab_free(b);

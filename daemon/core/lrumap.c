@@ -54,29 +54,40 @@ static inline const void *node_key(const struct lru_map *m, const struct lru_nod
 	return (const char *)n + m->key_off;
 }
 
-uint64_t lru_map_hash(const struct lru_map *m, const void *key)
+uint64_t lru_map_hash_bytes(const struct lru_map *m, const void *buf, size_t len)
 {
 	uint8_t out[crypto_shorthash_BYTES];
 	uint64_t h;
 
 	static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 takes a 16-byte key");
-	crypto_shorthash(out, key, m->key_len, m->hkey);
+	crypto_shorthash(out, buf, len, m->hkey);
 	memcpy(&h, out, sizeof(h));
 	return h;
 }
 
-static uint32_t bucket_of(const struct lru_map *m, uint64_t h)
+uint64_t lru_map_hash(const struct lru_map *m, const void *key)
+{
+	return lru_map_hash_bytes(m, key, m->key_len);
+}
+
+static inline uint32_t bucket_of(const struct lru_map *m, uint64_t h)
 {
 	/* Low bits may pick a shard in the caller; use the high half here. */
 	return (uint32_t)(h >> 32) & (m->nbuckets - 1);
 }
 
-struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h)
+/* Inlined in lru_map_upsert(), the lookup of every packet's connection. */
+static inline struct lru_node *map_find(struct lru_map *m, const void *key, uint64_t h)
 {
 	for (struct lru_node *n = m->buckets[bucket_of(m, h)]; !chain_end(n); n = n->hnext)
 		if (memcmp(node_key(m, n), key, m->key_len) == 0)
 			return n;
 	return NULL;
+}
+
+struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h)
+{
+	return map_find(m, key, h);
 }
 
 static void list_unlink(struct lru_node **head, struct lru_node **tail, struct lru_node *n)
@@ -164,7 +175,7 @@ void lru_map_touch(struct lru_map *m, struct lru_node *n)
 struct lru_node *lru_map_upsert(struct lru_map *m, const void *key, uint64_t h, size_t size,
 				void (*free_node)(struct lru_node *), bool *created, bool *evicted)
 {
-	struct lru_node *n = lru_map_find(m, key, h);
+	struct lru_node *n = map_find(m, key, h);
 	bool made = false, gone = false;
 
 	if (n) {

@@ -45,6 +45,10 @@ int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16], size_
 /* Calls @free_node (may be NULL) on every node, then releases the buckets. */
 void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *));
 uint64_t lru_map_hash(const struct lru_map *m, const void *key);
+/* The same keyed hash over @len bytes of @buf: for a caller whose key has a shorter form that
+ * determines it (an IPv4 connection is 12 bytes of its 44-byte key; SipHash's cost grows with
+ * the length). Equal keys must give equal bytes; the map still compares whole keys. */
+uint64_t lru_map_hash_bytes(const struct lru_map *m, const void *buf, size_t len);
 /* Finds @key (hash @h from lru_map_hash()) without touching it. */
 struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h);
 /* Links @n (its key set by the caller, @h its hash) at the head. The caller checks

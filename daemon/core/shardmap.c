@@ -28,11 +28,16 @@ void shardmap_deinit(struct shardmap *m, void (*free_node)(struct lru_node *))
 
 struct shard *shardmap_shard(struct shardmap *m, const void *key, uint64_t *hash)
 {
+	return shardmap_shard_bytes(m, key, m->shards[0].map.key_len, hash);
+}
+
+struct shard *shardmap_shard_bytes(struct shardmap *m, const void *buf, size_t len, uint64_t *hash)
+{
 	/* Every shard has the same secret: one hash picks the shard (low bits) and the bucket
 	 * inside it (high bits, see lrumap.c). */
-	uint64_t h = lru_map_hash(&m->shards[0].map, key);
+	uint64_t h = lru_map_hash_bytes(&m->shards[0].map, buf, len);
 	*hash = h;
-	return &m->shards[h % SHARDMAP_SHARDS];
+	return shardmap_shard_of(m, h);
 }
 
 void shardmap_get_stats(struct shardmap *m, struct shardmap_stats *out)

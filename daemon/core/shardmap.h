@@ -30,4 +30,12 @@ void shardmap_deinit(struct shardmap *m, void (*free_node)(struct lru_node *));
 /* The shard that holds @key, and the key's hash within it (for lru_map_find/upsert). The
  * caller locks s->lock around any use. */
 struct shard *shardmap_shard(struct shardmap *m, const void *key, uint64_t *hash);
+/* Like shardmap_shard(), hashing @len bytes of @buf that stand for the key (see
+ * lru_map_hash_bytes()): every lookup of one key must pass the same bytes. */
+struct shard *shardmap_shard_bytes(struct shardmap *m, const void *buf, size_t len, uint64_t *hash);
+/* The shard of a key whose hash @hash (from the two above) the caller kept. */
+static inline struct shard *shardmap_shard_of(struct shardmap *m, uint64_t hash)
+{
+	return &m->shards[hash % SHARDMAP_SHARDS];
+}
 void shardmap_get_stats(struct shardmap *m, struct shardmap_stats *out);

@@ -195,17 +195,19 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 
 int pkt_decode(const uint8_t *data, size_t len, size_t wire_len, struct pkt *out)
 {
-	struct pkt p = { 0 };
 	int r;
 
+	/* Straight into @out, zeroed once: every packet of a replay comes through here, and a
+	 * local copy cost a second pass over the struct. */
+	memset(out, 0, sizeof(*out));
 	if (!data || len == 0 || wire_len < len)
 		return -EBADMSG;
 	switch (data[0] >> 4) {
-	case 4: r = decode_ipv4(data, len, wire_len, &p); break;
-	case 6: r = decode_ipv6(data, len, wire_len, &p); break;
+	case 4: r = decode_ipv4(data, len, wire_len, out); break;
+	case 6: r = decode_ipv6(data, len, wire_len, out); break;
 	default: return -EBADMSG;
 	}
-	if (r >= 0)
-		*out = p;
+	if (r < 0)
+		memset(out, 0, sizeof(*out)); /* nothing half-decoded leaks out */
 	return r;
 }

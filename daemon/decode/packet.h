@@ -45,7 +45,7 @@ enum pkt_outcome {
 /* Decodes @len captured bytes of a packet whose length on the wire was @wire_len (>= @len).
  * Returns PKT_L4, PKT_NO_L4 or PKT_UNCAPTURED and fills @out, or -EBADMSG for a malformed
  * packet (bad version, header lengths that contradict each other or the wire length) and
- * leaves @out untouched. IPv6 extension headers are walked however many there are, as the
+ * leaves @out zeroed. IPv6 extension headers are walked however many there are, as the
  * kernel does (each is at least 8 bytes, so the walk is bounded by @len). Reads nothing past
  * @len. */
 int pkt_decode(const uint8_t *data, size_t len, size_t wire_len, struct pkt *out);

@@ -272,7 +272,9 @@ int pcapsrc_next(struct pcapsrc *s, struct pcapsrc_packet *out, char *err, size_
 		 * more than a second's worth; carry it rather than hand out an invalid timespec. */
 		long long ns = (long long)h->ts.tv_usec;
 		struct timespec ts = { .tv_sec = h->ts.tv_sec, .tv_nsec = 0 };
-		if (ns > 0) {
+		if (ns > 0 && ns < 1000000000) { /* the common case, without dividing */
+			ts.tv_nsec = (long)ns;
+		} else if (ns > 0) {
 			ts.tv_sec += (time_t)(ns / 1000000000);
 			ts.tv_nsec = (long)(ns % 1000000000);
 		}

@@ -108,5 +108,45 @@ int main(void)
 	CHECK(st.flows == 0, "finish_all forgets every flow");
 	flowtab_free(t);
 	flowtab_free(NULL);
+
+	/* Lookups reuse a thread's recent hashes (flow.c, struct hash_memo): two tables with
+	 * other secrets, taken in turns with one connection, and a table made after another
+	 * was freed, must each find their own flows, in IPv4 and IPv6. */
+	static const uint8_t key2[16] = "wolfwolfwolfwolf";
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct flowtab *a = NULL, *b = NULL;
+		CHECK(flowtab_new(&a, 1024, key) == 0 && flowtab_new(&b, 1024, key2) == 0, "two tables");
+		struct pkt c2s = tcp(1, TCPF_ACK, 1, NULL), s2c = tcp(0, TCPF_ACK, 1, NULL);
+		if (v6) {
+			struct nfs_addr c6 = { .family = AF_INET6, .plen = 128, .a = { 0x20, 0x01, 0x0d, 0xb8 } };
+			struct nfs_addr s6 = c6;
+			c6.a[15] = 2;
+			s6.a[15] = 1;
+			c2s.src = s2c.dst = c6;
+			c2s.dst = s2c.src = s6;
+		}
+		bool ok = true; /* each table's packets of the one connection, in turns */
+		for (uint32_t i = 1; i <= 40; i++) {
+			struct flowtab *x = i % 2 ? a : b;
+			CHECK(flowtab_packet(x, i % 4 < 2 ? &c2s : &s2c, us, &rep) == 0, "packet %u", i);
+			ok &= rep.packets == (i + 1) / 2 && rep.created == (i <= 2);
+			/* other connections of either table, over every memo slot */
+			for (uint16_t j = 0; i % 5 == 0 && j < 64; j++) {
+				struct flow_report other;
+				struct pkt o = c2s;
+				o.sport = (uint16_t)(50000 + j);
+				o.dport = 60000;
+				flowtab_packet(i % 10 ? a : b, &o, us, &other);
+			}
+		}
+		CHECK(ok, "tables in turns: each counts its own packets (v6 %d)", v6);
+		flowtab_free(a);
+		CHECK(flowtab_new(&a, 1024, key2) == 0 && flowtab_packet(a, &c2s, us, &rep) == 0 && rep.created &&
+			      rep.packets == 1 && flowtab_packet(a, &s2c, us, &rep) == 0 && !rep.created &&
+			      rep.packets == 2,
+		      "a new table starts empty and finds its flow both ways (v6 %d)", v6);
+		flowtab_free(a);
+		flowtab_free(b);
+	}
 	return tap_done();
 }

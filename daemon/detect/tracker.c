@@ -207,6 +207,11 @@ static void counts_get(const struct source *src, uint32_t counts[TRK_CLASSES])
 			counts[i] |= (uint32_t)src->p.more->hi[i] << 16;
 }
 
+void tracker_set_single(struct tracker *t)
+{
+	shardmap_set_single(&t->map);
+}
+
 void tracker_free(struct tracker *t)
 {
 	if (!t)
@@ -354,14 +359,14 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	int r = TRK_COUNTED;
 	bool in_main;
 
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&t->map, s);
 	src = find_source(s, k, h, &in_main);
 	if (in_main) {
 		lru_map_touch(&s->map, &src->node);
 	} else if (!src) {
 		src = calloc(1, sizeof(*src));
 		if (!src) {
-			pthread_mutex_unlock(&s->lock);
+			shardmap_unlock(&t->map, s);
 			return -ENOMEM;
 		}
 		/* A new source starts on probation, pushing out another when the shard is full. */
@@ -442,7 +447,7 @@ report:
 	out->ip_id_fixed = !src->ip_id_varies;
 	out->window_first = src->window_first;
 out:
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&t->map, s);
 	return r;
 }
 
@@ -453,13 +458,13 @@ void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
 
 	bool in_main;
 
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&t->map, s);
 	struct source *src = find_source(s, k, h, &in_main);
 	if (src) {
 		src->ban_requested = 0;
 		src->ban_lost = true;
 	}
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&t->map, s);
 }
 
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
@@ -467,13 +472,13 @@ void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
 	struct tracker_stats st = { 0 };
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
-		pthread_mutex_lock(&s->lock);
+		shardmap_lock(&t->map, s);
 		st.sources += s->map.count + t->prob[i].list.count;
 		st.probation += t->prob[i].list.count;
 		st.evicted_main += s->evicted;
 		st.evicted_probation += t->prob[i].evicted;
 		st.promoted += t->prob[i].promoted;
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&t->map, s);
 	}
 	st.evicted = st.evicted_main + st.evicted_probation;
 	*out = st;
@@ -501,7 +506,7 @@ size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint3
 
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
-		pthread_mutex_lock(&s->lock);
+		shardmap_lock(&t->map, s);
 		for (int stage = 0; stage < 2; stage++) {
 			for (struct lru_node *nd = stage ? t->prob[i].list.head : s->map.head; nd; nd = nd->next) {
 				struct source *src = (struct source *)nd;
@@ -514,7 +519,7 @@ size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint3
 				top_insert(out, &n, max, &sum);
 			}
 		}
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&t->map, s);
 	}
 	return n;
 }

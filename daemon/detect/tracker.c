@@ -250,10 +250,13 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t when, uint32_t who, uint32_t threshold)
 {
 	struct port_seen *ports = source_ports(src);
-	uint16_t i;
-	for (i = 0; i < src->nports; i++)
+	uint16_t i, old = 0; /* old: the first of the oldest, wanted when the port is new */
+	for (i = 0; i < src->nports; i++) {
 		if (ports[i].port == port && ports[i].proto == proto)
 			break;
+		if (ports[i].when < ports[old].when)
+			old = i;
+	}
 	if (i < src->nports) {
 		ports[i].when = when; /* a retry of the same port is not a new port */
 		ports[i].who = who;
@@ -266,11 +269,8 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 		if (cap > threshold)
 			cap = threshold;
 		if (cap <= have) {
-			/* Full at threshold: replace the oldest; the count stays at threshold. */
-			uint16_t old = 0;
-			for (uint16_t j = 1; j < src->nports; j++)
-				if (ports[j].when < ports[old].when)
-					old = j;
+			/* Full at threshold: replace the oldest (found by the search above); the
+			 * count stays at threshold. */
 			ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
 			return 0;
 		}

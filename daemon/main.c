@@ -153,6 +153,10 @@ static int cmd_replay(const char *file, const char *cfg_path)
 	}
 	engine_ok = true;
 	engine_set_prefixes(&e, prefixes);
+	/* This thread alone reads the file and runs the engine: the tables need no locks. */
+	tracker_set_single(t);
+	tracker_set_single(prefixes);
+	flowtab_set_single(flows);
 	struct pcapsrc_packet pk;
 	while ((r = pcapsrc_next(src, &pk, err, sizeof(err))) > 0) {
 		struct engine_meta m = { .when = pk.ts, .origin = ORIGIN_REPLAY, .local = LOCAL_UNKNOWN };

@@ -44,10 +44,10 @@ void shardmap_get_stats(struct shardmap *m, struct shardmap_stats *out)
 {
 	struct shardmap_stats st = { 0 };
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
-		pthread_mutex_lock(&m->shards[i].lock);
+		shardmap_lock(m, &m->shards[i]);
 		st.entries += m->shards[i].map.count;
 		st.evicted += m->shards[i].evicted;
-		pthread_mutex_unlock(&m->shards[i].lock);
+		shardmap_unlock(m, &m->shards[i]);
 	}
 	*out = st;
 }

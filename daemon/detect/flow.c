@@ -194,6 +194,11 @@ int flowtab_new(struct flowtab **out, uint32_t max_flows, const uint8_t key16[16
 	return 0;
 }
 
+void flowtab_set_single(struct flowtab *t)
+{
+	shardmap_set_single(&t->map);
+}
+
 void flowtab_free(struct flowtab *t)
 {
 	if (!t)
@@ -262,10 +267,10 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 	struct shard *s = flow_shard(t, &k, &h);
 	bool evicted;
 
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&t->map, s);
 	f = (struct flow *)lru_map_upsert(&s->map, &k, h, sizeof(*f), flow_free, &created, &evicted);
 	if (!f) {
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&t->map, s);
 		return -ENOMEM;
 	}
 	s->evicted += evicted;
@@ -333,7 +338,7 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 	}
 	flow_fill(f, rep);
 	rep->created = created;
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&t->map, s);
 	return 0;
 }
 
@@ -346,18 +351,18 @@ void flowtab_mark_drop(struct flowtab *t, const struct flow_tuple *tuple)
 	key_of(&p, &k, &src_is_lo);
 	uint64_t h;
 	struct shard *s = flow_shard(t, &k, &h);
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&t->map, s);
 	struct flow *f = (struct flow *)lru_map_find(&s->map, &k, h);
 	if (f)
 		f->drop = true;
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&t->map, s);
 }
 
 void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *rep, void *data), void *data)
 {
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
-		pthread_mutex_lock(&s->lock);
+		shardmap_lock(&t->map, s);
 		/* Oldest first, which is close to the order connections started in. */
 		while (s->map.tail) {
 			struct flow *f = (struct flow *)s->map.tail;
@@ -373,7 +378,7 @@ void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *
 				cb(&rep, data);
 			flow_free(&f->node);
 		}
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&t->map, s);
 	}
 }
 
@@ -391,7 +396,7 @@ size_t flowtab_top(struct flowtab *t, struct flow_summary *out, size_t max)
 
 	for (int i = 0; i < SHARDMAP_SHARDS && max; i++) {
 		struct shard *s = &t->map.shards[i];
-		pthread_mutex_lock(&s->lock);
+		shardmap_lock(&t->map, s);
 		for (struct lru_node *nd = s->map.head; nd; nd = nd->next) {
 			const struct flow *f = (const struct flow *)nd;
 			size_t k = n < max ? n++ : max;
@@ -407,7 +412,7 @@ size_t flowtab_top(struct flowtab *t, struct flow_summary *out, size_t max)
 			out[k] = (struct flow_summary){ .packets = f->packets, .drop = f->drop };
 			flow_tuple_of(f, &out[k].tuple);
 		}
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&t->map, s);
 	}
 	return n;
 }

@@ -58,6 +58,8 @@ int flowtab_new(struct flowtab **out, uint32_t max_flows, const uint8_t key16[16
 /* Accepts NULL. Findings of flows still open are reported through flowtab_finish_all() by the
  * caller. */
 void flowtab_free(struct flowtab *t);
+/* The table is one thread's alone from now on (a replay): no locks (shardmap_set_single). */
+void flowtab_set_single(struct flowtab *t);
 
 /* Feeds decoded TCP packet @p seen at @t_us. Fills @rep (the flow, this packet's direction,
  * the flow's drop mark, and what the detectors found on this packet). Returns 0, or -ENOMEM

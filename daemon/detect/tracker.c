@@ -207,6 +207,11 @@ static void counts_get(const struct source *src, uint32_t counts[TRK_CLASSES])
 			counts[i] |= (uint32_t)src->p.more->hi[i] << 16;
 }
 
+void tracker_set_single(struct tracker *t)
+{
+	shardmap_set_single(&t->map);
+}
+
 void tracker_free(struct tracker *t)
 {
 	if (!t)
@@ -223,12 +228,18 @@ void tracker_free(struct tracker *t)
 	free(t);
 }
 
-/* Drops ports that left the window; keeps the array compact. */
+/* Drops ports that left the window; keeps the array compact. Nothing is moved before the
+ * first port that left: most attempts find none (every attempt walks a scanner's ports). */
 static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 {
 	struct port_seen *ports = source_ports(src);
-	uint16_t w = 0;
-	for (uint16_t r = 0; r < src->nports; r++)
+	uint16_t r = 0, n = src->nports;
+	while (r < n && now - ports[r].when < window)
+		r++;
+	if (r == n)
+		return;
+	uint16_t w = r;
+	for (r++; r < n; r++)
 		if (now - ports[r].when < window)
 			ports[w++] = ports[r];
 	src->nports = w;
@@ -239,10 +250,13 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t when, uint32_t who, uint32_t threshold)
 {
 	struct port_seen *ports = source_ports(src);
-	uint16_t i;
-	for (i = 0; i < src->nports; i++)
+	uint16_t i, old = 0; /* old: the first of the oldest, wanted when the port is new */
+	for (i = 0; i < src->nports; i++) {
 		if (ports[i].port == port && ports[i].proto == proto)
 			break;
+		if (ports[i].when < ports[old].when)
+			old = i;
+	}
 	if (i < src->nports) {
 		ports[i].when = when; /* a retry of the same port is not a new port */
 		ports[i].who = who;
@@ -255,11 +269,8 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 		if (cap > threshold)
 			cap = threshold;
 		if (cap <= have) {
-			/* Full at threshold: replace the oldest; the count stays at threshold. */
-			uint16_t old = 0;
-			for (uint16_t j = 1; j < src->nports; j++)
-				if (ports[j].when < ports[old].when)
-					old = j;
+			/* Full at threshold: replace the oldest (found by the search above); the
+			 * count stays at threshold. */
 			ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
 			return 0;
 		}
@@ -271,16 +282,27 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 	return 0;
 }
 
-/* Distinct who among @src's ports, counted up to @max (at most threshold x max steps). */
+/* Distinct who among @src's ports, counted up to @max (at most threshold x max steps): each
+ * port is compared with the distinct ones found so far, not with every port before it (a
+ * prefix's 40 ports from a few sources were an eighth of the tracker's instructions). The
+ * configuration caps max (prefix_sources) at WHO_MAX; a larger one counts up to WHO_MAX. */
+#define WHO_MAX 64
 static uint32_t count_who(struct source *src, uint32_t max)
 {
 	const struct port_seen *ports = source_ports(src);
-	uint32_t n = 0;
-	for (uint16_t i = 0; i < src->nports && n < max; i++) {
-		uint16_t j = 0;
-		while (j < i && ports[j].who != ports[i].who)
+	uint32_t seen[WHO_MAX], n = 0;
+	uint16_t i = 0;
+	if (src->nports && max > 1) { /* the usual prefix: one source's ports, then maybe others */
+		seen[n++] = ports[0].who;
+		while (++i < src->nports && ports[i].who == seen[0])
+			;
+	}
+	for (; i < src->nports && n < max && n < WHO_MAX; i++) {
+		uint32_t j = 0;
+		while (j < n && seen[j] != ports[i].who)
 			j++;
-		n += j == i;
+		if (j == n)
+			seen[n++] = ports[i].who;
 	}
 	return n;
 }
@@ -337,14 +359,14 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 	int r = TRK_COUNTED;
 	bool in_main;
 
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&t->map, s);
 	src = find_source(s, k, h, &in_main);
 	if (in_main) {
 		lru_map_touch(&s->map, &src->node);
 	} else if (!src) {
 		src = calloc(1, sizeof(*src));
 		if (!src) {
-			pthread_mutex_unlock(&s->lock);
+			shardmap_unlock(&t->map, s);
 			return -ENOMEM;
 		}
 		/* A new source starts on probation, pushing out another when the shard is full. */
@@ -425,7 +447,7 @@ report:
 	out->ip_id_fixed = !src->ip_id_varies;
 	out->window_first = src->window_first;
 out:
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&t->map, s);
 	return r;
 }
 
@@ -436,13 +458,13 @@ void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
 
 	bool in_main;
 
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&t->map, s);
 	struct source *src = find_source(s, k, h, &in_main);
 	if (src) {
 		src->ban_requested = 0;
 		src->ban_lost = true;
 	}
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&t->map, s);
 }
 
 void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
@@ -450,13 +472,13 @@ void tracker_get_stats(struct tracker *t, struct tracker_stats *out)
 	struct tracker_stats st = { 0 };
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
-		pthread_mutex_lock(&s->lock);
+		shardmap_lock(&t->map, s);
 		st.sources += s->map.count + t->prob[i].list.count;
 		st.probation += t->prob[i].list.count;
 		st.evicted_main += s->evicted;
 		st.evicted_probation += t->prob[i].evicted;
 		st.promoted += t->prob[i].promoted;
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&t->map, s);
 	}
 	st.evicted = st.evicted_main + st.evicted_probation;
 	*out = st;
@@ -484,7 +506,7 @@ size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint3
 
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
-		pthread_mutex_lock(&s->lock);
+		shardmap_lock(&t->map, s);
 		for (int stage = 0; stage < 2; stage++) {
 			for (struct lru_node *nd = stage ? t->prob[i].list.head : s->map.head; nd; nd = nd->next) {
 				struct source *src = (struct source *)nd;
@@ -497,7 +519,7 @@ size_t tracker_top(struct tracker *t, struct trk_summary *out, size_t max, uint3
 				top_insert(out, &n, max, &sum);
 			}
 		}
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&t->map, s);
 	}
 	return n;
 }

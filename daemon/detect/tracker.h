@@ -91,6 +91,8 @@ struct tracker;
 int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16]);
 /* Accepts NULL. */
 void tracker_free(struct tracker *t);
+/* The tracker is one thread's alone from now on (a replay): no locks (shardmap_set_single). */
+void tracker_set_single(struct tracker *t);
 
 enum trk_class trk_classify(uint8_t proto, uint8_t tcp_flags);
 const char *trk_class_name(enum trk_class c);

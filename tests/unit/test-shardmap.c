@@ -1,6 +1,7 @@
 /* test-shardmap.c - the sharded LRU map (core/shardmap.h): a key always lands in the same
  * shard with the same hash, keys spread over the shards, each shard is bounded by its share of
- * the maximum (evictions counted by the caller show in the stats), and the stats add up. */
+ * the maximum (evictions counted by the caller show in the stats), the stats add up, and a map
+ * one thread alone uses takes no locks. */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -90,6 +91,22 @@ int main(void)
 	CHECK(st.entries == 256 && st.evicted == 4096 - 256 && freed == st.evicted,
 	      "bounded: %llu entries, %llu evicted (%u freed)", (unsigned long long)st.entries,
 	      (unsigned long long)st.evicted, freed);
+
+	/* shardmap_lock() takes the shard's mutex, unless the map is one thread's alone. */
+	struct shard *s0 = &m->shards[0];
+	shardmap_lock(m, s0);
+	CHECK(pthread_mutex_trylock(&s0->lock) != 0, "shardmap_lock holds the shard's mutex");
+	shardmap_unlock(m, s0);
+	CHECK(pthread_mutex_trylock(&s0->lock) == 0, "shardmap_unlock releases it");
+	pthread_mutex_unlock(&s0->lock);
+	shardmap_set_single(m);
+	shardmap_lock(m, s0);
+	CHECK(pthread_mutex_trylock(&s0->lock) == 0, "a single thread's map: shardmap_lock takes no mutex");
+	pthread_mutex_unlock(&s0->lock);
+	shardmap_unlock(m, s0);
+	shardmap_get_stats(m, &st);
+	CHECK_EQ(st.entries, 256, "and its stats are read alike");
+
 	shardmap_deinit(m, free_node);
 	CHECK_EQ(freed, 4096, "deinit frees the rest");
 	free(m);

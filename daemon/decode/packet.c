@@ -7,11 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#include "core/bytes.h"
 
 /* Transport header at @l4 with @caplen captured bytes and @l4len bytes according to IP. */
 static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt *p)
@@ -25,12 +21,12 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 		size_t doff = (size_t)(l4[12] >> 4) * 4;
 		if (doff < 20 || doff > l4len)
 			return -EBADMSG;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
-		p->tcp_seq = rd32(l4 + 4);
-		p->tcp_ack = rd32(l4 + 8);
+		p->sport = rd16be(l4);
+		p->dport = rd16be(l4 + 2);
+		p->tcp_seq = rd32be(l4 + 4);
+		p->tcp_ack = rd32be(l4 + 8);
 		p->tcp_flags = l4[13];
-		p->tcp_window = rd16(l4 + 14);
+		p->tcp_window = rd16be(l4 + 14);
 		p->tcp_optlen = (uint8_t)(doff - 20);
 		p->payload_len = (uint32_t)(l4len - doff);
 		p->payload = caplen > doff ? l4 + doff : NULL;
@@ -42,12 +38,12 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 			return -EBADMSG;
 		if (caplen < 8)
 			return PKT_UNCAPTURED;
-		size_t ulen = rd16(l4 + 4);
+		size_t ulen = rd16be(l4 + 4);
 		/* 0 is legal for IPv6 jumbograms only; otherwise the UDP length must fit IP's. */
 		if (ulen < 8 || ulen > l4len)
 			return -EBADMSG;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
+		p->sport = rd16be(l4);
+		p->dport = rd16be(l4 + 2);
 		p->payload_len = (uint32_t)(ulen - 8);
 		p->payload = caplen > 8 ? l4 + 8 : NULL;
 		p->payload_caplen = caplen > 8 ? (uint32_t)(caplen - 8 < ulen - 8 ? caplen - 8 : ulen - 8) : 0;
@@ -74,8 +70,8 @@ static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt 
 			return -EBADMSG;
 		if (caplen < 4)
 			return PKT_UNCAPTURED;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
+		p->sport = rd16be(l4);
+		p->dport = rd16be(l4 + 2);
 		if (caplen < 12) /* the ports only: an ICMP error may quote just 8 bytes (RFC 792) */
 			return PKT_UNCAPTURED;
 		p->payload_len = (uint32_t)(l4len - 12);
@@ -95,7 +91,7 @@ static int decode_ipv4(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 	if (len < 20)
 		return -EBADMSG;
 	ihl = (size_t)(d[0] & 0x0f) * 4;
-	tot = rd16(d + 2);
+	tot = rd16be(d + 2);
 	if (tot == 0 && wire_len > 65535) /* BIG TCP GSO packet: see decode_ipv6() */
 		tot = wire_len;
 	if (ihl < 20 || ihl > len || tot < ihl || tot > wire_len)
@@ -105,9 +101,9 @@ static int decode_ipv4(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 	memcpy(p->src.a, d + 12, 4);
 	memcpy(p->dst.a, d + 16, 4);
 	p->ttl = d[8];
-	p->ip_id = rd16(d + 4);
+	p->ip_id = rd16be(d + 4);
 	p->proto = d[9];
-	frag = rd16(d + 6);
+	frag = rd16be(d + 6);
 	if (frag & 0x1fff) /* non-first fragment: its bytes are not a transport header */
 		return PKT_NO_L4;
 	size_t cap = (len < tot ? len : tot) - ihl;
@@ -127,7 +123,7 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 
 	if (len < 40)
 		return -EBADMSG;
-	end = 40 + (size_t)rd16(d + 4);
+	end = 40 + (size_t)rd16be(d + 4);
 	/* BIG TCP (GSO over 64 KiB) leaves payload length 0; the kernel's own length is then
 	 * the truth. A zero anywhere else is a lie. */
 	if (end == 40 && wire_len > 65535 + 40)
@@ -160,11 +156,11 @@ static int decode_ipv6(const uint8_t *d, size_t len, size_t wire_len, struct pkt
 				return PKT_UNCAPTURED;
 			if (nh == IPPROTO_FRAGMENT) {
 				hlen = 8;
-				if (rd16(d + off + 2) & 0xfff8) { /* offset != 0 */
+				if (rd16be(d + off + 2) & 0xfff8) { /* offset != 0 */
 					p->proto = d[off];
 					return PKT_NO_L4;
 				}
-				more_frags = rd16(d + off + 2) & 1;
+				more_frags = rd16be(d + off + 2) & 1;
 			} else if (nh == IPPROTO_AH) {
 				hlen = ((size_t)d[off + 1] + 2) * 4;
 			} else {

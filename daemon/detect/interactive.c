@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
+
 /* A jump of more than this many bytes, forward or back, is a resynchronisation, not a run of
  * unseen packets: 1 MiB is already ~2100 estimated packets, more than a keystroke flow ever
  * hides between two small packets, and far more than any retransmission a passive monitor
@@ -106,11 +108,6 @@ static void count_len(struct ia_dir *d, uint32_t len)
 		d->len_8k++;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The initiator's first data packet: does it open a machine protocol? Each test is the
  * protocol's fixed framing, with its length field checked against the segment, so a line of
  * typed text cannot match; keystrokes (1-3 bytes) are too short for any. Only the client's
@@ -129,8 +126,8 @@ static bool opening_is_machine(const uint8_t *p, size_t caplen, uint32_t len)
 		return true;
 	/* PostgreSQL: the client's StartupMessage (protocol 3.0), SSLRequest, GSSENCRequest or
 	 * CancelRequest: a 32-bit length equal to the segment, then the code. */
-	if (caplen >= 8 && be32(p) == len) {
-		uint32_t code = be32(p + 4);
+	if (caplen >= 8 && rd32be(p) == len) {
+		uint32_t code = rd32be(p + 4);
 		if (code == 0x00030000 || code == 80877102 || code == 80877103 || code == 80877104)
 			return true;
 	}
@@ -147,7 +144,7 @@ static bool opening_is_machine(const uint8_t *p, size_t caplen, uint32_t len)
 		return true;
 	/* Modbus/TCP: the MBAP header's protocol identifier 0 and a length that is the rest of
 	 * the segment (unit id and PDU), with a function code below 128. */
-	if (caplen >= 8 && p[2] == 0 && p[3] == 0 && ((uint32_t)p[4] << 8 | p[5]) == len - 6 && p[7] && p[7] < 128)
+	if (caplen >= 8 && p[2] == 0 && p[3] == 0 && rd16be(p + 4) == len - 6 && p[7] && p[7] < 128)
 		return true;
 	return false;
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
+
 /* Older libpcap headers lack some of these; the numbers are the registered LINKTYPE_ values. */
 #ifndef DLT_IPV4
 #define DLT_IPV4 228
@@ -41,11 +43,6 @@ struct pcapsrc {
 	struct pcapsrc_stats stats;
 };
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t rd32be(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 static inline uint32_t bswap32(uint32_t v)
 {
 	return v >> 24 | (v >> 8 & 0xff00) | (v << 8 & 0xff0000) | v << 24;
@@ -96,7 +93,7 @@ static uint16_t ethertype(const uint8_t *d, size_t caplen, size_t off, size_t *h
 	for (int tags = 0;; tags++) {
 		if (off + 2 > caplen)
 			return 0;
-		type = rd16(d + off);
+		type = rd16be(d + off);
 		if (!is_vlan_tpid(type) || tags == VLAN_MAX_TAGS)
 			break;
 		off += 4; /* TCI, then the next type field */
@@ -159,7 +156,7 @@ static long strip_l2(int dlt, const uint8_t *d, size_t caplen)
 	case DLT_LINUX_SLL2:
 		if (caplen < 20)
 			return -1;
-		want = ethertype_version(rd16(d));
+		want = ethertype_version(rd16be(d));
 		hlen = 20;
 		break;
 	case DLT_NULL:

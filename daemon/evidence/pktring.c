@@ -102,12 +102,12 @@ void pktring_add(struct pktring *r, const struct pktring_key *k, const struct ti
 
 	if (caplen > r->snaplen)
 		caplen = r->snaplen;
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&r->map, s);
 	struct ring *g = (struct ring *)lru_map_upsert(&s->map, k, h, r->ring_size, ring_free, NULL, &evicted);
 	if (evicted)
 		s->evicted++;
 	if (!g) {
-		pthread_mutex_unlock(&s->lock);
+		shardmap_unlock(&r->map, s);
 		atomic_fetch_add_explicit(&r->alloc_failed, 1, memory_order_relaxed);
 		return;
 	}
@@ -119,7 +119,7 @@ void pktring_add(struct pktring *r, const struct pktring_key *k, const struct ti
 	g->next = (g->next + 1) % r->packets;
 	if (g->count < r->packets)
 		g->count++;
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&r->map, s);
 }
 
 size_t pktring_copy(struct pktring *r, const struct pktring_key *k, struct pktring_packet *out, size_t max,
@@ -129,7 +129,7 @@ size_t pktring_copy(struct pktring *r, const struct pktring_key *k, struct pktri
 	struct shard *s = shardmap_shard(&r->map, k, &h);
 	size_t n = 0, used = 0;
 
-	pthread_mutex_lock(&s->lock);
+	shardmap_lock(&r->map, s);
 	struct ring *g = (struct ring *)lru_map_find(&s->map, k, h);
 	if (g) {
 		unsigned first = (g->next + r->packets - g->count) % r->packets;
@@ -145,7 +145,7 @@ size_t pktring_copy(struct pktring *r, const struct pktring_key *k, struct pktri
 			n++;
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	shardmap_unlock(&r->map, s);
 	return n;
 }
 

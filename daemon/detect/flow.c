@@ -329,7 +329,13 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 		have_seq_set(f, dir);
 	}
 	if (!f->closed) {
-		ia_packet(&f->ia, dir, t_us, seq, len, p->payload, p->payload_caplen);
+		/* The opening test trusts only an initiator's first bytes. In a partial
+		 * connection dir 0 is merely the first side seen, which may be the backdoor's own
+		 * server: its bytes must not buy the session out of the timing test. */
+		if (f->initiator_known)
+			ia_packet(&f->ia, dir, t_us, seq, len, p->payload, p->payload_caplen);
+		else
+			ia_packet(&f->ia, dir, t_us, seq, len, NULL, 0);
 		struct ia_result r;
 		if (ia_evaluate(&f->ia, t_us, f->initiator_known, false, &r))
 			add_ia(rep, &r);

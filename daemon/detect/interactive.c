@@ -180,8 +180,9 @@ void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_
 		if (t_us < s->base_us)
 			t_us = s->base_us;
 		d->first_off_us = t_us - s->base_us > UINT32_MAX ? UINT32_MAX : (uint32_t)(t_us - s->base_us);
-		/* Dir 0 is the initiator, or in a partial connection the first side seen: there
-		 * the opening is only ever seen if the connection's start was. */
+		/* Dir 0 is the initiator. In a partial connection it is only the first side
+		 * seen, which may be the attacker's server: the caller passes no payload there
+		 * (flow.c), so such a connection is judged by its pacing alone. */
 		if (dir == 0 && opening_is_machine(payload, caplen, len)) {
 			s->machine = true;
 			return;

@@ -86,8 +86,8 @@ struct ia_result {
 void ia_init(struct ia_state *s);
 /* One TCP packet of @dir (0: initiator, 1: responder) at @t_us with sequence number @seq and
  * @len payload bytes (0: a pure ACK, ignored), of which the first @caplen are at @payload
- * (may be NULL with @caplen 0; only the initiator's first data packet is read, for the
- * opening). Retransmissions (bytes already covered) are ignored; a jump forward adds
+ * (may be NULL with @caplen 0; only dir 0's first data packet is read, for the opening, so
+ * pass none when dir 0 is not known to be the initiator). Retransmissions (bytes already covered) are ignored; a jump forward adds
  * ceil(gap / 500) estimated large packets. */
 void ia_packet(struct ia_state *s, int dir, uint64_t t_us, uint32_t seq, uint32_t len, const uint8_t *payload,
 	       size_t caplen);

@@ -29,6 +29,51 @@ static void count_reports(const struct flow_report *rep, void *data)
 	(*(int *)data)++;
 }
 
+/* A typed session through the table: @opener's first data is @opening, then the client types
+ * a key every 120-500 ms for a minute and the server echoes it. With @handshake the SYN and
+ * SYN-ACK are seen first; without, the connection is picked up mid-way (partial) and @opener
+ * is the first side seen. Returns whether `interactive` reported the session. */
+static int ia_found_reports;
+static void count_ia(const struct flow_report *rep, void *data)
+{
+	(void)data;
+	for (int i = 0; i < rep->nfound; i++)
+		ia_found_reports += rep->found[i].kind == FLOW_FOUND_INTERACTIVE;
+}
+
+static bool typed_session(bool handshake, int opener, const char *opening)
+{
+	static const uint64_t gap_ms[] = { 200, 350, 120, 500, 260, 180, 420 };
+	struct flowtab *t = NULL;
+	struct flow_report rep;
+	uint64_t us = 5000000;
+	uint32_t seq[2] = { 1001, 5001 }; /* [0] the client's, [1] the server's */
+
+	ia_found_reports = 0;
+	if (flowtab_new(&t, 64, key) < 0)
+		return false;
+	if (handshake) {
+		struct pkt syn = tcp(1, TCPF_SYN, seq[0] - 1, NULL), sa = tcp(0, TCPF_SYN | TCPF_ACK, seq[1] - 1, NULL);
+		flowtab_packet(t, &syn, us, &rep);
+		flowtab_packet(t, &sa, us += 1000, &rep);
+	}
+	struct pkt o = tcp(opener, TCPF_ACK | TCPF_PSH, seq[!opener], opening);
+	seq[!opener] += (uint32_t)strlen(opening);
+	flowtab_packet(t, &o, us += 1000, &rep);
+	count_ia(&rep, NULL);
+	for (int i = 0; i < 200; i++) {
+		struct pkt key_pkt = tcp(1, TCPF_ACK | TCPF_PSH, seq[0]++, "k");
+		struct pkt echo = tcp(0, TCPF_ACK | TCPF_PSH, seq[1]++, "k");
+		flowtab_packet(t, &key_pkt, us += gap_ms[i % 7] * 1000, &rep);
+		count_ia(&rep, NULL);
+		flowtab_packet(t, &echo, us + 2000, &rep);
+		count_ia(&rep, NULL);
+	}
+	flowtab_finish_all(t, count_ia, NULL);
+	flowtab_free(t);
+	return ia_found_reports > 0;
+}
+
 int main(void)
 {
 	struct flowtab *t = NULL;
@@ -148,5 +193,14 @@ int main(void)
 		flowtab_free(a);
 		flowtab_free(b);
 	}
+	/* `interactive`'s opening test through the table (interactive.c, opening_is_machine):
+	 * a client that opens with HTTP/2's preface is a machine, but in a partial connection
+	 * the first side seen may be the backdoor's own server, and its fake opening must not
+	 * take the client's keystrokes out of the timing test. */
+	static const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	CHECK(typed_session(true, 1, "ls\n"), "handshake, the client types: interactive");
+	CHECK(!typed_session(true, 1, h2), "handshake, the client opens with HTTP/2's preface: a machine, silent");
+	CHECK(typed_session(false, 0, h2), "partial, the server's fake HTTP/2 opening seen first: still interactive");
+	CHECK(typed_session(false, 1, "ls\n"), "partial, the client seen first: interactive");
 	return tap_done();
 }

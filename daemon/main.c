@@ -40,6 +40,7 @@
 #include <systemd/sd-daemon.h>
 #include <grp.h>
 #include <poll.h>
+#include <linux/netfilter/nf_tables.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@
 #include "metrics/metrics.h"
 #include "metrics/view.h"
 #include "nft/ruleset.h"
+#include "nft/setelem.h"
 #include "nft/setlookup.h"
 #include "queue/procstat.h"
 #include "queue/worker.h"
@@ -234,6 +236,44 @@ static int check_ruleset(struct nl *nl, const struct nfs_config *c)
 out:
 	free(q);
 	return r;
+}
+
+/* The sets nfsentry writes must be declared so the kernel can hold what it writes. An edited
+ * ruleset can break that silently: `policy memory` on a set without `flags interval` makes
+ * nf_tables store it in an rbtree, which takes one address and answers EEXIST for every other
+ * (measured on 6.18; nft/nfsentry.nft says so), and the writer takes EEXIST for "already
+ * banned", so every ban after the first would be logged and never enforced. Without
+ * `flags timeout` no ban could expire. Refused here, once, with the set's name. Sets missing
+ * altogether are the ban writer's to report (saved_bans_start, the fleet's sync). */
+static int check_ban_sets(struct nl *nl)
+{
+	static const char *const sets[] = { NFTSET_BAN4,   NFTSET_BAN6,   NFTSET_BANNET4,   NFTSET_BANNET6,
+					    NFTSET_FLEET4, NFTSET_FLEET6, NFTSET_FLEETNET4, NFTSET_FLEETNET6 };
+
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		struct nftset_decl d;
+		int r = nftset_decl_read(nl, sets[i], &d);
+
+		if (r == -ENOENT)
+			continue;
+		if (r < 0) {
+			log_err("cannot read set %s of table inet nfsentry: %s", sets[i], strerror(-r));
+			return r;
+		}
+		if (!(d.flags & NFT_SET_TIMEOUT)) {
+			log_err("set %s of table inet nfsentry lacks `flags timeout`: its bans could never expire; "
+				"reload the shipped ruleset (nfsentry load-ruleset %s/nfsentry.nft)", sets[i],
+				NFSENTRY_SYSCONFDIR);
+			return -EINVAL;
+		}
+		if (d.policy == NFT_SET_POL_MEMORY && !(d.flags & NFT_SET_INTERVAL)) {
+			log_err("set %s of table inet nfsentry declares `policy memory`: the kernel then keeps it in an "
+				"rbtree that refuses every address after the first (EEXIST), so bans would be lost; remove "
+				"the line (see the comment above the sets in %s/nfsentry.nft)", sets[i], NFSENTRY_SYSCONFDIR);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 /* The sets of active peers come with the ruleset since issue 10; an older ruleset lacks them.
@@ -567,6 +607,8 @@ static int ruleset_start(struct daemon *d)
 		return -1;
 	}
 	r = check_ruleset(&nl, d->cfg);
+	if (r == 0)
+		r = check_ban_sets(&nl);
 	if (r == 0)
 		check_active_sets(&nl, d->cfg);
 	nl_close(&nl);

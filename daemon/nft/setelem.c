@@ -353,3 +353,30 @@ int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_el
 	free(d.raw);
 	return r;
 }
+
+static int decl_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftset_decl *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_nlmsg_parse(nlh, s) == 0) {
+		if (nftnl_set_is_set(s, NFTNL_SET_FLAGS))
+			d->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+		/* nf_tables sends the policy only when it is not the default, performance */
+		if (nftnl_set_is_set(s, NFTNL_SET_POLICY))
+			d->policy = nftnl_set_get_u32(s, NFTNL_SET_POLICY);
+	}
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+int nftset_decl_read(struct nl *nl, const char *set, struct nftset_decl *out)
+{
+	char buf[NL_MSG_BUF];
+	struct nlmsghdr *nlh = nftset_request(buf, NFT_MSG_GETSET, NLM_F_ACK, set, nl_next_seq(nl));
+
+	*out = (struct nftset_decl){ .policy = NFT_SET_POL_PERFORMANCE };
+	return nlh ? nl_dump(nl, nlh, decl_cb, out) : -ENOMEM;
+}

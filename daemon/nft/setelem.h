@@ -86,3 +86,12 @@ struct nlmsghdr *nftset_request(char *buf, uint16_t type, uint16_t flags, const 
  * active6). Returns 0, or -ENOENT when the table or the set does not exist, or
  * another -errno. */
 int nftset_dump(struct nl *nl, const char *set, int (*cb)(const struct nftset_elem *e, void *data), void *data);
+
+/* What a set's declaration says that decides whether nfsentry can write bans to it. */
+struct nftset_decl {
+	uint32_t flags;  /* NFT_SET_INTERVAL, NFT_SET_TIMEOUT, ... */
+	uint32_t policy; /* NFT_SET_POL_PERFORMANCE (also when the kernel sends none) or _MEMORY */
+};
+/* Reads @set's declaration into @out. Returns 0, -ENOENT when the table or the set does not
+ * exist, or -errno. */
+int nftset_decl_read(struct nl *nl, const char *set, struct nftset_decl *out);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The daemon refuses to start, and names why, when the kernel side does not match; --check;
 # [allow] networks that are wrong (an empty entry) or that disable banning (0.0.0.0/0, ::/0); a
-# second daemon on the same queues.
+# second daemon on the same queues; ban sets declared so the kernel cannot hold the bans.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,6 +19,30 @@ write_config queue.queues=3
 run_daemon_fg
 [ "$RUN_RC" != 0 ] || fail "started with queues = 3"
 grep -qE 'queue.*[^0-9]2([^0-9]|$)' <<<"$RUN_OUT" || fail "the error does not name queue 2: $RUN_OUT"
+
+step "(f) a ban set the kernel would keep in an rbtree (policy memory) or without timeouts"
+# An edited ruleset: with `policy memory`, nf_tables keeps ban4 in an rbtree that takes one
+# address and refuses the rest with EEXIST, which the writer reads as "already banned". The
+# daemon must refuse to start and name the set, not log bans that never land.
+edited_ruleset() { # SED-EXPR: the shipped ruleset with ban4's declaration edited, loaded afresh
+	sed "/^\tset ban4 {/,/^\t}/{$1}" "$NFSENTRY_RULESET" >"$TMPD/edited.nft"
+	in_v nft delete table inet nfsentry
+	load_ruleset "$TMPD/edited.nft"
+}
+write_config
+edited_ruleset 's/^\(\t*\)flags timeout$/&\n\1policy memory/'
+in_v nft list set inet nfsentry ban4 | grep "policy memory" >/dev/null || fail "the edited ruleset has no policy memory"
+run_daemon_fg
+[ "$RUN_RC" != 0 ] || fail "started with ban4 declared policy memory"
+grep -q "set ban4 of table inet nfsentry declares \`policy memory\`" <<<"$RUN_OUT" ||
+	fail "the error does not name ban4's policy: $RUN_OUT"
+edited_ruleset '/flags timeout/d'
+run_daemon_fg
+[ "$RUN_RC" != 0 ] || fail "started with ban4 lacking flags timeout"
+grep -q "set ban4 of table inet nfsentry lacks \`flags timeout\`" <<<"$RUN_OUT" ||
+	fail "the error does not say ban4 lacks timeouts: $RUN_OUT"
+in_v nft delete table inet nfsentry
+load_ruleset
 
 step "(c) --check"
 write_config scan.threshold=abc

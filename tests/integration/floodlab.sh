@@ -43,9 +43,10 @@ flood_config() {
 
 # flood_rss_bound_kb IDLE_KB: what the daemon may hold at most under any flood, from its
 # configuration ($CONF's keys; the per-entry sizes are upper bounds of the structs plus
-# malloc's overhead: struct source 136 bytes + threshold ports of 12, and 48 bytes of ghost
-# (docs/security.md, item 9); max_sources / 4 prefixes, each a struct source with
-# prefix_threshold ports (item 4); struct flow 544, a packet ring 88 + packets x (24 +
+# malloc's overhead: struct source 104 bytes + a block for ports past the first, and 40
+# bytes of ghost (docs/security.md, item 9; docs/benchmarks.md, "Memory"); max_sources / 4
+# prefixes, each a struct source with prefix_threshold ports (item 4); struct flow 280
+# (issue 14; the bound below still allows 1,024), a packet ring 88 + packets x (24 +
 # snaplen), a ban or an offender about 112): IDLE_KB, plus
 # every table at its cap, plus 16 MiB for the allocator's per-thread arenas, thread stacks
 # and buffers. The same flood without the caps would need over 100 MiB for its 65,534

@@ -30,7 +30,12 @@
 /* Checks of the head before the consumer sleeps: a few microseconds, about what a batch of
  * reading takes, so a consumer only slightly ahead does not pay a sleep and a wake-up. */
 #define SPIN_CHECKS 200
-#define PREFETCH_BYTES 0
+/* How far ahead of the record being popped the consumer asks for the ring's lines (see
+ * pf_ahead()): the bytes were written on the reader's core, and without it the engine's first
+ * touch of each packet (the decoder, telnet-sig's counting) waited for them. Measured: the
+ * replay's wall time fell by about a tenth with 16 KiB, a little more with 32 and no more
+ * with 64 (bench/engine.sh's capture, docs/benchmarks.md). */
+#define PREFETCH_BYTES (32u << 10)
 /* Every sleep is also bounded: the wake-up protocol does not need it, it only keeps a missed
  * wake-up (a bug) from becoming a hang. */
 #define SLEEP_MAX_NS 100000000L
@@ -272,8 +277,9 @@ static void consumer_wait(struct replay_pipe *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* The bytes were written on the other core: ask for the next few records' lines now, so they
- * are on their way while the engine works on this one. */
+/* The bytes were written on the other core: ask for the next records' lines now, a line at a
+ * time as the consumer moves on, so they are on their way while the engine works on this one.
+ * Only what was published: the producer may be writing past head_seen. */
 static inline void pf_ahead(struct replay_pipe *p)
 {
 	uint64_t end = p->rpos + PREFETCH_BYTES;

@@ -23,6 +23,9 @@
  *                    the daemon through struct daemon_view (metrics/view.h), as the metrics do, and
  *                    sends manual bans through the ban queue, waiting for the writer's answer.
  *
+ * `nfsentry replay` starts none of these: this thread runs the engine, and on two CPUs a
+ * reader thread (replay/replay.c) owns the capture file and fills the ring it reads from.
+ *
  * Stop order (why the steps are in this order): the control server first (its requests wait
  * on the writer), then the workers (no new bans), the engine's verdicts on open connections,
  * the writer (it drains its queue; its last bans still make records), the evidence thread (it

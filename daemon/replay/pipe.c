@@ -1,8 +1,7 @@
 /* pipe.c - the single-producer single-consumer byte ring of a pipelined replay (see pipe.h).
  *
- * Positions are byte counts that only grow (wrapping at 2^64 never happens in practice and
- * would still be correct in unsigned arithmetic); a position's place in the ring is pos &
- * mask. @head is what the producer published, @tail what the consumer released; each side
+ * Positions are byte counts that only grow (64 bits: they do not wrap, and are compared as
+ * such); a position's place in the ring is pos & mask. @head is what the producer published, @tail what the consumer released; each side
  * keeps its own unpublished position and a cached copy of the other's, in its own cache line,
  * so a packet costs no shared write. Records start on 32-byte boundaries, so the space left
  * before the end of the ring always holds at least a header: a record that does not fit
@@ -59,11 +58,12 @@ struct replay_pipe {
 	pthread_cond_t wake_consumer, wake_producer;
 
 	/* shared: positions and the end, each side writing its own line */
-	alignas(CACHELINE) _Atomic uint64_t head; /* published by the producer (release) */
-	_Atomic bool consumer_sleeps;             /* seq_cst with head: see pipe_wait() */
-	alignas(CACHELINE) _Atomic uint64_t tail; /* released by the consumer (release) */
-	_Atomic uint64_t producer_wants;          /* 0, or the tail a sleeping producer waits for */
-	alignas(CACHELINE) _Atomic bool closed;   /* status and err are set before (release) */
+	alignas(CACHELINE) _Atomic uint64_t head; /* published by the producer */
+	_Atomic bool consumer_sleeps;             /* seq_cst with head: see consumer_wait() */
+	alignas(CACHELINE) _Atomic uint64_t tail; /* released by the consumer */
+	_Atomic uint64_t producer_wants;          /* 0, or the tail a sleeping producer waits for:
+						     seq_cst with tail, see producer_wait() */
+	alignas(CACHELINE) _Atomic bool closed;   /* status and err are set before it */
 	_Atomic bool aborted;
 	int status;
 	char err[1024];

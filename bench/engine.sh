@@ -1,10 +1,14 @@
 #!/bin/bash
 # Benchmark: the detection engine offline. `nfsentry replay` over a large mixed capture against
 # the floor of reading the same file with libpcap alone (bench/pcap-floor.c, pcap_next_ex in a
-# loop), as two ratios measured in one run:
+# loop), as two ratios measured in one run, for the replay as it runs by default (on two CPUs or
+# more: a reader thread and the engine's, replay/replay.h) and with --single-thread (one thread
+# reads and runs the engine in turn, as on one CPU):
 #
 #   packets per second: best of R wall-clock runs of each, taken alternately (CPU time, user
-#     plus system, is printed too: on a busy machine it moves less than wall time);
+#     plus system, is printed too: on a busy machine it moves less than wall time; the two
+#     threads' CPU time adds up, so the pipelined replay's CPU ratio is lower than its wall
+#     one);
 #   instructions per packet: valgrind --tool=callgrind counts over the first M packets, less
 #     the count for an empty capture (start-up: config, tables, libsodium), divided by M.
 #     Instruction counts do not depend on what else the machine runs.
@@ -72,6 +76,7 @@ cat "$tmp/big.pcap" >/dev/null   # in the page cache for both
 for _ in $(seq 1 "$R"); do
 	run floor "$tmp/pcap-floor" "$tmp/big.pcap"
 	run nfsentry "$NFSENTRY" replay "$tmp/big.pcap"
+	run single "$NFSENTRY" replay "$tmp/big.pcap" --single-thread
 done
 
 # ir CMD...: instructions callgrind counts for CMD.
@@ -84,16 +89,19 @@ ir_floor_m=$(ir "$tmp/pcap-floor" "$tmp/prefix.pcap")
 ir_floor_0=$(ir "$tmp/pcap-floor" "$tmp/empty.pcap")
 ir_nfs_0=$(ir "$NFSENTRY" replay "$tmp/empty.pcap")
 ir_nfs_m=$(ir "$NFSENTRY" replay "$tmp/prefix.pcap")
-echo "== where nfsentry's instructions go (callgrind, $mpackets packets, self cost, top 12):"
+ir_one_0=$(ir "$NFSENTRY" replay "$tmp/empty.pcap" --single-thread)
+ir_one_m=$(ir "$NFSENTRY" replay "$tmp/prefix.pcap" --single-thread)
+echo "== where nfsentry's instructions go (callgrind, one thread, $mpackets packets, self cost, top 12):"
 callgrind_annotate --threshold=100 "$tmp/cg.out" >"$tmp/cg.txt" 2>/dev/null
 awk '/^-+$/ { sep++; next } sep >= 3 && NF && $1 ~ /[0-9]/ && n++ < 13 { print "  " $0 }' "$tmp/cg.txt"
 
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$tmp/times" "$packets" "$mpackets" "$ir_floor_m" "$ir_floor_0" "$ir_nfs_m" "$ir_nfs_0" "$N" "$R" "$M" <<'PY'
+python3 - "$tmp/times" "$packets" "$mpackets" "$ir_floor_m" "$ir_floor_0" "$ir_nfs_m" "$ir_nfs_0" "$ir_one_m" "$ir_one_0" \
+	"$N" "$R" "$M" <<'PY'
 import sys
 times, packets, mpackets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-fm, f0, nm, n0 = (int(x) for x in sys.argv[4:8])
-N, R, M = sys.argv[8:11]
+fm, f0, nm, n0, om, o0 = (int(x) for x in sys.argv[4:10])
+N, R, M = sys.argv[10:13]
 best = {}
 for line in open(times):
     name, wall, cpu = line.split()
@@ -101,12 +109,16 @@ for line in open(times):
     b[0], b[1] = min(b[0], float(wall)), min(b[1], float(cpu))
 fw, fc = best["floor"]
 nw, nc = best["nfsentry"]
-ipp_f, ipp_n = (fm - f0) / mpackets, (nm - n0) / mpackets
-print("%-32s %14s %14s %12s" % ("", "pcap floor", "nfsentry", "ratio"))
-print("%-32s %14.0f %14.0f %12.3f" % ("packets/s (wall, best of %s)" % R, packets / fw, packets / nw, (packets / nw) / (packets / fw)))
-print("%-32s %14.0f %14.0f %12.3f" % ("packets/s (CPU, best of %s)" % R, packets / fc, packets / nc, (packets / nc) / (packets / fc)))
-print("%-32s %14.1f %14.1f %12.2f" % ("instructions/packet", ipp_f, ipp_n, ipp_n / ipp_f))
-print("%-32s %14d %14d" % ("instructions at start-up", f0, n0))
+ow, oc = best["single"]
+ipp_f, ipp_n, ipp_o = (fm - f0) / mpackets, (nm - n0) / mpackets, (om - o0) / mpackets
+# nfsentry: the default replay (pipelined on two CPUs or more); one thread: --single-thread.
+print("%-32s %14s %14s %8s %14s %8s" % ("", "pcap floor", "nfsentry", "ratio", "one thread", "ratio"))
+print("%-32s %14.0f %14.0f %8.3f %14.0f %8.3f" % ("packets/s (wall, best of %s)" % R, packets / fw, packets / nw, fw / nw,
+                                                   packets / ow, fw / ow))
+print("%-32s %14.0f %14.0f %8.3f %14.0f %8.3f" % ("packets/s (CPU, best of %s)" % R, packets / fc, packets / nc, fc / nc,
+                                                   packets / oc, fc / oc))
+print("%-32s %14.1f %14.1f %8.2f %14.1f %8.2f" % ("instructions/packet", ipp_f, ipp_n, ipp_n / ipp_f, ipp_o, ipp_o / ipp_f))
+print("%-32s %14d %14d %8s %14d" % ("instructions at start-up", f0, n0, "", o0))
 print("capture: %d packets (%d under callgrind)" % (packets, mpackets))
 print("command: bench/engine.sh %s %s %s" % (N, R, M))
 PY

@@ -23,6 +23,9 @@
  *                    the daemon through struct daemon_view (metrics/view.h), as the metrics do, and
  *                    sends manual bans through the ban queue, waiting for the writer's answer.
  *
+ * `nfsentry replay` starts none of these: this thread runs the engine, and on two CPUs a
+ * reader thread (replay/replay.c) owns the capture file and fills the ring it reads from.
+ *
  * Stop order (why the steps are in this order): the control server first (its requests wait
  * on the writer), then the workers (no new bans), the engine's verdicts on open connections,
  * the writer (it drains its queue; its last bans still make records), the evidence thread (it
@@ -57,6 +60,7 @@
 #include "detect/flow.h"
 #include "detect/tracker.h"
 #include "replay/pcapsrc.h"
+#include "replay/replay.h"
 #include "nft/nl.h"
 #include "control/server.h"
 #include "metrics/metrics.h"
@@ -89,7 +93,8 @@ static void usage(FILE *f)
 		"       nfsentry [-c FILE] --check         validate the configuration\n"
 		"       nfsentry [-c FILE] --dump-config   print the effective configuration\n"
 		"       nfsentry load-ruleset FILE         load an nftables ruleset (see README)\n"
-		"       nfsentry replay FILE [-c CONFIG]   run the detectors over a pcap/pcapng file;\n"
+		"       nfsentry replay FILE [-c CONFIG] [--single-thread]\n"
+		"                                          run the detectors over a pcap/pcapng file;\n"
 		"                                          events as JSON lines on stdout\n"
 		"       nfsentry --version | --help\n"
 		"\n"
@@ -113,8 +118,9 @@ static int cmd_load_ruleset(const char *path)
 	return 0;
 }
 
-/* Offline: the same engine over a capture, in capture time, events to stdout. */
-static int cmd_replay(const char *file, const char *cfg_path)
+/* Offline: the same engine over a capture, in capture time, events to stdout. The file is read
+ * by a thread of its own when there are two CPUs, unless @single_thread (replay/replay.h). */
+static int cmd_replay(const char *file, const char *cfg_path, bool single_thread)
 {
 	struct nfs_config *c = NULL;
 	struct pcapsrc *src = NULL;
@@ -155,15 +161,12 @@ static int cmd_replay(const char *file, const char *cfg_path)
 	}
 	engine_ok = true;
 	engine_set_prefixes(&e, prefixes);
-	/* This thread alone reads the file and runs the engine: the tables need no locks. */
+	/* This thread alone runs the engine (a reader thread only reads the file): the tables need
+	 * no locks. */
 	tracker_set_single(t);
 	tracker_set_single(prefixes);
 	flowtab_set_single(flows);
-	struct pcapsrc_packet pk;
-	while ((r = pcapsrc_next(src, &pk, err, sizeof(err))) > 0) {
-		struct engine_meta m = { .when = pk.ts, .origin = ORIGIN_REPLAY, .local = LOCAL_UNKNOWN };
-		engine_packet(&e, pk.data, pk.caplen, pk.wirelen, &m, &cnt);
-	}
+	r = replay_run(&e, src, !single_thread && replay_cpus_many(), &cnt, err, sizeof(err));
 	engine_finish(&e, &cnt);
 	struct pcapsrc_stats ps;
 	pcapsrc_get_stats(src, &ps);
@@ -1164,11 +1167,16 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[optind], "replay") && argc - optind >= 2) {
 			/* Without -c a replay uses the defaults, not this host's /etc config. */
 			const char *cfg = cfg_given ? d.cfg_path : NULL;
-			if (argc - optind == 4 && !strcmp(argv[optind + 2], "-c"))
-				cfg = argv[optind + 3];
-			else if (argc - optind != 2)
-				goto bad;
-			return cmd_replay(argv[optind + 1], cfg);
+			bool single_thread = false;
+			for (int i = optind + 2; i < argc; i++) {
+				if (!strcmp(argv[i], "-c") && i + 1 < argc)
+					cfg = argv[++i];
+				else if (!strcmp(argv[i], "--single-thread"))
+					single_thread = true;
+				else
+					goto bad;
+			}
+			return cmd_replay(argv[optind + 1], cfg, single_thread);
 		}
 bad:
 		usage(stderr);

@@ -7,7 +7,8 @@
 #   tsan: build-tsan, ThreadSanitizer: the tests that run threads: test-threads (workers, the
 #         evidence thread, the ban writer thread and the readers of the control socket at
 #         once), test-writer (the ban writer thread and its askers), test-event (events
-#         written from several threads) and the fuzz suite (fuzz-control's server thread waits
+#         written from several threads), test-pipe (the replay's ring between its reader and
+#         engine threads) and the fuzz suite (fuzz-control's server thread waits
 #         on a writer thread's answer)
 # Any report fails the test that made it. Usage: scripts/sanitize.sh [asan] [asan-clang] [tsan]
 # (default all three). Ends with one "BUILD: N passed, N failed" line per run of meson test.
@@ -70,7 +71,7 @@ for b in "${builds[@]}"; do
 	tsan)
 		launcher=("${norandom[@]}")
 		build tsan thread
-		check tsan threads writer event
+		check tsan threads writer event pipe
 		check tsan --suite fuzz
 		;;
 	*) echo "unknown build $b (asan, asan-clang, tsan)" >&2; exit 2 ;;

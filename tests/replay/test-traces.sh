@@ -19,12 +19,27 @@ trap 'rm -rf "$TMPD"' EXIT
 bad=()
 problem() { echo "  PROBLEM: $*"; bad+=("$*"); }
 
-# replay FILE: run the replay (bounded), sets RC and OUT (events) / ERR (stderr) files.
+# replay FILE [OPTION]: run the replay (bounded), sets RC and OUT (events) / ERR (stderr) files.
 OUT=$TMPD/out.json ERR=$TMPD/err.txt
 replay() {
 	RC=0
-	timeout 60 "$NFSENTRY" replay "$1" >"$OUT" 2>"$ERR" || RC=$?
+	timeout 60 "$NFSENTRY" replay "$@" >"$OUT" 2>"$ERR" || RC=$?
 	[ "$RC" != 124 ] || { echo "FAIL: replay of $1 still running after 60 s" >&2; exit 1; }
+}
+# same_single FILE: the replay of FILE with --single-thread (reading and the engine in one
+# thread) prints the same bytes on stdout and stderr, with the same exit status, as the replay
+# just run (a reader thread and the engine's, when there are two CPUs). Keeps OUT, ERR, RC.
+same_single() {
+	local rc=$RC
+	cp "$OUT" "$TMPD/pipelined.json"
+	cp "$ERR" "$TMPD/pipelined.err"
+	replay "$1" --single-thread
+	cmp -s "$OUT" "$TMPD/pipelined.json" || problem "$(basename "$1"): --single-thread printed other events"
+	cmp -s "$ERR" "$TMPD/pipelined.err" || problem "$(basename "$1"): --single-thread printed another summary: $(cat "$ERR")"
+	[ "$RC" = "$rc" ] || problem "$(basename "$1"): --single-thread exit status $RC, pipelined $rc"
+	cp "$TMPD/pipelined.json" "$OUT"
+	cp "$TMPD/pipelined.err" "$ERR"
+	RC=$rc
 }
 # count EXPR: events of $OUT for which the Python expression EXPR (over the dict e) is true.
 count() {
@@ -49,6 +64,7 @@ for t in "$TRACES"/*.pcap "$TRACES"/*.pcapng "$TRACES"/ours/*.pcap; do
 	name=$(basename "$t")
 	ntraces=$((ntraces + 1))
 	replay "$t"
+	same_single "$t"
 	echo "$name: rc $RC; $(tail -n 1 "$ERR")"
 	sed 's/^/    /' "$OUT"
 	[ "$RC" = 0 ] || problem "$name: exit status $RC: $(cat "$ERR")"
@@ -94,11 +110,25 @@ src=$TRACES/ssh-ssh-on-port-80.pcap
 k=$(python3 "$TOOL" frame-of "$src" SSH-2.0)
 python3 "$TOOL" cut "$src" "$TMPD/cut.pcap" $((k + 5))
 replay "$TMPD/cut.pcap"
+same_single "$TMPD/cut.pcap"
 echo "rc $RC; $(cat "$ERR")"
 [ "$RC" = 1 ] || problem "truncated: exit status $RC, expected 1"
 [ "$(count "$BACKDOOR"' and e["detector"] == "ssh-sig" and e["dport"] == 80')" = 1 ] ||
 	problem "truncated: the ssh-sig event from before the damage is missing: $(cat "$OUT")"
 grep -qi "truncated" "$ERR" || problem "truncated: stderr does not say so: $(cat "$ERR")"
+
+echo "== a capture of no packets (the file header alone): exit 0, no events, a summary"
+head -c 24 "$TRACES/ssh-ssh-on-port-80.pcap" >"$TMPD/empty.pcap"
+replay "$TMPD/empty.pcap"
+same_single "$TMPD/empty.pcap"
+echo "rc $RC; $(cat "$ERR")"
+[ "$RC" = 0 ] || problem "empty: exit status $RC, expected 0"
+[ ! -s "$OUT" ] || problem "empty: events: $(cat "$OUT")"
+grep -q ", 0 frames, 0 IP packets (0 malformed), 0 not IP; 0 events$" "$ERR" || problem "empty: summary: $(cat "$ERR")"
+
+echo "== options: an unknown one is refused (usage, exit 2)"
+replay "$TMPD/empty.pcap" --no-such-option
+[ "$RC" = 2 ] || problem "unknown replay option: exit status $RC, expected 2"
 
 echo "== not a capture: exit 1, a message"
 replay "$TRACES/README.md"

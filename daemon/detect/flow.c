@@ -45,12 +45,11 @@ static_assert(sizeof(struct flow) - sizeof(struct lru_node) - sizeof(struct ia_s
 
 /* Connections come from slabs of FLOW_SLAB, each shard its own (under its lock), instead of a
  * calloc and a free each: the calloc (the zeroing of a fresh chunk included) was about 30 and
- * the free at the end of a replay 19 of a packet's instructions. A slab's flows are zero when
- * it is made (calloc); a flow given back goes on the shard's free list and is zeroed when it is
- * taken again. Bounded: a shard makes a slab only when its free list is empty and it holds
- * fewer than its maximum, so it never has more than max + FLOW_SLAB - 1 flows; slabs are
- * released with the table. A slab of 16 is one malloc chunk of 4,496 bytes: 281 bytes a flow
- * instead of the 288-byte chunk of its own. */
+ * the free at the end of a replay 19 of a packet's instructions. A flow is zeroed when it is
+ * taken, from a new slab or from the shard's free list (where given-back flows go). Bounded: a
+ * shard makes a slab only when its free list is empty and it holds fewer than its maximum, so
+ * it never has more than max + FLOW_SLAB - 1 flows; slabs are released with the table. A slab
+ * of 16 is one malloc chunk of 4,496 bytes: 281 bytes a flow instead of a 288-byte chunk. */
 #define FLOW_SLAB 16
 
 struct flow_slab {
@@ -189,18 +188,21 @@ static struct flow *flow_get(struct flow_pool *p)
 
 	if (f) {
 		p->free = (struct flow *)f->node.hnext;
-		memset(f, 0, sizeof(*f));
-		return f;
+	} else {
+		if (!p->fresh) {
+			/* Not calloc: it clears the whole slab at once, and a flow is cleared
+			 * below anyway when it is taken. */
+			struct flow_slab *sl = malloc(sizeof(*sl));
+			if (!sl)
+				return NULL;
+			sl->next = p->slabs;
+			p->slabs = sl;
+			p->fresh = FLOW_SLAB;
+		}
+		f = &p->slabs->flows[FLOW_SLAB - p->fresh--];
 	}
-	if (!p->fresh) {
-		struct flow_slab *sl = calloc(1, sizeof(*sl));
-		if (!sl)
-			return NULL;
-		sl->next = p->slabs;
-		p->slabs = sl;
-		p->fresh = FLOW_SLAB;
-	}
-	return &p->slabs->flows[FLOW_SLAB - p->fresh--];
+	memset(f, 0, sizeof(*f));
+	return f;
 }
 
 static void flow_pool_deinit(struct flow_pool *p)

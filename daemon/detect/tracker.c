@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -85,7 +86,41 @@ struct tracker {
 	struct shardmap map; /* the main stage: sources with two ports or more; LRU */
 	struct probation prob[SHARDMAP_SHARDS];
 	uint32_t per_shard, prob_min; /* sources a shard holds in both stages; probation's share */
+	uint64_t id; /* this tracker among all made in the process: see struct source_memo */
 };
+
+static _Atomic uint64_t tracker_ids = 1; /* 0: no tracker (the memo slot is empty) */
+
+/* Sources this thread touched lately and their hashes, as flow.c keeps connections': a key
+ * hashes alike for as long as its tracker lives, so reusing the hash is exact. A scanner's
+ * attempts come one after another, each touching the source and then its prefix (two
+ * trackers): SipHash was 21 of a replayed packet's instructions. The slot is picked by
+ * address bytes, unkeyed: keys made to collide here only cost their sender the full hash. */
+#define SOURCE_MEMO_SLOTS 16
+
+struct source_memo {
+	uint64_t tracker; /* struct tracker.id; 0 empty (ids are not reused) */
+	uint64_t h;
+	struct nfs_addr key;
+};
+
+static _Thread_local struct source_memo source_memo[SOURCE_MEMO_SLOTS];
+
+/* The shard of @k and its hash, from the memo or hashed (and kept there). */
+static struct shard *source_shard(struct tracker *t, const struct nfs_addr *k, uint64_t *h)
+{
+	struct source_memo *m = &source_memo[(k->a[3] ^ k->a[7] ^ k->a[15]) % SOURCE_MEMO_SLOTS];
+
+	if (m->tracker == t->id && memcmp(&m->key, k, sizeof(*k)) == 0) {
+		*h = m->h;
+		return shardmap_shard_of(&t->map, m->h);
+	}
+	struct shard *s = shardmap_shard(&t->map, k, h);
+	m->tracker = t->id;
+	m->h = *h;
+	m->key = *k;
+	return s;
+}
 
 enum trk_class trk_classify(uint8_t proto, uint8_t f)
 {
@@ -122,6 +157,7 @@ int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16
 
 	if (!t)
 		return -ENOMEM;
+	t->id = atomic_fetch_add(&tracker_ids, 1);
 	t->per_shard = max_sources / SHARDMAP_SHARDS ? max_sources / SHARDMAP_SHARDS : 1;
 	t->prob_min = t->per_shard * PROBATION_MIN_PCT / 100 ? t->per_shard * PROBATION_MIN_PCT / 100 : 1;
 	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0)
@@ -343,7 +379,7 @@ static void make_room(struct tracker *t, struct shard *s, struct probation *p)
 /* Finds @k (hash @h) in either stage. *@in_main says which. */
 static struct source *find_source(struct shard *s, const struct nfs_addr *k, uint64_t h, bool *in_main)
 {
-	struct source *src = (struct source *)lru_map_find(&s->map, k, h);
+	struct source *src = (struct source *)lru_map_find_fixed(&s->map, k, h, sizeof(*k));
 	*in_main = src && src->in_main;
 	return src;
 }
@@ -352,7 +388,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 			 const struct trk_params *p, struct trk_report *out)
 {
 	uint64_t h;
-	struct shard *s = shardmap_shard(&t->map, k, &h);
+	struct shard *s = source_shard(t, k, &h);
 	struct probation *pr = &t->prob[s - t->map.shards];
 	enum trk_class cls = trk_classify(a->proto, a->tcp_flags);
 	struct source *src;
@@ -454,8 +490,7 @@ out:
 void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
 {
 	uint64_t h;
-	struct shard *s = shardmap_shard(&t->map, k, &h);
-
+	struct shard *s = source_shard(t, k, &h);
 	bool in_main;
 
 	shardmap_lock(&t->map, s);

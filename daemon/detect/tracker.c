@@ -45,6 +45,9 @@ enum { CNT_CONNECT = TRK_CLASSES, CNT_SYN_DATA, CNT_ALL };
 struct source_more {
 	uint16_t cap;           /* of ports[] */
 	uint16_t hi[CNT_ALL];   /* counter = hi << 16 | struct source's lo */
+	/* Every port's when lies between these two (not always the tightest bounds): while
+	 * none can have left the window, an attempt does not walk the ports to expire them. */
+	uint32_t when_min, when_max;
 	struct port_seen ports[];
 };
 
@@ -204,13 +207,26 @@ static int source_grow(struct source *src, uint16_t cap)
 		m = calloc(1, sizeof(*m) + cap * sizeof(m->ports[0]));
 		if (!m)
 			return -ENOMEM;
-		if (src->nports)
+		m->when_min = UINT32_MAX; /* no port: empty bounds */
+		if (src->nports) {
 			m->ports[0] = src->p.one;
+			m->when_min = m->when_max = src->p.one.when;
+		}
 		src->has_more = true;
 	}
 	m->cap = cap;
 	src->p.more = m;
 	return 0;
+}
+
+/* A port of @src was given the time @when: its bounds (struct source_more) take it in. */
+static void source_when_note(struct source *src, uint32_t when)
+{
+	if (!src->has_more)
+		return;
+	struct source_more *m = src->p.more;
+	m->when_min = when < m->when_min ? when : m->when_min;
+	m->when_max = when > m->when_max ? when : m->when_max;
 }
 
 static uint32_t count_get(const struct source *src, int i)
@@ -270,15 +286,26 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 {
 	struct port_seen *ports = source_ports(src);
 	uint16_t r = 0, n = src->nports;
+	struct source_more *m = src->has_more ? src->p.more : NULL;
+	/* A scanner's every attempt came here and walked its ports: the bounds say at once when
+	 * none has left (none from after @now, which the walk would drop too). */
+	if (m && m->when_max <= now && now - m->when_min < window)
+		return;
 	while (r < n && now - ports[r].when < window)
 		r++;
-	if (r == n)
-		return;
-	uint16_t w = r;
-	for (r++; r < n; r++)
-		if (now - ports[r].when < window)
-			ports[w++] = ports[r];
-	src->nports = w;
+	if (r < n) {
+		uint16_t w = r;
+		for (r++; r < n; r++)
+			if (now - ports[r].when < window)
+				ports[w++] = ports[r];
+		src->nports = n = w;
+	}
+	if (m) { /* the tightest bounds again, so that the next attempts find them quickly */
+		m->when_min = UINT32_MAX;
+		m->when_max = 0;
+		for (r = 0; r < n; r++)
+			source_when_note(src, ports[r].when);
+	}
 }
 
 /* Records (@proto, @port) tried at @when: a retry refreshes its time; a source keeps at most
@@ -296,6 +323,7 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 	if (i < src->nports) {
 		ports[i].when = when; /* a retry of the same port is not a new port */
 		ports[i].who = who;
+		source_when_note(src, when);
 		return 0;
 	}
 	uint16_t have = source_cap(src);
@@ -308,6 +336,7 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 			/* Full at threshold: replace the oldest (found by the search above); the
 			 * count stays at threshold. */
 			ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+			source_when_note(src, when);
 			return 0;
 		}
 		if (source_grow(src, (uint16_t)cap) < 0)
@@ -315,6 +344,7 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 		ports = source_ports(src);
 	}
 	ports[src->nports++] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+	source_when_note(src, when);
 	return 0;
 }
 

@@ -156,5 +156,32 @@ int main(void)
 		flowtab_free(a);
 		flowtab_free(b);
 	}
+
+	/* The memo also keeps where a key's flow was (flow.c, flow_hint()): a hint to a flow since
+	 * evicted, its memory taken by another connection, or given back by finish_all, must not
+	 * be followed. One flow a shard; the other connections keep off the connection's slot. */
+	{
+		struct flowtab *h = NULL;
+		struct pkt a = tcp(1, TCPF_SYN, 1, NULL);
+		unsigned slot = (40000u ^ 2222u) % 64, made = 0;
+		CHECK(flowtab_new(&h, 64, key) == 0 && flowtab_packet(h, &a, us, &rep) == 0 && rep.created,
+		      "a connection in a table of one flow a shard");
+		for (uint16_t port = 1024; made < 2000; port++) {
+			struct pkt o = tcp(1, TCPF_SYN, 1, NULL);
+			o.sport = port;
+			if (((unsigned)port ^ 2222u) % 64 == slot)
+				continue;
+			flowtab_packet(h, &o, us, &rep);
+			made++;
+		}
+		CHECK(flowtab_packet(h, &a, us, &rep) == 0 && rep.created && rep.packets == 1 && rep.tuple.cport == 40000,
+		      "evicted, its memory reused: the connection starts again, not in another's flow");
+		flowtab_finish_all(h, count_reports, &finished);
+		CHECK(flowtab_packet(h, &a, us, &rep) == 0 && rep.created && rep.packets == 1, "given back: starts again");
+		struct flow_stats hs;
+		flowtab_get_stats(h, &hs);
+		CHECK(hs.flows == 1, "and is in the table (%llu)", (unsigned long long)hs.flows);
+		flowtab_free(h);
+	}
 	return tap_done();
 }

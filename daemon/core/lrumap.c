@@ -44,6 +44,13 @@ void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *))
 	memset(m, 0, sizeof(*m));
 }
 
+void lru_map_forget_all(struct lru_map *m)
+{
+	memset(m->buckets, 0, (size_t)m->nbuckets * sizeof(*m->buckets));
+	m->head = m->tail = NULL;
+	m->count = 0;
+}
+
 static inline const void *node_key(const struct lru_map *m, const struct lru_node *n)
 {
 	return (const char *)n + m->key_off;

@@ -83,6 +83,22 @@ int main(void)
 	for (uint32_t i = 0; i < 64; i++)
 		found += lru_map_find(&small, &es[i].key, lru_map_hash(&small, &es[i].key)) != NULL;
 	CHECK_EQ(found, 42, "no key found any more");
+	/* Emptied whole (lru_map_forget_all): nothing found, and the map takes keys again. */
+	for (uint32_t i = 0; i < 64; i++)
+		lru_map_insert(&small, &es[i].node, lru_map_hash(&small, &es[i].key));
+	lru_map_forget_all(&small);
+	unsigned after = 0;
+	for (uint32_t i = 0; i < 64; i++)
+		after += lru_map_find(&small, &es[i].key, lru_map_hash(&small, &es[i].key)) != NULL;
+	CHECK(after == 0 && small.count == 0 && !small.head && !small.tail, "forget_all empties the map (%u found)",
+	      after);
+	lru_map_insert(&small, &es[5].node, lru_map_hash(&small, &es[5].key));
+	CHECK(lru_map_find(&small, &es[5].key, lru_map_hash(&small, &es[5].key)) == &es[5].node &&
+		      lru_map_find_fixed(&small, &es[5].key, lru_map_hash(&small, &es[5].key), sizeof(uint32_t)) ==
+			      &es[5].node &&
+		      small.count == 1 && small.head == &es[5].node,
+	      "and takes keys again (lru_map_find_fixed finds it too)");
+	lru_map_remove(&small, &es[5].node);
 	lru_map_deinit(&small, NULL);
 	free(es);
 

@@ -44,11 +44,22 @@ void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *))
 	memset(m, 0, sizeof(*m));
 }
 
-void lru_map_forget_all(struct lru_map *m)
+struct lru_node *lru_map_take_all(struct lru_map *m)
 {
-	memset(m->buckets, 0, (size_t)m->nbuckets * sizeof(*m->buckets));
+	struct lru_node *oldest = m->tail;
+
+	/* Each used bucket is emptied through the end marker of a chain of its: the nodes'
+	 * hnext stay as they were while the loop runs. The buckets of other chains are not
+	 * touched (a full memset pages in the whole array). */
+	for (struct lru_node *n = m->head; n; n = n->next) {
+		struct lru_node *end = n->hnext;
+		while (!lru_map_chain_end(end))
+			end = end->hnext;
+		m->buckets[(uintptr_t)end >> 1] = NULL;
+	}
 	m->head = m->tail = NULL;
 	m->count = 0;
+	return oldest;
 }
 
 static inline const void *node_key(const struct lru_map *m, const struct lru_node *n)

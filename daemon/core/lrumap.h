@@ -42,10 +42,10 @@ struct lru_list {
  * at @key_off bytes from the start of their struct lru_node (offsetof(entry, key) when the
  * node is the entry's first member). Keys are compared as bytes: zero their padding. */
 int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16], size_t key_off, size_t key_len);
-/* Empties @m at once, leaving its nodes to the caller, who has walked them (oldest first:
- * tail, then prev) and will not use them through @m again: for a table emptied whole, where
- * unlinking each node walked its chain (the flow table at the end of a replay). */
-void lru_map_forget_all(struct lru_map *m);
+/* Empties @m at once and hands its nodes to the caller: returns the oldest, and each node's
+ * prev is the next oldest (NULL after the newest). For a table emptied whole: unlinking each
+ * node walked its chain twice and its bucket (the flow table at the end of a replay). */
+struct lru_node *lru_map_take_all(struct lru_map *m);
 /* Calls @free_node (may be NULL) on every node, then releases the buckets. */
 void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *));
 uint64_t lru_map_hash(const struct lru_map *m, const void *key);

@@ -481,9 +481,9 @@ void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		struct shard *s = &t->map.shards[i];
 		shardmap_lock(&t->map, s);
-		/* Oldest first, which is close to the order connections started in. The shard is
-		 * emptied whole after the walk (lru_map_forget_all): @cb does not use the table. */
-		for (struct lru_node *n = s->map.tail, *prev; n; n = prev) {
+		/* Oldest first, which is close to the order connections started in; the shard is
+		 * emptied whole first (lru_map_take_all). */
+		for (struct lru_node *n = lru_map_take_all(&s->map), *prev; n; n = prev) {
 			struct flow *f = (struct flow *)n;
 			struct flow_report rep; /* not zeroed (1.5 KB a flow): as in flowtab_packet() */
 			prev = n->prev;
@@ -497,7 +497,6 @@ void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *
 				cb(&rep, data);
 			flow_put(&t->pools[i], f);
 		}
-		lru_map_forget_all(&s->map);
 		shardmap_unlock(&t->map, s);
 	}
 }

@@ -168,8 +168,9 @@ static int addr_port_cmp(const struct nfs_addr *a, uint16_t pa, const struct nfs
 	return (int)pa - (int)pb;
 }
 
-/* Every field of @k is written: it has no padding (static_assert above). */
-static void key_of(const struct pkt *p, struct flow_key *k, bool *src_is_lo)
+/* Every field of @k is written: it has no padding (static_assert above). Inlined: as a call
+ * (it has two callers) it cost 10 more instructions a packet. */
+static inline __attribute__((always_inline)) void key_of(const struct pkt *p, struct flow_key *k, bool *src_is_lo)
 {
 	*src_is_lo = addr_port_cmp(&p->src, p->sport, &p->dst, p->dport) <= 0;
 	k->lo = *src_is_lo ? p->src : p->dst;

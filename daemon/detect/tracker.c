@@ -314,11 +314,14 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 {
 	struct port_seen *ports = source_ports(src);
 	uint16_t i, old = 0; /* old: the first of the oldest, wanted when the port is new */
+	uint32_t old_when = src->nports ? ports[0].when : 0; /* its time, kept out of the array */
 	for (i = 0; i < src->nports; i++) {
 		if (ports[i].port == port && ports[i].proto == proto)
 			break;
-		if (ports[i].when < ports[old].when)
+		if (ports[i].when < old_when) {
 			old = i;
+			old_when = ports[i].when;
+		}
 	}
 	if (i < src->nports) {
 		ports[i].when = when; /* a retry of the same port is not a new port */

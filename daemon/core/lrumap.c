@@ -83,7 +83,8 @@ uint64_t lru_map_hash(const struct lru_map *m, const void *key)
 	return lru_map_hash_bytes(m, key, m->key_len);
 }
 
-/* Inlined in lru_map_upsert(), the lookup of every packet's connection. */
+/* Inlined in lru_map_upsert() (the evidence rings, the ban tables); the flow table and the
+ * tracker use lru_map_find_fixed() (lrumap.h). */
 static inline struct lru_node *map_find(struct lru_map *m, const void *key, uint64_t h)
 {
 	for (struct lru_node *n = m->buckets[lru_map_bucket(m, h)]; !lru_map_chain_end(n); n = n->hnext)

@@ -101,8 +101,8 @@ sizes=""
 if command -v gdb >/dev/null; then
 	sizes=$(gdb -batch -ex 'python
 import gdb
-for t in ("source", "source_more", "port_seen", "flow", "ia_state", "sig_state", "lru_node", "ghost_entry",
-          "ring", "slot"):
+for t in ("source", "source_more", "port_seen", "flow", "flow_slab", "ia_state", "sig_state", "lru_node",
+          "ghost_entry", "ring", "slot"):
     try:
         print("size %s=%d" % (t, gdb.lookup_type("struct " + t).sizeof))
     except gdb.error:
@@ -152,8 +152,15 @@ if "source" in sizes:
 if "flow" in sizes:
     f = sizes["flow"]
     parts = ", ".join("%s %d B" % (k, sizes[k]) for k in ("lru_node", "ia_state", "sig_state") if k in sizes)
-    print("struct flow %d B (malloc chunk %d) + a bucket pointer %d B%s"
-          % (f, chunk(f), ptr, " (of it: " + parts + ")" if parts else ""))
+    # Since issue 14 flows come from slabs (flow.c, struct flow_slab): one chunk for several.
+    if "flow_slab" in sizes:
+        n = (sizes["flow_slab"] - ptr) // f
+        alloc = "in slabs of %d, one malloc chunk of %d B: %.0f B a flow" % (n, chunk(sizes["flow_slab"]),
+                                                                            chunk(sizes["flow_slab"]) / n)
+    else:
+        alloc = "malloc chunk %d" % chunk(f)
+    print("struct flow %d B (%s) + a bucket pointer %d B%s"
+          % (f, alloc, ptr, " (of it: " + parts + ")" if parts else ""))
 if "ring" in sizes and "slot" in sizes:
     print("an evidence ring %d B (struct ring %d + 8 x (slot %d + snaplen 160))"
           % (sizes["ring"] + 8 * (sizes["slot"] + 160), sizes["ring"], sizes["slot"]))

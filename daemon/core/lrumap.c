@@ -9,11 +9,6 @@
 #include <string.h>
 
 
-static inline bool chain_end(const struct lru_node *n)
-{
-	return !n || ((uintptr_t)n & 1);
-}
-
 static inline struct lru_node *end_marker(uint32_t bucket)
 {
 	return (struct lru_node *)(((uintptr_t)bucket << 1) | 1);
@@ -49,6 +44,24 @@ void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *))
 	memset(m, 0, sizeof(*m));
 }
 
+struct lru_node *lru_map_take_all(struct lru_map *m)
+{
+	struct lru_node *oldest = m->tail;
+
+	/* Each used bucket is emptied through the end marker of a chain of its: the nodes'
+	 * hnext stay as they were while the loop runs. The buckets of other chains are not
+	 * touched (a full memset pages in the whole array). */
+	for (struct lru_node *n = m->head; n; n = n->next) {
+		struct lru_node *end = n->hnext;
+		while (!lru_map_chain_end(end))
+			end = end->hnext;
+		m->buckets[(uintptr_t)end >> 1] = NULL;
+	}
+	m->head = m->tail = NULL;
+	m->count = 0;
+	return oldest;
+}
+
 static inline const void *node_key(const struct lru_map *m, const struct lru_node *n)
 {
 	return (const char *)n + m->key_off;
@@ -70,16 +83,11 @@ uint64_t lru_map_hash(const struct lru_map *m, const void *key)
 	return lru_map_hash_bytes(m, key, m->key_len);
 }
 
-static inline uint32_t bucket_of(const struct lru_map *m, uint64_t h)
-{
-	/* Low bits may pick a shard in the caller; use the high half here. */
-	return (uint32_t)(h >> 32) & (m->nbuckets - 1);
-}
-
-/* Inlined in lru_map_upsert(), the lookup of every packet's connection. */
+/* Inlined in lru_map_upsert() (the evidence rings, the ban tables); the flow table and the
+ * tracker use lru_map_find_fixed() (lrumap.h). */
 static inline struct lru_node *map_find(struct lru_map *m, const void *key, uint64_t h)
 {
-	for (struct lru_node *n = m->buckets[bucket_of(m, h)]; !chain_end(n); n = n->hnext)
+	for (struct lru_node *n = m->buckets[lru_map_bucket(m, h)]; !lru_map_chain_end(n); n = n->hnext)
 		if (memcmp(node_key(m, n), key, m->key_len) == 0)
 			return n;
 	return NULL;
@@ -116,7 +124,7 @@ static void list_push_front(struct lru_node **head, struct lru_node **tail, stru
 
 static void index_link(struct lru_map *m, struct lru_node *n, uint64_t h)
 {
-	uint32_t b = bucket_of(m, h);
+	uint32_t b = lru_map_bucket(m, h);
 	n->hnext = m->buckets[b] ? m->buckets[b] : end_marker(b);
 	m->buckets[b] = n;
 }
@@ -125,10 +133,10 @@ static void index_unlink(struct lru_map *m, struct lru_node *n)
 {
 	struct lru_node *end = n->hnext;
 
-	while (!chain_end(end))
+	while (!lru_map_chain_end(end))
 		end = end->hnext;
 	/* A chain always ends in its marker (never NULL: index_link put one there). */
-	for (struct lru_node **pp = &m->buckets[(uintptr_t)end >> 1]; !chain_end(*pp); pp = &(*pp)->hnext) {
+	for (struct lru_node **pp = &m->buckets[(uintptr_t)end >> 1]; !lru_map_chain_end(*pp); pp = &(*pp)->hnext) {
 		if (*pp == n) {
 			*pp = n->hnext;
 			break;
@@ -164,10 +172,8 @@ void lru_map_remove_list(struct lru_map *m, struct lru_node *n, struct lru_list 
 	l->count--;
 }
 
-void lru_map_touch(struct lru_map *m, struct lru_node *n)
+void lru_map_touch_move(struct lru_map *m, struct lru_node *n)
 {
-	if (m->head == n)
-		return;
 	list_unlink(&m->head, &m->tail, n);
 	list_push_front(&m->head, &m->tail, n);
 }

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
+#include <string.h>
 
 struct lru_node {
 	struct lru_node *hnext;       /* or the end marker of its chain: (bucket << 1) | 1 */
@@ -42,6 +42,10 @@ struct lru_list {
  * at @key_off bytes from the start of their struct lru_node (offsetof(entry, key) when the
  * node is the entry's first member). Keys are compared as bytes: zero their padding. */
 int lru_map_init(struct lru_map *m, uint32_t max, const uint8_t key16[16], size_t key_off, size_t key_len);
+/* Empties @m at once and hands its nodes to the caller: returns the oldest, and each node's
+ * prev is the next oldest (NULL after the newest). For a table emptied whole: unlinking each
+ * node walked its chain twice and its bucket (the flow table at the end of a replay). */
+struct lru_node *lru_map_take_all(struct lru_map *m);
 /* Calls @free_node (may be NULL) on every node, then releases the buckets. */
 void lru_map_deinit(struct lru_map *m, void (*free_node)(struct lru_node *));
 uint64_t lru_map_hash(const struct lru_map *m, const void *key);
@@ -51,6 +55,32 @@ uint64_t lru_map_hash(const struct lru_map *m, const void *key);
 uint64_t lru_map_hash_bytes(const struct lru_map *m, const void *buf, size_t len);
 /* Finds @key (hash @h from lru_map_hash()) without touching it. */
 struct lru_node *lru_map_find(struct lru_map *m, const void *key, uint64_t h);
+
+/* The end of a chain: NULL (a bucket never used) or its end marker. */
+static inline bool lru_map_chain_end(const struct lru_node *n)
+{
+	return !n || ((uintptr_t)n & 1);
+}
+
+static inline uint32_t lru_map_bucket(const struct lru_map *m, uint64_t h)
+{
+	/* Low bits may pick a shard in the caller; use the high half here. */
+	return (uint32_t)(h >> 32) & (m->nbuckets - 1);
+}
+
+/* lru_map_find() inlined in a caller whose keys are @key_len bytes, a constant there: the
+ * comparison is a memcmp of constant size, which the compiler turns into a few loads (the
+ * out-of-line lookup called memcmp with m->key_len for every node it met: a call per packet
+ * for the flow table). @key_len must equal the map's key_len. */
+static inline __attribute__((always_inline)) struct lru_node *lru_map_find_fixed(const struct lru_map *m,
+										 const void *key, uint64_t h,
+										 size_t key_len)
+{
+	for (struct lru_node *n = m->buckets[lru_map_bucket(m, h)]; !lru_map_chain_end(n); n = n->hnext)
+		if (memcmp((const char *)n + m->key_off, key, key_len) == 0)
+			return n;
+	return NULL;
+}
 /* Links @n (its key set by the caller, @h its hash) at the head. The caller checks
  * lru_map_full() first and removes lru_map_oldest() to make room. */
 void lru_map_insert(struct lru_map *m, struct lru_node *n, uint64_t h);
@@ -60,7 +90,15 @@ void lru_map_remove(struct lru_map *m, struct lru_node *n);
  * count: @m->count and lru_map_full() leave these entries out). */
 void lru_map_insert_list(struct lru_map *m, struct lru_node *n, uint64_t h, struct lru_list *l);
 void lru_map_remove_list(struct lru_map *m, struct lru_node *n, struct lru_list *l);
-void lru_map_touch(struct lru_map *m, struct lru_node *n);
+/* Moves @n to the head of the LRU list (the out-of-line part of lru_map_touch()). */
+void lru_map_touch_move(struct lru_map *m, struct lru_node *n);
+/* Makes @n the most recently touched. Inline: most touches find it at the head already (the
+ * packets of one connection come together). */
+static inline void lru_map_touch(struct lru_map *m, struct lru_node *n)
+{
+	if (m->head != n)
+		lru_map_touch_move(m, n);
+}
 /* Finds @key (hash @h) and touches it, or links a new zeroed entry of @size bytes for it,
  * evicting the least recently touched node through @free_node when the map is full. Returns
  * the node (NULL when out of memory; nothing changed then). *@created and *@evicted, when not

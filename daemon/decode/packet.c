@@ -9,8 +9,11 @@
 
 #include "core/bytes.h"
 
-/* Transport header at @l4 with @caplen captured bytes and @l4len bytes according to IP. */
-static int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len, struct pkt *p)
+/* Transport header at @l4 with @caplen captured bytes and @l4len bytes according to IP.
+ * Inlined in both IP decoders: the call and its argument shuffling were 11 of a replayed
+ * packet's instructions. */
+static inline __attribute__((always_inline)) int decode_l4(const uint8_t *l4, size_t caplen, size_t l4len,
+							     struct pkt *p)
 {
 	switch (p->proto) {
 	case IPPROTO_TCP: {
@@ -194,8 +197,11 @@ int pkt_decode(const uint8_t *data, size_t len, size_t wire_len, struct pkt *out
 	int r;
 
 	/* Straight into @out, zeroed once: every packet of a replay comes through here, and a
-	 * local copy cost a second pass over the struct. */
-	memset(out, 0, sizeof(*out));
+	 * local copy cost a second pass over the struct. Copied from a zero struct, not memset:
+	 * gcc's -O2 (generic tuning) clears the 88 bytes with `rep stos`, slow to start (and 16
+	 * more instructions a packet under callgrind), where a copy is five 16-byte stores. */
+	static const struct pkt zero;
+	memcpy(out, &zero, sizeof(*out));
 	if (!data || len == 0 || wire_len < len)
 		return -EBADMSG;
 	switch (data[0] >> 4) {

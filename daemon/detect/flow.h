@@ -69,7 +69,7 @@ int flowtab_packet(struct flowtab *t, const struct pkt *p, uint64_t t_us, struct
 void flowtab_mark_drop(struct flowtab *t, const struct flow_tuple *tuple);
 /* Runs the end-of-connection tests (telnet-sig's, the timing algorithm's final evaluation)
  * on every flow, calling @cb for each flow with findings, and forgets all flows. For the end
- * of a replay, and at shutdown. */
+ * of a replay, and at shutdown. @cb runs under a shard's lock: it must not use the table. */
 void flowtab_finish_all(struct flowtab *t, void (*cb)(const struct flow_report *rep, void *data), void *data);
 void flowtab_get_stats(struct flowtab *t, struct flow_stats *out);
 

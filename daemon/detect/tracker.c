@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@ enum { CNT_CONNECT = TRK_CLASSES, CNT_SYN_DATA, CNT_ALL };
 struct source_more {
 	uint16_t cap;           /* of ports[] */
 	uint16_t hi[CNT_ALL];   /* counter = hi << 16 | struct source's lo */
+	/* Every port's when lies between these two (not always the tightest bounds): while
+	 * none can have left the window, an attempt does not walk the ports to expire them. */
+	uint32_t when_min, when_max;
 	struct port_seen ports[];
 };
 
@@ -85,7 +89,41 @@ struct tracker {
 	struct shardmap map; /* the main stage: sources with two ports or more; LRU */
 	struct probation prob[SHARDMAP_SHARDS];
 	uint32_t per_shard, prob_min; /* sources a shard holds in both stages; probation's share */
+	uint64_t id; /* this tracker among all made in the process: see struct source_memo */
 };
+
+static _Atomic uint64_t tracker_ids = 1; /* 0: no tracker (the memo slot is empty) */
+
+/* Sources this thread touched lately and their hashes, as flow.c keeps connections': a key
+ * hashes alike for as long as its tracker lives, so reusing the hash is exact. A scanner's
+ * attempts come one after another, each touching the source and then its prefix (two
+ * trackers): SipHash was 21 of a replayed packet's instructions. The slot is picked by
+ * address bytes, unkeyed: keys made to collide here only cost their sender the full hash. */
+#define SOURCE_MEMO_SLOTS 16
+
+struct source_memo {
+	uint64_t tracker; /* struct tracker.id; 0 empty (ids are not reused) */
+	uint64_t h;
+	struct nfs_addr key;
+};
+
+static _Thread_local struct source_memo source_memo[SOURCE_MEMO_SLOTS];
+
+/* The shard of @k and its hash, from the memo or hashed (and kept there). */
+static struct shard *source_shard(struct tracker *t, const struct nfs_addr *k, uint64_t *h)
+{
+	struct source_memo *m = &source_memo[(k->a[3] ^ k->a[7] ^ k->a[15]) % SOURCE_MEMO_SLOTS];
+
+	if (m->tracker == t->id && memcmp(&m->key, k, sizeof(*k)) == 0) {
+		*h = m->h;
+		return shardmap_shard_of(&t->map, m->h);
+	}
+	struct shard *s = shardmap_shard(&t->map, k, h);
+	m->tracker = t->id;
+	m->h = *h;
+	m->key = *k;
+	return s;
+}
 
 enum trk_class trk_classify(uint8_t proto, uint8_t f)
 {
@@ -122,6 +160,7 @@ int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16
 
 	if (!t)
 		return -ENOMEM;
+	t->id = atomic_fetch_add(&tracker_ids, 1);
 	t->per_shard = max_sources / SHARDMAP_SHARDS ? max_sources / SHARDMAP_SHARDS : 1;
 	t->prob_min = t->per_shard * PROBATION_MIN_PCT / 100 ? t->per_shard * PROBATION_MIN_PCT / 100 : 1;
 	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0)
@@ -168,13 +207,26 @@ static int source_grow(struct source *src, uint16_t cap)
 		m = calloc(1, sizeof(*m) + cap * sizeof(m->ports[0]));
 		if (!m)
 			return -ENOMEM;
-		if (src->nports)
+		m->when_min = UINT32_MAX; /* no port: empty bounds */
+		if (src->nports) {
 			m->ports[0] = src->p.one;
+			m->when_min = m->when_max = src->p.one.when;
+		}
 		src->has_more = true;
 	}
 	m->cap = cap;
 	src->p.more = m;
 	return 0;
+}
+
+/* A port of @src was given the time @when: its bounds (struct source_more) take it in. */
+static void source_when_note(struct source *src, uint32_t when)
+{
+	if (!src->has_more)
+		return;
+	struct source_more *m = src->p.more;
+	m->when_min = when < m->when_min ? when : m->when_min;
+	m->when_max = when > m->when_max ? when : m->when_max;
 }
 
 static uint32_t count_get(const struct source *src, int i)
@@ -234,15 +286,26 @@ static void expire_ports(struct source *src, uint32_t now, uint32_t window)
 {
 	struct port_seen *ports = source_ports(src);
 	uint16_t r = 0, n = src->nports;
+	struct source_more *m = src->has_more ? src->p.more : NULL;
+	/* A scanner's every attempt came here and walked its ports: the bounds say at once when
+	 * none has left (none from after @now, which the walk would drop too). */
+	if (m && m->when_max <= now && now - m->when_min < window)
+		return;
 	while (r < n && now - ports[r].when < window)
 		r++;
-	if (r == n)
-		return;
-	uint16_t w = r;
-	for (r++; r < n; r++)
-		if (now - ports[r].when < window)
-			ports[w++] = ports[r];
-	src->nports = w;
+	if (r < n) {
+		uint16_t w = r;
+		for (r++; r < n; r++)
+			if (now - ports[r].when < window)
+				ports[w++] = ports[r];
+		src->nports = n = w;
+	}
+	if (m) { /* the tightest bounds again, so that the next attempts find them quickly */
+		m->when_min = UINT32_MAX;
+		m->when_max = 0;
+		for (r = 0; r < n; r++)
+			source_when_note(src, ports[r].when);
+	}
 }
 
 /* Records (@proto, @port) tried at @when: a retry refreshes its time; a source keeps at most
@@ -251,15 +314,19 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 {
 	struct port_seen *ports = source_ports(src);
 	uint16_t i, old = 0; /* old: the first of the oldest, wanted when the port is new */
+	uint32_t old_when = src->nports ? ports[0].when : 0; /* its time, kept out of the array */
 	for (i = 0; i < src->nports; i++) {
 		if (ports[i].port == port && ports[i].proto == proto)
 			break;
-		if (ports[i].when < ports[old].when)
+		if (ports[i].when < old_when) {
 			old = i;
+			old_when = ports[i].when;
+		}
 	}
 	if (i < src->nports) {
 		ports[i].when = when; /* a retry of the same port is not a new port */
 		ports[i].who = who;
+		source_when_note(src, when);
 		return 0;
 	}
 	uint16_t have = source_cap(src);
@@ -272,6 +339,7 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 			/* Full at threshold: replace the oldest (found by the search above); the
 			 * count stays at threshold. */
 			ports[old] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+			source_when_note(src, when);
 			return 0;
 		}
 		if (source_grow(src, (uint16_t)cap) < 0)
@@ -279,6 +347,7 @@ static int add_port(struct source *src, uint8_t proto, uint16_t port, uint32_t w
 		ports = source_ports(src);
 	}
 	ports[src->nports++] = (struct port_seen){ .when = when, .who = who, .port = port, .proto = proto };
+	source_when_note(src, when);
 	return 0;
 }
 
@@ -343,7 +412,7 @@ static void make_room(struct tracker *t, struct shard *s, struct probation *p)
 /* Finds @k (hash @h) in either stage. *@in_main says which. */
 static struct source *find_source(struct shard *s, const struct nfs_addr *k, uint64_t h, bool *in_main)
 {
-	struct source *src = (struct source *)lru_map_find(&s->map, k, h);
+	struct source *src = (struct source *)lru_map_find_fixed(&s->map, k, h, sizeof(*k));
 	*in_main = src && src->in_main;
 	return src;
 }
@@ -352,7 +421,7 @@ int tracker_source_touch(struct tracker *t, const struct nfs_addr *k, const stru
 			 const struct trk_params *p, struct trk_report *out)
 {
 	uint64_t h;
-	struct shard *s = shardmap_shard(&t->map, k, &h);
+	struct shard *s = source_shard(t, k, &h);
 	struct probation *pr = &t->prob[s - t->map.shards];
 	enum trk_class cls = trk_classify(a->proto, a->tcp_flags);
 	struct source *src;
@@ -454,8 +523,7 @@ out:
 void tracker_source_ban_lost(struct tracker *t, const struct nfs_addr *k)
 {
 	uint64_t h;
-	struct shard *s = shardmap_shard(&t->map, k, &h);
-
+	struct shard *s = source_shard(t, k, &h);
 	bool in_main;
 
 	shardmap_lock(&t->map, s);

@@ -147,6 +147,14 @@ int main(void)
 	flowtab_get_stats(t, &st);
 	CHECK(st.flows <= 1024 && st.evicted >= 5000 - 1024, "bounded: %llu flows, %llu evicted",
 	      (unsigned long long)st.flows, (unsigned long long)st.evicted);
+	/* Evicted flows are reused (flow.c's slabs): each one left now is a new connection's
+	 * own, nothing kept of the one before it in the same memory (the first, marked drop,
+	 * with more packets, was evicted long ago). */
+	static struct flow_summary all[1024];
+	size_t n = flowtab_top(t, all, 1024), clean = 0;
+	for (size_t i = 0; i < n; i++)
+		clean += !all[i].drop && all[i].packets == 2 && all[i].tuple.cport >= 1024 && all[i].tuple.sport == 2222;
+	CHECK(n == st.flows && clean == n, "recycled flows start clean: %zu of %zu", clean, n);
 	int finished = 0;
 	flowtab_finish_all(t, count_reports, &finished);
 	flowtab_get_stats(t, &st);
@@ -193,6 +201,34 @@ int main(void)
 		flowtab_free(a);
 		flowtab_free(b);
 	}
+
+	/* The memo also keeps where a key's flow was (flow.c, flow_hint()): a hint to a flow since
+	 * evicted, its memory taken by another connection, or given back by finish_all, must not
+	 * be followed. One flow a shard; the other connections keep off the connection's slot. */
+	{
+		struct flowtab *h = NULL;
+		struct pkt a = tcp(1, TCPF_SYN, 1, NULL);
+		unsigned slot = (40000u ^ 2222u) % 64, made = 0;
+		CHECK(flowtab_new(&h, 64, key) == 0 && flowtab_packet(h, &a, us, &rep) == 0 && rep.created,
+		      "a connection in a table of one flow a shard");
+		for (uint16_t port = 1024; made < 2000; port++) {
+			struct pkt o = tcp(1, TCPF_SYN, 1, NULL);
+			o.sport = port;
+			if (((unsigned)port ^ 2222u) % 64 == slot)
+				continue;
+			flowtab_packet(h, &o, us, &rep);
+			made++;
+		}
+		CHECK(flowtab_packet(h, &a, us, &rep) == 0 && rep.created && rep.packets == 1 && rep.tuple.cport == 40000,
+		      "evicted, its memory reused: the connection starts again, not in another's flow");
+		flowtab_finish_all(h, count_reports, &finished);
+		CHECK(flowtab_packet(h, &a, us, &rep) == 0 && rep.created && rep.packets == 1, "given back: starts again");
+		struct flow_stats hs;
+		flowtab_get_stats(h, &hs);
+		CHECK(hs.flows == 1, "and is in the table (%llu)", (unsigned long long)hs.flows);
+		flowtab_free(h);
+	}
+
 	/* `interactive`'s opening test through the table (interactive.c, opening_is_machine):
 	 * a client that opens with HTTP/2's preface is a machine, but in a partial connection
 	 * the first side seen may be the backdoor's own server, and its fake opening must not

@@ -83,6 +83,24 @@ int main(void)
 	for (uint32_t i = 0; i < 64; i++)
 		found += lru_map_find(&small, &es[i].key, lru_map_hash(&small, &es[i].key)) != NULL;
 	CHECK_EQ(found, 42, "no key found any more");
+	/* Emptied whole (lru_map_take_all): every node handed back oldest first, nothing found
+	 * after, and the map takes keys again. Crowded chains: 64 keys in 16 buckets. */
+	for (uint32_t i = 0; i < 64; i++)
+		lru_map_insert(&small, &es[i].node, lru_map_hash(&small, &es[i].key));
+	unsigned order = 0, after = 0;
+	for (struct lru_node *n = lru_map_take_all(&small); n; n = n->prev)
+		order += n == &es[order].node;
+	for (uint32_t i = 0; i < 64; i++)
+		after += lru_map_find(&small, &es[i].key, lru_map_hash(&small, &es[i].key)) != NULL;
+	CHECK(order == 64 && after == 0 && small.count == 0 && !small.head && !small.tail,
+	      "take_all hands back every node oldest first (%u) and empties the map (%u found)", order, after);
+	lru_map_insert(&small, &es[5].node, lru_map_hash(&small, &es[5].key));
+	CHECK(lru_map_find(&small, &es[5].key, lru_map_hash(&small, &es[5].key)) == &es[5].node &&
+		      lru_map_find_fixed(&small, &es[5].key, lru_map_hash(&small, &es[5].key), sizeof(uint32_t)) ==
+			      &es[5].node &&
+		      small.count == 1 && small.head == &es[5].node,
+	      "and takes keys again (lru_map_find_fixed finds it too)");
+	lru_map_remove(&small, &es[5].node);
 	lru_map_deinit(&small, NULL);
 	free(es);
 

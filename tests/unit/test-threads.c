@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ban/banq.h"
 #include "ban/bantable.h"
@@ -33,6 +34,7 @@ static struct nfs_config *cfg;
 static struct banq *banq;
 static struct banwriter *writer;
 static atomic_bool workers_done;
+static atomic_uint reader_rounds; /* the reader's rounds so far: the workers start after its first */
 static struct engine_counters counters[WORKERS];
 
 static void *worker(void *arg)
@@ -89,6 +91,7 @@ static void *reader(void *arg)
 		engine_configure(&engine, cfg);
 		banwriter_reconfigure(writer, cfg, NULL, NULL);
 		(*rounds)++;
+		atomic_fetch_add(&reader_rounds, 1);
 	}
 	return NULL;
 }
@@ -134,6 +137,10 @@ int main(void)
 		return tap_done();
 
 	pthread_create(&rd, NULL, reader, &rounds);
+	/* The workers start once the reader is in its loop (a round done; at most 10 s): else,
+	 * on a busy machine, they could all finish before the reader's thread first runs. */
+	for (int ms = 0; ms < 10000 && !atomic_load(&reader_rounds); ms++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	for (int i = 0; i < WORKERS; i++)
 		pthread_create(&w[i], NULL, worker, (void *)(intptr_t)i);
 	for (int i = 0; i < WORKERS; i++)
@@ -179,7 +186,7 @@ int main(void)
 	flowtab_get_stats(flows, &fs);
 	CHECK_EQ(ts.sources, SOURCES, "sources tracked");
 	CHECK_EQ(fs.flows, WORKERS * SOURCES, "connections tracked");
-	CHECK(rounds > 0, "the reader ran %u rounds alongside", rounds);
+	CHECK(rounds > 0, "the reader ran %u rounds (the workers started after its first)", rounds);
 	struct evidence_stats es;
 	evidence_get_stats(ev, &es);
 	uint64_t events_made = 0;

@@ -66,6 +66,27 @@ int main(void)
 	for (uint16_t port = 1; port <= 10; port++)
 		r = touch(t, &slow, IPPROTO_TCP, port, TCPF_SYN, 2000 + port * 5, 10, 60, &rep);
 	CHECK(r == TRK_CROSSED, "ten ports over 50 s inside a 60 s window cross");
+	/* Expiry skips the walk while a source's time bounds say nothing left (tracker.c,
+	 * struct source_more): ports leave exactly when the walk would have dropped them. */
+	struct nfs_addr part = v4(5);
+	for (uint16_t port = 1; port <= 5; port++)
+		touch(t, &part, IPPROTO_TCP, port, TCPF_SYN, 5000, 20, 60, &rep);
+	for (uint16_t port = 6; port <= 8; port++)
+		touch(t, &part, IPPROTO_TCP, port, TCPF_SYN, 5030, 20, 60, &rep);
+	touch(t, &part, IPPROTO_TCP, 9, TCPF_SYN, 5061, 20, 60, &rep);
+	CHECK(rep.ports == 4, "the five ports of 61 s ago left, the three of 31 s ago stay (%u)", rep.ports);
+	touch(t, &part, IPPROTO_TCP, 10, TCPF_SYN, 5089, 20, 60, &rep);
+	CHECK(rep.ports == 5, "59 s after, the three stay (%u)", rep.ports);
+	touch(t, &part, IPPROTO_TCP, 11, TCPF_SYN, 5090, 20, 60, &rep);
+	CHECK(rep.ports == 3, "60 s after, they leave (%u)", rep.ports);
+	/* A capture's clock may step back: a port stamped after the attempt is dropped, as the
+	 * walk always did, even when the oldest port is inside the window. */
+	struct nfs_addr back = v4(6);
+	touch(t, &back, IPPROTO_TCP, 1, TCPF_SYN, 6980, 20, 60, &rep);
+	touch(t, &back, IPPROTO_TCP, 2, TCPF_SYN, 6980, 20, 60, &rep);
+	touch(t, &back, IPPROTO_TCP, 3, TCPF_SYN, 7000, 20, 60, &rep);
+	touch(t, &back, IPPROTO_TCP, 4, TCPF_SYN, 6990, 20, 60, &rep);
+	CHECK(rep.ports == 3, "a port from after the attempt's time is dropped (%u)", rep.ports);
 
 	/* Backscatter classes are counted but never make a scan. */
 	struct nfs_addr bs = v4(4);

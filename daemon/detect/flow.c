@@ -191,7 +191,7 @@ static void flow_put(struct flow_pool *p, struct flow *f)
 	flow_release(&f->node);
 	/* No packet's key (family 0): a memo's hint to this flow no longer matches (flow_hint()). */
 	memset(&f->key, 0, sizeof(f->key));
-	f->node.hnext = &p->free->node;
+	f->node.hnext = p->free ? &p->free->node : NULL; /* not &NULL->node: undefined, UBSan says so */
 	p->free = f;
 }
 

@@ -19,16 +19,12 @@ struct banq {
 int banq_new(struct banq **out, size_t capacity)
 {
 	struct banq *q = calloc(1, sizeof(*q) + capacity * sizeof(q->ring[0]));
-	pthread_condattr_t ca;
 
 	if (!q)
 		return -ENOMEM;
 	q->cap = capacity;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&q->cond);
 	*out = q;
 	return 0;
 }

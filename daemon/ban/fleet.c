@@ -89,7 +89,6 @@ void banwriter_fleet_job_put(struct ban_fleet_job *job)
 int banwriter_fleet(struct banwriter *w, struct ban_fleet_item *items, size_t n, int timeout_ms)
 {
 	struct ban_fleet_job *job;
-	pthread_condattr_t ca;
 	int r = 0;
 
 	if (n > BAN_FLEET_ITEMS_MAX)
@@ -98,10 +97,7 @@ int banwriter_fleet(struct banwriter *w, struct ban_fleet_item *items, size_t n,
 	if (!job)
 		return -ENOMEM;
 	pthread_mutex_init(&job->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&job->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&job->cond);
 	job->refs = 2; /* the asker's and the request's */
 	job->n = n;
 	if (n)

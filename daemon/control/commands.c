@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "core/clock.h"
 #include "core/detector.h"
 #include "core/log.h"
 #include "detect/trkcounts.h"
@@ -252,8 +253,6 @@ static json_t *control_ban_ask(struct control *c, json_t *req, bool unban, uid_t
 	json_t *secs = json_object_get(req, "seconds");
 	struct ban_request rq = { .op = unban ? BAN_OP_MANUAL_UNBAN : BAN_OP_MANUAL_BAN };
 	struct ban_reply *reply, got;
-	pthread_condattr_t ca;
-	struct timespec until;
 	char buf[NFS_ADDR_STRLEN];
 	int w = 0;
 
@@ -275,17 +274,13 @@ static json_t *control_ban_ask(struct control *c, json_t *req, bool unban, uid_t
 	if (!reply)
 		return control_fail("out of memory");
 	pthread_mutex_init(&reply->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&reply->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&reply->cond);
 	rq.reply = reply;
 	if (banq_push(c->ctx.banq, &rq) < 0) {
 		ban_reply_free(reply);
 		return control_fail("the ban queue is full; try again");
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += BAN_WAIT_S;
+	struct timespec until = clock_mono_after(BAN_WAIT_S * 1000);
 	pthread_mutex_lock(&reply->lock);
 	while (!reply->done && w != ETIMEDOUT)
 		w = pthread_cond_timedwait(&reply->cond, &reply->lock, &until);

@@ -5,6 +5,7 @@
  * monotonic clock has started again from zero). */
 #pragma once
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -17,3 +18,6 @@ int64_t clock_wall_ms(void);
 /* CLOCK_MONOTONIC @ms milliseconds from now, as a deadline for pthread_cond_timedwait() on a
  * condition made with that clock. */
 struct timespec clock_mono_after(int ms);
+/* Initialises @c so that pthread_cond_timedwait() on it counts on CLOCK_MONOTONIC (the
+ * default, CLOCK_REALTIME, would stretch or cut a wait when the date is set). */
+void clock_cond_init(pthread_cond_t *c);

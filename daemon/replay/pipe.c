@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 #define ALIGN 32u
 #define CACHELINE 64
 /* Publish (producer) or release (consumer) at least this often: a batch of records per atomic
@@ -37,7 +39,7 @@
 #define PREFETCH_BYTES (32u << 10)
 /* Every sleep is also bounded: the wake-up protocol does not need it, it only keeps a missed
  * wake-up (a bug) from becoming a hang. */
-#define SLEEP_MAX_NS 100000000L
+#define SLEEP_MAX_MS 100
 
 enum rec_kind { REC_DATA = 1, REC_PAD, REC_LENT };
 
@@ -94,7 +96,6 @@ static inline size_t rec_size(uint32_t caplen)
 int replay_pipe_new(struct replay_pipe **out, size_t capacity)
 {
 	struct replay_pipe *p;
-	pthread_condattr_t ca;
 
 	if (capacity < 4096 || (capacity & (capacity - 1)))
 		return -EINVAL;
@@ -112,11 +113,8 @@ int replay_pipe_new(struct replay_pipe **out, size_t capacity)
 	p->cap = capacity;
 	p->mask = capacity - 1;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake_consumer, &ca);
-	pthread_cond_init(&p->wake_producer, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&p->wake_consumer);
+	clock_cond_init(&p->wake_producer);
 	*out = p;
 	return 0;
 }
@@ -134,14 +132,8 @@ void replay_pipe_free(struct replay_pipe *p)
 
 static void pipe_sleep(struct replay_pipe *p, pthread_cond_t *cv)
 {
-	struct timespec until;
+	struct timespec until = clock_mono_after(SLEEP_MAX_MS);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += SLEEP_MAX_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_cond_timedwait(cv, &p->lock, &until);
 }
 

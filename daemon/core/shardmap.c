@@ -2,13 +2,17 @@
 #include "core/shardmap.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
+
+static _Atomic uint64_t shardmap_ids = 1; /* 0: no map (an empty memo slot) */
 
 int shardmap_init(struct shardmap *m, uint32_t max, const uint8_t key16[16], size_t key_off, size_t key_len)
 {
 	uint32_t per = max / SHARDMAP_SHARDS ? max / SHARDMAP_SHARDS : 1;
 
 	memset(m, 0, sizeof(*m));
+	m->id = atomic_fetch_add(&shardmap_ids, 1);
 	for (int i = 0; i < SHARDMAP_SHARDS; i++) {
 		pthread_mutex_init(&m->shards[i].lock, NULL);
 		if (lru_map_init(&m->shards[i].map, per, key16, key_off, key_len) < 0)

@@ -19,6 +19,10 @@ struct shard {
 struct shardmap {
 	struct shard shards[SHARDMAP_SHARDS];
 	bool single; /* one thread alone uses the map: no locks (shardmap_set_single) */
+	/* This map among all made in the process, never 0 nor reused: a thread's memo of recent
+	 * hashes (flow.c, tracker.c) names the map a hash was made for, since each has its own
+	 * secret. */
+	uint64_t id;
 };
 
 struct shardmap_stats {

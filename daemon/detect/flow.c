@@ -6,7 +6,6 @@
 #include <assert.h>
 #include <endian.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +64,8 @@ struct flow_pool {
 
 struct flowtab {
 	struct shardmap map;
-	uint64_t id; /* this table among all made in the process: see struct hash_memo */
 	struct flow_pool pools[SHARDMAP_SHARDS]; /* pools[i] for map.shards[i] */
 };
-
-static _Atomic uint64_t flowtab_ids = 1; /* 0: no table (the memo is empty) */
 
 /* Keys this thread looked up lately and their hashes, in a small direct-mapped memo. A key
  * hashes alike for as long as its table lives, so reusing a hash is exact: packets of one
@@ -80,7 +76,7 @@ static _Atomic uint64_t flowtab_ids = 1; /* 0: no table (the memo is empty) */
 #define MEMO_SLOTS 64
 
 struct hash_memo {
-	uint64_t table; /* struct flowtab.id; 0 empty (ids are not reused: a freed table's stay stale) */
+	uint64_t table; /* the table's map.id (struct shardmap); 0 empty (ids are not reused: a freed table's stay stale) */
 	uint64_t h;
 	struct flow_key key;
 	/* Where the key's flow was, a hint checked under the shard's lock (flow_hint()): a hit
@@ -123,7 +119,7 @@ static __attribute__((noinline)) struct shard *flow_shard_hash(struct flowtab *t
 	uint8_t in[FLOW_HASH_MAX];
 	struct shard *s = shardmap_shard_bytes(&t->map, in, key_hash_input(k, in), h);
 
-	m->table = t->id;
+	m->table = t->map.id;
 	m->h = *h;
 	m->key = *k;
 	m->f = NULL;
@@ -140,7 +136,7 @@ static inline struct shard *flow_shard(struct flowtab *t, const struct flow_key 
 {
 	struct hash_memo *m = flow_memo(k);
 
-	if (m->table == t->id && memcmp(&m->key, k, sizeof(*k)) == 0) {
+	if (m->table == t->map.id && memcmp(&m->key, k, sizeof(*k)) == 0) {
 		*h = m->h;
 		return shardmap_shard_of(&t->map, m->h);
 	}
@@ -281,7 +277,6 @@ int flowtab_new(struct flowtab **out, uint32_t max_flows, const uint8_t key16[16
 
 	if (!t)
 		return -ENOMEM;
-	t->id = atomic_fetch_add(&flowtab_ids, 1);
 	r = shardmap_init(&t->map, max_flows, key16, offsetof(struct flow, key), sizeof(struct flow_key));
 	if (r < 0) {
 		flowtab_free(t);

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -89,10 +88,7 @@ struct tracker {
 	struct shardmap map; /* the main stage: sources with two ports or more; LRU */
 	struct probation prob[SHARDMAP_SHARDS];
 	uint32_t per_shard, prob_min; /* sources a shard holds in both stages; probation's share */
-	uint64_t id; /* this tracker among all made in the process: see struct source_memo */
 };
-
-static _Atomic uint64_t tracker_ids = 1; /* 0: no tracker (the memo slot is empty) */
 
 /* Sources this thread touched lately and their hashes, as flow.c keeps connections': a key
  * hashes alike for as long as its tracker lives, so reusing the hash is exact. A scanner's
@@ -102,7 +98,7 @@ static _Atomic uint64_t tracker_ids = 1; /* 0: no tracker (the memo slot is empt
 #define SOURCE_MEMO_SLOTS 16
 
 struct source_memo {
-	uint64_t tracker; /* struct tracker.id; 0 empty (ids are not reused) */
+	uint64_t tracker; /* the tracker's map.id (struct shardmap); 0 empty (ids are not reused) */
 	uint64_t h;
 	struct nfs_addr key;
 };
@@ -114,12 +110,12 @@ static struct shard *source_shard(struct tracker *t, const struct nfs_addr *k, u
 {
 	struct source_memo *m = &source_memo[(k->a[3] ^ k->a[7] ^ k->a[15]) % SOURCE_MEMO_SLOTS];
 
-	if (m->tracker == t->id && memcmp(&m->key, k, sizeof(*k)) == 0) {
+	if (m->tracker == t->map.id && memcmp(&m->key, k, sizeof(*k)) == 0) {
 		*h = m->h;
 		return shardmap_shard_of(&t->map, m->h);
 	}
 	struct shard *s = shardmap_shard(&t->map, k, h);
-	m->tracker = t->id;
+	m->tracker = t->map.id;
 	m->h = *h;
 	m->key = *k;
 	return s;
@@ -160,7 +156,6 @@ int tracker_new(struct tracker **out, uint32_t max_sources, const uint8_t key[16
 
 	if (!t)
 		return -ENOMEM;
-	t->id = atomic_fetch_add(&tracker_ids, 1);
 	t->per_shard = max_sources / SHARDMAP_SHARDS ? max_sources / SHARDMAP_SHARDS : 1;
 	t->prob_min = t->per_shard * PROBATION_MIN_PCT / 100 ? t->per_shard * PROBATION_MIN_PCT / 100 : 1;
 	if (shardmap_init(&t->map, max_sources, key, offsetof(struct source, key), sizeof(struct nfs_addr)) < 0)

@@ -1,9 +1,9 @@
 /* pipe.c - the single-producer single-consumer byte ring of a pipelined replay (see pipe.h).
  *
  * Positions are byte counts that only grow (64 bits: they do not wrap, and are compared as
- * such); a position's place in the ring is pos & mask. @head is what the producer published, @tail what the consumer released; each side
- * keeps its own unpublished position and a cached copy of the other's, in its own cache line,
- * so a packet costs no shared write. Records start on 32-byte boundaries, so the space left
+ * such); a position's place in the ring is pos & mask. @head is what the producer published,
+ * @tail what the consumer released; each side keeps its own unpublished position and a cached
+ * copy of the other's, in its own cache line, so a packet costs no shared write. Records start on 32-byte boundaries, so the space left
  * before the end of the ring always holds at least a header: a record that does not fit
  * there is preceded by a PAD record to the end. */
 #include "replay/pipe.h"
